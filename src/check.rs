@@ -1,0 +1,1 @@
+//! Independent plan checker (being written).

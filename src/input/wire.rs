@@ -1,0 +1,180 @@
+//! The wire format: serde types that mirror the YAML documents exactly.
+//!
+//! These types are the contract with users (and the source of `schemas/`); they are not the
+//! model. Strings stay strings here; `model::build` turns them into checked, indexed data.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The `apiVersion` of every tierplan document.
+pub const API_VERSION: &str = "tierplan/v1alpha1";
+
+/// A Kubernetes quantity as written: a string (`500m`, `2Gi`) or a plain number (`16`, `1.5`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Quantity(#[schemars(with = "QuantitySchema")] pub String);
+
+/// Schema stand-in: Kubernetes quantities are strings or numbers.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum QuantitySchema {
+    Text(String),
+    Number(f64),
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Quantity;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a Kubernetes quantity such as \"500m\", \"2Gi\" or 4")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Quantity, E> {
+                Ok(Quantity(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Quantity, E> {
+                Ok(Quantity(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Quantity, E> {
+                Ok(Quantity(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Quantity, E> {
+                // `{}` prints finite floats without exponent, which the quantity parser reads
+                // exactly; NaN and infinities fall through to a clear parse error.
+                Ok(Quantity(format!("{v}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `metadata` of every document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Free-form notes; tierplan ignores them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A tierplan document: `apiVersion`, `kind`, `metadata`, `spec`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Document<S> {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: S,
+}
+
+/// `kind: Policy`: how workloads are separated. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicySpec {
+    /// Ordered low → high. Default `[public, internal, confidential, restricted]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity_levels: Option<Vec<String>>,
+    /// Attributes that must be equal for two workloads to share a node.
+    /// Default `[sensitivity, exposure, trust]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separate_by: Option<Vec<String>>,
+    /// Exceptions: two workloads may differ on an attribute a rule names when the rule
+    /// matches both (each of the rule's attributes has one of the listed values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub share_when: Vec<BTreeMap<String, Vec<String>>>,
+    /// Matching workloads may only run on nodes carrying these labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_requirements: Vec<NodeRequirementSpec>,
+    /// Resources reserved on every used node for system daemons.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_overhead: BTreeMap<String, Quantity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headroom: Option<HeadroomSpec>,
+    /// Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_nodes_per_pool: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeRequirementSpec {
+    /// Attribute → allowed values; a workload matches when every attribute has a listed value.
+    #[serde(rename = "match")]
+    pub matches: BTreeMap<String, Vec<String>>,
+    pub node_selector: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HeadroomSpec {
+    /// Every pool keeps covering its requests after losing its K largest nodes.
+    pub node_failures: i64,
+}
+
+/// `kind: Workload`: one Deployment-like set of identical replicas.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadSpec {
+    /// Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
+    /// Per-replica requests; each replica also takes one `pods` slot.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, Quantity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<String>,
+    /// Convention: internet | partner | internal | isolated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<String>,
+    /// Convention: first-party | third-party | untrusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// Its replicas share nodes with no other workload.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dedicated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_node: Option<i64>,
+    /// Replicas span at least min(minZones, replicas) zones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_zones: Option<i64>,
+    /// Workload ids (`namespace/name`) or names in the same namespace; never on one node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anti_affinity: Vec<String>,
+    /// Labels required on the node.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+}
+
+/// `kind: Node`: one machine of the inventory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeSpec {
+    pub allocatable: BTreeMap<String, Quantity>,
+    /// Default: the label `topology.kubernetes.io/zone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// Per hour; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+}
+
+pub type PolicyDoc = Document<PolicySpec>;
+pub type WorkloadDoc = Document<WorkloadSpec>;
+pub type NodeDoc = Document<NodeSpec>;
+
+/// The kinds tierplan reads.
+pub const KINDS: [&str; 3] = ["Policy", "Workload", "Node"];

@@ -1,0 +1,13 @@
+//! tierplan: plans Kubernetes node pools that keep workloads of different sensitivity and
+//! threat posture on separate hosts (NIST SP 800-190 §4.3.4), at the lowest cost.
+//!
+//! Data flows one way: [`input`] (files → typed documents) → [`model`] (validated, exact) →
+//! [`policy`] (classes and compatibility) → [`graph`] (the constraint graph) → [`solve`]
+//! (pools, placements, lower bound) → [`plan`] (the output document) → [`check`] (independent
+//! re-verification) and [`report`] (the human summary).
+
+pub mod check;
+pub mod input;
+pub mod model;
+pub mod plan;
+pub mod quantity;

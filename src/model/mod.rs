@@ -1,0 +1,134 @@
+//! The validated model: what the planner, the checker and every later stage work on.
+//!
+//! Owns the meaning of the input after validation: resources are interned and every amount is
+//! an exact integer (see `quantity`), names are resolved to indices, defaults are applied.
+//! It holds facts only; derived structure (classes, compatibility) lives in `policy`, so that
+//! the checker can derive it independently.
+
+mod build;
+
+pub use build::{build, build_from_paths};
+
+use crate::input::Origin;
+use crate::quantity::Amount;
+use std::collections::BTreeMap;
+
+/// Index of a resource in [`Model::resources`].
+pub type ResourceId = usize;
+
+/// The attributes every workload has, besides its free `attributes` map.
+pub const BUILTIN_ATTRIBUTES: [&str; 6] =
+    ["sensitivity", "exposure", "trust", "tenant", "purpose", "namespace"];
+
+/// The name of the implicit pod-slot resource.
+pub const PODS: &str = "pods";
+
+/// A whole validated planning problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub policy: Policy,
+    /// Sorted resource names; always contains `pods`.
+    pub resources: Vec<String>,
+    /// Sorted by id (`namespace/name`).
+    pub workloads: Vec<Workload>,
+    /// Sorted by name.
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub origin: Option<Origin>,
+    pub sensitivity_levels: Vec<String>,
+    pub separate_by: Vec<String>,
+    pub share_when: Vec<Rule>,
+    pub node_requirements: Vec<NodeRequirement>,
+    /// Per resource, reserved on every used node (0 where none).
+    pub node_overhead: Vec<Amount>,
+    pub node_failures: u32,
+    pub min_nodes_per_pool: u32,
+}
+
+/// Attribute → allowed values. A workload matches when every attribute has a listed value.
+pub type Rule = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRequirement {
+    pub matches: Rule,
+    pub node_selector: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    pub origin: Origin,
+    /// `namespace/name`.
+    pub id: String,
+    pub name: String,
+    pub namespace: String,
+    pub replicas: u32,
+    /// Per replica, per resource (dense; `pods` is 1).
+    pub requests: Vec<Amount>,
+    /// Every attribute with a value: the built-in ones and the `attributes` map.
+    pub attributes: BTreeMap<String, String>,
+    pub dedicated: bool,
+    pub max_per_node: Option<u32>,
+    pub min_zones: Option<u32>,
+    /// Indices of workloads this one must never share a node with (both directions merged,
+    /// sorted, without itself).
+    pub anti_affinity: Vec<usize>,
+    /// Labels required on the node by the workload itself (the policy's `nodeRequirements`
+    /// are kept in the policy and applied by whoever needs them).
+    pub node_selector: BTreeMap<String, String>,
+}
+
+impl Workload {
+    /// The value of `attribute`; a missing attribute has the empty value.
+    pub fn attribute(&self, attribute: &str) -> &str {
+        self.attributes.get(attribute).map_or("", String::as_str)
+    }
+
+    /// Whether this workload matches `rule` (every attribute of the rule has a listed value).
+    pub fn matches(&self, rule: &Rule) -> bool {
+        rule.iter()
+            .all(|(attr, values)| values.iter().any(|v| v == self.attribute(attr)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub origin: Origin,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// Per resource; `None` where the node does not declare it. `pods` undeclared means
+    /// unlimited pod slots and is stored as [`crate::quantity::MAX_AMOUNT`].
+    pub allocatable: Vec<Option<Amount>>,
+    pub zone: Option<String>,
+    /// Cost per hour in millionths, so that sums are exact.
+    pub cost_micros: u64,
+}
+
+impl Model {
+    pub fn resource_id(&self, name: &str) -> Option<ResourceId> {
+        self.resources.binary_search_by(|r| r.as_str().cmp(name)).ok()
+    }
+
+    pub fn pods(&self) -> ResourceId {
+        self.resource_id(PODS).expect("pods is always a resource")
+    }
+
+    pub fn workload_index(&self, id: &str) -> Option<usize> {
+        self.workloads.binary_search_by(|w| w.id.as_str().cmp(id)).ok()
+    }
+
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.binary_search_by(|n| n.name.as_str().cmp(name)).ok()
+    }
+
+    pub fn total_replicas(&self) -> u64 {
+        self.workloads.iter().map(|w| w.replicas as u64).sum()
+    }
+}
+
+/// Formats micro-units of cost as a plain number for people and plan.json.
+pub fn cost_from_micros(micros: u64) -> f64 {
+    micros as f64 / 1e6
+}

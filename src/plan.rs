@@ -1,0 +1,97 @@
+//! The plan document (`plan.json`): what the planner decided, in a stable, reviewable form.
+//!
+//! Owns the output contract only. It holds names, never indices, so that `check` can read a
+//! plan written by any version (or by hand) and verify it against the inputs.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// `status` of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every replica placed and the cost equals a proven lower bound.
+    Optimal,
+    /// Every replica placed; the gap to the lower bound is in `objective.gap`.
+    Feasible,
+    /// Some replica could not be placed or some pool rule could not be met; see `unplaced`
+    /// and `unmet`.
+    Infeasible,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Plan {
+    pub api_version: String,
+    pub kind: String,
+    pub status: Status,
+    pub objective: Objective,
+    pub pools: Vec<Pool>,
+    pub placements: Vec<Placement>,
+    pub unplaced: Vec<Unplaced>,
+    /// Pool-level rules (headroom, minNodesPerPool) that could not be met.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmet: Vec<Unmet>,
+    /// Nodes in no pool: free to decommission.
+    pub unused_nodes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Objective {
+    /// Total cost per hour of the nodes in pools.
+    pub cost: f64,
+    /// Number of nodes in pools.
+    pub nodes: u64,
+    /// A proven lower bound on the cost of any valid plan.
+    pub lower_bound: f64,
+    /// (cost − lowerBound) / cost; 0 when optimal; absent when infeasible.
+    pub gap: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Pool {
+    pub name: String,
+    /// Class names (`attr=value,...` over `separateBy`, or `dedicated:<id>`).
+    pub classes: Vec<String>,
+    /// Workload ids, sorted.
+    pub workloads: Vec<String>,
+    /// Node names, sorted.
+    pub nodes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Placement {
+    pub workload: String,
+    /// 0-based replica index.
+    pub replica: u32,
+    pub node: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Unplaced {
+    pub workload: String,
+    pub replica: u32,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Unmet {
+    pub pool: String,
+    /// `headroom` or `minNodesPerPool`.
+    pub rule: String,
+    pub reason: String,
+}
+
+impl Plan {
+    /// The canonical bytes of plan.json: pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("plans always serialise");
+        s.push('\n');
+        s
+    }
+}
