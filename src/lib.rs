@@ -6,8 +6,16 @@
 //! (pools, placements, lower bound) → [`plan`] (the output document) → [`check`] (independent
 //! re-verification) and [`report`] (the human summary).
 
+pub mod baseline;
 pub mod check;
+pub mod generate;
+pub mod graph;
 pub mod input;
 pub mod model;
+pub mod output;
 pub mod plan;
+pub mod policy;
 pub mod quantity;
+pub mod report;
+pub mod schema;
+pub mod solve;

@@ -1,0 +1,485 @@
+//! Baselines to compare the planner against.
+//!
+//! [`ffd_one_pool_per_class`] is the "architect's spreadsheet": one node pool per class, each
+//! filled first-fit decreasing the way Karpenter orders pods. It is a reference point only and
+//! deliberately shares no code with the solver or the checker: classes, fit and pool rules are
+//! re-derived here from the model.
+
+use crate::input::wire::API_VERSION;
+use crate::model::{cost_from_micros, Model, Workload};
+use crate::plan::{Objective, Placement, Plan, Pool, Status, Unmet, Unplaced};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One class: its name and its workloads (indices, ascending).
+struct Class {
+    name: String,
+    workloads: Vec<usize>,
+}
+
+/// A class name: `attr=value,...` over `separateBy` in policy order, or `dedicated:<id>`.
+fn class_name(model: &Model, w: &Workload) -> String {
+    if w.dedicated {
+        return format!("dedicated:{}", w.id);
+    }
+    let parts: Vec<String> =
+        model.policy.separate_by.iter().map(|a| format!("{a}={}", w.attribute(a))).collect();
+    parts.join(",")
+}
+
+fn classes(model: &Model) -> Vec<Class> {
+    let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, w) in model.workloads.iter().enumerate() {
+        by_name.entry(class_name(model, w)).or_default().push(i);
+    }
+    by_name.into_iter().map(|(name, workloads)| Class { name, workloads }).collect()
+}
+
+/// The mutable state of the packing.
+struct Packer<'m> {
+    model: &'m Model,
+    cpu: Option<usize>,
+    memory: Option<usize>,
+    /// Pool index of every node, once opened.
+    pool_of: Vec<Option<usize>>,
+    /// Per node, per resource: Σ requests placed.
+    used: Vec<Vec<u128>>,
+    /// Per node: workload → replicas placed there.
+    on_node: Vec<BTreeMap<usize, u32>>,
+    /// Per workload: zones its placed replicas use.
+    zones_of: Vec<BTreeSet<&'m str>>,
+    /// Node indices by (cost ascending, size descending, name).
+    by_price: Vec<usize>,
+}
+
+impl<'m> Packer<'m> {
+    fn new(model: &'m Model) -> Self {
+        let cpu = model.resource_id("cpu");
+        let memory = model.resource_id("memory");
+        let amount = |n: usize, r: Option<usize>| r.and_then(|r| model.nodes[n].allocatable[r]).unwrap_or(0);
+        let mut by_price: Vec<usize> = (0..model.nodes.len()).collect();
+        by_price.sort_by_key(|&n| {
+            (model.nodes[n].cost_micros, Reverse(amount(n, cpu)), Reverse(amount(n, memory)), n)
+        });
+        Packer {
+            model,
+            cpu,
+            memory,
+            pool_of: vec![None; model.nodes.len()],
+            used: vec![vec![0; model.resources.len()]; model.nodes.len()],
+            on_node: vec![BTreeMap::new(); model.nodes.len()],
+            zones_of: vec![BTreeSet::new(); model.workloads.len()],
+            by_price,
+        }
+    }
+
+    /// Labels the workload needs: its own node selector and every matching node requirement.
+    fn labels_ok(&self, w: usize, n: usize) -> bool {
+        let (w, node) = (&self.model.workloads[w], &self.model.nodes[n]);
+        let has = |sel: &BTreeMap<String, String>| sel.iter().all(|(k, v)| node.labels.get(k) == Some(v));
+        has(&w.node_selector)
+            && self.model.policy.node_requirements.iter().all(|req| !w.matches(&req.matches) || has(&req.node_selector))
+    }
+
+    /// Declares every requested resource.
+    fn declares(&self, w: usize, n: usize) -> bool {
+        let (w, node) = (&self.model.workloads[w], &self.model.nodes[n]);
+        w.requests.iter().zip(&node.allocatable).all(|(&req, alloc)| req == 0 || alloc.is_some())
+    }
+
+    /// Room for one more replica of `w` after overhead and what is already placed. Overhead
+    /// counts on declared resources only (daemons need no resource the node does not have).
+    fn room(&self, w: usize, n: usize) -> bool {
+        let overhead = &self.model.policy.node_overhead;
+        let (w, node) = (&self.model.workloads[w], &self.model.nodes[n]);
+        (0..w.requests.len()).all(|r| match node.allocatable[r] {
+            Some(a) => self.used[n][r] + overhead[r] as u128 + w.requests[r] as u128 <= a as u128,
+            None => w.requests[r] == 0,
+        })
+    }
+
+    /// A node on which `w` could run if it were empty.
+    fn eligible(&self, w: usize, n: usize) -> bool {
+        self.labels_ok(w, n) && self.declares(w, n) && {
+            let overhead = &self.model.policy.node_overhead;
+            let (wl, node) = (&self.model.workloads[w], &self.model.nodes[n]);
+            (0..wl.requests.len()).all(|r| {
+                node.allocatable[r]
+                    .is_none_or(|a| overhead[r] as u128 + wl.requests[r] as u128 <= a as u128)
+            })
+        }
+    }
+
+    /// Whether one more replica of `w` may go on `n` now (pool membership aside).
+    fn fits(&self, w: usize, n: usize, zone_needed: bool) -> bool {
+        let wl = &self.model.workloads[w];
+        if zone_needed {
+            match self.model.nodes[n].zone.as_deref() {
+                Some(z) if !self.zones_of[w].contains(z) => {}
+                _ => return false,
+            }
+        }
+        let here = &self.on_node[n];
+        wl.max_per_node.is_none_or(|m| here.get(&w).copied().unwrap_or(0) < m)
+            && wl.anti_affinity.iter().all(|a| !here.contains_key(a))
+            && self.labels_ok(w, n)
+            && self.room(w, n)
+    }
+
+    fn place(&mut self, w: usize, n: usize) {
+        let wl = &self.model.workloads[w];
+        for (u, &req) in self.used[n].iter_mut().zip(&wl.requests) {
+            *u += req as u128;
+        }
+        *self.on_node[n].entry(w).or_insert(0) += 1;
+        if let Some(z) = self.model.nodes[n].zone.as_deref() {
+            self.zones_of[w].insert(z);
+        }
+    }
+
+    fn zone_needed(&self, w: usize) -> Option<u32> {
+        let wl = &self.model.workloads[w];
+        let want = wl.min_zones.map_or(0, |m| m.min(wl.replicas));
+        (self.zones_of[w].len() < want as usize).then_some(want)
+    }
+
+    /// Why no node can take a replica of `w`.
+    fn reasons(&self, w: usize, zone_want: Option<u32>) -> Vec<String> {
+        let model = self.model;
+        let wl = &model.workloads[w];
+        let nodes = 0..model.nodes.len();
+        let labelled: Vec<usize> = nodes.filter(|&n| self.labels_ok(w, n)).collect();
+        if labelled.is_empty() {
+            let mut sel: BTreeMap<&str, &str> =
+                wl.node_selector.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            for req in &model.policy.node_requirements {
+                if wl.matches(&req.matches) {
+                    sel.extend(req.node_selector.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                }
+            }
+            let sel: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            return vec![format!("no node has the labels {}", sel.join(", "))];
+        }
+        let declaring: Vec<usize> = labelled.into_iter().filter(|&n| self.declares(w, n)).collect();
+        if declaring.is_empty() {
+            let missing: Vec<&str> = (0..model.resources.len())
+                .filter(|&r| wl.requests[r] > 0)
+                .map(|r| model.resources[r].as_str())
+                .collect();
+            return vec![format!("no node with the required labels declares all of {}", missing.join(", "))];
+        }
+        let eligible = declaring.iter().filter(|&&n| self.eligible(w, n)).count();
+        if eligible == 0 {
+            return vec!["the requests exceed the allocatable (after node overhead) of every node with the required labels".to_string()];
+        }
+        let mut reasons = Vec::new();
+        if let Some(want) = zone_want {
+            let used: Vec<&str> = self.zones_of[w].iter().copied().collect();
+            reasons.push(format!(
+                "minZones: needs {want} zones but no eligible node with room is left outside the zones it uses ({})",
+                if used.is_empty() { "none".to_string() } else { used.join(", ") }
+            ));
+        } else {
+            reasons.push(format!(
+                "all {eligible} eligible nodes are full, taken by other pools, at maxPerNode or hold an anti-affine workload"
+            ));
+        }
+        reasons
+    }
+
+    /// Per-node capacity for pool rules: allocatable less overhead (0 where undeclared).
+    fn capacity(&self, n: usize, r: usize) -> u128 {
+        let overhead = self.model.policy.node_overhead[r];
+        self.model.nodes[n].allocatable[r].map_or(0, |a| a.saturating_sub(overhead)) as u128
+    }
+
+    /// The first resource (by name) whose headroom rule fails for `nodes`, if any.
+    fn headroom_short(&self, nodes: &[usize], demand: &[u128]) -> Option<usize> {
+        let k = self.model.policy.node_failures as usize;
+        (0..self.model.resources.len()).find(|&r| {
+            if demand[r] == 0 {
+                return false;
+            }
+            let mut caps: Vec<u128> = nodes.iter().map(|&n| self.capacity(n, r)).collect();
+            caps.sort_unstable_by(|a, b| b.cmp(a));
+            let left: u128 = caps.iter().skip(k).sum();
+            left < demand[r]
+        })
+    }
+}
+
+/// One pool per class, first-fit decreasing in Karpenter's order, cheapest nodes first.
+///
+/// Classes are packed most constrained first (fewest nodes eligible for all their workloads,
+/// then by name), so that scarce nodes (hardened, GPU) go to the classes that need them.
+/// Within a class, replicas are sorted by cpu then memory request, descending (stable by
+/// workload id and replica index) and each goes on the first opened node of the class that
+/// fits; otherwise the cheapest (then largest, then first by name) unused node that can host
+/// it is opened. Until a workload's replicas span min(minZones, replicas) zones, only nodes
+/// in zones it does not use yet are considered. Then each pool gets the cheapest unused nodes
+/// eligible for its workloads until headroom and minNodesPerPool hold.
+pub fn ffd_one_pool_per_class(model: &Model) -> Plan {
+    let mut p = Packer::new(model);
+    let mut classes = classes(model);
+    // Most constrained first.
+    let all_eligible =
+        |p: &Packer, c: &Class, n: usize| c.workloads.iter().all(|&w| p.eligible(w, n));
+    let mut keyed: Vec<(usize, Class)> = classes
+        .drain(..)
+        .map(|c| ((0..model.nodes.len()).filter(|&n| all_eligible(&p, &c, n)).count(), c))
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
+
+    let mut pools = Vec::new();
+    let mut placements = Vec::new();
+    let mut unplaced = Vec::new();
+    let mut unmet = Vec::new();
+    for (pool, (_, class)) in keyed.iter().enumerate() {
+        let pool_name = format!("pool-{}", pool + 1);
+        let mut replicas: Vec<(usize, u32)> = class
+            .workloads
+            .iter()
+            .flat_map(|&w| (0..model.workloads[w].replicas).map(move |k| (w, k)))
+            .collect();
+        let req = |w: usize, r: Option<usize>| r.map_or(0, |r| model.workloads[w].requests[r]);
+        // Workload indices follow id order, so this is stable by (id, replica).
+        replicas.sort_by_key(|&(w, k)| (Reverse(req(w, p.cpu)), Reverse(req(w, p.memory)), w, k));
+
+        let mut opened: Vec<usize> = Vec::new();
+        for (w, k) in replicas {
+            let zone_want = p.zone_needed(w);
+            let zone_needed = zone_want.is_some();
+            let node = opened.iter().copied().find(|&n| p.fits(w, n, zone_needed)).or_else(|| {
+                let n = p
+                    .by_price
+                    .iter()
+                    .copied()
+                    .find(|&n| p.pool_of[n].is_none() && p.declares(w, n) && p.fits(w, n, zone_needed))?;
+                p.pool_of[n] = Some(pool);
+                opened.push(n);
+                Some(n)
+            });
+            match node {
+                Some(n) => {
+                    p.place(w, n);
+                    placements.push(Placement {
+                        workload: model.workloads[w].id.clone(),
+                        replica: k,
+                        node: model.nodes[n].name.clone(),
+                    });
+                }
+                None => unplaced.push(Unplaced {
+                    workload: model.workloads[w].id.clone(),
+                    replica: k,
+                    reasons: p.reasons(w, zone_want),
+                }),
+            }
+        }
+
+        // Pool rules: headroom, then minNodesPerPool.
+        let mut demand = vec![0u128; model.resources.len()];
+        for &w in &class.workloads {
+            let wl = &model.workloads[w];
+            for (d, &r) in demand.iter_mut().zip(&wl.requests) {
+                *d += r as u128 * wl.replicas as u128;
+            }
+        }
+        let min_nodes = model.policy.min_nodes_per_pool as usize;
+        loop {
+            let short = p.headroom_short(&opened, &demand);
+            if short.is_none() && opened.len() >= min_nodes {
+                break;
+            }
+            let free = |n: usize| p.pool_of[n].is_none();
+            let next = p
+                .by_price
+                .iter()
+                .copied()
+                .find(|&n| free(n) && all_eligible(&p, class, n))
+                .or_else(|| {
+                    p.by_price
+                        .iter()
+                        .copied()
+                        .find(|&n| free(n) && class.workloads.iter().any(|&w| p.eligible(w, n)))
+                });
+            match next {
+                Some(n) => {
+                    p.pool_of[n] = Some(pool);
+                    opened.push(n);
+                }
+                None => {
+                    if let Some(r) = short {
+                        unmet.push(Unmet {
+                            pool: pool_name.clone(),
+                            rule: "headroom".to_string(),
+                            reason: format!(
+                                "after losing its {} largest node(s) the pool cannot cover its {} requests, and no unused eligible node is left",
+                                model.policy.node_failures, model.resources[r]
+                            ),
+                        });
+                    }
+                    if opened.len() < min_nodes {
+                        unmet.push(Unmet {
+                            pool: pool_name.clone(),
+                            rule: "minNodesPerPool".to_string(),
+                            reason: format!(
+                                "the pool has {} node(s), fewer than {min_nodes}, and no unused eligible node is left",
+                                opened.len()
+                            ),
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+
+        let mut workloads: Vec<String> = class.workloads.iter().map(|&w| model.workloads[w].id.clone()).collect();
+        workloads.sort();
+        let mut nodes: Vec<String> = opened.iter().map(|&n| model.nodes[n].name.clone()).collect();
+        nodes.sort();
+        pools.push(Pool { name: pool_name, classes: vec![class.name.clone()], workloads, nodes });
+    }
+
+    placements.sort();
+    unplaced.sort_by(|a, b| (&a.workload, a.replica).cmp(&(&b.workload, b.replica)));
+    let in_pool: Vec<usize> = (0..model.nodes.len()).filter(|&n| p.pool_of[n].is_some()).collect();
+    let cost_micros: u64 = in_pool.iter().map(|&n| model.nodes[n].cost_micros).sum();
+    let cost = cost_from_micros(cost_micros);
+    let mut unused_nodes: Vec<String> =
+        (0..model.nodes.len()).filter(|&n| p.pool_of[n].is_none()).map(|n| model.nodes[n].name.clone()).collect();
+    unused_nodes.sort();
+    let feasible = unplaced.is_empty() && unmet.is_empty();
+    Plan {
+        api_version: API_VERSION.to_string(),
+        kind: "Plan".to_string(),
+        status: if feasible { Status::Feasible } else { Status::Infeasible },
+        objective: Objective {
+            cost,
+            nodes: in_pool.len() as u64,
+            lower_bound: 0.0,
+            gap: feasible.then_some(if cost > 0.0 { 1.0 } else { 0.0 }),
+        },
+        pools,
+        placements,
+        unplaced,
+        unmet,
+        unused_nodes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{generate, GenParams};
+    use crate::model;
+    use std::collections::HashMap;
+
+    /// Re-checks the rules the baseline promises, independently of its internals.
+    fn assert_sound(m: &Model, plan: &Plan) {
+        let node_pool: HashMap<&str, &Pool> =
+            plan.pools.iter().flat_map(|p| p.nodes.iter().map(move |n| (n.as_str(), p))).collect();
+        let mut used: HashMap<&str, Vec<u128>> = HashMap::new();
+        let mut on_node: HashMap<&str, Vec<usize>> = HashMap::new();
+        for pl in &plan.placements {
+            let w = m.workload_index(&pl.workload).unwrap();
+            let pool = node_pool[pl.node.as_str()];
+            assert!(pool.workloads.contains(&pl.workload), "{} outside its pool", pl.workload);
+            let u = used.entry(pl.node.as_str()).or_insert_with(|| vec![0; m.resources.len()]);
+            for (u, &r) in u.iter_mut().zip(&m.workloads[w].requests) {
+                *u += r as u128;
+            }
+            on_node.entry(pl.node.as_str()).or_default().push(w);
+        }
+        for (node, u) in &used {
+            let n = &m.nodes[m.node_index(node).unwrap()];
+            for r in 0..m.resources.len() {
+                if u[r] > 0 {
+                    let a = n.allocatable[r].unwrap() as u128;
+                    assert!(u[r] + m.policy.node_overhead[r] as u128 <= a, "{node} over {}", m.resources[r]);
+                }
+            }
+        }
+        for ws in on_node.values() {
+            for &w in ws {
+                let wl = &m.workloads[w];
+                if let Some(max) = wl.max_per_node {
+                    assert!(ws.iter().filter(|&&x| x == w).count() as u32 <= max);
+                }
+                assert!(wl.anti_affinity.iter().all(|a| !ws.contains(a)));
+                if wl.dedicated {
+                    assert!(ws.iter().all(|&x| x == w));
+                }
+            }
+        }
+        for (i, wl) in m.workloads.iter().enumerate() {
+            let zones: BTreeSet<&str> = plan
+                .placements
+                .iter()
+                .filter(|pl| pl.workload == wl.id)
+                .filter_map(|pl| m.nodes[m.node_index(&pl.node).unwrap()].zone.as_deref())
+                .collect();
+            if let Some(mz) = wl.min_zones {
+                assert!(zones.len() >= mz.min(wl.replicas) as usize, "{} spans {:?}", m.workloads[i].id, zones);
+            }
+        }
+        let mut all: Vec<&String> = plan.pools.iter().flat_map(|p| &p.nodes).chain(&plan.unused_nodes).collect();
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n, "a node in two pools");
+        assert_eq!(n, m.nodes.len());
+    }
+
+    #[test]
+    fn places_every_replica_of_a_small_generated_instance() {
+        for seed in 0..4 {
+            let m = model::build(generate(&GenParams::scaled(300, 200, seed))).unwrap();
+            let plan = ffd_one_pool_per_class(&m);
+            assert!(plan.unplaced.is_empty(), "seed {seed}: {:?}", plan.unplaced.first());
+            assert!(plan.unmet.is_empty(), "seed {seed}: {:?}", plan.unmet);
+            assert_eq!(plan.status, Status::Feasible);
+            assert_eq!(plan.placements.len() as u64, m.total_replicas());
+            assert_eq!(plan.objective.nodes as usize, plan.pools.iter().map(|p| p.nodes.len()).sum::<usize>());
+            assert!(plan.objective.cost > 0.0);
+            assert_eq!(plan.objective.gap, Some(1.0));
+            assert_sound(&m, &plan);
+            assert_eq!(plan, ffd_one_pool_per_class(&m), "deterministic");
+        }
+    }
+
+    #[test]
+    fn one_pool_per_class_named_over_separate_by() {
+        let m = model::build(generate(&GenParams::scaled(120, 100, 9))).unwrap();
+        let plan = ffd_one_pool_per_class(&m);
+        for (i, pool) in plan.pools.iter().enumerate() {
+            assert_eq!(pool.name, format!("pool-{}", i + 1));
+            assert_eq!(pool.classes.len(), 1);
+            let c = &pool.classes[0];
+            assert!(c.starts_with("dedicated:") || c.starts_with("sensitivity="), "{c}");
+            let mut sorted = pool.workloads.clone();
+            sorted.sort();
+            assert_eq!(sorted, pool.workloads);
+        }
+        // Restricted classes only on hardened nodes.
+        for pool in plan.pools.iter().filter(|p| p.classes[0].contains("sensitivity=restricted")) {
+            for n in &pool.nodes {
+                let node = &m.nodes[m.node_index(n).unwrap()];
+                assert_eq!(node.labels.get(crate::generate::HARDENED_LABEL).map(String::as_str), Some("true"));
+            }
+        }
+    }
+
+    #[test]
+    fn reports_what_cannot_be_placed() {
+        let mut docs = generate(&GenParams::scaled(40, 30, 5));
+        // Ask for more memory than any node has, and for a label no node carries.
+        docs.workloads[0].1.spec.resources.insert("memory".into(), crate::input::wire::Quantity("1Ti".into()));
+        docs.workloads[1].1.spec.node_selector.insert("kubernetes.io/arch".into(), "arm64".into());
+        let m = model::build(docs).unwrap();
+        let plan = ffd_one_pool_per_class(&m);
+        assert_eq!(plan.status, Status::Infeasible);
+        assert_eq!(plan.objective.gap, None);
+        assert!(plan.unplaced.iter().any(|u| u.reasons[0].contains("exceed")));
+        assert!(plan.unplaced.iter().any(|u| u.reasons[0].contains("arm64")));
+    }
+}

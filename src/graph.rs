@@ -1,0 +1,112 @@
+//! The constraint graph: classes and workloads as vertices; compatibility, conflicts,
+//! membership and anti-affinity as edges (petgraph).
+//!
+//! Owns the structure the solver groups over and that reports draw. It is built once from
+//! the model and the policy derivations and never changes during a solve.
+
+use crate::model::Model;
+use crate::policy::{self, Class};
+use petgraph::graph::{NodeIndex, UnGraph};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Vertex {
+    /// Index into [`ConstraintGraph::classes`].
+    Class(usize),
+    /// Index into `model.workloads`.
+    Workload(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edge {
+    /// Class ↔ workload: the workload belongs to the class.
+    Member,
+    /// Class ↔ class: the two may share a pool (and nodes).
+    Compatible,
+    /// Class ↔ class: they must be in different pools, and why.
+    Conflict(Conflict),
+    /// Workload ↔ workload: never on one node.
+    AntiAffinity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// One of the classes is a dedicated workload.
+    Dedicated,
+    /// This `separateBy` attribute differs and no `shareWhen` rule excuses it.
+    Attribute(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConstraintGraph {
+    pub classes: Vec<Class>,
+    pub graph: UnGraph<Vertex, Edge>,
+    /// `compatible[i][j]`: classes i and j may share a pool.
+    pub compatible: Vec<Vec<bool>>,
+    class_vertex: Vec<NodeIndex>,
+}
+
+impl ConstraintGraph {
+    pub fn build(model: &Model) -> Self {
+        let classes = policy::classes(model);
+        let compatible = policy::class_compatibility(model, &classes);
+        let mut graph = UnGraph::new_undirected();
+        let class_vertex: Vec<NodeIndex> =
+            (0..classes.len()).map(|c| graph.add_node(Vertex::Class(c))).collect();
+        let mut workload_vertex = vec![NodeIndex::end(); model.workloads.len()];
+        for (c, class) in classes.iter().enumerate() {
+            for &w in &class.workloads {
+                workload_vertex[w] = graph.add_node(Vertex::Workload(w));
+                graph.add_edge(class_vertex[c], workload_vertex[w], Edge::Member);
+            }
+        }
+        for i in 0..classes.len() {
+            for j in i + 1..classes.len() {
+                let edge = if compatible[i][j] {
+                    Edge::Compatible
+                } else if classes[i].dedicated || classes[j].dedicated {
+                    Edge::Conflict(Conflict::Dedicated)
+                } else {
+                    let a = &model.workloads[classes[i].workloads[0]];
+                    let b = &model.workloads[classes[j].workloads[0]];
+                    // Representatives may all be compatible while another member pair is not.
+                    let attr = policy::separating_attribute(model, a, b)
+                        .or_else(|| {
+                            classes[i].workloads.iter().find_map(|&x| {
+                                classes[j].workloads.iter().find_map(|&y| {
+                                    policy::separating_attribute(
+                                        model,
+                                        &model.workloads[x],
+                                        &model.workloads[y],
+                                    )
+                                })
+                            })
+                        })
+                        .unwrap_or_default();
+                    Edge::Conflict(Conflict::Attribute(attr.to_string()))
+                };
+                graph.add_edge(class_vertex[i], class_vertex[j], edge);
+            }
+        }
+        for (a, w) in model.workloads.iter().enumerate() {
+            for &b in &w.anti_affinity {
+                if a < b {
+                    graph.add_edge(workload_vertex[a], workload_vertex[b], Edge::AntiAffinity);
+                }
+            }
+        }
+        ConstraintGraph { classes, graph, compatible, class_vertex }
+    }
+
+    /// The class vertex of class `c`.
+    pub fn class_vertex(&self, c: usize) -> NodeIndex {
+        self.class_vertex[c]
+    }
+
+    /// Whether every two classes of `group` may share a pool.
+    pub fn is_clique(&self, group: &[usize]) -> bool {
+        group
+            .iter()
+            .enumerate()
+            .all(|(i, &a)| group[i + 1..].iter().all(|&b| self.compatible[a][b]))
+    }
+}

@@ -1,0 +1,190 @@
+//! The policy's meaning for the planner: classes, compatibility and node eligibility.
+//!
+//! Owns the derivations the solver relies on. The checker deliberately re-derives the same
+//! rules on its own (see `check`), so a mistake here cannot hide itself.
+
+use crate::model::{Model, Node, Workload};
+use std::collections::BTreeMap;
+
+/// A set of workloads with equal values on every `separateBy` attribute (a dedicated
+/// workload is a class of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Class {
+    /// `attr=value,...` over `separateBy` in policy order, or `dedicated:<workload id>`.
+    pub name: String,
+    pub dedicated: bool,
+    /// Indices into `model.workloads`, ascending.
+    pub workloads: Vec<usize>,
+}
+
+/// The classes of `model`, sorted by name.
+pub fn classes(model: &Model) -> Vec<Class> {
+    let mut by_key: BTreeMap<String, Class> = BTreeMap::new();
+    for (i, w) in model.workloads.iter().enumerate() {
+        let (name, dedicated) = if w.dedicated {
+            (format!("dedicated:{}", w.id), true)
+        } else {
+            (class_name(model, w), false)
+        };
+        by_key
+            .entry(name.clone())
+            .or_insert_with(|| Class { name, dedicated, workloads: Vec::new() })
+            .workloads
+            .push(i);
+    }
+    by_key.into_values().collect()
+}
+
+fn class_name(model: &Model, w: &Workload) -> String {
+    model
+        .policy
+        .separate_by
+        .iter()
+        .map(|a| format!("{a}={}", w.attribute(a)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether two distinct workloads may share a node as far as attributes go: neither is
+/// dedicated and every `separateBy` attribute is equal or excused by one `shareWhen` rule
+/// that names it and matches both. Anti-affinity is a node-level rule, handled apart.
+pub fn attributes_compatible(model: &Model, a: &Workload, b: &Workload) -> bool {
+    if a.dedicated || b.dedicated {
+        return false;
+    }
+    model.policy.separate_by.iter().all(|attr| {
+        a.attribute(attr) == b.attribute(attr)
+            || model
+                .policy
+                .share_when
+                .iter()
+                .any(|rule| rule.contains_key(attr) && a.matches(rule) && b.matches(rule))
+    })
+}
+
+/// The first `separateBy` attribute that keeps `a` and `b` apart, for explanations.
+pub fn separating_attribute<'m>(model: &'m Model, a: &Workload, b: &Workload) -> Option<&'m str> {
+    model
+        .policy
+        .separate_by
+        .iter()
+        .find(|attr| {
+            a.attribute(attr) != b.attribute(attr)
+                && !model
+                    .policy
+                    .share_when
+                    .iter()
+                    .any(|rule| rule.contains_key(*attr) && a.matches(rule) && b.matches(rule))
+        })
+        .map(String::as_str)
+}
+
+/// Class-level compatibility: `m[i][j]` when every workload of class i may share a node with
+/// every workload of class j (attribute-wise). Within a class all workloads agree on the
+/// separating attributes, so only their `shareWhen` match pattern differs; comparing one
+/// representative per pattern keeps this cheap on thousands of workloads.
+pub fn class_compatibility(model: &Model, classes: &[Class]) -> Vec<Vec<bool>> {
+    let reps: Vec<Vec<usize>> = classes
+        .iter()
+        .map(|c| {
+            let mut seen: BTreeMap<Vec<bool>, usize> = BTreeMap::new();
+            for &w in &c.workloads {
+                let pattern = model
+                    .policy
+                    .share_when
+                    .iter()
+                    .map(|r| model.workloads[w].matches(r))
+                    .collect();
+                seen.entry(pattern).or_insert(w);
+            }
+            seen.into_values().collect()
+        })
+        .collect();
+    let n = classes.len();
+    let mut m = vec![vec![false; n]; n];
+    for i in 0..n {
+        for j in i + 1..n {
+            let ok = reps[i].iter().all(|&a| {
+                reps[j].iter().all(|&b| {
+                    attributes_compatible(model, &model.workloads[a], &model.workloads[b])
+                })
+            });
+            m[i][j] = ok;
+            m[j][i] = ok;
+        }
+    }
+    m
+}
+
+/// The labels a workload needs on its node: its own `nodeSelector` and every matching policy
+/// `nodeRequirements` entry. `Err` names a label required with two different values.
+pub fn required_labels(model: &Model, w: &Workload) -> Result<BTreeMap<String, String>, String> {
+    let mut labels = w.node_selector.clone();
+    for req in &model.policy.node_requirements {
+        if !w.matches(&req.matches) {
+            continue;
+        }
+        for (k, v) in &req.node_selector {
+            match labels.get(k) {
+                Some(existing) if existing != v => {
+                    return Err(format!(
+                        "label `{k}` is required both as `{existing}` and as `{v}` (nodeSelector and policy nodeRequirements disagree)"
+                    ))
+                }
+                _ => {
+                    labels.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    Ok(labels)
+}
+
+/// A node's capacity for replicas: allocatable minus overhead, per resource; `None` where the
+/// node does not declare the resource, `Some(0)` where the overhead eats it all.
+pub fn usable_capacity(model: &Model, node: &Node) -> Vec<Option<u64>> {
+    node.allocatable
+        .iter()
+        .zip(&model.policy.node_overhead)
+        .map(|(a, o)| a.map(|a| a.saturating_sub(*o)))
+        .collect()
+}
+
+/// Why one replica of `w` (with required `labels`) can never run on `node`, if it cannot.
+pub fn ineligibility(
+    model: &Model,
+    w: &Workload,
+    labels: &BTreeMap<String, String>,
+    node: &Node,
+) -> Option<Ineligible> {
+    for (k, v) in labels {
+        if node.labels.get(k) != Some(v) {
+            return Some(Ineligible::Label(k.clone(), v.clone()));
+        }
+    }
+    let overhead = &model.policy.node_overhead;
+    for (r, &req) in w.requests.iter().enumerate() {
+        if req == 0 {
+            continue;
+        }
+        match node.allocatable[r] {
+            None => return Some(Ineligible::Undeclared(r)),
+            Some(a) if a.saturating_sub(overhead[r]) < req => {
+                return Some(Ineligible::TooSmall(r, a.saturating_sub(overhead[r])))
+            }
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Why a node cannot take a replica whatever else is on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ineligible {
+    /// Missing or different label (key, required value).
+    Label(String, String),
+    /// The node does not declare the resource.
+    Undeclared(usize),
+    /// One replica exceeds the node's capacity after overhead (resource, capacity).
+    TooSmall(usize, u64),
+}

@@ -1,0 +1,127 @@
+//! The human summary printed after planning: pools, nodes, utilisation, cost, bound, gap.
+//!
+//! Owns presentation only; everything it shows is read from the model, the plan and the
+//! solver's statistics.
+
+use crate::model::{cost_from_micros, Model};
+use crate::plan::{Plan, Status};
+use crate::quantity::{display, MAX_AMOUNT};
+use crate::solve::Stats;
+use std::fmt::Write;
+
+/// The summary of `plan` for a terminal.
+pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
+    let mut s = String::new();
+    let replicas = model.total_replicas();
+    let _ = writeln!(
+        s,
+        "tierplan: {} workloads ({} replicas) on an inventory of {} nodes",
+        model.workloads.len(),
+        replicas,
+        model.nodes.len()
+    );
+    let status = match plan.status {
+        Status::Optimal => "optimal",
+        Status::Feasible => "feasible",
+        Status::Infeasible => "INFEASIBLE",
+    };
+    let o = &plan.objective;
+    let _ = write!(s, "status: {status}; cost {:.4}/h on {} nodes; lower bound {:.4}", o.cost, o.nodes, o.lower_bound);
+    match o.gap {
+        Some(g) => {
+            let _ = writeln!(s, " (gap {:.2}%)", g * 100.0);
+        }
+        None => s.push('\n'),
+    }
+    for pool in &plan.pools {
+        let nodes: Vec<usize> = pool.nodes.iter().filter_map(|n| model.node_index(n)).collect();
+        let pool_cost: u64 = nodes.iter().map(|&n| model.nodes[n].cost_micros).sum();
+        let _ = writeln!(
+            s,
+            "\n{}: {} node(s), cost {:.4}/h, {} workload(s)",
+            pool.name,
+            nodes.len(),
+            cost_from_micros(pool_cost),
+            pool.workloads.len()
+        );
+        for class in &pool.classes {
+            let _ = writeln!(s, "  class {class}");
+        }
+        let _ = writeln!(s, "  utilisation: {}", utilisation(model, plan, &pool.workloads, &nodes));
+    }
+    if !plan.unused_nodes.is_empty() {
+        let _ = writeln!(s, "\nunused nodes ({}), free to decommission: {}", plan.unused_nodes.len(), list(&plan.unused_nodes, 12));
+    }
+    if !plan.unplaced.is_empty() {
+        let _ = writeln!(s, "\nunplaced replicas: {}", plan.unplaced.len());
+        let mut last = "";
+        for u in &plan.unplaced {
+            if u.workload != last {
+                let n = plan.unplaced.iter().filter(|x| x.workload == u.workload).count();
+                let _ = writeln!(s, "  {} ({n} replica(s)):", u.workload);
+                for r in &u.reasons {
+                    let _ = writeln!(s, "    - {r}");
+                }
+                last = &u.workload;
+            }
+        }
+    }
+    for u in &plan.unmet {
+        let _ = writeln!(s, "\nunmet {} in {}: {}", u.rule, u.pool, u.reason);
+    }
+    if let Some(st) = stats {
+        let _ = writeln!(
+            s,
+            "\nsolve: {:.3} s (bound {:.3} s), {} classes, {} node types, {} classes separated in the bound, work {}",
+            st.elapsed.as_secs_f64(),
+            st.bound_elapsed.as_secs_f64(),
+            st.classes,
+            st.node_types,
+            st.separated_classes,
+            st.work
+        );
+        if st.stopped_by_time {
+            let _ = writeln!(s, "note: --time-limit cut the search; the plan is the best found so far and may differ between runs");
+        }
+    }
+    s
+}
+
+/// `cpu 63% memory 41% pods 9%`: requests plus overhead over allocatable, per resource used.
+fn utilisation(model: &Model, plan: &Plan, workloads: &[String], nodes: &[usize]) -> String {
+    let mut parts = Vec::new();
+    for (r, name) in model.resources.iter().enumerate() {
+        let capacity: u128 = nodes
+            .iter()
+            .filter_map(|&n| model.nodes[n].allocatable[r])
+            .filter(|&a| a < MAX_AMOUNT)
+            .map(u128::from)
+            .sum();
+        let requested: u128 = plan
+            .placements
+            .iter()
+            .filter(|p| workloads.binary_search(&p.workload).is_ok())
+            .filter_map(|p| model.workload_index(&p.workload))
+            .map(|w| model.workloads[w].requests[r] as u128)
+            .sum();
+        if requested == 0 || capacity == 0 {
+            continue;
+        }
+        let used = requested + model.policy.node_overhead[r] as u128 * nodes.len() as u128;
+        let amount = display(name, used.min(u64::MAX as u128) as u64);
+        parts.push(format!("{name} {:.0}% ({amount})", used as f64 * 100.0 / capacity as f64));
+    }
+    if parts.is_empty() {
+        "no requests".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn list(names: &[String], max: usize) -> String {
+    let mut s = names.iter().take(max).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > max {
+        let _ = write!(s, ", … {} more", names.len() - max);
+    }
+    s
+}

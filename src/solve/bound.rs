@@ -1,0 +1,251 @@
+//! A proven lower bound on the cost of any valid plan (linear programming, good_lp).
+//!
+//! Relaxation: pick classes that are pairwise incompatible (they must sit in distinct pools,
+//! so their pools' nodes are disjoint). For each, a group of node-type counts must cover the
+//! class's requests on nodes eligible for it, with the pool rules (minNodesPerPool, headroom,
+//! maxPerNode, minZones) as counting cuts; one more group holds every other node, and all
+//! groups together cover all requests on eligible nodes. Every valid plan gives a solution of
+//! this LP with the same cost, so its optimum is a lower bound. Coefficients are capped at the
+//! demand (a node cannot contribute more than the whole demand), which tightens the LP.
+
+use super::instance::Instance;
+#[cfg(feature = "highs")]
+use good_lp::highs as lp_solver;
+#[cfg(not(feature = "highs"))]
+use good_lp::microlp as lp_solver;
+use good_lp::{constraint, variable, variables, Expression, Solution, SolverModel, Variable};
+use std::collections::BTreeMap;
+
+/// The bound and how it was obtained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    /// In millionths of the cost unit; `None` when the relaxation itself is infeasible (the
+    /// inventory cannot cover the requests even fractionally).
+    pub micros: Option<u64>,
+    /// Classes that the relaxation keeps in separate groups.
+    pub separated_classes: usize,
+}
+
+/// Nodes needed by one workload by counting alone: maxPerNode spreading and minZones.
+fn count_need(inst: &Instance, w: usize) -> u64 {
+    let m = &inst.model.workloads[w];
+    let spread = m.max_per_node.map_or(1, |k| m.replicas.div_ceil(k));
+    spread.max(inst.workloads[w].zones_needed) as u64
+}
+
+pub fn lower_bound(inst: &Instance) -> Bound {
+    let model = inst.model;
+    let nres = model.resources.len();
+    let k = model.policy.node_failures as u64;
+    let placeable: Vec<usize> =
+        (0..model.workloads.len()).filter(|&w| !inst.workloads[w].eligible.is_empty()).collect();
+    let demand_of = |ws: &mut dyn Iterator<Item = usize>| -> Vec<u128> {
+        let mut d = vec![0u128; nres];
+        for w in ws {
+            let m = &model.workloads[w];
+            for (r, q) in m.requests.iter().enumerate() {
+                d[r] += *q as u128 * m.replicas as u128;
+            }
+        }
+        d
+    };
+    // Types that can host anything at all.
+    let mut useful: Vec<usize> =
+        placeable.iter().flat_map(|&w| inst.workloads[w].eligible.iter().copied()).collect();
+    useful.sort_unstable();
+    useful.dedup();
+    if useful.is_empty() {
+        return Bound { micros: Some(0), separated_classes: 0 };
+    }
+    let min_cost = useful.iter().map(|&t| inst.types[t].cost).min().unwrap_or(0);
+
+    // Per class: its placeable workloads and a standalone node-count need, for choosing.
+    let classes: Vec<Vec<usize>> = inst
+        .graph
+        .classes
+        .iter()
+        .map(|c| c.workloads.iter().copied().filter(|w| !inst.workloads[*w].eligible.is_empty()).collect())
+        .collect();
+    let pool_min = (model.policy.min_nodes_per_pool as u64).max(if k > 0 { k + 1 } else { 0 });
+    let weight: Vec<u64> = classes
+        .iter()
+        .map(|ws| {
+            if ws.is_empty() {
+                return 0;
+            }
+            let d = demand_of(&mut ws.iter().copied());
+            let by_capacity = (0..nres)
+                .filter(|&r| d[r] > 0)
+                .map(|r| ceil_div(d[r], inst.max_cap[r].max(1) as u128) as u64 + k)
+                .max()
+                .unwrap_or(0);
+            let by_count = ws.iter().map(|&w| count_need(inst, w)).max().unwrap_or(0);
+            by_capacity.max(by_count).max(pool_min)
+        })
+        .collect();
+    let separated = max_weight_independent_set(&inst.graph.compatible, &weight);
+
+    let groups = separated.len() + 1;
+    let mut vars = variables!();
+    let x: Vec<BTreeMap<usize, Variable>> = (0..groups)
+        .map(|_| useful.iter().map(|&t| (t, vars.add(variable().min(0)))).collect())
+        .collect();
+    let scale = 1e-6;
+    let objective: Expression = x
+        .iter()
+        .flat_map(|g| g.iter().map(|(&t, &v)| inst.types[t].cost as f64 * scale * v))
+        .sum();
+    let x = &x;
+    let mut constraints = Vec::new();
+    for &t in &useful {
+        let used: Expression = x.iter().map(|g| g[&t]).sum();
+        constraints.push(constraint!(used <= inst.types[t].count() as f64));
+    }
+    // Covering constraints for a set of workloads within groups `gs`.
+    let cover = |gs: &[usize], ws: &[usize], with_headroom: bool, constraints: &mut Vec<_>| {
+        // Eligibility sets, and for each the workloads whose eligible types lie inside it.
+        let mut sets: Vec<&Vec<usize>> = ws.iter().map(|&w| &inst.workloads[w].eligible).collect();
+        sets.sort();
+        sets.dedup();
+        for set in sets {
+            let inside: Vec<usize> = ws
+                .iter()
+                .copied()
+                .filter(|&w| inst.workloads[w].eligible.iter().all(|t| set.binary_search(t).is_ok()))
+                .collect();
+            let d = demand_of(&mut inside.iter().copied());
+            let mut count_cut = inside.iter().map(|&w| count_need(inst, w)).max().unwrap_or(0);
+            for r in 0..nres {
+                if d[r] == 0 {
+                    continue;
+                }
+                let max_cap = set.iter().map(|&t| inst.types[t].cap[r]).max().unwrap_or(0);
+                count_cut = count_cut.max(ceil_div(d[r], max_cap.max(1) as u128) as u64);
+                let lhs: Expression = gs
+                    .iter()
+                    .flat_map(|&g| set.iter().map(move |&t| (g, t)))
+                    .map(|(g, t)| coefficient(inst.types[t].cap[r], d[r]) * x[g][&t])
+                    .sum();
+                constraints.push(constraint!(lhs >= 1.0));
+            }
+            let count: Expression =
+                gs.iter().flat_map(|&g| set.iter().map(move |&t| x[g][&t])).sum();
+            constraints.push(constraint!(count >= count_cut as f64));
+        }
+        if with_headroom {
+            let g = gs[0];
+            let d = demand_of(&mut ws.iter().copied());
+            let mut count_cut = pool_min;
+            for r in 0..nres {
+                if d[r] == 0 {
+                    continue;
+                }
+                let min_cap = useful.iter().map(|&t| inst.types[t].cap[r]).min().unwrap_or(0);
+                let need = d[r] + k as u128 * min_cap as u128;
+                count_cut = count_cut.max(ceil_div(d[r], inst.max_cap[r].max(1) as u128) as u64 + k);
+                let lhs: Expression = useful
+                    .iter()
+                    .map(|&t| coefficient(inst.types[t].cap[r], need) * x[g][&t])
+                    .sum();
+                constraints.push(constraint!(lhs >= 1.0));
+            }
+            let count: Expression = useful.iter().map(|&t| x[g][&t]).sum();
+            constraints.push(constraint!(count >= count_cut as f64));
+        }
+    };
+    for (g, &c) in separated.iter().enumerate() {
+        cover(&[g], &classes[c], true, &mut constraints);
+    }
+    let all: Vec<usize> = (0..groups).collect();
+    cover(&all, &placeable, false, &mut constraints);
+
+    let mut problem = vars.minimise(objective.clone()).using(lp_solver);
+    for c in constraints {
+        problem = problem.with(c);
+    }
+    let micros = match problem.solve() {
+        Ok(solution) => {
+            let value = solution.eval(&objective) / scale;
+            Some(round_up_to_cost_grid(value, inst, &useful, min_cost))
+        }
+        Err(_) => None,
+    };
+    Bound { micros, separated_classes: separated.len() }
+}
+
+/// The share of `demand` one node of capacity `cap` can cover (at most all of it).
+fn coefficient(cap: u64, demand: u128) -> f64 {
+    (cap as u128).min(demand) as f64 / demand as f64
+}
+
+fn ceil_div(a: u128, b: u128) -> u128 {
+    a.div_ceil(b)
+}
+
+/// Every plan costs a multiple of the gcd of node costs, so the LP value (less a margin for
+/// floating-point error) rounds up to that grid.
+fn round_up_to_cost_grid(value: f64, inst: &Instance, useful: &[usize], min_cost: u64) -> u64 {
+    let grid = useful.iter().fold(0u64, |g, &t| gcd(g, inst.types[t].cost));
+    let safe = (value * (1.0 - 1e-9) - 1e-3).max(0.0);
+    if grid == 0 {
+        return 0;
+    }
+    let steps = (safe / grid as f64).ceil() as u64;
+    // A non-empty plan costs at least its cheapest node.
+    (steps * grid).max(if value > 0.5 { min_cost } else { 0 })
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A heaviest set of pairwise incompatible classes: exact branch and bound on the conflict
+/// graph, bounded in nodes explored (then the best found, still a valid choice).
+fn max_weight_independent_set(compatible: &[Vec<bool>], weight: &[u64]) -> Vec<usize> {
+    let n = weight.len();
+    let mut order: Vec<usize> = (0..n).filter(|&i| weight[i] > 0).collect();
+    order.sort_by(|&a, &b| weight[b].cmp(&weight[a]).then(a.cmp(&b)));
+    struct Search<'a> {
+        compatible: &'a [Vec<bool>],
+        weight: &'a [u64],
+        order: Vec<usize>,
+        best: (u64, Vec<usize>),
+        explored: u64,
+    }
+    impl Search<'_> {
+        fn go(&mut self, from: usize, chosen: &mut Vec<usize>, w: u64) {
+            self.explored += 1;
+            if w > self.best.0 {
+                self.best = (w, chosen.clone());
+            }
+            if self.explored > 200_000 {
+                return;
+            }
+            let rest: u64 = self.order[from..]
+                .iter()
+                .filter(|&&c| chosen.iter().all(|&s| !self.compatible[s][c]))
+                .map(|&c| self.weight[c])
+                .sum();
+            if w + rest <= self.best.0 {
+                return;
+            }
+            for i in from..self.order.len() {
+                let c = self.order[i];
+                if chosen.iter().all(|&s| !self.compatible[s][c]) {
+                    chosen.push(c);
+                    self.go(i + 1, chosen, w + self.weight[c]);
+                    chosen.pop();
+                }
+            }
+        }
+    }
+    let mut s = Search { compatible, weight, order, best: (0, Vec::new()), explored: 0 };
+    s.go(0, &mut Vec::new(), 0);
+    let mut best = s.best.1;
+    best.sort_unstable();
+    best
+}

@@ -1,0 +1,64 @@
+//! Which classes share a pool: greedy merging of compatible pools, each merge judged by
+//! packing the merged pool for real (on the full inventory) and kept only when it saves.
+
+use super::instance::{Instance, Inventory};
+use super::{pack, workloads_of, Budget};
+use std::collections::HashMap;
+
+type Key = (u64, usize, u64, usize);
+
+/// Groupings worth assembling: the greedy merge, and every class on its own.
+pub fn candidates(inst: &Instance, budget: &mut Budget) -> Vec<Vec<Vec<usize>>> {
+    let singletons: Vec<Vec<usize>> = (0..inst.graph.classes.len()).map(|c| vec![c]).collect();
+    let merged = greedy_merge(inst, singletons.clone(), budget);
+    if merged == singletons {
+        vec![singletons]
+    } else {
+        vec![merged, singletons]
+    }
+}
+
+fn greedy_merge(inst: &Instance, mut pools: Vec<Vec<usize>>, budget: &mut Budget) -> Vec<Vec<usize>> {
+    let full = Inventory::full(inst);
+    let mut cache: HashMap<Vec<usize>, Key> = HashMap::new();
+    let mut estimate = |classes: &[usize], budget: &mut Budget| -> Key {
+        if let Some(k) = cache.get(classes) {
+            return *k;
+        }
+        let mut inv = full.clone();
+        let k = pack::pack_pool(inst, &workloads_of(inst, classes), &mut inv, budget).key();
+        cache.insert(classes.to_vec(), k);
+        k
+    };
+    loop {
+        let mut best: Option<((i128, i64), usize, usize, Vec<usize>)> = None;
+        for i in 0..pools.len() {
+            for j in i + 1..pools.len() {
+                let mut union: Vec<usize> = pools[i].iter().chain(&pools[j]).copied().collect();
+                union.sort_unstable();
+                if !inst.graph.is_clique(&union) {
+                    continue;
+                }
+                if budget.exhausted() {
+                    return pools;
+                }
+                let (a, b, m) = (estimate(&pools[i], budget), estimate(&pools[j], budget), estimate(&union, budget));
+                // Never trade placed replicas or met rules for cost.
+                if m.0 > a.0 + b.0 || m.1 > a.1 + b.1 {
+                    continue;
+                }
+                let saving = (
+                    (a.2 + b.2) as i128 - m.2 as i128,
+                    (a.3 + b.3) as i64 - m.3 as i64,
+                );
+                let improves = m.0 < a.0 + b.0 || m.1 < a.1 + b.1 || saving > (0, 0);
+                if improves && best.as_ref().is_none_or(|(s, ..)| saving > *s) {
+                    best = Some((saving, i, j, union));
+                }
+            }
+        }
+        let Some((_, i, j, union)) = best else { return pools };
+        pools.remove(j);
+        pools[i] = union;
+    }
+}

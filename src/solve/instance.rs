@@ -1,0 +1,192 @@
+//! The solver's view of a model: nodes grouped into types, workloads with their eligible
+//! types, and the free inventory that pools draw nodes from.
+
+use crate::graph::ConstraintGraph;
+use crate::model::Model;
+use crate::policy::{self, Ineligible};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Nodes that are interchangeable for planning: same usable capacity, cost and labels that
+/// any requirement looks at. Zones are kept apart inside a type.
+#[derive(Debug, Clone)]
+pub struct NodeType {
+    /// Usable capacity (allocatable − overhead; 0 where undeclared) per resource.
+    pub cap: Vec<u64>,
+    pub cost: u64,
+    pub labels: BTreeMap<String, String>,
+    /// Node indices per zone slot (see [`Instance::zones`]), ascending.
+    pub nodes_by_zone: Vec<Vec<usize>>,
+}
+
+impl NodeType {
+    pub fn count(&self) -> usize {
+        self.nodes_by_zone.iter().map(Vec::len).sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkloadInfo {
+    /// Required node labels, or why they contradict each other.
+    pub labels: Result<BTreeMap<String, String>, String>,
+    /// Types that can host one replica, ascending.
+    pub eligible: Vec<usize>,
+    /// Replicas needed in distinct zones: min(minZones, replicas), 0 without minZones.
+    pub zones_needed: u32,
+}
+
+pub struct Instance<'m> {
+    pub model: &'m Model,
+    pub graph: ConstraintGraph,
+    pub types: Vec<NodeType>,
+    pub node_type: Vec<usize>,
+    /// Zone names; slot `zones.len()` holds nodes without a zone.
+    pub zones: Vec<String>,
+    pub node_zone: Vec<usize>,
+    pub workloads: Vec<WorkloadInfo>,
+    /// Per resource, the largest usable capacity of any type (for normalising sizes).
+    pub max_cap: Vec<u64>,
+}
+
+impl<'m> Instance<'m> {
+    pub fn new(model: &'m Model) -> Self {
+        let graph = ConstraintGraph::build(model);
+        let required: Vec<Result<BTreeMap<String, String>, String>> =
+            model.workloads.iter().map(|w| policy::required_labels(model, w)).collect();
+        let relevant: BTreeSet<&str> = required
+            .iter()
+            .flatten()
+            .flat_map(|l| l.keys().map(String::as_str))
+            .collect();
+        let zones: Vec<String> = model
+            .nodes
+            .iter()
+            .filter_map(|n| n.zone.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let node_zone: Vec<usize> = model
+            .nodes
+            .iter()
+            .map(|n| match &n.zone {
+                Some(z) => zones.binary_search(z).expect("collected zone"),
+                None => zones.len(),
+            })
+            .collect();
+
+        let mut types: Vec<NodeType> = Vec::new();
+        let mut type_index: BTreeMap<(Vec<u64>, u64, BTreeMap<String, String>), usize> =
+            BTreeMap::new();
+        let mut node_type = Vec::with_capacity(model.nodes.len());
+        for (i, node) in model.nodes.iter().enumerate() {
+            let cap: Vec<u64> = policy::usable_capacity(model, node)
+                .into_iter()
+                .map(|c| c.unwrap_or(0))
+                .collect();
+            let labels: BTreeMap<String, String> = node
+                .labels
+                .iter()
+                .filter(|(k, _)| relevant.contains(k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let key = (cap.clone(), node.cost_micros, labels.clone());
+            let t = *type_index.entry(key).or_insert_with(|| {
+                types.push(NodeType {
+                    cap,
+                    cost: node.cost_micros,
+                    labels,
+                    nodes_by_zone: vec![Vec::new(); zones.len() + 1],
+                });
+                types.len() - 1
+            });
+            types[t].nodes_by_zone[node_zone[i]].push(i);
+            node_type.push(t);
+        }
+
+        let workloads = model
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let labels = required[i].clone();
+                let eligible = match &labels {
+                    Ok(l) => types
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| type_fits(l, &t.labels, &w.requests, &t.cap))
+                        .map(|(t, _)| t)
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                WorkloadInfo {
+                    labels,
+                    eligible,
+                    zones_needed: w.min_zones.map_or(0, |z| z.min(w.replicas)),
+                }
+            })
+            .collect();
+        let max_cap = (0..model.resources.len())
+            .map(|r| types.iter().map(|t| t.cap[r]).max().unwrap_or(0))
+            .collect();
+        Instance { model, graph, types, node_type, zones, node_zone, workloads, max_cap }
+    }
+
+    /// Why node `n` can never host a replica of workload `w` (None if it can).
+    pub fn ineligibility(&self, w: usize, n: usize) -> Option<Ineligible> {
+        let labels = self.workloads[w].labels.as_ref().ok()?;
+        policy::ineligibility(self.model, &self.model.workloads[w], labels, &self.model.nodes[n])
+    }
+
+    /// A workload's size as its largest share of any resource of the largest node type.
+    pub fn dominant_share(&self, w: usize) -> f64 {
+        let req = &self.model.workloads[w].requests;
+        req.iter()
+            .zip(&self.max_cap)
+            .filter(|(_, &c)| c > 0 && c < crate::quantity::MAX_AMOUNT)
+            .map(|(&q, &c)| q as f64 / c as f64)
+            .fold(0.0, f64::max)
+    }
+}
+
+fn type_fits(
+    required: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+    req: &[u64],
+    cap: &[u64],
+) -> bool {
+    required.iter().all(|(k, v)| labels.get(k) == Some(v)) && req.iter().zip(cap).all(|(q, c)| q <= c)
+}
+
+/// Nodes not yet given to a pool, per type and zone slot.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    free: Vec<Vec<BTreeSet<usize>>>,
+}
+
+impl Inventory {
+    pub fn full(inst: &Instance) -> Self {
+        Inventory {
+            free: inst
+                .types
+                .iter()
+                .map(|t| t.nodes_by_zone.iter().map(|z| z.iter().copied().collect()).collect())
+                .collect(),
+        }
+    }
+
+    pub fn available(&self, t: usize, zone: usize) -> usize {
+        self.free[t][zone].len()
+    }
+
+    /// Takes the first free node of type `t` in `zone`.
+    pub fn take(&mut self, t: usize, zone: usize) -> Option<usize> {
+        self.free[t][zone].pop_first()
+    }
+
+    pub fn release(&mut self, inst: &Instance, node: usize) {
+        self.free[inst.node_type[node]][inst.node_zone[node]].insert(node);
+    }
+
+    pub fn zones(&self) -> usize {
+        self.free.first().map_or(0, Vec::len)
+    }
+}

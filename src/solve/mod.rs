@@ -1,0 +1,265 @@
+//! The planner: constraint graph → pools of classes → nodes and placements, with a bound.
+//!
+//! Decomposition (a single MIP over every replica and node is far too slow in microlp):
+//! 1. `bound`: a proven lower bound from a small LP over node types.
+//! 2. `group`: which compatible classes share a pool, by greedy merging judged on real packings.
+//! 3. `pack`: each pool takes nodes from the shared inventory and places its replicas.
+//! 4. Unplaced replicas and unmet pool rules are explained (`explain`).
+//!
+//! The search is bounded by work units, not time, so the same input gives the same plan on
+//! any machine; `SolveOptions::time_limit` is only a safety stop.
+
+mod bound;
+mod explain;
+mod group;
+mod instance;
+mod pack;
+
+pub use bound::Bound;
+
+use crate::model::{cost_from_micros, Model};
+use crate::plan::{self, Objective, Placement, Plan, Status, Unmet, Unplaced};
+use instance::{Instance, Inventory};
+use pack::PoolPack;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct SolveOptions {
+    /// Safety stop; when it cuts the search, `Stats::stopped_by_time` says so.
+    pub time_limit: Option<Duration>,
+    /// Work units for the whole search (roughly: node visits while packing).
+    pub work_limit: u64,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        SolveOptions { time_limit: None, work_limit: 200_000_000 }
+    }
+}
+
+/// How the solve went; for the summary only, never written into plan.json.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub elapsed: Duration,
+    pub bound_elapsed: Duration,
+    pub classes: usize,
+    pub node_types: usize,
+    pub work: u64,
+    pub stopped_by_time: bool,
+    pub groupings_evaluated: usize,
+    pub separated_classes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Solved {
+    pub plan: Plan,
+    pub stats: Stats,
+}
+
+/// Work and time left for one phase of the search.
+#[derive(Debug)]
+pub struct Budget {
+    left: u64,
+    used: u64,
+    deadline: Option<Instant>,
+    stopped_by_time: bool,
+}
+
+impl Budget {
+    pub fn new(work: u64, deadline: Option<Instant>) -> Self {
+        Budget { left: work, used: 0, deadline, stopped_by_time: false }
+    }
+
+    pub fn spend(&mut self, work: u64) {
+        self.left = self.left.saturating_sub(work);
+        self.used += work;
+    }
+
+    pub fn exhausted(&mut self) -> bool {
+        if self.left == 0 || self.stopped_by_time {
+            return true;
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.stopped_by_time = true;
+        }
+        self.stopped_by_time
+    }
+}
+
+/// Plans `model`.
+pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
+    let start = Instant::now();
+    let deadline = options.time_limit.map(|t| start + t);
+    let inst = Instance::new(model);
+    let bound = bound::lower_bound(&inst);
+    let bound_elapsed = start.elapsed();
+
+    let mut grouping_budget = Budget::new(options.work_limit / 2, deadline);
+    let candidates = group::candidates(&inst, &mut grouping_budget);
+    let mut assembly_budget = Budget::new(options.work_limit / 2, deadline);
+    let mut best: Option<(Vec<Vec<usize>>, Vec<PoolPack>)> = None;
+    for groups in &candidates {
+        let packs = assemble(&inst, groups, &mut assembly_budget);
+        if best.as_ref().is_none_or(|(_, b)| total_key(&packs) < total_key(b)) {
+            best = Some((groups.clone(), packs));
+        }
+    }
+    let (groups, packs) = best.expect("at least one grouping");
+    let plan = to_plan(&inst, &groups, &packs, &bound);
+    let stats = Stats {
+        elapsed: start.elapsed(),
+        bound_elapsed,
+        classes: inst.graph.classes.len(),
+        node_types: inst.types.len(),
+        work: grouping_budget.used + assembly_budget.used,
+        stopped_by_time: grouping_budget.stopped_by_time || assembly_budget.stopped_by_time,
+        groupings_evaluated: candidates.len(),
+        separated_classes: bound.separated_classes,
+    };
+    Solved { plan, stats }
+}
+
+/// The workloads of a group of classes, ascending.
+fn workloads_of(inst: &Instance, classes: &[usize]) -> Vec<usize> {
+    let mut ws: Vec<usize> =
+        classes.iter().flat_map(|&c| inst.graph.classes[c].workloads.iter().copied()).collect();
+    ws.sort_unstable();
+    ws
+}
+
+/// Packs every pool of `groups` on one shared inventory, scarcest pools first.
+fn assemble(inst: &Instance, groups: &[Vec<usize>], budget: &mut Budget) -> Vec<PoolPack> {
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    // Scarcity: nodes eligible for the pool's most restricted workload.
+    let scarcity: Vec<usize> = groups
+        .iter()
+        .map(|g| {
+            workloads_of(inst, g)
+                .iter()
+                .map(|&w| inst.workloads[w].eligible.iter().map(|&t| inst.types[t].count()).sum::<usize>())
+                .min()
+                .unwrap_or(0)
+        })
+        .collect();
+    order.sort_by_key(|&i| (scarcity[i], i));
+    let mut inv = Inventory::full(inst);
+    let mut packs: Vec<Option<PoolPack>> = vec![None; groups.len()];
+    for i in order {
+        let ws = workloads_of(inst, &groups[i]);
+        packs[i] = Some(pack::pack_pool(inst, &ws, &mut inv, budget));
+    }
+    packs.into_iter().map(|p| p.expect("every pool packed")).collect()
+}
+
+fn total_key(packs: &[PoolPack]) -> (u64, usize, u64, usize) {
+    packs.iter().fold((0, 0, 0, 0), |acc, p| {
+        let k = p.key();
+        (acc.0 + k.0, acc.1 + k.1, acc.2 + k.2, acc.3 + k.3)
+    })
+}
+
+/// Turns packed pools into the plan document, in a canonical order.
+fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &Bound) -> Plan {
+    let model = inst.model;
+    // Pools ordered by their first class name; classes within by name.
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    let names = |g: &[usize]| -> Vec<String> {
+        let mut n: Vec<String> = g.iter().map(|&c| inst.graph.classes[c].name.clone()).collect();
+        n.sort();
+        n
+    };
+    order.sort_by_key(|&i| names(&groups[i]));
+    let mut pools = Vec::new();
+    let mut placements = Vec::new();
+    let mut unplaced = Vec::new();
+    let mut unmet = Vec::new();
+    let mut in_pool = vec![false; model.nodes.len()];
+    let mut cost: u64 = 0;
+    for (p, &i) in order.iter().enumerate() {
+        let name = format!("pool-{}", p + 1);
+        let pack = &packs[i];
+        let mut nodes: Vec<usize> = pack.nodes.iter().map(|o| o.node).collect();
+        nodes.sort_unstable();
+        for &n in &nodes {
+            in_pool[n] = true;
+            cost += model.nodes[n].cost_micros;
+        }
+        let ws = workloads_of(inst, &groups[i]);
+        // Replica numbers follow node name order within each workload.
+        for &w in &ws {
+            let mut hosts: Vec<(usize, u32)> = pack
+                .nodes
+                .iter()
+                .filter_map(|o| o.hosted.iter().find(|(x, _)| *x == w).map(|(_, c)| (o.node, *c)))
+                .collect();
+            hosts.sort_unstable();
+            let mut replica = 0;
+            for (n, c) in hosts {
+                for _ in 0..c {
+                    placements.push(Placement {
+                        workload: model.workloads[w].id.clone(),
+                        replica,
+                        node: model.nodes[n].name.clone(),
+                    });
+                    replica += 1;
+                }
+            }
+            let short: Vec<&pack::Shortfall> = pack.shortfalls.iter().filter(|s| s.workload == w).collect();
+            if !short.is_empty() {
+                let reasons = explain::reasons(inst, w, &short, packs, i);
+                while replica < model.workloads[w].replicas {
+                    unplaced.push(Unplaced {
+                        workload: model.workloads[w].id.clone(),
+                        replica,
+                        reasons: reasons.clone(),
+                    });
+                    replica += 1;
+                }
+            }
+        }
+        for (rule, reason) in &pack.unmet {
+            unmet.push(Unmet { pool: name.clone(), rule: rule.to_string(), reason: reason.clone() });
+        }
+        pools.push(plan::Pool {
+            name,
+            classes: names(&groups[i]),
+            workloads: ws.iter().map(|&w| model.workloads[w].id.clone()).collect(),
+            nodes: nodes.iter().map(|&n| model.nodes[n].name.clone()).collect(),
+        });
+    }
+    placements.sort();
+    let unused_nodes = model
+        .nodes
+        .iter()
+        .zip(&in_pool)
+        .filter(|(_, used)| !**used)
+        .map(|(n, _)| n.name.clone())
+        .collect();
+    let node_count = in_pool.iter().filter(|u| **u).count() as u64;
+    let complete = unplaced.is_empty() && unmet.is_empty();
+    let lower = bound.micros.unwrap_or(0);
+    let status = if !complete {
+        Status::Infeasible
+    } else if lower >= cost {
+        Status::Optimal
+    } else {
+        Status::Feasible
+    };
+    let gap = complete.then(|| if cost == 0 { 0.0 } else { cost.saturating_sub(lower) as f64 / cost as f64 });
+    Plan {
+        api_version: crate::input::wire::API_VERSION.to_string(),
+        kind: "Plan".to_string(),
+        status,
+        objective: Objective {
+            cost: cost_from_micros(cost),
+            nodes: node_count,
+            lower_bound: cost_from_micros(lower),
+            gap,
+        },
+        pools,
+        placements,
+        unplaced,
+        unmet,
+        unused_nodes,
+    }
+}

@@ -1,0 +1,554 @@
+//! Packing one pool: which nodes it takes from the inventory and where each replica goes.
+//!
+//! First-fit decreasing with a cost-aware choice of the node to open, zone spreading for
+//! `minZones`, then local search (emptying nodes, swapping nodes for cheaper ones) and the
+//! pool rules (headroom, minNodesPerPool). Several strategies are packed and the cheapest
+//! kept; all of it is bounded by work, never by the clock, so results are reproducible.
+
+use super::instance::{Instance, Inventory};
+use super::Budget;
+
+/// A node taken by a pool, with what it hosts.
+#[derive(Debug, Clone)]
+pub struct Open {
+    pub node: usize,
+    pub ty: usize,
+    pub zone: usize,
+    pub load: Vec<u64>,
+    /// (workload, replicas), in placement order.
+    pub hosted: Vec<(usize, u32)>,
+}
+
+impl Open {
+    fn count(&self, w: usize) -> u32 {
+        self.hosted.iter().find(|(x, _)| *x == w).map_or(0, |(_, c)| *c)
+    }
+
+    fn add(&mut self, req: &[u64], w: usize, k: u32) {
+        for (l, q) in self.load.iter_mut().zip(req) {
+            *l += q * k as u64;
+        }
+        match self.hosted.iter_mut().find(|(x, _)| *x == w) {
+            Some((_, c)) => *c += k,
+            None => self.hosted.push((w, k)),
+        }
+    }
+
+    fn remove(&mut self, req: &[u64], w: usize, k: u32) {
+        for (l, q) in self.load.iter_mut().zip(req) {
+            *l -= q * k as u64;
+        }
+        if let Some(pos) = self.hosted.iter().position(|(x, _)| *x == w) {
+            self.hosted[pos].1 -= k;
+            if self.hosted[pos].1 == 0 {
+                self.hosted.remove(pos);
+            }
+        }
+    }
+}
+
+/// Replicas a pool could not place, with the reason the packer saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    pub workload: usize,
+    pub count: u32,
+    pub cause: Cause,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// No free node could take another replica.
+    Capacity,
+    /// No free node in a zone the workload does not use yet.
+    Zones,
+}
+
+/// A packed pool.
+#[derive(Debug, Clone)]
+pub struct PoolPack {
+    pub nodes: Vec<Open>,
+    pub shortfalls: Vec<Shortfall>,
+    /// Pool rules left unmet: (`headroom` | `minNodesPerPool`, reason).
+    pub unmet: Vec<(&'static str, String)>,
+    pub cost: u64,
+}
+
+impl PoolPack {
+    /// Lexicographic quality: fewer unplaced replicas, fewer unmet rules, lower cost, fewer nodes.
+    pub fn key(&self) -> (u64, usize, u64, usize) {
+        (
+            self.shortfalls.iter().map(|s| s.count as u64).sum(),
+            self.unmet.len(),
+            self.cost,
+            self.nodes.len(),
+        )
+    }
+}
+
+/// Packs the pool holding `workloads`, trying several strategies on copies of `inv`; the
+/// best one's nodes are removed from `inv`.
+pub fn pack_pool(inst: &Instance, workloads: &[usize], inv: &mut Inventory, budget: &mut Budget) -> PoolPack {
+    let mut types: Vec<usize> = workloads
+        .iter()
+        .flat_map(|&w| inst.workloads[w].eligible.iter().copied())
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    let mut strategies: Vec<Option<usize>> = vec![None];
+    strategies.extend(types.iter().map(|&t| Some(t)));
+    let demand: Vec<u128> = (0..inst.model.resources.len())
+        .map(|r| {
+            workloads
+                .iter()
+                .map(|&w| {
+                    let m = &inst.model.workloads[w];
+                    m.requests[r] as u128 * m.replicas as u128
+                })
+                .sum()
+        })
+        .collect();
+    let mut best: Option<(PoolPack, Inventory)> = None;
+    for preferred in strategies {
+        if best.is_some() && budget.exhausted() {
+            break;
+        }
+        let mut trial = inv.clone();
+        let pack = Packer { inst, workloads, preferred, demand: demand.clone(), budget: &mut *budget }
+            .run(&mut trial);
+        if best.as_ref().is_none_or(|(b, _)| pack.key() < b.key()) {
+            best = Some((pack, trial));
+        }
+    }
+    let (pack, trial) = best.expect("at least one strategy ran");
+    *inv = trial;
+    pack
+}
+
+struct Packer<'a, 'm> {
+    inst: &'a Instance<'m>,
+    workloads: &'a [usize],
+    /// Node type to open first when it can host the replica.
+    preferred: Option<usize>,
+    /// The pool's total requests per resource.
+    demand: Vec<u128>,
+    budget: &'a mut Budget,
+}
+
+impl Packer<'_, '_> {
+    fn run(mut self, inv: &mut Inventory) -> PoolPack {
+        let inst = self.inst;
+        let mut order: Vec<usize> = self.workloads.to_vec();
+        // Spread-constrained workloads first (they decide how many nodes exist), then FFD.
+        order.sort_by(|&a, &b| {
+            let spread = |w: usize| {
+                let m = &inst.model.workloads[w];
+                let per_node = m.max_per_node.map_or(1, |k| m.replicas.div_ceil(k));
+                per_node.max(inst.workloads[w].zones_needed) + !m.anti_affinity.is_empty() as u32
+            };
+            spread(b)
+                .cmp(&spread(a))
+                .then(inst.dominant_share(b).total_cmp(&inst.dominant_share(a)))
+                .then(a.cmp(&b))
+        });
+        let mut remaining: Vec<u64> = vec![0; inst.model.resources.len()];
+        for &w in &order {
+            let m = &inst.model.workloads[w];
+            for (r, q) in remaining.iter_mut().zip(&m.requests) {
+                *r += q * m.replicas as u64;
+            }
+        }
+        let mut nodes: Vec<Open> = Vec::new();
+        let mut shortfalls = Vec::new();
+        for &w in &order {
+            let m = &inst.model.workloads[w];
+            let mut left = m.replicas;
+            // Zone phase: one replica in each of the first `zones_needed` distinct zones.
+            let needed = inst.workloads[w].zones_needed as usize;
+            loop {
+                let used = zones_of(&nodes, w, inst.zones.len());
+                if used.len() >= needed || left == 0 {
+                    break;
+                }
+                let target = nodes
+                    .iter()
+                    .position(|o| o.zone < inst.zones.len() && !used.contains(&o.zone) && self.room(o, w) > 0)
+                    .or_else(|| self.open(inv, &mut nodes, w, &remaining, Some(&used)));
+                match target {
+                    Some(i) => {
+                        self.place(&mut nodes[i], w, 1, &mut remaining);
+                        left -= 1;
+                    }
+                    None => {
+                        let missing = (needed - used.len()) as u32;
+                        shortfalls.push(Shortfall { workload: w, count: missing.min(left), cause: Cause::Zones });
+                        left -= missing.min(left);
+                        break;
+                    }
+                }
+            }
+            // Fill: first fit over open nodes, then open new ones.
+            for i in 0..nodes.len() {
+                if left == 0 {
+                    break;
+                }
+                let k = self.room(&nodes[i], w).min(left);
+                if k > 0 {
+                    self.place(&mut nodes[i], w, k, &mut remaining);
+                    left -= k;
+                }
+            }
+            while left > 0 {
+                match self.open(inv, &mut nodes, w, &remaining, None) {
+                    Some(i) => {
+                        let k = self.room(&nodes[i], w).min(left);
+                        self.place(&mut nodes[i], w, k, &mut remaining);
+                        left -= k;
+                    }
+                    None => {
+                        shortfalls.push(Shortfall { workload: w, count: left, cause: Cause::Capacity });
+                        left = 0;
+                    }
+                }
+            }
+            self.budget.spend(nodes.len() as u64 + 1);
+        }
+        self.empty_nodes(inv, &mut nodes);
+        let mut unmet = Vec::new();
+        self.meet_headroom(inv, &mut nodes, &mut unmet);
+        self.meet_min_nodes(inv, &mut nodes, &mut unmet);
+        self.downsize(inv, &mut nodes);
+        let cost = nodes.iter().map(|o| inst.types[o.ty].cost).sum();
+        PoolPack { nodes, shortfalls, unmet, cost }
+    }
+
+    /// How many more replicas of `w` fit on `o`.
+    fn room(&self, o: &Open, w: usize) -> u32 {
+        let m = &self.inst.model.workloads[w];
+        if m.anti_affinity.iter().any(|&a| o.count(a) > 0) {
+            return 0;
+        }
+        let cap = &self.inst.types[o.ty].cap;
+        let mut k = u64::from(u32::MAX);
+        for ((q, c), l) in m.requests.iter().zip(cap).zip(&o.load) {
+            if *q > 0 {
+                k = k.min(c.saturating_sub(*l) / q);
+            }
+        }
+        if let Some(max) = m.max_per_node {
+            k = k.min(max.saturating_sub(o.count(w)) as u64);
+        }
+        k as u32
+    }
+
+    fn place(&self, o: &mut Open, w: usize, k: u32, remaining: &mut [u64]) {
+        let req = &self.inst.model.workloads[w].requests;
+        o.add(req, w, k);
+        for (r, q) in remaining.iter_mut().zip(req) {
+            *r -= q * k as u64;
+        }
+    }
+
+    /// Opens the best free node for `w` (in a zone outside `avoid` if given, and then only
+    /// in real zones); returns its index in `nodes`.
+    fn open(
+        &mut self,
+        inv: &mut Inventory,
+        nodes: &mut Vec<Open>,
+        w: usize,
+        remaining: &[u64],
+        avoid: Option<&Vec<usize>>,
+    ) -> Option<usize> {
+        let inst = self.inst;
+        let zone_ok = |z: usize| avoid.is_none_or(|a| z < inst.zones.len() && !a.contains(&z));
+        let candidates: Vec<usize> = inst.workloads[w]
+            .eligible
+            .iter()
+            .copied()
+            .filter(|&t| (0..inv.zones()).any(|z| zone_ok(z) && inv.available(t, z) > 0))
+            .collect();
+        self.budget.spend(candidates.len() as u64);
+        let ty = match self.preferred {
+            Some(p) if candidates.contains(&p) => p,
+            _ => *candidates.iter().min_by(|&&a, &&b| {
+                self.open_score(a, remaining)
+                    .total_cmp(&self.open_score(b, remaining))
+                    .then(a.cmp(&b))
+            })?,
+        };
+        // Balance the pool over zones: the allowed zone where it has the fewest nodes.
+        let zone = (0..inv.zones())
+            .filter(|&z| zone_ok(z) && inv.available(ty, z) > 0)
+            .min_by_key(|&z| (nodes.iter().filter(|o| o.zone == z).count(), z))?;
+        let node = inv.take(ty, zone)?;
+        nodes.push(Open {
+            node,
+            ty,
+            zone,
+            load: vec![0; inst.model.resources.len()],
+            hosted: Vec::new(),
+        });
+        Some(nodes.len() - 1)
+    }
+
+    /// Cost per share of the remaining demand the node type can absorb (lower is better);
+    /// a type that absorbs all of it scores its plain cost, so the cheapest such wins.
+    fn open_score(&self, t: usize, remaining: &[u64]) -> f64 {
+        let ty = &self.inst.types[t];
+        let share = remaining
+            .iter()
+            .zip(&ty.cap)
+            .filter(|(d, _)| **d > 0)
+            .map(|(&d, &c)| (c as f64 / d as f64).min(1.0))
+            .fold(1.0, f64::min);
+        if share <= 0.0 {
+            return f64::INFINITY;
+        }
+        (ty.cost as f64 + 1e-3) / share
+    }
+
+    /// Local search: empty the least loaded nodes into the others, releasing them.
+    fn empty_nodes(&mut self, inv: &mut Inventory, nodes: &mut Vec<Open>) {
+        let inst = self.inst;
+        let mut order: Vec<usize> = (0..nodes.len()).collect();
+        order.sort_by(|&a, &b| {
+            load_share(inst, &nodes[a]).total_cmp(&load_share(inst, &nodes[b])).then(a.cmp(&b))
+        });
+        let mut removed = vec![false; nodes.len()];
+        for victim in order {
+            if self.budget.exhausted() {
+                break;
+            }
+            let moving = std::mem::take(&mut nodes[victim].hosted);
+            // Moves made so far, undone if the node cannot be emptied completely.
+            let mut moves: Vec<(usize, usize, u32)> = Vec::new();
+            let mut ok = true;
+            for &(w, mut k) in &moving {
+                for j in 0..nodes.len() {
+                    if k == 0 {
+                        break;
+                    }
+                    if j == victim || removed[j] {
+                        continue;
+                    }
+                    let fit = self.room(&nodes[j], w).min(k);
+                    if fit > 0 {
+                        nodes[j].add(&inst.model.workloads[w].requests, w, fit);
+                        moves.push((j, w, fit));
+                        k -= fit;
+                    }
+                }
+                self.budget.spend(nodes.len() as u64);
+                if k > 0 {
+                    ok = false;
+                    break;
+                }
+            }
+            removed[victim] = true;
+            let zones_kept = ok
+                && moving.iter().all(|&(w, _)| {
+                    live_zones(nodes, w, inst.zones.len(), &removed).len()
+                        >= inst.workloads[w].zones_needed as usize
+                });
+            if zones_kept {
+                nodes[victim].load.iter_mut().for_each(|l| *l = 0);
+            } else {
+                removed[victim] = false;
+                for (j, w, k) in moves {
+                    nodes[j].remove(&inst.model.workloads[w].requests, w, k);
+                }
+                nodes[victim].hosted = moving;
+            }
+        }
+        let mut idx = 0;
+        nodes.retain(|o| {
+            let keep = !removed[idx];
+            idx += 1;
+            if !keep {
+                inv.release(inst, o.node);
+            }
+            keep
+        });
+    }
+
+    /// Adds nodes until, for every resource, capacity minus the K largest covers the demand.
+    fn meet_headroom(&mut self, inv: &mut Inventory, nodes: &mut Vec<Open>, unmet: &mut Vec<(&'static str, String)>) {
+        let k = self.inst.model.policy.node_failures as usize;
+        if k == 0 {
+            return;
+        }
+        let types = self.pool_types();
+        while let Some(def) = self.deficit(nodes) {
+            // The free node that most reduces the normalised deficit per unit of cost.
+            let current: f64 = def;
+            let mut best: Option<(f64, usize, usize)> = None;
+            for &t in &types {
+                for z in 0..inv.zones() {
+                    if inv.available(t, z) == 0 {
+                        continue;
+                    }
+                    let after = self.deficit_with(nodes, Some(t)).unwrap_or(0.0);
+                    let gain = current - after;
+                    if gain <= 1e-12 {
+                        continue;
+                    }
+                    let zone_load = nodes.iter().filter(|o| o.zone == z).count();
+                    let score = (self.inst.types[t].cost as f64 + 1e-3) / gain + zone_load as f64 * 1e-9;
+                    if best.is_none_or(|(s, _, _)| score < s) {
+                        best = Some((score, t, z));
+                    }
+                }
+                self.budget.spend(1);
+            }
+            match best.and_then(|(_, t, z)| inv.take(t, z).map(|n| (n, t, z))) {
+                Some((node, ty, zone)) => nodes.push(Open { node, ty, zone, load: vec![0; self.inst.model.resources.len()], hosted: Vec::new() }),
+                None => {
+                    unmet.push(("headroom", format!(
+                        "after losing its {k} largest node(s) the pool cannot cover its requests, and no free node eligible for its workloads is left to add"
+                    )));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn deficit(&self, nodes: &[Open]) -> Option<f64> {
+        self.deficit_with(nodes, None)
+    }
+
+    /// Σ over resources of (demand − (capacity − K largest)) / largest type capacity, when
+    /// positive, for `nodes` plus one more node of type `extra`; `None` when headroom holds.
+    fn deficit_with(&self, nodes: &[Open], extra: Option<usize>) -> Option<f64> {
+        let inst = self.inst;
+        let k = inst.model.policy.node_failures as usize;
+        let mut total = 0.0;
+        for r in 0..inst.model.resources.len() {
+            let demand = self.demand[r];
+            if demand == 0 {
+                continue;
+            }
+            let mut caps: Vec<u64> =
+                nodes.iter().map(|o| o.ty).chain(extra).map(|t| inst.types[t].cap[r]).collect();
+            caps.sort_unstable_by(|a, b| b.cmp(a));
+            let usable: u128 = caps.iter().skip(k).map(|&c| c as u128).sum();
+            if usable < demand {
+                let scale = inst.max_cap[r].max(1) as f64;
+                total += (demand - usable) as f64 / scale;
+            }
+        }
+        (total > 0.0).then_some(total)
+    }
+
+    fn meet_min_nodes(&mut self, inv: &mut Inventory, nodes: &mut Vec<Open>, unmet: &mut Vec<(&'static str, String)>) {
+        let min = self.inst.model.policy.min_nodes_per_pool as usize;
+        let types = self.pool_types();
+        while nodes.len() < min {
+            let pick = types
+                .iter()
+                .flat_map(|&t| (0..inv.zones()).map(move |z| (t, z)))
+                .filter(|&(t, z)| inv.available(t, z) > 0)
+                .min_by_key(|&(t, z)| (self.inst.types[t].cost, nodes.iter().filter(|o| o.zone == z).count(), t, z));
+            match pick.and_then(|(t, z)| inv.take(t, z).map(|n| (n, t, z))) {
+                Some((node, ty, zone)) => nodes.push(Open { node, ty, zone, load: vec![0; self.inst.model.resources.len()], hosted: Vec::new() }),
+                None => {
+                    unmet.push(("minNodesPerPool", format!(
+                        "the pool needs {min} nodes but only {} free node(s) are eligible for its workloads",
+                        nodes.len()
+                    )));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Swaps each node for the cheapest free node that holds the same replicas in a zone
+    /// that keeps every spread rule, while headroom still holds.
+    fn downsize(&mut self, inv: &mut Inventory, nodes: &mut [Open]) {
+        let inst = self.inst;
+        let types = self.pool_types();
+        let headroom_ok_before = self.deficit(nodes).is_none();
+        for i in 0..nodes.len() {
+            if self.budget.exhausted() {
+                return;
+            }
+            let current = inst.types[nodes[i].ty].cost;
+            let mut best: Option<(u64, usize, usize)> = None;
+            for &t in &types {
+                let ty = &inst.types[t];
+                if ty.cost >= current || best.is_some_and(|(c, _, _)| ty.cost >= c) {
+                    continue;
+                }
+                let fits = nodes[i].load.iter().zip(&ty.cap).all(|(l, c)| l <= c)
+                    && nodes[i].hosted.iter().all(|(w, _)| inst.workloads[*w].eligible.binary_search(&t).is_ok());
+                if !fits {
+                    continue;
+                }
+                // Same zone keeps every spread rule as it was.
+                let z = nodes[i].zone;
+                if inv.available(t, z) == 0 {
+                    continue;
+                }
+                let old = nodes[i].ty;
+                nodes[i].ty = t;
+                let ok = !headroom_ok_before || self.deficit(nodes).is_none();
+                nodes[i].ty = old;
+                if ok {
+                    best = Some((ty.cost, t, z));
+                }
+            }
+            self.budget.spend(types.len() as u64);
+            if let Some((_, t, z)) = best {
+                if let Some(node) = inv.take(t, z) {
+                    inv.release(inst, nodes[i].node);
+                    nodes[i].node = node;
+                    nodes[i].ty = t;
+                }
+            }
+        }
+    }
+
+    /// Types eligible for at least one workload of the pool.
+    fn pool_types(&self) -> Vec<usize> {
+        let mut types: Vec<usize> = self
+            .workloads
+            .iter()
+            .flat_map(|&w| self.inst.workloads[w].eligible.iter().copied())
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        types
+    }
+}
+
+/// Distinct real zones hosting `w`.
+fn zones_of(nodes: &[Open], w: usize, zone_slots: usize) -> Vec<usize> {
+    let mut z: Vec<usize> = nodes
+        .iter()
+        .filter(|o| o.zone < zone_slots && o.count(w) > 0)
+        .map(|o| o.zone)
+        .collect();
+    z.sort_unstable();
+    z.dedup();
+    z
+}
+
+fn live_zones(nodes: &[Open], w: usize, zone_slots: usize, removed: &[bool]) -> Vec<usize> {
+    let mut z: Vec<usize> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(j, o)| !removed[*j] && o.zone < zone_slots && o.count(w) > 0)
+        .map(|(_, o)| o.zone)
+        .collect();
+    z.sort_unstable();
+    z.dedup();
+    z
+}
+
+/// The node's fullest share over its resources.
+fn load_share(inst: &Instance, o: &Open) -> f64 {
+    o.load
+        .iter()
+        .zip(&inst.types[o.ty].cap)
+        .filter(|(_, &c)| c > 0 && c < crate::quantity::MAX_AMOUNT)
+        .map(|(&l, &c)| l as f64 / c as f64)
+        .fold(0.0, f64::max)
+}
