@@ -443,6 +443,8 @@ mod tests {
             assert!(plan.objective.cost > 0.0);
             assert_eq!(plan.objective.gap, Some(1.0));
             assert_sound(&m, &plan);
+            let report = crate::check::check(&m, &plan);
+            assert!(report.is_valid(), "seed {seed}: {report}");
             assert_eq!(plan, ffd_one_pool_per_class(&m), "deterministic");
         }
     }
@@ -481,5 +483,8 @@ mod tests {
         assert_eq!(plan.objective.gap, None);
         assert!(plan.unplaced.iter().any(|u| u.reasons[0].contains("exceed")));
         assert!(plan.unplaced.iter().any(|u| u.reasons[0].contains("arm64")));
+        // Whatever it could not do, it says so truthfully.
+        let report = crate::check::check(&m, &plan);
+        assert!(report.is_consistent(), "{report}");
     }
 }

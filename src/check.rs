@@ -307,18 +307,24 @@ impl Checker<'_> {
         };
         for p in &plan.placements {
             let (w, n) = (model.workload_index(&p.workload), model.node_index(&p.node));
-            let what = format!(
-                "placement of `{}` replica {} on `{}`",
-                p.workload, p.replica, p.node
-            );
+            // Built only when something is wrong: plans can hold millions of placements.
+            let what = || {
+                format!(
+                    "placement of `{}` replica {} on `{}`",
+                    p.workload, p.replica, p.node
+                )
+            };
             if w.is_none() {
-                self.flag("placement", format!("{what}: no workload `{}`", p.workload));
+                self.flag(
+                    "placement",
+                    format!("{}: no workload `{}`", what(), p.workload),
+                );
             }
             if n.is_none() {
-                self.flag("placement", format!("{what}: no node `{}`", p.node));
+                self.flag("placement", format!("{}: no node `{}`", what(), p.node));
             }
             if let Some(w) = w {
-                self.count_replica(&mut seen, w, p.replica, &what);
+                self.count_replica(&mut seen, w, p.replica, what);
             }
             let (Some(w), Some(n)) = (w, n) else { continue };
             // Counted even when the replica index is bad: the pod would still take room.
@@ -327,20 +333,24 @@ impl Checker<'_> {
             // A workload in no pool is reported once by `pools`, not per placement.
             if !listing.is_empty() && listing.is_disjoint(&pools.of_node[n]) {
                 let m = format!(
-                    "{what}: the node is not in pool {} that holds the workload",
+                    "{}: the node is not in pool {} that holds the workload",
+                    what(),
                     self.pool_names(listing)
                 );
                 self.flag("pool", m);
             }
         }
         for u in &plan.unplaced {
-            let what = format!("unplaced `{}` replica {}", u.workload, u.replica);
+            let what = || format!("unplaced `{}` replica {}", u.workload, u.replica);
             match model.workload_index(&u.workload) {
                 Some(w) => {
                     placed.has_unplaced[w] = true;
-                    self.count_replica(&mut seen, w, u.replica, &what);
+                    self.count_replica(&mut seen, w, u.replica, what);
                 }
-                None => self.flag("placement", format!("{what}: no workload `{}`", u.workload)),
+                None => self.flag(
+                    "placement",
+                    format!("{}: no workload `{}`", what(), u.workload),
+                ),
             }
         }
         for (w, counts) in seen.iter().enumerate() {
@@ -375,13 +385,21 @@ impl Checker<'_> {
         placed
     }
 
-    fn count_replica(&mut self, seen: &mut [Vec<u32>], w: usize, replica: u32, what: &str) {
+    fn count_replica(
+        &mut self,
+        seen: &mut [Vec<u32>],
+        w: usize,
+        replica: u32,
+        what: impl Fn() -> String,
+    ) {
         match seen[w].get_mut(replica as usize) {
             Some(c) => *c += 1,
             None => {
                 let m = format!(
-                    "{what}: `{}` has {} replica(s)",
-                    self.model.workloads[w].id, self.model.workloads[w].replicas
+                    "{}: `{}` has {} replica(s)",
+                    what(),
+                    self.model.workloads[w].id,
+                    self.model.workloads[w].replicas
                 );
                 self.flag("placement", m);
             }
@@ -394,17 +412,31 @@ impl Checker<'_> {
         let model = self.model;
         let mut classes: BTreeMap<ClassKey, Vec<usize>> = BTreeMap::new();
         for (i, w) in model.workloads.iter().enumerate() {
-            classes.entry(class_key(model, w)).or_default().push(i);
+            let key = if w.dedicated {
+                ClassKey::Dedicated(i)
+            } else {
+                let values = model
+                    .policy
+                    .separate_by
+                    .iter()
+                    .map(|a| w.attribute(a).to_string());
+                ClassKey::Shared(values.collect())
+            };
+            classes.entry(key).or_default().push(i);
         }
         for (key, members) in classes {
-            let used: BTreeSet<usize> = members
+            // Workloads in no pool or in several are reported by `pools` already.
+            let placed: Vec<usize> = members
+                .into_iter()
+                .filter(|&w| pools.of_workload[w].len() == 1)
+                .collect();
+            let used: BTreeSet<usize> = placed
                 .iter()
                 .flat_map(|&w| pools.of_workload[w].iter().copied())
                 .collect();
             if used.len() > 1 {
-                let spread: Vec<String> = members
+                let spread: Vec<String> = placed
                     .iter()
-                    .filter(|&&w| !pools.of_workload[w].is_empty())
                     .map(|&w| {
                         format!(
                             "`{}` in {}",
@@ -777,8 +809,10 @@ impl Checker<'_> {
             );
             self.flag("objective", m);
         }
-        // Written so that a NaN bound fails too.
-        let bound_ok = o.lower_bound <= o.cost + 1e-9;
+        // Written so that a NaN bound fails too. A partial (infeasible) plan may cost less
+        // than the bound on complete plans.
+        let bound_ok = o.lower_bound <= o.cost + 1e-9
+            || (self.plan.status == Status::Infeasible && o.lower_bound >= 0.0);
         if !bound_ok {
             self.flag(
                 "objective",
@@ -840,22 +874,6 @@ impl ClassKey {
                 parts.join(",")
             }
         }
-    }
-}
-
-fn class_key(model: &Model, w: &Workload) -> ClassKey {
-    if w.dedicated {
-        let i = model.workload_index(&w.id).expect("workload of the model");
-        ClassKey::Dedicated(i)
-    } else {
-        ClassKey::Shared(
-            model
-                .policy
-                .separate_by
-                .iter()
-                .map(|a| w.attribute(a).to_string())
-                .collect(),
-        )
     }
 }
 

@@ -88,7 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let result = check::check(&model, &plan_doc);
-            print!("{result}");
+            println!("{result}");
             Ok(if result.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Schemas { dir } => {

@@ -155,6 +155,13 @@ pub fn lower_bound(inst: &Instance) -> Bound {
     };
     for (g, &c) in separated.iter().enumerate() {
         cover(&[g], &classes[c], true, &mut constraints);
+        // The group's cost is at least that of the cheapest node multiset meeting the
+        // class's own rules exactly (integral counts, exact headroom).
+        if let Some(min) = cheapest_pool(inst, &classes[c], &useful) {
+            let cost: Expression =
+                useful.iter().map(|&t| inst.types[t].cost as f64 * scale * x[g][&t]).sum();
+            constraints.push(constraint!(cost >= min as f64 * scale * (1.0 - 1e-9)));
+        }
     }
     let all: Vec<usize> = (0..groups).collect();
     cover(&all, &placeable, false, &mut constraints);
@@ -171,6 +178,174 @@ pub fn lower_bound(inst: &Instance) -> Bound {
         Err(_) => None,
     };
     Bound { micros, separated_classes: separated.len() }
+}
+
+/// The cheapest multiset of node types (within availability) that could form a pool holding
+/// `ws` alone: eligible capacity covers every eligibility set, counting rules hold, and the
+/// capacity minus the K largest nodes covers the demand. Exhaustive branch and bound over
+/// type counts with a fixed node limit; `None` when the limit is hit or nothing qualifies.
+fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64> {
+    let model = inst.model;
+    let nres = model.resources.len();
+    let k = model.policy.node_failures as usize;
+    if ws.is_empty() || useful.len() > 16 {
+        return None;
+    }
+    let demand = |set: &mut dyn Iterator<Item = usize>| -> Vec<u128> {
+        let mut d = vec![0u128; nres];
+        for w in set {
+            let m = &model.workloads[w];
+            for (r, q) in m.requests.iter().enumerate() {
+                d[r] += *q as u128 * m.replicas as u128;
+            }
+        }
+        d
+    };
+    let mut sets: Vec<&Vec<usize>> = ws.iter().map(|&w| &inst.workloads[w].eligible).collect();
+    sets.sort();
+    sets.dedup();
+    // (eligible types, demand, count need) per eligibility set.
+    let needs: Vec<(Vec<usize>, Vec<u128>, u64)> = sets
+        .into_iter()
+        .map(|set| {
+            let inside: Vec<usize> = ws
+                .iter()
+                .copied()
+                .filter(|&w| inst.workloads[w].eligible.iter().all(|t| set.binary_search(t).is_ok()))
+                .collect();
+            let count = inside.iter().map(|&w| count_need(inst, w)).max().unwrap_or(0);
+            (set.clone(), demand(&mut inside.iter().copied()), count)
+        })
+        .collect();
+    let total = demand(&mut ws.iter().copied());
+    let min_nodes = model.policy.min_nodes_per_pool as u64;
+    // Cheaper-per-capacity types first finds good incumbents early.
+    let mut types: Vec<usize> = useful.to_vec();
+    types.sort_by_key(|&t| (inst.types[t].cost, std::cmp::Reverse(inst.types[t].cap.clone())));
+    let upper: Vec<u64> = types
+        .iter()
+        .map(|&t| {
+            let ty = &inst.types[t];
+            let by_capacity = (0..nres)
+                .filter(|&r| total[r] > 0 && ty.cap[r] > 0)
+                .map(|r| total[r].div_ceil(ty.cap[r] as u128) as u64)
+                .max()
+                .unwrap_or(0);
+            let by_count = needs.iter().map(|n| n.2).max().unwrap_or(0).max(min_nodes);
+            (by_capacity.max(by_count) + k as u64).min(ty.count() as u64)
+        })
+        .collect();
+    struct Dfs<'a> {
+        inst: &'a Instance<'a>,
+        types: Vec<usize>,
+        upper: Vec<u64>,
+        needs: Vec<(Vec<usize>, Vec<u128>, u64)>,
+        total: Vec<u128>,
+        k: usize,
+        min_nodes: u64,
+        counts: Vec<u64>,
+        best: Option<u64>,
+        explored: u64,
+        aborted: bool,
+    }
+    impl Dfs<'_> {
+        fn feasible(&self) -> bool {
+            let n: u64 = self.counts.iter().sum();
+            if n < self.min_nodes {
+                return false;
+            }
+            for (set, d, count) in &self.needs {
+                let in_set = |t: usize| set.binary_search(&t).is_ok();
+                let nodes: u64 = self.types.iter().zip(&self.counts).filter(|(t, _)| in_set(**t)).map(|(_, c)| c).sum();
+                if nodes < *count {
+                    return false;
+                }
+                for (r, &dr) in d.iter().enumerate() {
+                    let cap: u128 = self
+                        .types
+                        .iter()
+                        .zip(&self.counts)
+                        .filter(|(t, _)| in_set(**t))
+                        .map(|(&t, &c)| self.inst.types[t].cap[r] as u128 * c as u128)
+                        .sum();
+                    if cap < dr {
+                        return false;
+                    }
+                }
+            }
+            if self.k > 0 {
+                for (r, &dr) in self.total.iter().enumerate() {
+                    if dr == 0 {
+                        continue;
+                    }
+                    let mut caps: Vec<(u64, u64)> = self
+                        .types
+                        .iter()
+                        .zip(&self.counts)
+                        .map(|(&t, &c)| (self.inst.types[t].cap[r], c))
+                        .collect();
+                    caps.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+                    let mut skip = self.k as u64;
+                    let mut usable: u128 = 0;
+                    for (cap, c) in caps {
+                        let dropped = skip.min(c);
+                        skip -= dropped;
+                        usable += cap as u128 * (c - dropped) as u128;
+                    }
+                    if usable < dr {
+                        return false;
+                    }
+                }
+            }
+            true
+        }
+
+        fn go(&mut self, i: usize, cost: u64) {
+            self.explored += 1;
+            if self.explored > 100_000 {
+                self.aborted = true;
+                return;
+            }
+            if self.best.is_some_and(|b| cost >= b) {
+                return;
+            }
+            if i == self.types.len() {
+                if self.feasible() {
+                    self.best = Some(cost);
+                }
+                return;
+            }
+            let unit = self.inst.types[self.types[i]].cost;
+            for c in (0..=self.upper[i]).rev() {
+                self.counts[i] = c;
+                self.go(i + 1, cost + unit * c);
+                if self.aborted {
+                    return;
+                }
+            }
+            self.counts[i] = 0;
+        }
+    }
+    let n = types.len();
+    let mut dfs = Dfs {
+        inst,
+        types,
+        upper,
+        needs,
+        total,
+        k,
+        min_nodes,
+        counts: vec![0; n],
+        best: None,
+        explored: 0,
+        aborted: false,
+    };
+    dfs.go(0, 0);
+    if dfs.aborted {
+        None
+    } else {
+        dfs.best
+    }
 }
 
 /// The share of `demand` one node of capacity `cap` can cover (at most all of it).
