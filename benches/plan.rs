@@ -52,7 +52,11 @@ fn generated(name: &str, p: &GenParams) -> Case {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("cluster.yaml");
     std::fs::write(&path, to_yaml(&generate(p))).expect("write generated instance");
-    Case { name: name.to_string(), paths: vec![path], _dir: Some(dir) }
+    Case {
+        name: name.to_string(),
+        paths: vec![path],
+        _dir: Some(dir),
+    }
 }
 
 fn cases() -> Vec<Case> {
@@ -62,11 +66,21 @@ fn cases() -> Vec<Case> {
     ];
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
     if let Ok(entries) = std::fs::read_dir(&examples) {
-        let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
         dirs.sort();
         for dir in dirs {
-            let name = format!("examples/{}", dir.file_name().unwrap_or_default().to_string_lossy());
-            cases.push(Case { name, paths: vec![dir], _dir: None });
+            let name = format!(
+                "examples/{}",
+                dir.file_name().unwrap_or_default().to_string_lossy()
+            );
+            cases.push(Case {
+                name,
+                paths: vec![dir],
+                _dir: None,
+            });
         }
     }
     cases
@@ -75,7 +89,13 @@ fn cases() -> Vec<Case> {
 fn run_baseline(model: &Model) -> Row {
     let (plan, time) = measure(|| ffd_one_pool_per_class(model));
     let valid = check(model, &plan).is_valid();
-    Row { method: "baseline (FFD, pool per class)", time, plan, valid, note: String::new() }
+    Row {
+        method: "baseline (FFD, pool per class)",
+        time,
+        plan,
+        valid,
+        note: String::new(),
+    }
 }
 
 /// The planner's row. Measured once: it is the slow one.
@@ -91,9 +111,19 @@ fn run_planner(model: &Model) -> Option<Row> {
         s.node_types,
         s.groupings_evaluated,
         s.work,
-        if s.stopped_by_time { ", stopped by time" } else { "" }
+        if s.stopped_by_time {
+            ", stopped by time"
+        } else {
+            ""
+        }
     );
-    Some(Row { method: "planner", time, plan: solved.plan, valid, note })
+    Some(Row {
+        method: "planner",
+        time,
+        plan: solved.plan,
+        valid,
+        note,
+    })
 }
 
 fn ms(d: Duration) -> String {
@@ -115,7 +145,10 @@ fn status(s: Status) -> &'static str {
 
 fn main() {
     // cargo passes `--bench`; anything else not starting with `-` is a filter.
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     println!("| instance | workloads | replicas | inventory | load+validate | method | time | cost/h | nodes | lower bound | gap | status | check | vs baseline |");
     println!("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|---:|");
     let mut notes = Vec::new();
@@ -127,13 +160,19 @@ fn main() {
         let model = match model {
             Ok(m) => m,
             Err(e) => {
-                println!("| {} | | | | | does not load: {} | | | | | | | | |", case.name, e.to_string().lines().next().unwrap_or(""));
+                println!(
+                    "| {} | | | | | does not load: {} | | | | | | | | |",
+                    case.name,
+                    e.to_string().lines().next().unwrap_or("")
+                );
                 continue;
             }
         };
         let baseline = run_baseline(&model);
         let baseline_cost = baseline.plan.objective.cost;
-        let rows: Vec<Row> = std::iter::once(baseline).chain(run_planner(&model)).collect();
+        let rows: Vec<Row> = std::iter::once(baseline)
+            .chain(run_planner(&model))
+            .collect();
         for (i, row) in rows.iter().enumerate() {
             let o = &row.plan.objective;
             let instance = if i == 0 {
@@ -160,7 +199,8 @@ fn main() {
                 o.cost,
                 o.nodes,
                 o.lower_bound,
-                o.gap.map_or("—".to_string(), |g| format!("{:.1}%", g * 100.0)),
+                o.gap
+                    .map_or("—".to_string(), |g| format!("{:.1}%", g * 100.0)),
                 status(row.plan.status),
                 if row.valid { "valid" } else { "not valid" },
             );

@@ -22,8 +22,12 @@ fn class_name(model: &Model, w: &Workload) -> String {
     if w.dedicated {
         return format!("dedicated:{}", w.id);
     }
-    let parts: Vec<String> =
-        model.policy.separate_by.iter().map(|a| format!("{a}={}", w.attribute(a))).collect();
+    let parts: Vec<String> = model
+        .policy
+        .separate_by
+        .iter()
+        .map(|a| format!("{a}={}", w.attribute(a)))
+        .collect();
     parts.join(",")
 }
 
@@ -32,7 +36,10 @@ fn classes(model: &Model) -> Vec<Class> {
     for (i, w) in model.workloads.iter().enumerate() {
         by_name.entry(class_name(model, w)).or_default().push(i);
     }
-    by_name.into_iter().map(|(name, workloads)| Class { name, workloads }).collect()
+    by_name
+        .into_iter()
+        .map(|(name, workloads)| Class { name, workloads })
+        .collect()
 }
 
 /// The mutable state of the packing.
@@ -56,10 +63,16 @@ impl<'m> Packer<'m> {
     fn new(model: &'m Model) -> Self {
         let cpu = model.resource_id("cpu");
         let memory = model.resource_id("memory");
-        let amount = |n: usize, r: Option<usize>| r.and_then(|r| model.nodes[n].allocatable[r]).unwrap_or(0);
+        let amount =
+            |n: usize, r: Option<usize>| r.and_then(|r| model.nodes[n].allocatable[r]).unwrap_or(0);
         let mut by_price: Vec<usize> = (0..model.nodes.len()).collect();
         by_price.sort_by_key(|&n| {
-            (model.nodes[n].cost_micros, Reverse(amount(n, cpu)), Reverse(amount(n, memory)), n)
+            (
+                model.nodes[n].cost_micros,
+                Reverse(amount(n, cpu)),
+                Reverse(amount(n, memory)),
+                n,
+            )
         });
         Packer {
             model,
@@ -76,15 +89,24 @@ impl<'m> Packer<'m> {
     /// Labels the workload needs: its own node selector and every matching node requirement.
     fn labels_ok(&self, w: usize, n: usize) -> bool {
         let (w, node) = (&self.model.workloads[w], &self.model.nodes[n]);
-        let has = |sel: &BTreeMap<String, String>| sel.iter().all(|(k, v)| node.labels.get(k) == Some(v));
+        let has =
+            |sel: &BTreeMap<String, String>| sel.iter().all(|(k, v)| node.labels.get(k) == Some(v));
         has(&w.node_selector)
-            && self.model.policy.node_requirements.iter().all(|req| !w.matches(&req.matches) || has(&req.node_selector))
+            && self
+                .model
+                .policy
+                .node_requirements
+                .iter()
+                .all(|req| !w.matches(&req.matches) || has(&req.node_selector))
     }
 
     /// Declares every requested resource.
     fn declares(&self, w: usize, n: usize) -> bool {
         let (w, node) = (&self.model.workloads[w], &self.model.nodes[n]);
-        w.requests.iter().zip(&node.allocatable).all(|(&req, alloc)| req == 0 || alloc.is_some())
+        w.requests
+            .iter()
+            .zip(&node.allocatable)
+            .all(|(&req, alloc)| req == 0 || alloc.is_some())
     }
 
     /// Room for one more replica of `w` after overhead and what is already placed. Overhead
@@ -120,7 +142,8 @@ impl<'m> Packer<'m> {
             }
         }
         let here = &self.on_node[n];
-        wl.max_per_node.is_none_or(|m| here.get(&w).copied().unwrap_or(0) < m)
+        wl.max_per_node
+            .is_none_or(|m| here.get(&w).copied().unwrap_or(0) < m)
             && wl.anti_affinity.iter().all(|a| !here.contains_key(a))
             && self.labels_ok(w, n)
             && self.room(w, n)
@@ -150,23 +173,36 @@ impl<'m> Packer<'m> {
         let nodes = 0..model.nodes.len();
         let labelled: Vec<usize> = nodes.filter(|&n| self.labels_ok(w, n)).collect();
         if labelled.is_empty() {
-            let mut sel: BTreeMap<&str, &str> =
-                wl.node_selector.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let mut sel: BTreeMap<&str, &str> = wl
+                .node_selector
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             for req in &model.policy.node_requirements {
                 if wl.matches(&req.matches) {
-                    sel.extend(req.node_selector.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                    sel.extend(
+                        req.node_selector
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str())),
+                    );
                 }
             }
             let sel: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
             return vec![format!("no node has the labels {}", sel.join(", "))];
         }
-        let declaring: Vec<usize> = labelled.into_iter().filter(|&n| self.declares(w, n)).collect();
+        let declaring: Vec<usize> = labelled
+            .into_iter()
+            .filter(|&n| self.declares(w, n))
+            .collect();
         if declaring.is_empty() {
             let missing: Vec<&str> = (0..model.resources.len())
                 .filter(|&r| wl.requests[r] > 0)
                 .map(|r| model.resources[r].as_str())
                 .collect();
-            return vec![format!("no node with the required labels declares all of {}", missing.join(", "))];
+            return vec![format!(
+                "no node with the required labels declares all of {}",
+                missing.join(", ")
+            )];
         }
         let eligible = declaring.iter().filter(|&&n| self.eligible(w, n)).count();
         if eligible == 0 {
@@ -226,7 +262,14 @@ pub fn ffd_one_pool_per_class(model: &Model) -> Plan {
         |p: &Packer, c: &Class, n: usize| c.workloads.iter().all(|&w| p.eligible(w, n));
     let mut keyed: Vec<(usize, Class)> = classes
         .drain(..)
-        .map(|c| ((0..model.nodes.len()).filter(|&n| all_eligible(&p, &c, n)).count(), c))
+        .map(|c| {
+            (
+                (0..model.nodes.len())
+                    .filter(|&n| all_eligible(&p, &c, n))
+                    .count(),
+                c,
+            )
+        })
         .collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
 
@@ -249,16 +292,18 @@ pub fn ffd_one_pool_per_class(model: &Model) -> Plan {
         for (w, k) in replicas {
             let zone_want = p.zone_needed(w);
             let zone_needed = zone_want.is_some();
-            let node = opened.iter().copied().find(|&n| p.fits(w, n, zone_needed)).or_else(|| {
-                let n = p
-                    .by_price
-                    .iter()
-                    .copied()
-                    .find(|&n| p.pool_of[n].is_none() && p.declares(w, n) && p.fits(w, n, zone_needed))?;
-                p.pool_of[n] = Some(pool);
-                opened.push(n);
-                Some(n)
-            });
+            let node = opened
+                .iter()
+                .copied()
+                .find(|&n| p.fits(w, n, zone_needed))
+                .or_else(|| {
+                    let n = p.by_price.iter().copied().find(|&n| {
+                        p.pool_of[n].is_none() && p.declares(w, n) && p.fits(w, n, zone_needed)
+                    })?;
+                    p.pool_of[n] = Some(pool);
+                    opened.push(n);
+                    Some(n)
+                });
             match node {
                 Some(n) => {
                     p.place(w, n);
@@ -333,26 +378,46 @@ pub fn ffd_one_pool_per_class(model: &Model) -> Plan {
             }
         }
 
-        let mut workloads: Vec<String> = class.workloads.iter().map(|&w| model.workloads[w].id.clone()).collect();
+        let mut workloads: Vec<String> = class
+            .workloads
+            .iter()
+            .map(|&w| model.workloads[w].id.clone())
+            .collect();
         workloads.sort();
-        let mut nodes: Vec<String> = opened.iter().map(|&n| model.nodes[n].name.clone()).collect();
+        let mut nodes: Vec<String> = opened
+            .iter()
+            .map(|&n| model.nodes[n].name.clone())
+            .collect();
         nodes.sort();
-        pools.push(Pool { name: pool_name, classes: vec![class.name.clone()], workloads, nodes });
+        pools.push(Pool {
+            name: pool_name,
+            classes: vec![class.name.clone()],
+            workloads,
+            nodes,
+        });
     }
 
     placements.sort();
     unplaced.sort_by(|a, b| (&a.workload, a.replica).cmp(&(&b.workload, b.replica)));
-    let in_pool: Vec<usize> = (0..model.nodes.len()).filter(|&n| p.pool_of[n].is_some()).collect();
+    let in_pool: Vec<usize> = (0..model.nodes.len())
+        .filter(|&n| p.pool_of[n].is_some())
+        .collect();
     let cost_micros: u64 = in_pool.iter().map(|&n| model.nodes[n].cost_micros).sum();
     let cost = cost_from_micros(cost_micros);
-    let mut unused_nodes: Vec<String> =
-        (0..model.nodes.len()).filter(|&n| p.pool_of[n].is_none()).map(|n| model.nodes[n].name.clone()).collect();
+    let mut unused_nodes: Vec<String> = (0..model.nodes.len())
+        .filter(|&n| p.pool_of[n].is_none())
+        .map(|n| model.nodes[n].name.clone())
+        .collect();
     unused_nodes.sort();
     let feasible = unplaced.is_empty() && unmet.is_empty();
     Plan {
         api_version: API_VERSION.to_string(),
         kind: "Plan".to_string(),
-        status: if feasible { Status::Feasible } else { Status::Infeasible },
+        status: if feasible {
+            Status::Feasible
+        } else {
+            Status::Infeasible
+        },
         objective: Objective {
             cost,
             nodes: in_pool.len() as u64,
@@ -376,15 +441,24 @@ mod tests {
 
     /// Re-checks the rules the baseline promises, independently of its internals.
     fn assert_sound(m: &Model, plan: &Plan) {
-        let node_pool: HashMap<&str, &Pool> =
-            plan.pools.iter().flat_map(|p| p.nodes.iter().map(move |n| (n.as_str(), p))).collect();
+        let node_pool: HashMap<&str, &Pool> = plan
+            .pools
+            .iter()
+            .flat_map(|p| p.nodes.iter().map(move |n| (n.as_str(), p)))
+            .collect();
         let mut used: HashMap<&str, Vec<u128>> = HashMap::new();
         let mut on_node: HashMap<&str, Vec<usize>> = HashMap::new();
         for pl in &plan.placements {
             let w = m.workload_index(&pl.workload).unwrap();
             let pool = node_pool[pl.node.as_str()];
-            assert!(pool.workloads.contains(&pl.workload), "{} outside its pool", pl.workload);
-            let u = used.entry(pl.node.as_str()).or_insert_with(|| vec![0; m.resources.len()]);
+            assert!(
+                pool.workloads.contains(&pl.workload),
+                "{} outside its pool",
+                pl.workload
+            );
+            let u = used
+                .entry(pl.node.as_str())
+                .or_insert_with(|| vec![0; m.resources.len()]);
             for (u, &r) in u.iter_mut().zip(&m.workloads[w].requests) {
                 *u += r as u128;
             }
@@ -395,7 +469,11 @@ mod tests {
             for r in 0..m.resources.len() {
                 if u[r] > 0 {
                     let a = n.allocatable[r].unwrap() as u128;
-                    assert!(u[r] + m.policy.node_overhead[r] as u128 <= a, "{node} over {}", m.resources[r]);
+                    assert!(
+                        u[r] + m.policy.node_overhead[r] as u128 <= a,
+                        "{node} over {}",
+                        m.resources[r]
+                    );
                 }
             }
         }
@@ -419,10 +497,20 @@ mod tests {
                 .filter_map(|pl| m.nodes[m.node_index(&pl.node).unwrap()].zone.as_deref())
                 .collect();
             if let Some(mz) = wl.min_zones {
-                assert!(zones.len() >= mz.min(wl.replicas) as usize, "{} spans {:?}", m.workloads[i].id, zones);
+                assert!(
+                    zones.len() >= mz.min(wl.replicas) as usize,
+                    "{} spans {:?}",
+                    m.workloads[i].id,
+                    zones
+                );
             }
         }
-        let mut all: Vec<&String> = plan.pools.iter().flat_map(|p| &p.nodes).chain(&plan.unused_nodes).collect();
+        let mut all: Vec<&String> = plan
+            .pools
+            .iter()
+            .flat_map(|p| &p.nodes)
+            .chain(&plan.unused_nodes)
+            .collect();
         let n = all.len();
         all.sort();
         all.dedup();
@@ -435,11 +523,18 @@ mod tests {
         for seed in 0..4 {
             let m = model::build(generate(&GenParams::scaled(300, 200, seed))).unwrap();
             let plan = ffd_one_pool_per_class(&m);
-            assert!(plan.unplaced.is_empty(), "seed {seed}: {:?}", plan.unplaced.first());
+            assert!(
+                plan.unplaced.is_empty(),
+                "seed {seed}: {:?}",
+                plan.unplaced.first()
+            );
             assert!(plan.unmet.is_empty(), "seed {seed}: {:?}", plan.unmet);
             assert_eq!(plan.status, Status::Feasible);
             assert_eq!(plan.placements.len() as u64, m.total_replicas());
-            assert_eq!(plan.objective.nodes as usize, plan.pools.iter().map(|p| p.nodes.len()).sum::<usize>());
+            assert_eq!(
+                plan.objective.nodes as usize,
+                plan.pools.iter().map(|p| p.nodes.len()).sum::<usize>()
+            );
             assert!(plan.objective.cost > 0.0);
             assert_eq!(plan.objective.gap, Some(1.0));
             assert_sound(&m, &plan);
@@ -457,16 +552,28 @@ mod tests {
             assert_eq!(pool.name, format!("pool-{}", i + 1));
             assert_eq!(pool.classes.len(), 1);
             let c = &pool.classes[0];
-            assert!(c.starts_with("dedicated:") || c.starts_with("sensitivity="), "{c}");
+            assert!(
+                c.starts_with("dedicated:") || c.starts_with("sensitivity="),
+                "{c}"
+            );
             let mut sorted = pool.workloads.clone();
             sorted.sort();
             assert_eq!(sorted, pool.workloads);
         }
         // Restricted classes only on hardened nodes.
-        for pool in plan.pools.iter().filter(|p| p.classes[0].contains("sensitivity=restricted")) {
+        for pool in plan
+            .pools
+            .iter()
+            .filter(|p| p.classes[0].contains("sensitivity=restricted"))
+        {
             for n in &pool.nodes {
                 let node = &m.nodes[m.node_index(n).unwrap()];
-                assert_eq!(node.labels.get(crate::generate::HARDENED_LABEL).map(String::as_str), Some("true"));
+                assert_eq!(
+                    node.labels
+                        .get(crate::generate::HARDENED_LABEL)
+                        .map(String::as_str),
+                    Some("true")
+                );
             }
         }
     }
@@ -475,16 +582,87 @@ mod tests {
     fn reports_what_cannot_be_placed() {
         let mut docs = generate(&GenParams::scaled(40, 30, 5));
         // Ask for more memory than any node has, and for a label no node carries.
-        docs.workloads[0].1.spec.resources.insert("memory".into(), crate::input::wire::Quantity("1Ti".into()));
-        docs.workloads[1].1.spec.node_selector.insert("kubernetes.io/arch".into(), "arm64".into());
+        docs.workloads[0]
+            .1
+            .spec
+            .resources
+            .insert("memory".into(), crate::input::wire::Quantity("1Ti".into()));
+        docs.workloads[1]
+            .1
+            .spec
+            .node_selector
+            .insert("kubernetes.io/arch".into(), "arm64".into());
         let m = model::build(docs).unwrap();
         let plan = ffd_one_pool_per_class(&m);
         assert_eq!(plan.status, Status::Infeasible);
         assert_eq!(plan.objective.gap, None);
-        assert!(plan.unplaced.iter().any(|u| u.reasons[0].contains("exceed")));
+        assert!(plan
+            .unplaced
+            .iter()
+            .any(|u| u.reasons[0].contains("exceed")));
         assert!(plan.unplaced.iter().any(|u| u.reasons[0].contains("arm64")));
         // Whatever it could not do, it says so truthfully.
         let report = crate::check::check(&m, &plan);
         assert!(report.is_consistent(), "{report}");
+    }
+}
+#[cfg(test)]
+mod dbg_tmp {
+    #[test]
+    #[ignore]
+    fn dbg() {
+        use crate::generate::*;
+        for (w, n, s) in [(500, 250, 1), (2000, 1000, 2)] {
+            let p = if w == 2000 {
+                GenParams::issue2()
+            } else {
+                GenParams::scaled(w, n, s)
+            };
+            let m = crate::model::build(generate(&p)).unwrap();
+            let plan = super::ffd_one_pool_per_class(&m);
+            println!(
+                "{w}: unplaced {} unmet {:?}",
+                plan.unplaced.len(),
+                plan.unmet
+            );
+            for u in plan.unplaced.iter().take(5) {
+                println!("{u:?}");
+            }
+            for pool in &plan.pools {
+                let (mut d, mut c, mut dm, mut cm) = (0u64, 0u64, 0u64, 0u64);
+                let cpu = m.resource_id("cpu").unwrap();
+                let mem = m.resource_id("memory").unwrap();
+                for id in &pool.workloads {
+                    let w = &m.workloads[m.workload_index(id).unwrap()];
+                    d += w.requests[cpu] * w.replicas as u64;
+                    dm += w.requests[mem] * w.replicas as u64;
+                }
+                let mut big = 0;
+                for n in &pool.nodes {
+                    let nn = &m.nodes[m.node_index(n).unwrap()];
+                    c += nn.allocatable[cpu].unwrap() - 100;
+                    cm += nn.allocatable[mem].unwrap() - (256 << 20);
+                    big = big.max(nn.allocatable[cpu].unwrap());
+                }
+                let used = plan
+                    .placements
+                    .iter()
+                    .filter(|pl| pool.nodes.contains(&pl.node))
+                    .map(|pl| pl.node.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len();
+                println!(
+                    "{} {} w={} n={} used={} cpu {:.2} mem {:.2} big {}",
+                    pool.name,
+                    pool.classes[0],
+                    pool.workloads.len(),
+                    pool.nodes.len(),
+                    used,
+                    d as f64 / c as f64,
+                    dm as f64 / cm as f64,
+                    big
+                );
+            }
+        }
     }
 }

@@ -129,10 +129,34 @@ struct Shape {
 }
 
 const SHAPES: [Shape; 4] = [
-    Shape { name: "m6i.xlarge", vcpu: 4, mem_gib: 16, cost: 0.192, weight: 30 },
-    Shape { name: "m6i.2xlarge", vcpu: 8, mem_gib: 32, cost: 0.384, weight: 35 },
-    Shape { name: "m6i.4xlarge", vcpu: 16, mem_gib: 64, cost: 0.768, weight: 25 },
-    Shape { name: "m6i.8xlarge", vcpu: 32, mem_gib: 128, cost: 1.536, weight: 10 },
+    Shape {
+        name: "m6i.xlarge",
+        vcpu: 4,
+        mem_gib: 16,
+        cost: 0.192,
+        weight: 30,
+    },
+    Shape {
+        name: "m6i.2xlarge",
+        vcpu: 8,
+        mem_gib: 32,
+        cost: 0.384,
+        weight: 35,
+    },
+    Shape {
+        name: "m6i.4xlarge",
+        vcpu: 16,
+        mem_gib: 64,
+        cost: 0.768,
+        weight: 25,
+    },
+    Shape {
+        name: "m6i.8xlarge",
+        vcpu: 32,
+        mem_gib: 128,
+        cost: 1.536,
+        weight: 10,
+    },
 ];
 
 const PODS_PER_NODE: u64 = 110;
@@ -143,7 +167,9 @@ impl Shape {
     /// Allocatable milli-cores: the EKS kube-reserved formula (6% of the first core, 1% of
     /// the second, 0.5% of cores 3–4, 0.25% above).
     fn cpu_m(&self) -> u64 {
-        let reserved = 60 + 10 + 5 * self.vcpu.clamp(2, 4).saturating_sub(2)
+        let reserved = 60
+            + 10
+            + 5 * self.vcpu.clamp(2, 4).saturating_sub(2)
             + self.vcpu.saturating_sub(4) * 5 / 2;
         self.vcpu * 1000 - reserved
     }
@@ -173,11 +199,33 @@ const SENSITIVITY: [&str; 4] = ["public", "internal", "confidential", "restricte
 const EXPOSURE: [&str; 4] = ["internet", "partner", "internal", "isolated"];
 const TRUST: [&str; 3] = ["first-party", "third-party", "untrusted"];
 const NAMESPACES: [&str; 16] = [
-    "web", "api", "payments", "identity", "billing", "search", "data", "ml", "batch", "ci",
-    "messaging", "analytics", "reporting", "security", "platform", "partners",
+    "web",
+    "api",
+    "payments",
+    "identity",
+    "billing",
+    "search",
+    "data",
+    "ml",
+    "batch",
+    "ci",
+    "messaging",
+    "analytics",
+    "reporting",
+    "security",
+    "platform",
+    "partners",
 ];
 const KINDS: [&str; 10] = [
-    "api", "worker", "frontend", "cache", "consumer", "cron", "gateway", "indexer", "renderer",
+    "api",
+    "worker",
+    "frontend",
+    "cache",
+    "consumer",
+    "cron",
+    "gateway",
+    "indexer",
+    "renderer",
     "scheduler",
 ];
 
@@ -220,7 +268,10 @@ fn q(text: String) -> Quantity {
 ///
 /// Panics when `p.workloads`, `p.nodes` or `p.zones` is 0.
 pub fn generate(p: &GenParams) -> Documents {
-    assert!(p.workloads > 0 && p.nodes > 0 && p.zones > 0, "generate needs workloads, nodes and zones");
+    assert!(
+        p.workloads > 0 && p.nodes > 0 && p.zones > 0,
+        "generate needs workloads, nodes and zones"
+    );
     let zones = p.zones.min(26);
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
 
@@ -236,7 +287,13 @@ pub fn generate(p: &GenParams) -> Documents {
         for e in EXPOSURE {
             for t in TRUST {
                 for tenant in &tenants {
-                    let c = Class { sensitivity: s, exposure: e, trust: t, tenant: tenant.clone(), weight: 0.0 };
+                    let c = Class {
+                        sensitivity: s,
+                        exposure: e,
+                        trust: t,
+                        tenant: tenant.clone(),
+                        weight: 0.0,
+                    };
                     if s == "restricted" {
                         restricted.push(c);
                     } else {
@@ -257,9 +314,20 @@ pub fn generate(p: &GenParams) -> Documents {
     restricted.truncate(n_restricted);
     others.truncate(classes_wanted - n_restricted);
     // A few big classes, many small: Zipf-like weights within each group.
-    let restricted_share = if others.is_empty() { 1.0 } else if restricted.is_empty() { 0.0 } else { p.restricted_share.clamp(0.0, 1.0) };
-    for (group, share) in [(&mut restricted, restricted_share), (&mut others, 1.0 - restricted_share)] {
-        let raw: Vec<f64> = (0..group.len()).map(|k| 1.0 / ((k + 1) as f64).powf(0.8)).collect();
+    let restricted_share = if others.is_empty() {
+        1.0
+    } else if restricted.is_empty() {
+        0.0
+    } else {
+        p.restricted_share.clamp(0.0, 1.0)
+    };
+    for (group, share) in [
+        (&mut restricted, restricted_share),
+        (&mut others, 1.0 - restricted_share),
+    ] {
+        let raw: Vec<f64> = (0..group.len())
+            .map(|k| 1.0 / ((k + 1) as f64).powf(0.8))
+            .collect();
         let total: f64 = raw.iter().sum();
         for (c, w) in group.iter_mut().zip(raw) {
             c.weight = share * w / total;
@@ -269,9 +337,13 @@ pub fn generate(p: &GenParams) -> Documents {
     let class_weights: Vec<f64> = classes.iter().map(|c| c.weight).collect();
 
     // --- node shapes and zones (labels for hardening come once demand is known) -------------
-    let zone_names: Vec<String> = (0..zones).map(|z| format!("us-east-1{}", (b'a' + z as u8) as char)).collect();
+    let zone_names: Vec<String> = (0..zones)
+        .map(|z| format!("us-east-1{}", (b'a' + z as u8) as char))
+        .collect();
     let shape_weights: Vec<u32> = SHAPES.iter().map(|s| s.weight).collect();
-    let node_shapes: Vec<usize> = (0..p.nodes).map(|_| weighted(&mut rng, &shape_weights)).collect();
+    let node_shapes: Vec<usize> = (0..p.nodes)
+        .map(|_| weighted(&mut rng, &shape_weights))
+        .collect();
 
     // --- workloads, before sizing --------------------------------------------------------
     struct Draft {
@@ -329,16 +401,23 @@ pub fn generate(p: &GenParams) -> Documents {
         }
     }
     // Dedicated workloads come from non-restricted classes.
-    let mut candidates: Vec<usize> =
-        (0..drafts.len()).filter(|&i| classes[drafts[i].class].sensitivity != "restricted").collect();
+    let mut candidates: Vec<usize> = (0..drafts.len())
+        .filter(|&i| classes[drafts[i].class].sensitivity != "restricted")
+        .collect();
     candidates.shuffle(&mut rng);
     for &i in candidates.iter().take(p.dedicated) {
         drafts[i].dedicated = true;
     }
 
     // --- sizing: scale the profiles so the busiest resource hits the target ----------------
-    let capacity_cpu: u64 = node_shapes.iter().map(|&s| SHAPES[s].cpu_m() - OVERHEAD_CPU_M).sum();
-    let capacity_mem: u64 = node_shapes.iter().map(|&s| SHAPES[s].mem_mi() - OVERHEAD_MEM_MI).sum();
+    let capacity_cpu: u64 = node_shapes
+        .iter()
+        .map(|&s| SHAPES[s].cpu_m() - OVERHEAD_CPU_M)
+        .sum();
+    let capacity_mem: u64 = node_shapes
+        .iter()
+        .map(|&s| SHAPES[s].mem_mi() - OVERHEAD_MEM_MI)
+        .sum();
     // Every replica fits on half of the smallest shape, so no single request is hard to place.
     let smallest = SHAPES.iter().min_by_key(|s| s.vcpu).expect("shapes");
     let cap_cpu = (smallest.cpu_m() - OVERHEAD_CPU_M) / 2 / 10 * 10;
@@ -377,9 +456,12 @@ pub fn generate(p: &GenParams) -> Documents {
             restricted_mem += m * d.replicas;
         }
     }
-    let per_zone_total: Vec<usize> = (0..zones).map(|z| (p.nodes + zones - 1 - z) / zones).collect();
+    let per_zone_total: Vec<usize> = (0..zones)
+        .map(|z| (p.nodes + zones - 1 - z) / zones)
+        .collect();
     let max_per_zone = per_zone_total.iter().copied().min().unwrap_or(0);
-    let mut hardened_per_zone = ((p.hardened_fraction.clamp(0.0, 1.0) * p.nodes as f64) / zones as f64).ceil() as usize;
+    let mut hardened_per_zone =
+        ((p.hardened_fraction.clamp(0.0, 1.0) * p.nodes as f64) / zones as f64).ceil() as usize;
     if n_restricted > 0 {
         hardened_per_zone = hardened_per_zone.max(n_restricted + 1);
     }
@@ -404,10 +486,15 @@ pub fn generate(p: &GenParams) -> Documents {
     let mut next = 0usize;
     let mut origin = || {
         next += 1;
-        Origin { file: "generated".into(), doc: next }
+        Origin {
+            file: "generated".into(),
+            doc: next,
+        }
     };
 
-    let mut separate_by: Vec<String> = ["sensitivity", "exposure", "trust"].map(String::from).to_vec();
+    let mut separate_by: Vec<String> = ["sensitivity", "exposure", "trust"]
+        .map(String::from)
+        .to_vec();
     if p.tenants > 0 {
         separate_by.push("tenant".to_string());
     }
@@ -422,7 +509,9 @@ pub fn generate(p: &GenParams) -> Documents {
             vec!["internal".to_string(), "isolated".to_string()],
         )]));
         if p.tenants > 1 {
-            let pooled = (0..p.tenants.div_ceil(2).max(2).min(p.tenants)).map(tenant_name).collect();
+            let pooled = (0..p.tenants.div_ceil(2).max(2).min(p.tenants))
+                .map(tenant_name)
+                .collect();
             share_when.push(BTreeMap::from([("tenant".to_string(), pooled)]));
         }
     }
@@ -438,7 +527,9 @@ pub fn generate(p: &GenParams) -> Documents {
             ("cpu".to_string(), q(format!("{OVERHEAD_CPU_M}m"))),
             ("memory".to_string(), q(format!("{OVERHEAD_MEM_MI}Mi"))),
         ]),
-        headroom: Some(HeadroomSpec { node_failures: p.node_failures as i64 }),
+        headroom: Some(HeadroomSpec {
+            node_failures: p.node_failures as i64,
+        }),
         min_nodes_per_pool: Some(p.min_nodes_per_pool.max(1) as i64),
     };
     docs.policies.push((
@@ -446,7 +537,10 @@ pub fn generate(p: &GenParams) -> Documents {
         PolicyDoc {
             api_version: API_VERSION.to_string(),
             kind: "Policy".to_string(),
-            metadata: Metadata { name: "generated-tiers".to_string(), ..Metadata::default() },
+            metadata: Metadata {
+                name: "generated-tiers".to_string(),
+                ..Metadata::default()
+            },
             spec: policy,
         },
     ));
@@ -510,7 +604,10 @@ pub fn generate(p: &GenParams) -> Documents {
         let (zone, j) = (i % zones, i / zones);
         let mut labels = BTreeMap::from([
             (ZONE_LABEL.to_string(), zone_names[zone].clone()),
-            ("node.kubernetes.io/instance-type".to_string(), shape.name.to_string()),
+            (
+                "node.kubernetes.io/instance-type".to_string(),
+                shape.name.to_string(),
+            ),
             ("kubernetes.io/arch".to_string(), "amd64".to_string()),
         ]);
         if hardened(i, hardened_per_zone) {
@@ -589,12 +686,21 @@ mod tests {
         let p = GenParams::scaled(300, 150, 7);
         assert_eq!(to_yaml(&generate(&p)), to_yaml(&generate(&p)));
         let other = GenParams { seed: 8, ..p };
-        assert_ne!(to_yaml(&generate(&GenParams::scaled(300, 150, 7))), to_yaml(&generate(&other)));
+        assert_ne!(
+            to_yaml(&generate(&GenParams::scaled(300, 150, 7))),
+            to_yaml(&generate(&other))
+        );
     }
 
     #[test]
     fn yaml_round_trips_through_the_loader() {
-        for p in [GenParams::scaled(200, 120, 1), GenParams { tenants: 4, ..GenParams::scaled(150, 100, 3) }] {
+        for p in [
+            GenParams::scaled(200, 120, 1),
+            GenParams {
+                tenants: 4,
+                ..GenParams::scaled(150, 100, 3)
+            },
+        ] {
             let docs = generate(&p);
             let yaml = to_yaml(&docs);
             let dir = tempfile::tempdir().unwrap();
@@ -623,18 +729,35 @@ mod tests {
             .workloads
             .iter()
             .filter(|w| !w.dedicated)
-            .map(|w| m.policy.separate_by.iter().map(|a| w.attribute(a)).collect())
+            .map(|w| {
+                m.policy
+                    .separate_by
+                    .iter()
+                    .map(|a| w.attribute(a))
+                    .collect()
+            })
             .collect();
         classes.sort();
         classes.dedup();
-        assert!((15..=20).contains(&classes.len()), "{} classes", classes.len());
+        assert!(
+            (15..=20).contains(&classes.len()),
+            "{} classes",
+            classes.len()
+        );
 
         // Demand is 50–70% of capacity (after overhead) for the busiest resource.
         for name in ["cpu", "memory"] {
             let r = m.resource_id(name).unwrap();
-            let demand: u64 = m.workloads.iter().map(|w| w.requests[r] * w.replicas as u64).sum();
-            let capacity: u64 =
-                m.nodes.iter().map(|n| n.allocatable[r].unwrap() - m.policy.node_overhead[r]).sum();
+            let demand: u64 = m
+                .workloads
+                .iter()
+                .map(|w| w.requests[r] * w.replicas as u64)
+                .sum();
+            let capacity: u64 = m
+                .nodes
+                .iter()
+                .map(|n| n.allocatable[r].unwrap() - m.policy.node_overhead[r])
+                .sum();
             let u = demand as f64 / capacity as f64;
             assert!(u <= 0.7, "{name} utilisation {u}");
             if name == "cpu" {
@@ -656,9 +779,21 @@ mod tests {
     fn tiny_and_odd_parameters_still_validate() {
         for p in [
             GenParams::scaled(1, 1, 0),
-            GenParams { zones: 1, ..GenParams::scaled(10, 5, 1) },
-            GenParams { zones: 5, tenants: 3, classes: 100, ..GenParams::scaled(50, 20, 2) },
-            GenParams { share_rules: false, dedicated: 10, ..GenParams::scaled(20, 40, 3) },
+            GenParams {
+                zones: 1,
+                ..GenParams::scaled(10, 5, 1)
+            },
+            GenParams {
+                zones: 5,
+                tenants: 3,
+                classes: 100,
+                ..GenParams::scaled(50, 20, 2)
+            },
+            GenParams {
+                share_rules: false,
+                dedicated: 10,
+                ..GenParams::scaled(20, 40, 3)
+            },
         ] {
             let docs = generate(&p);
             assert_eq!(docs.workloads.len(), p.workloads);

@@ -50,8 +50,9 @@ impl ConstraintGraph {
         let classes = policy::classes(model);
         let compatible = policy::class_compatibility(model, &classes);
         let mut graph = UnGraph::new_undirected();
-        let class_vertex: Vec<NodeIndex> =
-            (0..classes.len()).map(|c| graph.add_node(Vertex::Class(c))).collect();
+        let class_vertex: Vec<NodeIndex> = (0..classes.len())
+            .map(|c| graph.add_node(Vertex::Class(c)))
+            .collect();
         let mut workload_vertex = vec![NodeIndex::end(); model.workloads.len()];
         for (c, class) in classes.iter().enumerate() {
             for &w in &class.workloads {
@@ -94,7 +95,12 @@ impl ConstraintGraph {
                 }
             }
         }
-        ConstraintGraph { classes, graph, compatible, class_vertex }
+        ConstraintGraph {
+            classes,
+            graph,
+            compatible,
+            class_vertex,
+        }
     }
 
     /// The class vertex of class `c`.

@@ -9,7 +9,11 @@ use std::time::Duration;
 use tierplan::{check, model, output, plan::Plan, report, schema, solve};
 
 #[derive(Parser)]
-#[command(name = "tierplan", version, about = "Plan Kubernetes node pools that keep workloads of different sensitivity on separate hosts (NIST SP 800-190)")]
+#[command(
+    name = "tierplan",
+    version,
+    about = "Plan Kubernetes node pools that keep workloads of different sensitivity on separate hosts (NIST SP 800-190)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,25 +65,42 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Plan { paths, out, time_limit, work_limit } => {
-            let Some(model) = load(&paths) else { return Ok(ExitCode::from(2)) };
+        Command::Plan {
+            paths,
+            out,
+            time_limit,
+            work_limit,
+        } => {
+            let Some(model) = load(&paths) else {
+                return Ok(ExitCode::from(2));
+            };
             let mut options = solve::SolveOptions::default();
             if let Some(t) = time_limit {
-                anyhow::ensure!(t.is_finite() && t > 0.0, "--time-limit must be a positive number of seconds");
+                anyhow::ensure!(
+                    t.is_finite() && t > 0.0,
+                    "--time-limit must be a positive number of seconds"
+                );
                 options.time_limit = Some(Duration::from_secs_f64(t));
             }
             if let Some(w) = work_limit {
                 options.work_limit = w;
             }
             let solved = solve::solve(&model, &options);
-            let written = output::write_atomic(&out, "plan.json", solved.plan.to_json().as_bytes())?;
-            print!("{}", report::summary(&model, &solved.plan, Some(&solved.stats)));
+            let written =
+                output::write_atomic(&out, "plan.json", solved.plan.to_json().as_bytes())?;
+            print!(
+                "{}",
+                report::summary(&model, &solved.plan, Some(&solved.stats))
+            );
             println!("wrote {}", written.display());
             Ok(exit_for(&solved.plan))
         }
         Command::Check { paths, plan } => {
-            let Some(model) = load(&paths) else { return Ok(ExitCode::from(2)) };
-            let text = std::fs::read_to_string(&plan).with_context(|| format!("{}: cannot read the plan", plan.display()))?;
+            let Some(model) = load(&paths) else {
+                return Ok(ExitCode::from(2));
+            };
+            let text = std::fs::read_to_string(&plan)
+                .with_context(|| format!("{}: cannot read the plan", plan.display()))?;
             let plan_doc: Plan = match serde_json::from_str(&text) {
                 Ok(p) => p,
                 Err(e) => {
@@ -89,7 +110,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let result = check::check(&model, &plan_doc);
             println!("{result}");
-            Ok(if result.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if result.is_valid() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Schemas { dir } => {
             for (name, text) in schema::all() {

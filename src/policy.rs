@@ -28,7 +28,11 @@ pub fn classes(model: &Model) -> Vec<Class> {
         };
         by_key
             .entry(name.clone())
-            .or_insert_with(|| Class { name, dedicated, workloads: Vec::new() })
+            .or_insert_with(|| Class {
+                name,
+                dedicated,
+                workloads: Vec::new(),
+            })
             .workloads
             .push(i);
     }

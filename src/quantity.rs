@@ -222,15 +222,29 @@ mod tests {
 
     #[test]
     fn rejects_malformed_negative_and_overflowing() {
-        for bad in ["", "abc", "1.2.3", "5 Gi", "5gi", "1e", "1e+", "Gi", ".", "1ee3", "0x10", "1_000"] {
+        for bad in [
+            "", "abc", "1.2.3", "5 Gi", "5gi", "1e", "1e+", "Gi", ".", "1ee3", "0x10", "1_000",
+        ] {
             assert!(
                 matches!(parse(bad, Unit::Whole), Err(QuantityError::Malformed(_))),
                 "{bad:?} should be malformed"
             );
         }
-        assert!(matches!(parse("-1", Unit::Whole), Err(QuantityError::Negative(_))));
-        assert!(matches!(parse("-500m", Unit::Milli), Err(QuantityError::Negative(_))));
-        for big in ["1e400", "99999999999999999999Ei", "8Ei", "1e19", "9223372036854775807"] {
+        assert!(matches!(
+            parse("-1", Unit::Whole),
+            Err(QuantityError::Negative(_))
+        ));
+        assert!(matches!(
+            parse("-500m", Unit::Milli),
+            Err(QuantityError::Negative(_))
+        ));
+        for big in [
+            "1e400",
+            "99999999999999999999Ei",
+            "8Ei",
+            "1e19",
+            "9223372036854775807",
+        ] {
             assert!(
                 matches!(parse(big, Unit::Whole), Err(QuantityError::Overflow(_))),
                 "{big:?} should overflow"

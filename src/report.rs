@@ -26,7 +26,11 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         Status::Infeasible => "INFEASIBLE",
     };
     let o = &plan.objective;
-    let _ = write!(s, "status: {status}; cost {:.4}/h on {} nodes; lower bound {:.4}", o.cost, o.nodes, o.lower_bound);
+    let _ = write!(
+        s,
+        "status: {status}; cost {:.4}/h on {} nodes; lower bound {:.4}",
+        o.cost, o.nodes, o.lower_bound
+    );
     match o.gap {
         Some(g) => {
             let _ = writeln!(s, " (gap {:.2}%)", g * 100.0);
@@ -34,7 +38,11 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         None => s.push('\n'),
     }
     for pool in &plan.pools {
-        let nodes: Vec<usize> = pool.nodes.iter().filter_map(|n| model.node_index(n)).collect();
+        let nodes: Vec<usize> = pool
+            .nodes
+            .iter()
+            .filter_map(|n| model.node_index(n))
+            .collect();
         let pool_cost: u64 = nodes.iter().map(|&n| model.nodes[n].cost_micros).sum();
         let _ = writeln!(
             s,
@@ -47,17 +55,30 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         for class in &pool.classes {
             let _ = writeln!(s, "  class {class}");
         }
-        let _ = writeln!(s, "  utilisation: {}", utilisation(model, plan, &pool.workloads, &nodes));
+        let _ = writeln!(
+            s,
+            "  utilisation: {}",
+            utilisation(model, plan, &pool.workloads, &nodes)
+        );
     }
     if !plan.unused_nodes.is_empty() {
-        let _ = writeln!(s, "\nunused nodes ({}), free to decommission: {}", plan.unused_nodes.len(), list(&plan.unused_nodes, 12));
+        let _ = writeln!(
+            s,
+            "\nunused nodes ({}), free to decommission: {}",
+            plan.unused_nodes.len(),
+            list(&plan.unused_nodes, 12)
+        );
     }
     if !plan.unplaced.is_empty() {
         let _ = writeln!(s, "\nunplaced replicas: {}", plan.unplaced.len());
         let mut last = "";
         for u in &plan.unplaced {
             if u.workload != last {
-                let n = plan.unplaced.iter().filter(|x| x.workload == u.workload).count();
+                let n = plan
+                    .unplaced
+                    .iter()
+                    .filter(|x| x.workload == u.workload)
+                    .count();
                 let _ = writeln!(s, "  {} ({n} replica(s)):", u.workload);
                 for r in &u.reasons {
                     let _ = writeln!(s, "    - {r}");
@@ -109,7 +130,10 @@ fn utilisation(model: &Model, plan: &Plan, workloads: &[String], nodes: &[usize]
         }
         let used = requested + model.policy.node_overhead[r] as u128 * nodes.len() as u128;
         let amount = display(name, used.min(u64::MAX as u128) as u64);
-        parts.push(format!("{name} {:.0}% ({amount})", used as f64 * 100.0 / capacity as f64));
+        parts.push(format!(
+            "{name} {:.0}% ({amount})",
+            used as f64 * 100.0 / capacity as f64
+        ));
     }
     if parts.is_empty() {
         "no requests".to_string()
@@ -119,7 +143,12 @@ fn utilisation(model: &Model, plan: &Plan, workloads: &[String], nodes: &[usize]
 }
 
 fn list(names: &[String], max: usize) -> String {
-    let mut s = names.iter().take(max).cloned().collect::<Vec<_>>().join(", ");
+    let mut s = names
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if names.len() > max {
         let _ = write!(s, ", … {} more", names.len() - max);
     }

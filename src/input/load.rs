@@ -42,7 +42,12 @@ pub fn expand(paths: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
                     found.sort();
                     files.extend(found);
                 }
-                Err(e) => diags.push(file_diag("E001", path, &format!("cannot read directory: {e}"), "check the path and its permissions")),
+                Err(e) => diags.push(file_diag(
+                    "E001",
+                    path,
+                    &format!("cannot read directory: {e}"),
+                    "check the path and its permissions",
+                )),
             },
             Ok(_) => files.push(path.clone()),
             Err(e) => diags.push(file_diag(
@@ -61,7 +66,10 @@ pub fn expand(paths: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
 fn file_diag(code: &'static str, file: &Path, problem: &str, fix: &str) -> Diagnostic {
     Diagnostic::new(
         code,
-        Some(&Origin { file: file.to_path_buf(), doc: 0 }),
+        Some(&Origin {
+            file: file.to_path_buf(),
+            doc: 0,
+        }),
         "",
         problem,
         fix,
@@ -78,7 +86,12 @@ pub fn read_file(file: &Path, diags: &mut Vec<Diagnostic>) -> Vec<RawDocument> {
     }) {
         Ok(b) => b,
         Err(e) => {
-            diags.push(file_diag("E001", file, &format!("cannot read: {e}"), "check the path and its permissions"));
+            diags.push(file_diag(
+                "E001",
+                file,
+                &format!("cannot read: {e}"),
+                "check the path and its permissions",
+            ));
             return Vec::new();
         }
     };
@@ -115,7 +128,10 @@ pub fn parse_documents(file: &Path, bytes: &[u8], diags: &mut Vec<Diagnostic>) -
     };
     let mut docs = Vec::new();
     for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let origin = Origin { file: file.to_path_buf(), doc: i + 1 };
+        let origin = Origin {
+            file: file.to_path_buf(),
+            doc: i + 1,
+        };
         match <serde_yaml::Value as serde::Deserialize>::deserialize(de) {
             Ok(serde_yaml::Value::Null) => {}
             Ok(value) => docs.push(RawDocument { origin, value }),

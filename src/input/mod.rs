@@ -21,10 +21,14 @@ pub struct Documents {
     pub policies: Vec<(Origin, PolicyDoc)>,
     pub workloads: Vec<(Origin, WorkloadDoc)>,
     pub nodes: Vec<(Origin, NodeDoc)>,
+    /// Kinds of documents left out because they did not deserialise.
+    pub rejected_kinds: std::collections::BTreeSet<&'static str>,
 }
 
-/// Reads and types every document under `paths`, collecting every problem.
-pub fn read_paths(paths: &[PathBuf]) -> Result<Documents, InputError> {
+/// Reads and types every document under `paths`. Documents that could not be read or typed
+/// are left out and described in the returned diagnostics, so that validation can still
+/// report the problems of the others in the same run.
+pub fn read_paths(paths: &[PathBuf]) -> (Documents, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let files = load::expand(paths, &mut diags);
     let mut raw = Vec::new();
@@ -32,11 +36,7 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Documents, InputError> {
         raw.extend(load::read_file(file, &mut diags));
     }
     let docs = type_documents(raw, &mut diags);
-    if diags.is_empty() {
-        Ok(docs)
-    } else {
-        Err(InputError::new(diags))
-    }
+    (docs, diags)
 }
 
 /// Dispatches raw documents on `apiVersion` and `kind` and deserialises them strictly.
@@ -78,9 +78,21 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
             }
         }
         match field("kind").as_deref() {
-            Some("Policy") => push_typed(&mut docs.policies, origin, value, diags),
-            Some("Workload") => push_typed(&mut docs.workloads, origin, value, diags),
-            Some("Node") => push_typed(&mut docs.nodes, origin, value, diags),
+            Some("Policy") => {
+                if !push_typed(&mut docs.policies, origin, value, diags) {
+                    docs.rejected_kinds.insert("Policy");
+                }
+            }
+            Some("Workload") => {
+                if !push_typed(&mut docs.workloads, origin, value, diags) {
+                    docs.rejected_kinds.insert("Workload");
+                }
+            }
+            Some("Node") => {
+                if !push_typed(&mut docs.nodes, origin, value, diags) {
+                    docs.rejected_kinds.insert("Node");
+                }
+            }
             other => {
                 let problem = match other {
                     Some(k) => format!("unknown kind `{k}`"),
@@ -92,7 +104,9 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
                     Some(&origin),
                     "kind",
                     problem,
-                    format!("{hint} use one of {}", KINDS.join(", ")).trim().to_string(),
+                    format!("{hint} use one of {}", KINDS.join(", "))
+                        .trim()
+                        .to_string(),
                 ));
             }
         }
@@ -100,19 +114,24 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
     docs
 }
 
+/// Deserialises one document strictly; false (with a diagnostic) when it does not fit.
 fn push_typed<T: DeserializeOwned>(
     out: &mut Vec<(Origin, T)>,
     origin: Origin,
     value: serde_yaml::Value,
     diags: &mut Vec<Diagnostic>,
-) {
+) -> bool {
     match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(doc) => out.push((origin, doc)),
+        Ok(doc) => {
+            out.push((origin, doc));
+            true
+        }
         Err(e) => {
             let path = e.path().to_string();
             let path = if path == "." { String::new() } else { path };
             let (problem, fix) = explain_serde(&e.inner().to_string());
             diags.push(Diagnostic::new("E013", Some(&origin), path, problem, fix));
+            false
         }
     }
 }
@@ -136,5 +155,8 @@ fn explain_serde(message: &str) -> (String, String) {
         let field = rest.split('`').next().unwrap_or(rest);
         return (format!("missing field `{field}`"), format!("add `{field}`"));
     }
-    (message.to_string(), "write the value with the type the field takes (see schemas/)".to_string())
+    (
+        message.to_string(),
+        "write the value with the type the field takes (see schemas/)".to_string(),
+    )
 }

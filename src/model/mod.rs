@@ -17,8 +17,14 @@ use std::collections::BTreeMap;
 pub type ResourceId = usize;
 
 /// The attributes every workload has, besides its free `attributes` map.
-pub const BUILTIN_ATTRIBUTES: [&str; 6] =
-    ["sensitivity", "exposure", "trust", "tenant", "purpose", "namespace"];
+pub const BUILTIN_ATTRIBUTES: [&str; 6] = [
+    "sensitivity",
+    "exposure",
+    "trust",
+    "tenant",
+    "purpose",
+    "namespace",
+];
 
 /// The name of the implicit pod-slot resource.
 pub const PODS: &str = "pods";
@@ -108,7 +114,9 @@ pub struct Node {
 
 impl Model {
     pub fn resource_id(&self, name: &str) -> Option<ResourceId> {
-        self.resources.binary_search_by(|r| r.as_str().cmp(name)).ok()
+        self.resources
+            .binary_search_by(|r| r.as_str().cmp(name))
+            .ok()
     }
 
     pub fn pods(&self) -> ResourceId {
@@ -116,11 +124,15 @@ impl Model {
     }
 
     pub fn workload_index(&self, id: &str) -> Option<usize> {
-        self.workloads.binary_search_by(|w| w.id.as_str().cmp(id)).ok()
+        self.workloads
+            .binary_search_by(|w| w.id.as_str().cmp(id))
+            .ok()
     }
 
     pub fn node_index(&self, name: &str) -> Option<usize> {
-        self.nodes.binary_search_by(|n| n.name.as_str().cmp(name)).ok()
+        self.nodes
+            .binary_search_by(|n| n.name.as_str().cmp(name))
+            .ok()
     }
 
     pub fn total_replicas(&self) -> u64 {

@@ -37,8 +37,9 @@ pub fn lower_bound(inst: &Instance) -> Bound {
     let model = inst.model;
     let nres = model.resources.len();
     let k = model.policy.node_failures as u64;
-    let placeable: Vec<usize> =
-        (0..model.workloads.len()).filter(|&w| !inst.workloads[w].eligible.is_empty()).collect();
+    let placeable: Vec<usize> = (0..model.workloads.len())
+        .filter(|&w| !inst.workloads[w].eligible.is_empty())
+        .collect();
     let demand_of = |ws: &mut dyn Iterator<Item = usize>| -> Vec<u128> {
         let mut d = vec![0u128; nres];
         for w in ws {
@@ -50,21 +51,36 @@ pub fn lower_bound(inst: &Instance) -> Bound {
         d
     };
     // Types that can host anything at all.
-    let mut useful: Vec<usize> =
-        placeable.iter().flat_map(|&w| inst.workloads[w].eligible.iter().copied()).collect();
+    let mut useful: Vec<usize> = placeable
+        .iter()
+        .flat_map(|&w| inst.workloads[w].eligible.iter().copied())
+        .collect();
     useful.sort_unstable();
     useful.dedup();
     if useful.is_empty() {
-        return Bound { micros: Some(0), separated_classes: 0 };
+        return Bound {
+            micros: Some(0),
+            separated_classes: 0,
+        };
     }
-    let min_cost = useful.iter().map(|&t| inst.types[t].cost).min().unwrap_or(0);
+    let min_cost = useful
+        .iter()
+        .map(|&t| inst.types[t].cost)
+        .min()
+        .unwrap_or(0);
 
     // Per class: its placeable workloads and a standalone node-count need, for choosing.
     let classes: Vec<Vec<usize>> = inst
         .graph
         .classes
         .iter()
-        .map(|c| c.workloads.iter().copied().filter(|w| !inst.workloads[*w].eligible.is_empty()).collect())
+        .map(|c| {
+            c.workloads
+                .iter()
+                .copied()
+                .filter(|w| !inst.workloads[*w].eligible.is_empty())
+                .collect()
+        })
         .collect();
     let pool_min = (model.policy.min_nodes_per_pool as u64).max(if k > 0 { k + 1 } else { 0 });
     let weight: Vec<u64> = classes
@@ -88,12 +104,20 @@ pub fn lower_bound(inst: &Instance) -> Bound {
     let groups = separated.len() + 1;
     let mut vars = variables!();
     let x: Vec<BTreeMap<usize, Variable>> = (0..groups)
-        .map(|_| useful.iter().map(|&t| (t, vars.add(variable().min(0)))).collect())
+        .map(|_| {
+            useful
+                .iter()
+                .map(|&t| (t, vars.add(variable().min(0))))
+                .collect()
+        })
         .collect();
     let scale = 1e-6;
     let objective: Expression = x
         .iter()
-        .flat_map(|g| g.iter().map(|(&t, &v)| inst.types[t].cost as f64 * scale * v))
+        .flat_map(|g| {
+            g.iter()
+                .map(|(&t, &v)| inst.types[t].cost as f64 * scale * v)
+        })
         .sum();
     let x = &x;
     let mut constraints = Vec::new();
@@ -111,10 +135,19 @@ pub fn lower_bound(inst: &Instance) -> Bound {
             let inside: Vec<usize> = ws
                 .iter()
                 .copied()
-                .filter(|&w| inst.workloads[w].eligible.iter().all(|t| set.binary_search(t).is_ok()))
+                .filter(|&w| {
+                    inst.workloads[w]
+                        .eligible
+                        .iter()
+                        .all(|t| set.binary_search(t).is_ok())
+                })
                 .collect();
             let d = demand_of(&mut inside.iter().copied());
-            let mut count_cut = inside.iter().map(|&w| count_need(inst, w)).max().unwrap_or(0);
+            let mut count_cut = inside
+                .iter()
+                .map(|&w| count_need(inst, w))
+                .max()
+                .unwrap_or(0);
             for r in 0..nres {
                 if d[r] == 0 {
                     continue;
@@ -128,8 +161,10 @@ pub fn lower_bound(inst: &Instance) -> Bound {
                     .sum();
                 constraints.push(constraint!(lhs >= 1.0));
             }
-            let count: Expression =
-                gs.iter().flat_map(|&g| set.iter().map(move |&t| x[g][&t])).sum();
+            let count: Expression = gs
+                .iter()
+                .flat_map(|&g| set.iter().map(move |&t| x[g][&t]))
+                .sum();
             constraints.push(constraint!(count >= count_cut as f64));
         }
         if with_headroom {
@@ -140,9 +175,14 @@ pub fn lower_bound(inst: &Instance) -> Bound {
                 if d[r] == 0 {
                     continue;
                 }
-                let min_cap = useful.iter().map(|&t| inst.types[t].cap[r]).min().unwrap_or(0);
+                let min_cap = useful
+                    .iter()
+                    .map(|&t| inst.types[t].cap[r])
+                    .min()
+                    .unwrap_or(0);
                 let need = d[r] + k as u128 * min_cap as u128;
-                count_cut = count_cut.max(ceil_div(d[r], inst.max_cap[r].max(1) as u128) as u64 + k);
+                count_cut =
+                    count_cut.max(ceil_div(d[r], inst.max_cap[r].max(1) as u128) as u64 + k);
                 let lhs: Expression = useful
                     .iter()
                     .map(|&t| coefficient(inst.types[t].cap[r], need) * x[g][&t])
@@ -158,8 +198,10 @@ pub fn lower_bound(inst: &Instance) -> Bound {
         // The group's cost is at least that of the cheapest node multiset meeting the
         // class's own rules exactly (integral counts, exact headroom).
         if let Some(min) = cheapest_pool(inst, &classes[c], &useful) {
-            let cost: Expression =
-                useful.iter().map(|&t| inst.types[t].cost as f64 * scale * x[g][&t]).sum();
+            let cost: Expression = useful
+                .iter()
+                .map(|&t| inst.types[t].cost as f64 * scale * x[g][&t])
+                .sum();
             constraints.push(constraint!(cost >= min as f64 * scale * (1.0 - 1e-9)));
         }
     }
@@ -177,7 +219,10 @@ pub fn lower_bound(inst: &Instance) -> Bound {
         }
         Err(_) => None,
     };
-    Bound { micros, separated_classes: separated.len() }
+    Bound {
+        micros,
+        separated_classes: separated.len(),
+    }
 }
 
 /// The cheapest multiset of node types (within availability) that could form a pool holding
@@ -211,9 +256,18 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
             let inside: Vec<usize> = ws
                 .iter()
                 .copied()
-                .filter(|&w| inst.workloads[w].eligible.iter().all(|t| set.binary_search(t).is_ok()))
+                .filter(|&w| {
+                    inst.workloads[w]
+                        .eligible
+                        .iter()
+                        .all(|t| set.binary_search(t).is_ok())
+                })
                 .collect();
-            let count = inside.iter().map(|&w| count_need(inst, w)).max().unwrap_or(0);
+            let count = inside
+                .iter()
+                .map(|&w| count_need(inst, w))
+                .max()
+                .unwrap_or(0);
             (set.clone(), demand(&mut inside.iter().copied()), count)
         })
         .collect();
@@ -221,7 +275,12 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
     let min_nodes = model.policy.min_nodes_per_pool as u64;
     // Cheaper-per-capacity types first finds good incumbents early.
     let mut types: Vec<usize> = useful.to_vec();
-    types.sort_by_key(|&t| (inst.types[t].cost, std::cmp::Reverse(inst.types[t].cap.clone())));
+    types.sort_by_key(|&t| {
+        (
+            inst.types[t].cost,
+            std::cmp::Reverse(inst.types[t].cap.clone()),
+        )
+    });
     let upper: Vec<u64> = types
         .iter()
         .map(|&t| {
@@ -256,7 +315,13 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
             }
             for (set, d, count) in &self.needs {
                 let in_set = |t: usize| set.binary_search(&t).is_ok();
-                let nodes: u64 = self.types.iter().zip(&self.counts).filter(|(t, _)| in_set(**t)).map(|(_, c)| c).sum();
+                let nodes: u64 = self
+                    .types
+                    .iter()
+                    .zip(&self.counts)
+                    .filter(|(t, _)| in_set(**t))
+                    .map(|(_, c)| c)
+                    .sum();
                 if nodes < *count {
                     return false;
                 }
@@ -418,7 +483,13 @@ fn max_weight_independent_set(compatible: &[Vec<bool>], weight: &[u64]) -> Vec<u
             }
         }
     }
-    let mut s = Search { compatible, weight, order, best: (0, Vec::new()), explored: 0 };
+    let mut s = Search {
+        compatible,
+        weight,
+        order,
+        best: (0, Vec::new()),
+        explored: 0,
+    };
     s.go(0, &mut Vec::new(), 0);
     let mut best = s.best.1;
     best.sort_unstable();

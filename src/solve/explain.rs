@@ -7,7 +7,13 @@ use crate::quantity::display;
 use std::collections::BTreeMap;
 
 /// Reasons why replicas of workload `w` (in pool `pool` of `packs`) stayed unplaced.
-pub fn reasons(inst: &Instance, w: usize, short: &[&Shortfall], packs: &[PoolPack], pool: usize) -> Vec<String> {
+pub fn reasons(
+    inst: &Instance,
+    w: usize,
+    short: &[&Shortfall],
+    packs: &[PoolPack],
+    pool: usize,
+) -> Vec<String> {
     let model = inst.model;
     let wl = &model.workloads[w];
     let info = &inst.workloads[w];
@@ -51,7 +57,11 @@ pub fn reasons(inst: &Instance, w: usize, short: &[&Shortfall], packs: &[PoolPac
         let mut elsewhere = 0;
         let mut here = 0;
         for (i, p) in packs.iter().enumerate() {
-            let count = p.nodes.iter().filter(|o| eligible_nodes.binary_search(&o.node).is_ok()).count();
+            let count = p
+                .nodes
+                .iter()
+                .filter(|o| eligible_nodes.binary_search(&o.node).is_ok())
+                .count();
             if i == pool {
                 here += count;
             } else {
@@ -64,7 +74,13 @@ pub fn reasons(inst: &Instance, w: usize, short: &[&Shortfall], packs: &[PoolPac
             .iter()
             .enumerate()
             .filter(|(r, q)| **q > 0 && model.resources[*r] != crate::model::PODS)
-            .map(|(r, q)| format!("{} {}", model.resources[r], display(&model.resources[r], *q)))
+            .map(|(r, q)| {
+                format!(
+                    "{} {}",
+                    model.resources[r],
+                    display(&model.resources[r], *q)
+                )
+            })
             .collect();
         out.push(format!(
             "capacity runs out: {} node(s) can host it ({} in this pool are full for it, {} hold other pools{}, {} free); each replica requests {}",
@@ -106,6 +122,11 @@ fn ineligible_everywhere(inst: &Instance, w: usize) -> Vec<String> {
     ranked
         .into_iter()
         .take(3)
-        .map(|(k, cause)| format!("no node can host it: {k} of {} node(s) {cause}", model.nodes.len()))
+        .map(|(k, cause)| {
+            format!(
+                "no node can host it: {k} of {} node(s) {cause}",
+                model.nodes.len()
+            )
+        })
         .collect()
 }

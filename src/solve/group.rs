@@ -18,7 +18,11 @@ pub fn candidates(inst: &Instance, budget: &mut Budget) -> Vec<Vec<Vec<usize>>> 
     }
 }
 
-fn greedy_merge(inst: &Instance, mut pools: Vec<Vec<usize>>, budget: &mut Budget) -> Vec<Vec<usize>> {
+fn greedy_merge(
+    inst: &Instance,
+    mut pools: Vec<Vec<usize>>,
+    budget: &mut Budget,
+) -> Vec<Vec<usize>> {
     let full = Inventory::full(inst);
     let mut cache: HashMap<Vec<usize>, Key> = HashMap::new();
     let mut estimate = |classes: &[usize], budget: &mut Budget| -> Key {
@@ -42,7 +46,11 @@ fn greedy_merge(inst: &Instance, mut pools: Vec<Vec<usize>>, budget: &mut Budget
                 if budget.exhausted() {
                     return pools;
                 }
-                let (a, b, m) = (estimate(&pools[i], budget), estimate(&pools[j], budget), estimate(&union, budget));
+                let (a, b, m) = (
+                    estimate(&pools[i], budget),
+                    estimate(&pools[j], budget),
+                    estimate(&union, budget),
+                );
                 // Never trade placed replicas or met rules for cost.
                 if m.0 > a.0 + b.0 || m.1 > a.1 + b.1 {
                     continue;
@@ -57,7 +65,9 @@ fn greedy_merge(inst: &Instance, mut pools: Vec<Vec<usize>>, budget: &mut Budget
                 }
             }
         }
-        let Some((_, i, j, union)) = best else { return pools };
+        let Some((_, i, j, union)) = best else {
+            return pools;
+        };
         pools.remove(j);
         pools[i] = union;
     }

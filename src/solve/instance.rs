@@ -50,8 +50,11 @@ pub struct Instance<'m> {
 impl<'m> Instance<'m> {
     pub fn new(model: &'m Model) -> Self {
         let graph = ConstraintGraph::build(model);
-        let required: Vec<Result<BTreeMap<String, String>, String>> =
-            model.workloads.iter().map(|w| policy::required_labels(model, w)).collect();
+        let required: Vec<Result<BTreeMap<String, String>, String>> = model
+            .workloads
+            .iter()
+            .map(|w| policy::required_labels(model, w))
+            .collect();
         let relevant: BTreeSet<&str> = required
             .iter()
             .flatten()
@@ -127,13 +130,27 @@ impl<'m> Instance<'m> {
         let max_cap = (0..model.resources.len())
             .map(|r| types.iter().map(|t| t.cap[r]).max().unwrap_or(0))
             .collect();
-        Instance { model, graph, types, node_type, zones, node_zone, workloads, max_cap }
+        Instance {
+            model,
+            graph,
+            types,
+            node_type,
+            zones,
+            node_zone,
+            workloads,
+            max_cap,
+        }
     }
 
     /// Why node `n` can never host a replica of workload `w` (None if it can).
     pub fn ineligibility(&self, w: usize, n: usize) -> Option<Ineligible> {
         let labels = self.workloads[w].labels.as_ref().ok()?;
-        policy::ineligibility(self.model, &self.model.workloads[w], labels, &self.model.nodes[n])
+        policy::ineligibility(
+            self.model,
+            &self.model.workloads[w],
+            labels,
+            &self.model.nodes[n],
+        )
     }
 
     /// A workload's size as its largest share of any resource of the largest node type.
@@ -153,7 +170,8 @@ fn type_fits(
     req: &[u64],
     cap: &[u64],
 ) -> bool {
-    required.iter().all(|(k, v)| labels.get(k) == Some(v)) && req.iter().zip(cap).all(|(q, c)| q <= c)
+    required.iter().all(|(k, v)| labels.get(k) == Some(v))
+        && req.iter().zip(cap).all(|(q, c)| q <= c)
 }
 
 /// Nodes not yet given to a pool, per type and zone slot.
@@ -168,7 +186,12 @@ impl Inventory {
             free: inst
                 .types
                 .iter()
-                .map(|t| t.nodes_by_zone.iter().map(|z| z.iter().copied().collect()).collect())
+                .map(|t| {
+                    t.nodes_by_zone
+                        .iter()
+                        .map(|z| z.iter().copied().collect())
+                        .collect()
+                })
                 .collect(),
         }
     }

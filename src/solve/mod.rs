@@ -33,7 +33,10 @@ pub struct SolveOptions {
 
 impl Default for SolveOptions {
     fn default() -> Self {
-        SolveOptions { time_limit: None, work_limit: 200_000_000 }
+        SolveOptions {
+            time_limit: None,
+            work_limit: 200_000_000,
+        }
     }
 }
 
@@ -67,7 +70,12 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(work: u64, deadline: Option<Instant>) -> Self {
-        Budget { left: work, used: 0, deadline, stopped_by_time: false }
+        Budget {
+            left: work,
+            used: 0,
+            deadline,
+            stopped_by_time: false,
+        }
     }
 
     pub fn spend(&mut self, work: u64) {
@@ -100,7 +108,10 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
     let mut best: Option<(Vec<Vec<usize>>, Vec<PoolPack>)> = None;
     for groups in &candidates {
         let packs = assemble(&inst, groups, &mut assembly_budget);
-        if best.as_ref().is_none_or(|(_, b)| total_key(&packs) < total_key(b)) {
+        if best
+            .as_ref()
+            .is_none_or(|(_, b)| total_key(&packs) < total_key(b))
+        {
             best = Some((groups.clone(), packs));
         }
     }
@@ -121,8 +132,10 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
 
 /// The workloads of a group of classes, ascending.
 fn workloads_of(inst: &Instance, classes: &[usize]) -> Vec<usize> {
-    let mut ws: Vec<usize> =
-        classes.iter().flat_map(|&c| inst.graph.classes[c].workloads.iter().copied()).collect();
+    let mut ws: Vec<usize> = classes
+        .iter()
+        .flat_map(|&c| inst.graph.classes[c].workloads.iter().copied())
+        .collect();
     ws.sort_unstable();
     ws
 }
@@ -136,7 +149,13 @@ fn assemble(inst: &Instance, groups: &[Vec<usize>], budget: &mut Budget) -> Vec<
         .map(|g| {
             workloads_of(inst, g)
                 .iter()
-                .map(|&w| inst.workloads[w].eligible.iter().map(|&t| inst.types[t].count()).sum::<usize>())
+                .map(|&w| {
+                    inst.workloads[w]
+                        .eligible
+                        .iter()
+                        .map(|&t| inst.types[t].count())
+                        .sum::<usize>()
+                })
                 .min()
                 .unwrap_or(0)
         })
@@ -148,7 +167,10 @@ fn assemble(inst: &Instance, groups: &[Vec<usize>], budget: &mut Budget) -> Vec<
         let ws = workloads_of(inst, &groups[i]);
         packs[i] = Some(pack::pack_pool(inst, &ws, &mut inv, budget));
     }
-    packs.into_iter().map(|p| p.expect("every pool packed")).collect()
+    packs
+        .into_iter()
+        .map(|p| p.expect("every pool packed"))
+        .collect()
 }
 
 fn total_key(packs: &[PoolPack]) -> (u64, usize, u64, usize) {
@@ -164,7 +186,10 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
     // Pools ordered by their first class name; classes within by name.
     let mut order: Vec<usize> = (0..groups.len()).collect();
     let names = |g: &[usize]| -> Vec<String> {
-        let mut n: Vec<String> = g.iter().map(|&c| inst.graph.classes[c].name.clone()).collect();
+        let mut n: Vec<String> = g
+            .iter()
+            .map(|&c| inst.graph.classes[c].name.clone())
+            .collect();
         n.sort();
         n
     };
@@ -190,7 +215,12 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
             let mut hosts: Vec<(usize, u32)> = pack
                 .nodes
                 .iter()
-                .filter_map(|o| o.hosted.iter().find(|(x, _)| *x == w).map(|(_, c)| (o.node, *c)))
+                .filter_map(|o| {
+                    o.hosted
+                        .iter()
+                        .find(|(x, _)| *x == w)
+                        .map(|(_, c)| (o.node, *c))
+                })
                 .collect();
             hosts.sort_unstable();
             let mut replica = 0;
@@ -204,7 +234,8 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
                     replica += 1;
                 }
             }
-            let short: Vec<&pack::Shortfall> = pack.shortfalls.iter().filter(|s| s.workload == w).collect();
+            let short: Vec<&pack::Shortfall> =
+                pack.shortfalls.iter().filter(|s| s.workload == w).collect();
             if !short.is_empty() {
                 let reasons = explain::reasons(inst, w, &short, packs, i);
                 while replica < model.workloads[w].replicas {
@@ -218,7 +249,11 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
             }
         }
         for (rule, reason) in &pack.unmet {
-            unmet.push(Unmet { pool: name.clone(), rule: rule.to_string(), reason: reason.clone() });
+            unmet.push(Unmet {
+                pool: name.clone(),
+                rule: rule.to_string(),
+                reason: reason.clone(),
+            });
         }
         pools.push(plan::Pool {
             name,
@@ -245,7 +280,13 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
     } else {
         Status::Feasible
     };
-    let gap = complete.then(|| if cost == 0 { 0.0 } else { cost.saturating_sub(lower) as f64 / cost as f64 });
+    let gap = complete.then(|| {
+        if cost == 0 {
+            0.0
+        } else {
+            cost.saturating_sub(lower) as f64 / cost as f64
+        }
+    });
     Plan {
         api_version: crate::input::wire::API_VERSION.to_string(),
         kind: "Plan".to_string(),

@@ -21,7 +21,10 @@ pub struct Open {
 
 impl Open {
     fn count(&self, w: usize) -> u32 {
-        self.hosted.iter().find(|(x, _)| *x == w).map_or(0, |(_, c)| *c)
+        self.hosted
+            .iter()
+            .find(|(x, _)| *x == w)
+            .map_or(0, |(_, c)| *c)
     }
 
     fn add(&mut self, req: &[u64], w: usize, k: u32) {
@@ -87,7 +90,12 @@ impl PoolPack {
 
 /// Packs the pool holding `workloads`, trying several strategies on copies of `inv`; the
 /// best one's nodes are removed from `inv`.
-pub fn pack_pool(inst: &Instance, workloads: &[usize], inv: &mut Inventory, budget: &mut Budget) -> PoolPack {
+pub fn pack_pool(
+    inst: &Instance,
+    workloads: &[usize],
+    inv: &mut Inventory,
+    budget: &mut Budget,
+) -> PoolPack {
     let mut types: Vec<usize> = workloads
         .iter()
         .flat_map(|&w| inst.workloads[w].eligible.iter().copied())
@@ -113,8 +121,14 @@ pub fn pack_pool(inst: &Instance, workloads: &[usize], inv: &mut Inventory, budg
             break;
         }
         let mut trial = inv.clone();
-        let pack = Packer { inst, workloads, preferred, demand: demand.clone(), budget: &mut *budget }
-            .run(&mut trial);
+        let pack = Packer {
+            inst,
+            workloads,
+            preferred,
+            demand: demand.clone(),
+            budget: &mut *budget,
+        }
+        .run(&mut trial);
         if best.as_ref().is_none_or(|(b, _)| pack.key() < b.key()) {
             best = Some((pack, trial));
         }
@@ -171,7 +185,9 @@ impl Packer<'_, '_> {
                 }
                 let target = nodes
                     .iter()
-                    .position(|o| o.zone < inst.zones.len() && !used.contains(&o.zone) && self.room(o, w) > 0)
+                    .position(|o| {
+                        o.zone < inst.zones.len() && !used.contains(&o.zone) && self.room(o, w) > 0
+                    })
                     .or_else(|| self.open(inv, &mut nodes, w, &remaining, Some(&used)));
                 match target {
                     Some(i) => {
@@ -180,7 +196,11 @@ impl Packer<'_, '_> {
                     }
                     None => {
                         let missing = (needed - used.len()) as u32;
-                        shortfalls.push(Shortfall { workload: w, count: missing.min(left), cause: Cause::Zones });
+                        shortfalls.push(Shortfall {
+                            workload: w,
+                            count: missing.min(left),
+                            cause: Cause::Zones,
+                        });
                         left -= missing.min(left);
                         break;
                     }
@@ -205,7 +225,11 @@ impl Packer<'_, '_> {
                         left -= k;
                     }
                     None => {
-                        shortfalls.push(Shortfall { workload: w, count: left, cause: Cause::Capacity });
+                        shortfalls.push(Shortfall {
+                            workload: w,
+                            count: left,
+                            cause: Cause::Capacity,
+                        });
                         left = 0;
                     }
                 }
@@ -218,7 +242,12 @@ impl Packer<'_, '_> {
         self.meet_min_nodes(inv, &mut nodes, &mut unmet);
         self.downsize(inv, &mut nodes);
         let cost = nodes.iter().map(|o| inst.types[o.ty].cost).sum();
-        PoolPack { nodes, shortfalls, unmet, cost }
+        PoolPack {
+            nodes,
+            shortfalls,
+            unmet,
+            cost,
+        }
     }
 
     /// How many more replicas of `w` fit on `o`.
@@ -311,7 +340,9 @@ impl Packer<'_, '_> {
         let inst = self.inst;
         let mut order: Vec<usize> = (0..nodes.len()).collect();
         order.sort_by(|&a, &b| {
-            load_share(inst, &nodes[a]).total_cmp(&load_share(inst, &nodes[b])).then(a.cmp(&b))
+            load_share(inst, &nodes[a])
+                .total_cmp(&load_share(inst, &nodes[b]))
+                .then(a.cmp(&b))
         });
         let mut removed = vec![false; nodes.len()];
         for victim in order {
@@ -371,7 +402,12 @@ impl Packer<'_, '_> {
     }
 
     /// Adds nodes until, for every resource, capacity minus the K largest covers the demand.
-    fn meet_headroom(&mut self, inv: &mut Inventory, nodes: &mut Vec<Open>, unmet: &mut Vec<(&'static str, String)>) {
+    fn meet_headroom(
+        &mut self,
+        inv: &mut Inventory,
+        nodes: &mut Vec<Open>,
+        unmet: &mut Vec<(&'static str, String)>,
+    ) {
         let k = self.inst.model.policy.node_failures as usize;
         if k == 0 {
             return;
@@ -392,7 +428,8 @@ impl Packer<'_, '_> {
                         continue;
                     }
                     let zone_load = nodes.iter().filter(|o| o.zone == z).count();
-                    let score = (self.inst.types[t].cost as f64 + 1e-3) / gain + zone_load as f64 * 1e-9;
+                    let score =
+                        (self.inst.types[t].cost as f64 + 1e-3) / gain + zone_load as f64 * 1e-9;
                     if best.is_none_or(|(s, _, _)| score < s) {
                         best = Some((score, t, z));
                     }
@@ -400,7 +437,13 @@ impl Packer<'_, '_> {
                 self.budget.spend(1);
             }
             match best.and_then(|(_, t, z)| inv.take(t, z).map(|n| (n, t, z))) {
-                Some((node, ty, zone)) => nodes.push(Open { node, ty, zone, load: vec![0; self.inst.model.resources.len()], hosted: Vec::new() }),
+                Some((node, ty, zone)) => nodes.push(Open {
+                    node,
+                    ty,
+                    zone,
+                    load: vec![0; self.inst.model.resources.len()],
+                    hosted: Vec::new(),
+                }),
                 None => {
                     unmet.push(("headroom", format!(
                         "after losing its {k} largest node(s) the pool cannot cover its requests, and no free node eligible for its workloads is left to add"
@@ -426,8 +469,12 @@ impl Packer<'_, '_> {
             if demand == 0 {
                 continue;
             }
-            let mut caps: Vec<u64> =
-                nodes.iter().map(|o| o.ty).chain(extra).map(|t| inst.types[t].cap[r]).collect();
+            let mut caps: Vec<u64> = nodes
+                .iter()
+                .map(|o| o.ty)
+                .chain(extra)
+                .map(|t| inst.types[t].cap[r])
+                .collect();
             caps.sort_unstable_by(|a, b| b.cmp(a));
             let usable: u128 = caps.iter().skip(k).map(|&c| c as u128).sum();
             if usable < demand {
@@ -438,7 +485,12 @@ impl Packer<'_, '_> {
         (total > 0.0).then_some(total)
     }
 
-    fn meet_min_nodes(&mut self, inv: &mut Inventory, nodes: &mut Vec<Open>, unmet: &mut Vec<(&'static str, String)>) {
+    fn meet_min_nodes(
+        &mut self,
+        inv: &mut Inventory,
+        nodes: &mut Vec<Open>,
+        unmet: &mut Vec<(&'static str, String)>,
+    ) {
         let min = self.inst.model.policy.min_nodes_per_pool as usize;
         let types = self.pool_types();
         while nodes.len() < min {
@@ -446,9 +498,22 @@ impl Packer<'_, '_> {
                 .iter()
                 .flat_map(|&t| (0..inv.zones()).map(move |z| (t, z)))
                 .filter(|&(t, z)| inv.available(t, z) > 0)
-                .min_by_key(|&(t, z)| (self.inst.types[t].cost, nodes.iter().filter(|o| o.zone == z).count(), t, z));
+                .min_by_key(|&(t, z)| {
+                    (
+                        self.inst.types[t].cost,
+                        nodes.iter().filter(|o| o.zone == z).count(),
+                        t,
+                        z,
+                    )
+                });
             match pick.and_then(|(t, z)| inv.take(t, z).map(|n| (n, t, z))) {
-                Some((node, ty, zone)) => nodes.push(Open { node, ty, zone, load: vec![0; self.inst.model.resources.len()], hosted: Vec::new() }),
+                Some((node, ty, zone)) => nodes.push(Open {
+                    node,
+                    ty,
+                    zone,
+                    load: vec![0; self.inst.model.resources.len()],
+                    hosted: Vec::new(),
+                }),
                 None => {
                     unmet.push(("minNodesPerPool", format!(
                         "the pool needs {min} nodes but only {} free node(s) are eligible for its workloads",
@@ -478,7 +543,10 @@ impl Packer<'_, '_> {
                     continue;
                 }
                 let fits = nodes[i].load.iter().zip(&ty.cap).all(|(l, c)| l <= c)
-                    && nodes[i].hosted.iter().all(|(w, _)| inst.workloads[*w].eligible.binary_search(&t).is_ok());
+                    && nodes[i]
+                        .hosted
+                        .iter()
+                        .all(|(w, _)| inst.workloads[*w].eligible.binary_search(&t).is_ok());
                 if !fits {
                     continue;
                 }

@@ -1,0 +1,202 @@
+//! The `tierplan` command end to end, on every example: a small DSL over the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+struct Run {
+    out: Output,
+}
+
+impl Run {
+    fn code(&self) -> i32 {
+        self.out.status.code().expect("exited normally")
+    }
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    #[track_caller]
+    fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+fn tierplan(args: &[&str]) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierplan"))
+        .args(args)
+        .output()
+        .expect("tierplan runs");
+    Run { out }
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn plan_into(example_dir: &str, out: &Path) -> Run {
+    tierplan(&["plan", example_dir, "--out", out.to_str().unwrap()])
+}
+
+#[test]
+fn feasible_examples_plan_and_check() {
+    for name in ["nist-800-190", "multi-tenant-saas"] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = plan_into(&example(name), dir.path()).expect(0);
+        assert!(run.stdout().contains("status: "), "{name}: summary printed");
+        assert!(
+            run.stdout().contains("lower bound"),
+            "{name}: bound printed"
+        );
+        let plan = dir.path().join("plan.json");
+        let check =
+            tierplan(&["check", &example(name), "--plan", plan.to_str().unwrap()]).expect(0);
+        assert!(
+            check.stdout().starts_with("valid"),
+            "{name}: {}",
+            check.stdout()
+        );
+    }
+}
+
+#[test]
+fn plans_are_byte_identical_across_runs() {
+    for name in ["nist-800-190", "multi-tenant-saas", "infeasible"] {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        plan_into(&example(name), a.path());
+        plan_into(&example(name), b.path());
+        let read = |d: &Path| std::fs::read(d.join("plan.json")).unwrap();
+        assert_eq!(read(a.path()), read(b.path()), "{name}");
+    }
+}
+
+#[test]
+fn infeasible_example_explains_every_unplaced_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = plan_into(&example("infeasible"), dir.path()).expect(1);
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["status"], "infeasible");
+    let unplaced = plan["unplaced"].as_array().unwrap();
+    assert!(!unplaced.is_empty());
+    for u in unplaced {
+        assert!(!u["reasons"].as_array().unwrap().is_empty(), "{u}");
+    }
+    let text = run.stdout();
+    assert!(
+        text.contains("lack the required label kubernetes.io/arch=arm64"),
+        "{text}"
+    );
+    assert!(text.contains("too small"), "{text}");
+    assert!(text.contains("minZones 3"), "{text}");
+    // The checker agrees the plan is consistent, and still refuses it as incomplete.
+    let check = tierplan(&[
+        "check",
+        &example("infeasible"),
+        "--plan",
+        dir.path().join("plan.json").to_str().unwrap(),
+    ])
+    .expect(1);
+    assert!(
+        check.stdout().starts_with("consistent"),
+        "{}",
+        check.stdout()
+    );
+}
+
+#[test]
+fn invalid_input_exits_2_lists_every_problem_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.yaml");
+    std::fs::write(
+        &input,
+        "apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: web}\nspec:\n  replica: 2\n  sensitivity: public\n---\napiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: db}\nspec:\n  sensitivity: secret\n  resources: {cpu: 2x}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = plan_into(input.to_str().unwrap(), &out).expect(2);
+    let err = run.stderr();
+    assert!(
+        err.contains("unknown field `replica`") && err.contains("did you mean `replicas`?"),
+        "{err}"
+    );
+    assert!(err.contains("unknown sensitivity level `secret`"), "{err}");
+    assert!(err.contains("spec.resources.cpu"), "{err}");
+    assert!(err.contains("inventory is empty"), "{err}");
+    assert!(err.contains("invalid input: 4 problems"), "{err}");
+    assert!(err.contains("bad.yaml: document 2"), "{err}");
+    assert!(!out.exists(), "nothing is written for invalid input");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    tierplan(&["plan"]).expect(2);
+    tierplan(&["frobnicate"]).expect(2);
+    tierplan(&["plan", &example("nist-800-190"), "--time-limit", "-1"]).expect(2);
+}
+
+#[test]
+fn check_rejects_a_tampered_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    plan_into(&example("nist-800-190"), dir.path()).expect(0);
+    let path = dir.path().join("plan.json");
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    // Move a restricted payroll replica onto a node of another pool.
+    let pools = plan["pools"].as_array().unwrap().clone();
+    let foreign = pools
+        .iter()
+        .find(|p| {
+            !p["workloads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w == "payroll/payroll-db")
+        })
+        .and_then(|p| p["nodes"][0].as_str())
+        .unwrap()
+        .to_string();
+    for p in plan["placements"].as_array_mut().unwrap() {
+        if p["workload"] == "payroll/payroll-db" {
+            p["node"] = serde_json::Value::String(foreign.clone());
+            break;
+        }
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+    let check = tierplan(&[
+        "check",
+        &example("nist-800-190"),
+        "--plan",
+        path.to_str().unwrap(),
+    ])
+    .expect(1);
+    assert!(
+        check.stdout().contains("payroll/payroll-db"),
+        "{}",
+        check.stdout()
+    );
+}
+
+#[test]
+fn schemas_are_up_to_date() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    for (name, text) in tierplan::schema::all() {
+        let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        assert!(
+            committed == text,
+            "schemas/{name} is stale: run `cargo run -- schemas schemas` and commit the result"
+        );
+    }
+}
