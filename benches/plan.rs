@@ -170,6 +170,7 @@ fn main() {
         };
         let baseline = run_baseline(&model);
         let baseline_cost = baseline.plan.objective.cost;
+        let baseline_feasible = baseline.plan.status != Status::Infeasible;
         let rows: Vec<Row> = std::iter::once(baseline)
             .chain(run_planner(&model))
             .collect();
@@ -187,10 +188,15 @@ fn main() {
             } else {
                 "| | | | | ".to_string()
             };
-            let vs = if i > 0 && baseline_cost > 0.0 {
-                format!("{:+.1}%", (o.cost - baseline_cost) / baseline_cost * 100.0)
-            } else {
+            // Costs compare only between plans that both place everything.
+            let vs = if i == 0 {
                 String::new()
+            } else if !baseline_feasible {
+                "baseline infeasible".to_string()
+            } else if row.plan.status == Status::Infeasible || baseline_cost <= 0.0 {
+                "—".to_string()
+            } else {
+                format!("{:+.1}%", (o.cost - baseline_cost) / baseline_cost * 100.0)
             };
             println!(
                 "{instance}| {} | {} | {:.3} | {} | {:.3} | {} | {} | {} | {vs} |",

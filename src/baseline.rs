@@ -466,11 +466,11 @@ mod tests {
         }
         for (node, u) in &used {
             let n = &m.nodes[m.node_index(node).unwrap()];
-            for r in 0..m.resources.len() {
-                if u[r] > 0 {
+            for (r, &used) in u.iter().enumerate() {
+                if used > 0 {
                     let a = n.allocatable[r].unwrap() as u128;
                     assert!(
-                        u[r] + m.policy.node_overhead[r] as u128 <= a,
+                        used + m.policy.node_overhead[r] as u128 <= a,
                         "{node} over {}",
                         m.resources[r]
                     );
@@ -604,65 +604,5 @@ mod tests {
         // Whatever it could not do, it says so truthfully.
         let report = crate::check::check(&m, &plan);
         assert!(report.is_consistent(), "{report}");
-    }
-}
-#[cfg(test)]
-mod dbg_tmp {
-    #[test]
-    #[ignore]
-    fn dbg() {
-        use crate::generate::*;
-        for (w, n, s) in [(500, 250, 1), (2000, 1000, 2)] {
-            let p = if w == 2000 {
-                GenParams::issue2()
-            } else {
-                GenParams::scaled(w, n, s)
-            };
-            let m = crate::model::build(generate(&p)).unwrap();
-            let plan = super::ffd_one_pool_per_class(&m);
-            println!(
-                "{w}: unplaced {} unmet {:?}",
-                plan.unplaced.len(),
-                plan.unmet
-            );
-            for u in plan.unplaced.iter().take(5) {
-                println!("{u:?}");
-            }
-            for pool in &plan.pools {
-                let (mut d, mut c, mut dm, mut cm) = (0u64, 0u64, 0u64, 0u64);
-                let cpu = m.resource_id("cpu").unwrap();
-                let mem = m.resource_id("memory").unwrap();
-                for id in &pool.workloads {
-                    let w = &m.workloads[m.workload_index(id).unwrap()];
-                    d += w.requests[cpu] * w.replicas as u64;
-                    dm += w.requests[mem] * w.replicas as u64;
-                }
-                let mut big = 0;
-                for n in &pool.nodes {
-                    let nn = &m.nodes[m.node_index(n).unwrap()];
-                    c += nn.allocatable[cpu].unwrap() - 100;
-                    cm += nn.allocatable[mem].unwrap() - (256 << 20);
-                    big = big.max(nn.allocatable[cpu].unwrap());
-                }
-                let used = plan
-                    .placements
-                    .iter()
-                    .filter(|pl| pool.nodes.contains(&pl.node))
-                    .map(|pl| pl.node.clone())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len();
-                println!(
-                    "{} {} w={} n={} used={} cpu {:.2} mem {:.2} big {}",
-                    pool.name,
-                    pool.classes[0],
-                    pool.workloads.len(),
-                    pool.nodes.len(),
-                    used,
-                    d as f64 / c as f64,
-                    dm as f64 / cm as f64,
-                    big
-                );
-            }
-        }
     }
 }

@@ -94,6 +94,7 @@ pub fn check(model: &Model, plan: &Plan) -> Report {
     c.classes(&pools);
     c.compatibility(&pools);
     c.nodes(&pools, &placed);
+    c.useful_nodes(&pools);
     c.min_zones(&placed);
     c.headroom(&pools);
     c.min_nodes(&pools);
@@ -522,6 +523,43 @@ impl Checker<'_> {
     }
 
     /// Capacity, anti-affinity, maxPerNode and node labels on every used node.
+    /// Every node of a pool can host one replica of some workload of the pool: spare
+    /// capacity that none of its replicas could ever move to protects nothing, so it must
+    /// not count towards headroom or minNodesPerPool.
+    fn useful_nodes(&mut self, pools: &Pools) {
+        let model = self.model;
+        let overhead = &model.policy.node_overhead;
+        for (p, nodes) in pools.nodes.iter().enumerate() {
+            for &n in nodes {
+                let node = &model.nodes[n];
+                let can_host = |w: &Workload| {
+                    let mut labels = w.node_selector.clone();
+                    for req in &model.policy.node_requirements {
+                        if w.matches(&req.matches) {
+                            labels.extend(req.node_selector.clone());
+                        }
+                    }
+                    missing_labels(node, &labels).is_none()
+                        && w.requests.iter().enumerate().all(|(r, &q)| {
+                            q == 0
+                                || node.allocatable[r]
+                                    .is_some_and(|a| a.saturating_sub(overhead[r]) >= q)
+                        })
+                };
+                if !pools.workloads[p]
+                    .iter()
+                    .any(|&w| can_host(&model.workloads[w]))
+                {
+                    let m = format!(
+                        "node `{}` is in pool `{}` but cannot host a replica of any of its workloads",
+                        node.name, self.plan.pools[p].name
+                    );
+                    self.flag("pool", m);
+                }
+            }
+        }
+    }
+
     fn nodes(&mut self, pools: &Pools, placed: &Placed) {
         let model = self.model;
         let overhead = &model.policy.node_overhead;
@@ -1685,7 +1723,8 @@ mod tests {
             &[("vault", 0, "other"), ("pdf", 0, "plain")],
         );
         let r = check(&m, &bad);
-        assert_rules(&r, &["node-requirement", "node-selector"]);
+        // The nodes also cannot host any workload of their pools.
+        assert_rules(&r, &["node-requirement", "node-selector", "pool", "pool"]);
         assert_mentions(
             &r,
             "node-requirement",

@@ -601,7 +601,7 @@ pub fn generate(p: &GenParams) -> Documents {
 
     for (i, &s) in node_shapes.iter().enumerate() {
         let shape = &SHAPES[s];
-        let (zone, j) = (i % zones, i / zones);
+        let zone = i % zones;
         let mut labels = BTreeMap::from([
             (ZONE_LABEL.to_string(), zone_names[zone].clone()),
             (
@@ -619,7 +619,8 @@ pub fn generate(p: &GenParams) -> Documents {
                 api_version: API_VERSION.to_string(),
                 kind: "Node".to_string(),
                 metadata: Metadata {
-                    name: format!("ip-10-{zone}-{}-{}", j / 250, j % 250 + 4),
+                    // One /16 for all zones: names (and so name order) interleave the zones.
+                    name: format!("ip-10-0-{}-{}", i / 250, i % 250 + 4),
                     labels,
                     ..Metadata::default()
                 },

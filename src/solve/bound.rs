@@ -148,8 +148,8 @@ pub fn lower_bound(inst: &Instance) -> Bound {
                 .map(|&w| count_need(inst, w))
                 .max()
                 .unwrap_or(0);
-            for r in 0..nres {
-                if d[r] == 0 {
+            for (r, &dr) in d.iter().enumerate() {
+                if dr == 0 {
                     continue;
                 }
                 let max_cap = set.iter().map(|&t| inst.types[t].cap[r]).max().unwrap_or(0);
@@ -171,8 +171,8 @@ pub fn lower_bound(inst: &Instance) -> Bound {
             let g = gs[0];
             let d = demand_of(&mut ws.iter().copied());
             let mut count_cut = pool_min;
-            for r in 0..nres {
-                if d[r] == 0 {
+            for (r, &dr) in d.iter().enumerate() {
+                if dr == 0 {
                     continue;
                 }
                 let min_cap = useful
@@ -306,6 +306,12 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
         best: Option<u64>,
         explored: u64,
         aborted: bool,
+        /// Capacity chosen so far, per resource.
+        chosen: Vec<u128>,
+        /// Demand plus K times the smallest capacity: what the chosen capacity must reach.
+        target: Vec<u128>,
+        /// `per_unit[i][r]`: cheapest cost per unit of r among types i.. (for pruning).
+        per_unit: Vec<Vec<f64>>,
     }
     impl Dfs<'_> {
         fn feasible(&self) -> bool {
@@ -349,7 +355,7 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
                         .zip(&self.counts)
                         .map(|(&t, &c)| (self.inst.types[t].cap[r], c))
                         .collect();
-                    caps.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+                    caps.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
                     let mut skip = self.k as u64;
                     let mut usable: u128 = 0;
                     for (cap, c) in caps {
@@ -374,16 +380,38 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
             if self.best.is_some_and(|b| cost >= b) {
                 return;
             }
+            // Whatever is still missing costs at least the cheapest price per unit of the
+            // most expensive missing resource.
+            let mut more = 0.0f64;
+            for (r, (&t, &c)) in self.target.iter().zip(&self.chosen).enumerate() {
+                if t > c {
+                    let p = self.per_unit.get(i).map_or(f64::INFINITY, |u| u[r]);
+                    more = more.max((t - c) as f64 * p);
+                }
+            }
+            if more.is_infinite()
+                || self
+                    .best
+                    .is_some_and(|b| cost as f64 + more * (1.0 - 1e-12) >= b as f64)
+            {
+                return;
+            }
             if i == self.types.len() {
                 if self.feasible() {
                     self.best = Some(cost);
                 }
                 return;
             }
-            let unit = self.inst.types[self.types[i]].cost;
+            let ty = &self.inst.types[self.types[i]];
             for c in (0..=self.upper[i]).rev() {
                 self.counts[i] = c;
-                self.go(i + 1, cost + unit * c);
+                for (r, cap) in ty.cap.iter().enumerate() {
+                    self.chosen[r] += *cap as u128 * c as u128;
+                }
+                self.go(i + 1, cost + ty.cost * c);
+                for (r, cap) in ty.cap.iter().enumerate() {
+                    self.chosen[r] -= *cap as u128 * c as u128;
+                }
                 if self.aborted {
                     return;
                 }
@@ -392,7 +420,36 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
         }
     }
     let n = types.len();
+    let target: Vec<u128> = (0..nres)
+        .map(|r| {
+            if total[r] == 0 {
+                return 0;
+            }
+            let min_cap = types
+                .iter()
+                .map(|&t| inst.types[t].cap[r])
+                .min()
+                .unwrap_or(0);
+            total[r] + k as u128 * min_cap as u128
+        })
+        .collect();
+    let per_unit: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..nres)
+                .map(|r| {
+                    types[i..]
+                        .iter()
+                        .filter(|&&t| inst.types[t].cap[r] > 0)
+                        .map(|&t| inst.types[t].cost as f64 / inst.types[t].cap[r] as f64)
+                        .fold(f64::INFINITY, f64::min)
+                })
+                .collect()
+        })
+        .collect();
     let mut dfs = Dfs {
+        chosen: vec![0; nres],
+        target,
+        per_unit,
         inst,
         types,
         upper,

@@ -6,6 +6,8 @@ use super::{pack, workloads_of, Budget};
 use std::collections::HashMap;
 
 type Key = (u64, usize, u64, usize);
+/// (cost saving, node saving), the two pools merged, and their union.
+type Merge = ((i128, i64), usize, usize, Vec<usize>);
 
 /// Groupings worth assembling: the greedy merge, and every class on its own.
 pub fn candidates(inst: &Instance, budget: &mut Budget) -> Vec<Vec<Vec<usize>>> {
@@ -35,7 +37,7 @@ fn greedy_merge(
         k
     };
     loop {
-        let mut best: Option<((i128, i64), usize, usize, Vec<usize>)> = None;
+        let mut best: Option<Merge> = None;
         for i in 0..pools.len() {
             for j in i + 1..pools.len() {
                 let mut union: Vec<usize> = pools[i].iter().chain(&pools[j]).copied().collect();

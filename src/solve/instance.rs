@@ -34,6 +34,9 @@ pub struct WorkloadInfo {
     pub zones_needed: u32,
 }
 
+/// Capacity, cost and relevant labels: what makes two nodes interchangeable.
+type TypeKey = (Vec<u64>, u64, BTreeMap<String, String>);
+
 pub struct Instance<'m> {
     pub model: &'m Model,
     pub graph: ConstraintGraph,
@@ -77,8 +80,7 @@ impl<'m> Instance<'m> {
             .collect();
 
         let mut types: Vec<NodeType> = Vec::new();
-        let mut type_index: BTreeMap<(Vec<u64>, u64, BTreeMap<String, String>), usize> =
-            BTreeMap::new();
+        let mut type_index: BTreeMap<TypeKey, usize> = BTreeMap::new();
         let mut node_type = Vec::with_capacity(model.nodes.len());
         for (i, node) in model.nodes.iter().enumerate() {
             let cap: Vec<u64> = policy::usable_capacity(model, node)

@@ -10,6 +10,7 @@
 //! any machine; `SolveOptions::time_limit` is only a safety stop.
 
 mod bound;
+mod exact;
 mod explain;
 mod group;
 mod instance;
@@ -115,7 +116,22 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
             best = Some((groups.clone(), packs));
         }
     }
-    let (groups, packs) = best.expect("at least one grouping");
+    let (mut groups, mut packs) = best.expect("at least one grouping");
+    let mut bound = bound;
+    // Tiny instances are searched exhaustively: that proves the optimum (or infeasibility)
+    // and repairs any miss of the heuristics.
+    if exact::applies(&inst) {
+        match exact::search(&inst) {
+            Some(exact::Exact::Optimal(g, p)) => {
+                let cost: u64 = p.iter().map(|x| x.cost).sum();
+                if total_key(&p) < total_key(&packs) {
+                    (groups, packs) = (g, p);
+                }
+                bound.micros = Some(cost);
+            }
+            Some(exact::Exact::Infeasible) | None => {}
+        }
+    }
     let plan = to_plan(&inst, &groups, &packs, &bound);
     let stats = Stats {
         elapsed: start.elapsed(),
@@ -140,8 +156,36 @@ fn workloads_of(inst: &Instance, classes: &[usize]) -> Vec<usize> {
     ws
 }
 
-/// Packs every pool of `groups` on one shared inventory, scarcest pools first.
+/// Packs every pool of `groups` on one shared inventory, scarcest pools first. When a pool
+/// comes out short, the pools that fell short go first in the next round (a "squeaky wheel"
+/// repair), for a bounded number of rounds; the best round wins.
 fn assemble(inst: &Instance, groups: &[Vec<usize>], budget: &mut Budget) -> Vec<PoolPack> {
+    let mut order = initial_order(inst, groups);
+    let mut best = assemble_in_order(inst, groups, &order, budget);
+    for _ in 0..8 {
+        let short: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| !best[i].shortfalls.is_empty() || !best[i].unmet.is_empty())
+            .collect();
+        if short.is_empty() || budget.exhausted() {
+            break;
+        }
+        let mut next = short.clone();
+        next.extend(order.iter().copied().filter(|i| !short.contains(i)));
+        if next == order {
+            break;
+        }
+        order = next;
+        let packs = assemble_in_order(inst, groups, &order, budget);
+        if total_key(&packs) < total_key(&best) {
+            best = packs;
+        }
+    }
+    best
+}
+
+fn initial_order(inst: &Instance, groups: &[Vec<usize>]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..groups.len()).collect();
     // Scarcity: nodes eligible for the pool's most restricted workload.
     let scarcity: Vec<usize> = groups
@@ -161,9 +205,18 @@ fn assemble(inst: &Instance, groups: &[Vec<usize>], budget: &mut Budget) -> Vec<
         })
         .collect();
     order.sort_by_key(|&i| (scarcity[i], i));
+    order
+}
+
+fn assemble_in_order(
+    inst: &Instance,
+    groups: &[Vec<usize>],
+    order: &[usize],
+    budget: &mut Budget,
+) -> Vec<PoolPack> {
     let mut inv = Inventory::full(inst);
     let mut packs: Vec<Option<PoolPack>> = vec![None; groups.len()];
-    for i in order {
+    for &i in order {
         let ws = workloads_of(inst, &groups[i]);
         packs[i] = Some(pack::pack_pool(inst, &ws, &mut inv, budget));
     }

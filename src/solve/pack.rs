@@ -207,13 +207,13 @@ impl Packer<'_, '_> {
                 }
             }
             // Fill: first fit over open nodes, then open new ones.
-            for i in 0..nodes.len() {
+            for node in nodes.iter_mut() {
                 if left == 0 {
                     break;
                 }
-                let k = self.room(&nodes[i], w).min(left);
+                let k = self.room(node, w).min(left);
                 if k > 0 {
-                    self.place(&mut nodes[i], w, k, &mut remaining);
+                    self.place(node, w, k, &mut remaining);
                     left -= k;
                 }
             }
@@ -253,6 +253,13 @@ impl Packer<'_, '_> {
     /// How many more replicas of `w` fit on `o`.
     fn room(&self, o: &Open, w: usize) -> u32 {
         let m = &self.inst.model.workloads[w];
+        if self.inst.workloads[w]
+            .eligible
+            .binary_search(&o.ty)
+            .is_err()
+        {
+            return 0;
+        }
         if m.anti_affinity.iter().any(|&a| o.count(a) > 0) {
             return 0;
         }
