@@ -979,6 +979,22 @@ proptest! {
             prop_assert!(false, "{e}\n{}\ninput:\n{yaml}", plan.to_json());
         }
     }
+
+    /// The same agreement with the planner's own exhaustive search switched off, so that
+    /// the lower bound and the heuristics are checked on their own.
+    #[test]
+    fn bound_and_heuristics_alone_agree(g in gen_strategy()) {
+        let docs = to_documents(&g);
+        let yaml = to_yaml(&docs);
+        let m = build(docs);
+        let options = SolveOptions { exhaustive: false, ..SolveOptions::default() };
+        let plan = solve::solve(&m, &options).plan;
+        prop_assert!(check(&m, &plan).is_consistent());
+        let optimum = exhaustive(&m);
+        if let Err(e) = agreement(&plan, optimum) {
+            prop_assert!(false, "{e}\n{}\ninput:\n{yaml}", plan.to_json());
+        }
+    }
 }
 
 /// A deterministic sweep over seeded instances: the assertions of `exhaustive_agrees` and

@@ -100,7 +100,81 @@ pub fn lower_bound(inst: &Instance) -> Bound {
         })
         .collect();
     let separated = max_weight_independent_set(&inst.graph.compatible, &weight);
+    // Any set of pairwise incompatible classes gives a valid bound; besides the heaviest,
+    // try the sets that swap in each class left out, and keep the best bound.
+    let compatible = &inst.graph.compatible;
+    let mut candidates = vec![separated.clone()];
+    for u in 0..classes.len() {
+        if weight[u] == 0 || separated.contains(&u) {
+            continue;
+        }
+        let mut set: Vec<usize> = vec![u];
+        let mut rest: Vec<usize> = (0..classes.len())
+            .filter(|&c| c != u && weight[c] > 0)
+            .collect();
+        rest.sort_by(|&a, &b| {
+            separated
+                .contains(&b)
+                .cmp(&separated.contains(&a))
+                .then(weight[b].cmp(&weight[a]))
+                .then(a.cmp(&b))
+        });
+        for c in rest {
+            if set.iter().all(|&s| !compatible[s][c]) {
+                set.push(c);
+            }
+        }
+        set.sort_unstable();
+        if !candidates.contains(&set) {
+            candidates.push(set);
+        }
+    }
+    candidates.truncate(16);
+    let mut best: Option<(Option<u64>, usize)> = None;
+    for set in &candidates {
+        let micros = lp_bound(inst, set, &classes, &placeable, &useful, pool_min, min_cost);
+        let better = match (&best, micros) {
+            (None, _) => true,
+            // An infeasible relaxation proves that no plan exists at all.
+            (Some((Some(b), _)), Some(m)) => m > *b,
+            (Some((Some(_), _)), None) => true,
+            (Some((None, _)), _) => false,
+        };
+        if better {
+            best = Some((micros, set.len()));
+        }
+    }
+    let (micros, separated_classes) = best.expect("at least one candidate");
+    Bound {
+        micros,
+        separated_classes,
+    }
+}
 
+/// The LP bound with the classes of `separated` kept in their own groups.
+#[allow(clippy::too_many_arguments)]
+fn lp_bound(
+    inst: &Instance,
+    separated: &[usize],
+    classes: &[Vec<usize>],
+    placeable: &[usize],
+    useful: &[usize],
+    pool_min: u64,
+    min_cost: u64,
+) -> Option<u64> {
+    let model = inst.model;
+    let nres = model.resources.len();
+    let k = model.policy.node_failures as u64;
+    let demand_of = |ws: &mut dyn Iterator<Item = usize>| -> Vec<u128> {
+        let mut d = vec![0u128; nres];
+        for w in ws {
+            let m = &model.workloads[w];
+            for (r, q) in m.requests.iter().enumerate() {
+                d[r] += *q as u128 * m.replicas as u128;
+            }
+        }
+        d
+    };
     let groups = separated.len() + 1;
     let mut vars = variables!();
     let x: Vec<BTreeMap<usize, Variable>> = (0..groups)
@@ -121,7 +195,7 @@ pub fn lower_bound(inst: &Instance) -> Bound {
         .sum();
     let x = &x;
     let mut constraints = Vec::new();
-    for &t in &useful {
+    for &t in useful {
         let used: Expression = x.iter().map(|g| g[&t]).sum();
         constraints.push(constraint!(used <= inst.types[t].count() as f64));
     }
@@ -195,9 +269,11 @@ pub fn lower_bound(inst: &Instance) -> Bound {
     };
     for (g, &c) in separated.iter().enumerate() {
         cover(&[g], &classes[c], true, &mut constraints);
-        // The group's cost is at least that of the cheapest node multiset meeting the
-        // class's own rules exactly (integral counts, exact headroom).
-        if let Some(min) = cheapest_pool(inst, &classes[c], &useful) {
+        // The group's cost is at least what any pool holding the class costs. Both bounds
+        // are valid; the exhaustive one is integral but gives up on large classes.
+        let exact = cheapest_pool_exact(inst, &classes[c], useful);
+        let relaxed = cheapest_pool(inst, &classes[c], useful);
+        if let Some(min) = exact.max(relaxed) {
             let cost: Expression = useful
                 .iter()
                 .map(|&t| inst.types[t].cost as f64 * scale * x[g][&t])
@@ -207,29 +283,197 @@ pub fn lower_bound(inst: &Instance) -> Bound {
     }
     let all: Vec<usize> = (0..groups).collect();
     cover(&all, &placeable, false, &mut constraints);
+    // A class outside the separated set runs in the last group or in the group of a
+    // separated class it is compatible with, never elsewhere: those groups together cover
+    // its demand on top of their own classes' demand (each alone, and all such together).
+    let rest = groups - 1;
+    let mut outside_all: Vec<usize> = Vec::new();
+    let mut groups_all: Vec<usize> = vec![rest];
+    for (u, ws) in classes.iter().enumerate() {
+        if ws.is_empty() || separated.contains(&u) {
+            continue;
+        }
+        let mut gs = vec![rest];
+        let mut served: Vec<usize> = ws.clone();
+        for (g, &c) in separated.iter().enumerate() {
+            if inst.graph.compatible[c][u] {
+                gs.push(g);
+                served.extend(&classes[c]);
+            }
+        }
+        cover(&gs, &served, false, &mut constraints);
+        outside_all.extend(ws);
+        groups_all.extend(gs);
+    }
+    if !outside_all.is_empty() {
+        groups_all.sort_unstable();
+        groups_all.dedup();
+        for (g, &c) in separated.iter().enumerate() {
+            if groups_all.contains(&g) {
+                outside_all.extend(&classes[c]);
+            }
+        }
+        outside_all.sort_unstable();
+        outside_all.dedup();
+        cover(&groups_all, &outside_all, false, &mut constraints);
+    }
 
     let mut problem = vars.minimise(objective.clone()).using(lp_solver);
     for c in constraints {
         problem = problem.with(c);
     }
-    let micros = match problem.solve() {
+    match problem.solve() {
         Ok(solution) => {
             let value = solution.eval(&objective) / scale;
-            Some(round_up_to_cost_grid(value, inst, &useful, min_cost))
+            Some(round_up_to_cost_grid(value, inst, useful, min_cost))
         }
         Err(_) => None,
-    };
-    Bound {
-        micros,
-        separated_classes: separated.len(),
     }
+}
+
+/// A lower bound on the cost of any pool holding the workloads `ws`, sharper than the main
+/// LP about headroom: the K largest nodes of the pool include the largest type it uses.
+///
+/// When the useful types form a chain under componentwise capacity (m6i-like families, with
+/// label variants), every pool has a largest type L that dominates all others it uses; for
+/// each L an LP (types ≤ L, at least one L, capacity − cap(L) − (K−1)·smallest ≥ demand,
+/// eligibility sets covered) bounds the pools whose largest type is L, and the minimum over L
+/// bounds them all. Types that do not form a chain give no cut (`None`).
+fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64> {
+    let model = inst.model;
+    let nres = model.resources.len();
+    let k = model.policy.node_failures as u128;
+    if ws.is_empty() || k == 0 {
+        return None;
+    }
+    let leq = |a: usize, b: usize| {
+        inst.types[a]
+            .cap
+            .iter()
+            .zip(&inst.types[b].cap)
+            .all(|(x, y)| x <= y)
+    };
+    let chain = useful
+        .iter()
+        .all(|&a| useful.iter().all(|&b| leq(a, b) || leq(b, a)));
+    if !chain {
+        return None;
+    }
+    let demand = |set: &mut dyn Iterator<Item = usize>| -> Vec<u128> {
+        let mut d = vec![0u128; nres];
+        for w in set {
+            let m = &model.workloads[w];
+            for (r, q) in m.requests.iter().enumerate() {
+                d[r] += *q as u128 * m.replicas as u128;
+            }
+        }
+        d
+    };
+    let total = demand(&mut ws.iter().copied());
+    let mut sets: Vec<&Vec<usize>> = ws.iter().map(|&w| &inst.workloads[w].eligible).collect();
+    sets.sort();
+    sets.dedup();
+    // Per eligibility set: its types, the demand confined to them, the nodes they must count.
+    let needs: Vec<(Vec<usize>, Vec<u128>, u64)> = sets
+        .into_iter()
+        .map(|set| {
+            let inside: Vec<usize> = ws
+                .iter()
+                .copied()
+                .filter(|&w| {
+                    inst.workloads[w]
+                        .eligible
+                        .iter()
+                        .all(|t| set.binary_search(t).is_ok())
+                })
+                .collect();
+            let count = inside
+                .iter()
+                .map(|&w| count_need(inst, w))
+                .max()
+                .unwrap_or(0);
+            (set.clone(), demand(&mut inside.iter().copied()), count)
+        })
+        .collect();
+    let pool_min = (model.policy.min_nodes_per_pool as u128).max(k + 1) as f64;
+    let min_cap: Vec<u64> = (0..nres)
+        .map(|r| {
+            useful
+                .iter()
+                .map(|&t| inst.types[t].cap[r])
+                .min()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut best: Option<f64> = None;
+    for &largest in useful {
+        let allowed: Vec<usize> = useful
+            .iter()
+            .copied()
+            .filter(|&t| leq(t, largest))
+            .collect();
+        let mut vars = variables!();
+        let n: BTreeMap<usize, Variable> = allowed
+            .iter()
+            .map(|&t| {
+                (
+                    t,
+                    vars.add(variable().min(0).max(inst.types[t].count() as f64)),
+                )
+            })
+            .collect();
+        let objective: Expression = allowed
+            .iter()
+            .map(|&t| inst.types[t].cost as f64 * 1e-6 * n[&t])
+            .sum();
+        let mut problem = vars.minimise(objective.clone()).using(lp_solver);
+        problem = problem.with(constraint!(n[&largest] >= 1.0));
+        let all: Expression = allowed.iter().map(|&t| n[&t]).sum();
+        problem = problem.with(constraint!(all >= pool_min));
+        for r in 0..nres {
+            if total[r] == 0 {
+                continue;
+            }
+            let need = total[r] + inst.types[largest].cap[r] as u128 + (k - 1) * min_cap[r] as u128;
+            let cap: Expression = allowed
+                .iter()
+                .map(|&t| coefficient(inst.types[t].cap[r], need) * n[&t])
+                .sum();
+            problem = problem.with(constraint!(cap >= 1.0));
+        }
+        for (set, d, count) in &needs {
+            let in_set: Expression = allowed
+                .iter()
+                .filter(|t| set.binary_search(t).is_ok())
+                .map(|&t| n[&t])
+                .sum();
+            problem = problem.with(constraint!(in_set >= *count as f64));
+            for r in 0..nres {
+                if d[r] == 0 {
+                    continue;
+                }
+                let cap: Expression = allowed
+                    .iter()
+                    .filter(|t| set.binary_search(t).is_ok())
+                    .map(|&t| coefficient(inst.types[t].cap[r], d[r]) * n[&t])
+                    .sum();
+                problem = problem.with(constraint!(cap >= 1.0));
+            }
+        }
+        // An infeasible LP means no pool has this largest type.
+        if let Ok(solution) = problem.solve() {
+            let value = solution.eval(&objective) * 1e6;
+            best = Some(best.map_or(value, |b: f64| b.min(value)));
+        }
+    }
+    best.map(|v| (v * (1.0 - 1e-9) - 1e-3).max(0.0).floor() as u64)
 }
 
 /// The cheapest multiset of node types (within availability) that could form a pool holding
 /// `ws` alone: eligible capacity covers every eligibility set, counting rules hold, and the
 /// capacity minus the K largest nodes covers the demand. Exhaustive branch and bound over
 /// type counts with a fixed node limit; `None` when the limit is hit or nothing qualifies.
-fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64> {
+fn cheapest_pool_exact(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64> {
     let model = inst.model;
     let nres = model.resources.len();
     let k = model.policy.node_failures as usize;

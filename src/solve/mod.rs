@@ -30,6 +30,9 @@ pub struct SolveOptions {
     pub time_limit: Option<Duration>,
     /// Work units for the whole search (roughly: node visits while packing).
     pub work_limit: u64,
+    /// Search tiny instances exhaustively (see `exact`); off only to test the heuristics
+    /// and the bound on their own.
+    pub exhaustive: bool,
 }
 
 impl Default for SolveOptions {
@@ -37,6 +40,7 @@ impl Default for SolveOptions {
         SolveOptions {
             time_limit: None,
             work_limit: 200_000_000,
+            exhaustive: true,
         }
     }
 }
@@ -120,7 +124,7 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
     let mut bound = bound;
     // Tiny instances are searched exhaustively: that proves the optimum (or infeasibility)
     // and repairs any miss of the heuristics.
-    if exact::applies(&inst) {
+    if options.exhaustive && exact::applies(&inst) {
         match exact::search(&inst) {
             Some(exact::Exact::Optimal(g, p)) => {
                 let cost: u64 = p.iter().map(|x| x.cost).sum();
@@ -204,7 +208,22 @@ fn initial_order(inst: &Instance, groups: &[Vec<usize>]) -> Vec<usize> {
                 .unwrap_or(0)
         })
         .collect();
-    order.sort_by_key(|&i| (scarcity[i], i));
+    // Then the biggest pools: they gain most from the most efficient nodes.
+    let size: Vec<f64> = groups
+        .iter()
+        .map(|g| {
+            workloads_of(inst, g)
+                .iter()
+                .map(|&w| inst.dominant_share(w) * inst.model.workloads[w].replicas as f64)
+                .sum()
+        })
+        .collect();
+    order.sort_by(|&a, &b| {
+        scarcity[a]
+            .cmp(&scarcity[b])
+            .then(size[b].total_cmp(&size[a]))
+            .then(a.cmp(&b))
+    });
     order
 }
 
