@@ -282,7 +282,7 @@ fn lp_bound(
         }
     }
     let all: Vec<usize> = (0..groups).collect();
-    cover(&all, &placeable, false, &mut constraints);
+    cover(&all, placeable, false, &mut constraints);
     // A class outside the separated set runs in the last group or in the group of a
     // separated class it is compatible with, never elsewhere: those groups together cover
     // its demand on top of their own classes' demand (each alone, and all such together).
@@ -448,14 +448,14 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
                 .map(|&t| n[&t])
                 .sum();
             problem = problem.with(constraint!(in_set >= *count as f64));
-            for r in 0..nres {
-                if d[r] == 0 {
+            for (r, &dr) in d.iter().enumerate() {
+                if dr == 0 {
                     continue;
                 }
                 let cap: Expression = allowed
                     .iter()
                     .filter(|t| set.binary_search(t).is_ok())
-                    .map(|&t| coefficient(inst.types[t].cap[r], d[r]) * n[&t])
+                    .map(|&t| coefficient(inst.types[t].cap[r], dr) * n[&t])
                     .sum();
                 problem = problem.with(constraint!(cap >= 1.0));
             }
