@@ -116,3 +116,55 @@ impl ConstraintGraph {
             .all(|(i, &a)| group[i + 1..].iter().all(|&b| self.compatible[a][b]))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{model, node, policy, workload};
+
+    #[test]
+    fn the_graph_holds_classes_workloads_and_every_kind_of_edge() {
+        let m = model(&[
+            &policy(
+                "separateBy: [sensitivity, trust], shareWhen: [{sensitivity: [public, internal]}]",
+            ),
+            &workload(
+                "web",
+                "sensitivity: public, trust: first-party, antiAffinity: [api]",
+            ),
+            &workload("api", "sensitivity: internal, trust: first-party"),
+            &workload("crm", "sensitivity: internal, trust: third-party"),
+            &workload(
+                "ci",
+                "sensitivity: internal, trust: first-party, dedicated: true",
+            ),
+            &node("n", "", ""),
+        ]);
+        let g = ConstraintGraph::build(&m);
+        assert_eq!(g.classes.len(), 4);
+        assert_eq!(g.graph.node_count(), 4 + 4);
+        let edges: Vec<&Edge> = g.graph.edge_weights().collect();
+        let count = |f: &dyn Fn(&Edge) -> bool| edges.iter().filter(|e| f(e)).count();
+        assert_eq!(count(&|e| *e == Edge::Member), 4);
+        assert_eq!(count(&|e| *e == Edge::AntiAffinity), 1);
+        assert_eq!(
+            count(&|e| *e == Edge::Compatible),
+            1,
+            "only public/internal first-party"
+        );
+        assert_eq!(count(&|e| *e == Edge::Conflict(Conflict::Dedicated)), 3);
+        assert_eq!(
+            count(&|e| *e == Edge::Conflict(Conflict::Attribute("trust".into()))),
+            2
+        );
+        let idx = |name: &str| g.classes.iter().position(|c| c.name == name).unwrap();
+        let (public, internal, third) = (
+            idx("sensitivity=public,trust=first-party"),
+            idx("sensitivity=internal,trust=first-party"),
+            idx("sensitivity=internal,trust=third-party"),
+        );
+        assert!(g.is_clique(&[public, internal]));
+        assert!(!g.is_clique(&[public, internal, third]));
+        assert!(matches!(g.graph[g.class_vertex(public)], Vertex::Class(c) if c == public));
+    }
+}

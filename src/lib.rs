@@ -19,3 +19,5 @@ pub mod quantity;
 pub mod report;
 pub mod schema;
 pub mod solve;
+#[cfg(test)]
+mod testing;

@@ -192,3 +192,128 @@ pub enum Ineligible {
     /// One replica exceeds the node's capacity after overhead (resource, capacity).
     TooSmall(usize, u64),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{model, node, policy, workload};
+
+    fn tiers() -> Model {
+        model(&[
+            &policy("separateBy: [sensitivity], shareWhen: [{sensitivity: [public, internal]}, {sensitivity: [internal, confidential]}]"),
+            &workload("a", "sensitivity: public"),
+            &workload("b", "sensitivity: internal"),
+            &workload("c", "sensitivity: confidential"),
+            &workload("d", "sensitivity: internal, dedicated: true"),
+            &node("n", "", ""),
+        ])
+    }
+
+    #[test]
+    fn a_dedicated_workload_is_a_class_of_its_own() {
+        let m = tiers();
+        let names: Vec<String> = classes(&m).into_iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            [
+                "dedicated:default/d",
+                "sensitivity=confidential",
+                "sensitivity=internal",
+                "sensitivity=public"
+            ]
+        );
+    }
+
+    #[test]
+    fn share_when_compatibility_is_not_transitive() {
+        let m = tiers();
+        let w = |i: usize| &m.workloads[i];
+        assert!(attributes_compatible(&m, w(0), w(1)), "public ~ internal");
+        assert!(
+            attributes_compatible(&m, w(1), w(2)),
+            "internal ~ confidential"
+        );
+        assert!(
+            !attributes_compatible(&m, w(0), w(2)),
+            "public !~ confidential"
+        );
+        assert!(
+            !attributes_compatible(&m, w(1), w(3)),
+            "dedicated shares with nobody"
+        );
+        assert_eq!(separating_attribute(&m, w(0), w(2)), Some("sensitivity"));
+        let cs = classes(&m);
+        let compat = class_compatibility(&m, &cs);
+        let idx = |name: &str| cs.iter().position(|c| c.name == name).unwrap();
+        assert!(compat[idx("sensitivity=public")][idx("sensitivity=internal")]);
+        assert!(!compat[idx("sensitivity=public")][idx("sensitivity=confidential")]);
+    }
+
+    #[test]
+    fn a_rule_must_match_both_workloads_on_every_key() {
+        let m = model(&[
+            &policy("separateBy: [sensitivity], shareWhen: [{sensitivity: [public, internal], tenant: [shared]}]"),
+            &workload("a", "sensitivity: public, tenant: shared"),
+            &workload("b", "sensitivity: internal, tenant: acme"),
+            &workload("c", "sensitivity: internal, tenant: shared"),
+            &node("n", "", ""),
+        ]);
+        assert!(!attributes_compatible(&m, &m.workloads[0], &m.workloads[1]));
+        assert!(attributes_compatible(&m, &m.workloads[0], &m.workloads[2]));
+        // b and c are one class yet match the rule differently: the class is compatible with
+        // public only if every member is.
+        let cs = classes(&m);
+        assert!(!class_compatibility(&m, &cs)[0][1]);
+    }
+
+    #[test]
+    fn required_labels_merge_node_requirements_and_report_contradictions() {
+        let m = model(&[
+            &policy("nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {os: hardened}}]"),
+            &workload("vault", "sensitivity: restricted, nodeSelector: {arch: arm64}"),
+            &workload("odd", "sensitivity: restricted, nodeSelector: {os: plain}"),
+            &node("n", "", ""),
+        ]);
+        let labels = required_labels(&m, &m.workloads[1]).unwrap();
+        assert_eq!(labels.get("os").map(String::as_str), Some("hardened"));
+        assert_eq!(labels.get("arch").map(String::as_str), Some("arm64"));
+        assert!(required_labels(&m, &m.workloads[0])
+            .unwrap_err()
+            .contains("`os`"));
+    }
+
+    #[test]
+    fn eligibility_accounts_for_labels_undeclared_resources_and_overhead() {
+        let m = model(&[
+            &policy("nodeOverhead: {cpu: 500m}"),
+            &workload(
+                "gpu",
+                "sensitivity: public, resources: {cpu: 1, nvidia.com/gpu: 1}",
+            ),
+            &workload("big", "sensitivity: public, resources: {cpu: 3800m}"),
+            &workload("arm", "sensitivity: public, nodeSelector: {arch: arm64}"),
+            &node("n", "arch: amd64", ""),
+        ]);
+        let n = &m.nodes[0];
+        let check = |w: usize| {
+            let labels = required_labels(&m, &m.workloads[w]).unwrap();
+            ineligibility(&m, &m.workloads[w], &labels, n)
+        };
+        let gpu = m.resource_id("nvidia.com/gpu").unwrap();
+        let cpu = m.resource_id("cpu").unwrap();
+        assert_eq!(
+            check(m.workload_index("default/gpu").unwrap()),
+            Some(Ineligible::Undeclared(gpu))
+        );
+        assert_eq!(
+            check(m.workload_index("default/big").unwrap()),
+            Some(Ineligible::TooSmall(cpu, 3500))
+        );
+        assert_eq!(
+            check(m.workload_index("default/arm").unwrap()),
+            Some(Ineligible::Label("arch".into(), "arm64".into()))
+        );
+        assert_eq!(usable_capacity(&m, n)[cpu], Some(3500));
+        assert_eq!(usable_capacity(&m, n)[gpu], None);
+    }
+}

@@ -154,3 +154,33 @@ fn list(names: &[String], max: usize) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::solve::{solve, SolveOptions};
+    use crate::testing::{model, node, workload};
+
+    #[test]
+    fn the_summary_shows_status_pools_utilisation_and_unused_nodes() {
+        let m = model(&[
+            &workload(
+                "web",
+                "sensitivity: public, replicas: 2, resources: {cpu: 1, memory: 1Gi}",
+            ),
+            &node("a", "", ""),
+            &node("b", "", ""),
+        ]);
+        let solved = solve(&m, &SolveOptions::default());
+        let text = super::summary(&m, &solved.plan, Some(&solved.stats));
+        assert!(
+            text.contains("status: optimal; cost 1.0000/h on 1 nodes"),
+            "{text}"
+        );
+        assert!(text.contains("pool-1: 1 node(s)"), "{text}");
+        assert!(text.contains("cpu 50% (2)"), "{text}");
+        assert!(
+            text.contains("unused nodes (1), free to decommission: b"),
+            "{text}"
+        );
+    }
+}

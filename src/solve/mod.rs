@@ -376,3 +376,158 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
         unused_nodes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::testing::{model, node, policy, workload};
+
+    fn plan(m: &Model, options: &SolveOptions) -> Plan {
+        let plan = solve(m, options).plan;
+        assert!(check(m, &plan).is_consistent(), "{}", check(m, &plan));
+        plan
+    }
+
+    #[test]
+    fn compatible_classes_share_a_pool_when_that_saves_nodes() {
+        let m = model(&[
+            &policy("shareWhen: [{sensitivity: [public, internal]}]"),
+            &workload(
+                "web",
+                "sensitivity: public, exposure: internet, resources: {cpu: 1}",
+            ),
+            &workload(
+                "api",
+                "sensitivity: internal, exposure: internet, resources: {cpu: 1}",
+            ),
+            &workload(
+                "db",
+                "sensitivity: confidential, exposure: internet, resources: {cpu: 1}",
+            ),
+            &node("a", "", ""),
+            &node("b", "", ""),
+            &node("c", "", ""),
+        ]);
+        let p = plan(
+            &m,
+            &SolveOptions {
+                exhaustive: false,
+                ..SolveOptions::default()
+            },
+        );
+        assert_eq!(p.status, Status::Optimal);
+        assert_eq!(p.objective.nodes, 2);
+        assert_eq!(p.pools.len(), 2);
+        assert_eq!(
+            p.pools
+                .iter()
+                .find(|x| x.workloads.len() == 2)
+                .unwrap()
+                .workloads,
+            ["default/api", "default/web"]
+        );
+    }
+
+    #[test]
+    fn headroom_adds_nodes_and_the_bound_knows_it() {
+        let m = model(&[
+            &policy("headroom: {nodeFailures: 1}"),
+            &workload(
+                "web",
+                "sensitivity: public, replicas: 3, resources: {cpu: 1}",
+            ),
+            &node("a", "", ""),
+            &node("b", "", ""),
+            &node("c", "", ""),
+        ]);
+        let p = plan(
+            &m,
+            &SolveOptions {
+                exhaustive: false,
+                ..SolveOptions::default()
+            },
+        );
+        assert_eq!(p.objective.nodes, 2);
+        assert_eq!(
+            p.status,
+            Status::Optimal,
+            "the bound proves two nodes are needed"
+        );
+    }
+
+    #[test]
+    fn unplaceable_replicas_are_explained_and_the_status_is_infeasible() {
+        let m = model(&[
+            &workload("big", "sensitivity: public, resources: {memory: 64Gi}"),
+            &workload("spread", "sensitivity: public, replicas: 3, maxPerNode: 1"),
+            &node("a", "", ""),
+            &node("b", "", ""),
+        ]);
+        let p = plan(&m, &SolveOptions::default());
+        assert_eq!(p.status, Status::Infeasible);
+        let reasons: Vec<&str> = p
+            .unplaced
+            .iter()
+            .flat_map(|u| u.reasons.iter().map(String::as_str))
+            .collect();
+        assert!(
+            reasons.iter().any(|r| r.contains("too small")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("maxPerNode 1 with 3 replicas needs 3 nodes")),
+            "{reasons:?}"
+        );
+        assert_eq!(p.objective.gap, None);
+    }
+
+    #[test]
+    fn a_spent_budget_still_yields_a_complete_plan() {
+        let m = model(&[
+            &workload(
+                "web",
+                "sensitivity: public, replicas: 4, resources: {cpu: 1}",
+            ),
+            &workload(
+                "db",
+                "sensitivity: confidential, replicas: 2, resources: {cpu: 2}",
+            ),
+            &node("a", "", ""),
+            &node("b", "", ""),
+            &node("c", "", ""),
+        ]);
+        let tiny = SolveOptions {
+            work_limit: 1,
+            exhaustive: false,
+            ..SolveOptions::default()
+        };
+        let p = plan(&m, &tiny);
+        assert!(check(&m, &p).is_valid());
+        let cut = SolveOptions {
+            time_limit: Some(Duration::ZERO),
+            exhaustive: false,
+            ..SolveOptions::default()
+        };
+        let solved = solve(&m, &cut);
+        assert!(solved.stats.stopped_by_time);
+        assert!(check(&m, &solved.plan).is_valid());
+    }
+
+    #[test]
+    fn the_exhaustive_search_proves_optimality_on_tiny_instances() {
+        let m = model(&[
+            &workload("a", "sensitivity: public, minZones: 2, replicas: 2"),
+            &workload("b", "sensitivity: internal, minZones: 2, replicas: 2"),
+            &node("n1", "", "allocatable: {cpu: 1}, zone: x"),
+            &node("n2", "", "allocatable: {cpu: 1}, zone: y"),
+            &node("n3", "", "allocatable: {cpu: 1}, zone: x"),
+            &node("n4", "", "allocatable: {cpu: 1}, zone: y, cost: 3"),
+        ]);
+        let p = plan(&m, &SolveOptions::default());
+        assert_eq!(p.status, Status::Optimal);
+        assert_eq!(p.objective.cost, 6.0);
+    }
+}
