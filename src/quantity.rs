@@ -48,7 +48,8 @@ pub fn parse(text: &str, unit: Unit) -> Result<Amount, QuantityError> {
     let malformed = || QuantityError::Malformed(text.to_string());
     let overflow = || QuantityError::Overflow(text.to_string());
     let s = text.trim();
-    if s.is_empty() || s.len() > 64 {
+    // Long enough for any float YAML prints without exponent (1e308 has 309 digits).
+    if s.is_empty() || s.len() > 1024 {
         return Err(malformed());
     }
     let (negative, s) = match s.as_bytes()[0] {
@@ -95,7 +96,13 @@ pub fn parse(text: &str, unit: Unit) -> Result<Amount, QuantityError> {
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(malformed());
             }
-            let e: i64 = exp.parse().map_err(|_| overflow())?;
+            let e: i64 = exp.parse().map_err(|_| {
+                if exp.starts_with('-') {
+                    malformed()
+                } else {
+                    overflow()
+                }
+            })?;
             if e.abs() > 1000 {
                 return Err(if e > 0 { overflow() } else { malformed() });
             }
@@ -107,19 +114,18 @@ pub fn parse(text: &str, unit: Unit) -> Result<Amount, QuantityError> {
     }
     let digits = format!("{int_part}{frac_part}");
     let digits = digits.trim_start_matches('0');
-    let mantissa: u128 = if digits.is_empty() {
-        0
-    } else if digits.len() > 36 {
-        return Err(overflow());
-    } else {
-        digits.parse().map_err(|_| malformed())?
-    };
-    if mantissa == 0 {
+    if digits.is_empty() {
         return Ok(0);
     }
     if negative {
         return Err(QuantityError::Negative(text.to_string()));
     }
+    // Beyond 36 digits u128 cannot hold the mantissa: keep 36 and round up, which gives the
+    // same final (rounded-up) amount; a value that large with no fraction overflows anyway.
+    let (kept, dropped) = digits.split_at(digits.len().min(36));
+    exp10 += dropped.len() as i64;
+    let mantissa: u128 = kept.parse::<u128>().map_err(|_| malformed())?
+        + u128::from(dropped.bytes().any(|b| b != b'0'));
     let mut value_u = mantissa
         .checked_shl(exp2)
         .filter(|v| v >> exp2 == mantissa)
@@ -218,6 +224,19 @@ mod tests {
         assert_eq!(parse("1.0001", Unit::Whole), Ok(2));
         assert_eq!(parse("1e-400", Unit::Whole), Ok(1));
         assert_eq!(parse("1e-30", Unit::Whole), Ok(1));
+        // More digits than u128 holds, with a fraction.
+        assert_eq!(
+            parse("1.000000000000000000000000000000000000000001", Unit::Whole),
+            Ok(2)
+        );
+        assert_eq!(
+            parse("4.000000000000000000000000000000000000000000", Unit::Whole),
+            Ok(4)
+        );
+        assert_eq!(
+            parse("0.999999999999999999999999999999999999999999", Unit::Milli),
+            Ok(1000)
+        );
     }
 
     #[test]
@@ -238,12 +257,23 @@ mod tests {
             parse("-500m", Unit::Milli),
             Err(QuantityError::Negative(_))
         ));
+        assert!(matches!(
+            parse(&format!("-1{}", "0".repeat(300)), Unit::Whole),
+            Err(QuantityError::Negative(_))
+        ));
+        assert!(matches!(
+            parse("1e-99999999999999999999", Unit::Whole),
+            Err(QuantityError::Malformed(_))
+        ));
         for big in [
+            "1e99999999999999999999",
             "1e400",
             "99999999999999999999Ei",
             "8Ei",
             "1e19",
             "9223372036854775807",
+            "1000000000000000000000000000000000000000000000000000",
+            &format!("1{}", "0".repeat(308)),
         ] {
             assert!(
                 matches!(parse(big, Unit::Whole), Err(QuantityError::Overflow(_))),

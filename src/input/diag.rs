@@ -3,7 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Where a document came from: the file and the 1-based index of the YAML document in it.
+/// Where a document came from: the file and the 1-based index of the YAML document in it
+/// (0 for problems of the file as a whole).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Origin {
     pub file: PathBuf,
@@ -12,7 +13,11 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: document {}", self.file.display(), self.doc)
+        if self.doc == 0 {
+            write!(f, "{}", self.file.display())
+        } else {
+            write!(f, "{}: document {}", self.file.display(), self.doc)
+        }
     }
 }
 
@@ -85,6 +90,9 @@ impl InputError {
     }
 }
 
+/// Problems shown in full; hostile input can hold millions, which would bury the first ones.
+pub const MAX_SHOWN: usize = 200;
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.diagnostics.len();
@@ -93,8 +101,11 @@ impl fmt::Display for InputError {
             "invalid input: {n} problem{}",
             if n == 1 { "" } else { "s" }
         )?;
-        for d in &self.diagnostics {
+        for d in self.diagnostics.iter().take(MAX_SHOWN) {
             writeln!(f, "{d}")?;
+        }
+        if n > MAX_SHOWN {
+            writeln!(f, "... and {} more problems not shown", n - MAX_SHOWN)?;
         }
         Ok(())
     }
@@ -123,4 +134,82 @@ pub fn hint<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> S
     did_you_mean(given, candidates)
         .map(|c| format!("did you mean `{c}`?"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diag(file: &str, doc: usize, path: &str) -> Diagnostic {
+        let origin = Origin {
+            file: file.into(),
+            doc,
+        };
+        Diagnostic::new("E999", Some(&origin), path, "problem", "fix it")
+    }
+
+    #[test]
+    fn names_file_document_line_path_problem_and_fix() {
+        let mut d = diag("a.yaml", 2, "spec.cpu");
+        d.line_col = Some((3, 4));
+        assert_eq!(
+            d.to_string(),
+            "a.yaml: document 2 (line 3, column 4): spec.cpu: problem [E999]\n  fix: fix it"
+        );
+        assert_eq!(
+            diag("a.yaml", 0, "").to_string(),
+            "a.yaml: problem [E999]\n  fix: fix it"
+        );
+        let whole = Diagnostic::new("E050", None, "", "none", "");
+        assert_eq!(whole.to_string(), "input: none [E050]");
+    }
+
+    #[test]
+    fn input_errors_are_sorted_and_deduplicated() {
+        let e = InputError::new(vec![
+            diag("b.yaml", 1, ""),
+            diag("a.yaml", 2, "x"),
+            diag("a.yaml", 2, "x"),
+            diag("a.yaml", 1, "y"),
+        ]);
+        let order: Vec<String> = e
+            .diagnostics
+            .iter()
+            .map(|d| d.origin.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "a.yaml: document 1",
+                "a.yaml: document 2",
+                "b.yaml: document 1"
+            ]
+        );
+        assert!(e.to_string().starts_with("invalid input: 3 problems\n"));
+    }
+
+    #[test]
+    fn a_flood_of_problems_is_cut_short() {
+        let e = InputError::new((1..=MAX_SHOWN + 5).map(|i| diag("a.yaml", i, "")).collect());
+        let text = e.to_string();
+        assert_eq!(text.matches("[E999]").count(), MAX_SHOWN);
+        assert!(
+            text.ends_with("... and 5 more problems not shown\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn suggests_only_close_candidates() {
+        assert_eq!(
+            did_you_mean("replica", ["replicas", "resources"]),
+            Some("replicas")
+        );
+        assert_eq!(
+            did_you_mean("Sensitivity", ["sensitivity"]),
+            Some("sensitivity")
+        );
+        assert_eq!(did_you_mean("zzz", ["replicas"]), None);
+        assert_eq!(hint("zzz", ["replicas"]), "");
+    }
 }

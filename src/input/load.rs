@@ -1,10 +1,45 @@
 //! Reading files: paths → YAML documents with their origin. No meaning is given to them here.
+//!
+//! Every input is bounded before it can cost much: files by size, YAML by nesting depth
+//! (serde_yaml stops at 128 levels) and by the number of values it expands to, aliases
+//! included, so that an alias bomb fails fast instead of exhausting memory.
 
 use super::diag::{Diagnostic, Origin};
+use serde::de::{self, DeserializeSeed, Visitor};
+use serde_yaml::{Mapping, Value};
+use std::cell::Cell;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Larger inputs are refused rather than risking an out-of-memory kill.
-pub const MAX_FILE_BYTES: u64 = 64 << 20;
+/// Larger files are refused rather than parsed: serde_yaml holds a whole document's events in
+/// memory (about 100 bytes per value). 16 MiB is some 20 times the 2,000-workload,
+/// 1,000-node instance of the benchmarks.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Values one run may expand to, aliases included; a string counts once more per
+/// [`TEXT_BYTES_PER_VALUE`] bytes. About 1 GiB of memory at most.
+pub const MAX_VALUES: u64 = 4_000_000;
+
+/// A string costs one value plus one per this many bytes.
+pub const TEXT_BYTES_PER_VALUE: u64 = 64;
+
+/// Values one file may expand to per byte of it. Plain YAML needs at most one value per two
+/// bytes; only aliases expand beyond that, and sharing a block a few times stays far below.
+pub const MAX_VALUES_PER_BYTE: u64 = 16;
+
+/// What the YAML of one run may still expand to (see [`MAX_VALUES`]).
+#[derive(Debug, Clone)]
+pub struct Budget {
+    values_left: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            values_left: MAX_VALUES,
+        }
+    }
+}
 
 /// One parsed YAML document, not yet typed.
 #[derive(Debug, Clone)]
@@ -77,10 +112,15 @@ fn file_diag(code: &'static str, file: &Path, problem: &str, fix: &str) -> Diagn
 }
 
 /// Reads every document of `file`. Empty documents are skipped.
-pub fn read_file(file: &Path, diags: &mut Vec<Diagnostic>) -> Vec<RawDocument> {
+pub fn read_file(
+    file: &Path,
+    budget: &mut Budget,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<RawDocument> {
     let bytes = match std::fs::File::open(file).and_then(|f| {
         use std::io::Read;
         let mut buf = Vec::new();
+        // Reads at most one byte past the limit, so a huge file (or /dev/zero) costs nothing.
         f.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
         Ok(buf)
     }) {
@@ -104,11 +144,16 @@ pub fn read_file(file: &Path, diags: &mut Vec<Diagnostic>) -> Vec<RawDocument> {
         ));
         return Vec::new();
     }
-    parse_documents(file, &bytes, diags)
+    parse_documents(file, &bytes, budget, diags)
 }
 
-/// Parses YAML `bytes` (one or more documents) read from `file`.
-pub fn parse_documents(file: &Path, bytes: &[u8], diags: &mut Vec<Diagnostic>) -> Vec<RawDocument> {
+/// Parses YAML `bytes` (one or more documents) read from `file`, spending `budget`.
+pub fn parse_documents(
+    file: &Path,
+    bytes: &[u8],
+    budget: &mut Budget,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<RawDocument> {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -126,23 +171,48 @@ pub fn parse_documents(file: &Path, bytes: &[u8], diags: &mut Vec<Diagnostic>) -
             return Vec::new();
         }
     };
+    // Editors on Windows may start the file with a byte-order mark, which libyaml rejects.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let per_file = MAX_VALUES_PER_BYTE
+        .saturating_mul(bytes.len() as u64)
+        .saturating_add(1024);
+    let by_ratio = per_file < budget.values_left;
+    let left = Cell::new(per_file.min(budget.values_left));
+    let refusal = Cell::new(None);
     let mut docs = Vec::new();
     for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let origin = Origin {
             file: file.to_path_buf(),
             doc: i + 1,
         };
-        match <serde_yaml::Value as serde::Deserialize>::deserialize(de) {
-            Ok(serde_yaml::Value::Null) => {}
+        let seed = Bounded {
+            left: &left,
+            refusal: &refusal,
+        };
+        match seed.deserialize(de) {
+            Ok(Value::Null) => {}
             Ok(value) => docs.push(RawDocument { origin, value }),
             Err(e) => {
-                let mut d = Diagnostic::new(
-                    "E005",
-                    Some(&origin),
-                    "",
-                    format!("invalid YAML: {}", strip_location(&e.to_string())),
-                    "fix the YAML syntax (indent with spaces, close every quote and bracket)",
-                );
+                let message = e.to_string();
+                // serde_yaml appends " at line L column C"; the diagnostic carries that apart.
+                let message = message
+                    .find(" at line ")
+                    .map_or(message.as_str(), |i| &message[..i]);
+                let (code, path, problem, fix) = match refusal.take() {
+                    Some(r) => {
+                        let path = message
+                            .strip_suffix(&r.to_string())
+                            .and_then(|p| p.strip_suffix(": "))
+                            .unwrap_or("");
+                        let (code, problem, fix) = r.explain(by_ratio);
+                        (code, path, problem, fix)
+                    }
+                    None => {
+                        let (problem, fix) = explain_yaml(message);
+                        ("E005", "", problem, fix.to_string())
+                    }
+                };
+                let mut d = Diagnostic::new(code, Some(&origin), path, problem, fix);
                 d.line_col = e.location().map(|l| (l.line(), l.column()));
                 diags.push(d);
                 // The parser cannot resynchronise after a syntax error.
@@ -150,10 +220,342 @@ pub fn parse_documents(file: &Path, bytes: &[u8], diags: &mut Vec<Diagnostic>) -
             }
         }
     }
+    budget.values_left = budget
+        .values_left
+        .saturating_sub(per_file.min(budget.values_left) - left.get());
     docs
 }
 
-/// serde_yaml appends " at line L column C"; the diagnostic carries that separately.
-fn strip_location(message: &str) -> &str {
-    message.find(" at line ").map_or(message, |i| &message[..i])
+/// YAML that parses but that tierplan refuses while building values.
+#[derive(Debug, Clone, PartialEq)]
+enum Refusal {
+    TooManyValues,
+    DuplicateKey(String),
+    Tag(String),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::TooManyValues => write!(f, "too many values"),
+            Refusal::DuplicateKey(key) => write!(f, "duplicate key {key}"),
+            Refusal::Tag(tag) => write!(f, "YAML tag `{tag}`"),
+        }
+    }
+}
+
+impl Refusal {
+    fn explain(&self, by_ratio: bool) -> (&'static str, String, String) {
+        match self {
+            Refusal::TooManyValues => too_many_values(by_ratio),
+            Refusal::DuplicateKey(key) => (
+                "E007",
+                format!("the key {key} appears twice in one mapping"),
+                "keep one of them".to_string(),
+            ),
+            Refusal::Tag(tag) => (
+                "E008",
+                format!("the YAML tag `{tag}` is not supported"),
+                "remove the tag and write the plain value".to_string(),
+            ),
+        }
+    }
+}
+
+fn too_many_values(by_ratio: bool) -> (&'static str, String, String) {
+    if by_ratio {
+        (
+            "E006",
+            format!(
+                "the YAML expands to more than {MAX_VALUES_PER_BYTE} values per byte of the \
+                 file: its aliases (`*name`) repeat too much (an alias bomb?)"
+            ),
+            "write the repeated values out, or use fewer aliases".to_string(),
+        )
+    } else {
+        (
+            "E006",
+            format!("the input expands to more than {MAX_VALUES} YAML values, aliases included"),
+            "plan a smaller input, or use fewer aliases".to_string(),
+        )
+    }
+}
+
+/// Turns serde_yaml's message into a problem and a fix.
+fn explain_yaml(message: &str) -> (String, &'static str) {
+    match message {
+        "recursion limit exceeded" => (
+            "the YAML is nested more than 128 levels deep".to_string(),
+            "flatten it: tierplan documents need only a few levels",
+        ),
+        "repetition limit exceeded" => (
+            "the YAML's aliases (`*name`) repeat too much (an alias bomb?)".to_string(),
+            "write the repeated values out, or use fewer aliases",
+        ),
+        _ => (
+            format!("invalid YAML: {message}"),
+            "fix the YAML syntax (indent with spaces, close every quote and bracket)",
+        ),
+    }
+}
+
+/// Deserialises a [`Value`] while counting what it expands to, failing once `left` is spent.
+/// serde_yaml replays an alias's events each time it is used, so counting here bounds the
+/// work and memory of aliases too.
+#[derive(Clone, Copy)]
+struct Bounded<'a> {
+    left: &'a Cell<u64>,
+    /// Why the last error was raised here rather than by serde_yaml.
+    refusal: &'a Cell<Option<Refusal>>,
+}
+
+impl Bounded<'_> {
+    fn refuse<E: de::Error>(self, refusal: Refusal) -> E {
+        let e = E::custom(&refusal);
+        self.refusal.set(Some(refusal));
+        e
+    }
+
+    fn spend<E: de::Error>(self, text_len: usize) -> Result<(), E> {
+        let cost = 1 + text_len as u64 / TEXT_BYTES_PER_VALUE;
+        match self.left.get().checked_sub(cost) {
+            Some(rest) => {
+                self.left.set(rest);
+                Ok(())
+            }
+            None => {
+                self.left.set(0);
+                Err(self.refuse(Refusal::TooManyValues))
+            }
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Bounded<'_> {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Bounded<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        self.spend(0)?;
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        self.spend(0)?;
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        self.spend(0)?;
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        self.spend(0)?;
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.spend(v.len())?;
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        self.spend(0)?;
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.deserialize(d)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.spend(0)?;
+        // No `size_hint` preallocation: the hint is not bounded by the budget.
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Sequence(items))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.spend(0)?;
+        let mut mapping = Mapping::new();
+        while let Some(key) = map.next_key_seed(self)? {
+            if mapping.contains_key(&key) {
+                let shown = match &key {
+                    Value::String(s) => format!("`{s}`"),
+                    Value::Number(n) => format!("`{n}`"),
+                    Value::Bool(b) => format!("`{b}`"),
+                    _ => "(a collection)".to_string(),
+                };
+                return Err(self.refuse(Refusal::DuplicateKey(shown)));
+            }
+            let value = map.next_value_seed(self)?;
+            mapping.insert(key, value);
+        }
+        Ok(Value::Mapping(mapping))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        let (tag, _) = data.variant::<String>()?;
+        Err(self.refuse(Refusal::Tag(tag)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Vec<RawDocument>, Vec<Diagnostic>) {
+        parse_with(text.as_bytes(), &mut Budget::default())
+    }
+
+    fn parse_with(bytes: &[u8], budget: &mut Budget) -> (Vec<RawDocument>, Vec<Diagnostic>) {
+        let mut diags = Vec::new();
+        let docs = parse_documents(Path::new("in.yaml"), bytes, budget, &mut diags);
+        (docs, diags)
+    }
+
+    fn only(diags: &[Diagnostic]) -> &Diagnostic {
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        &diags[0]
+    }
+
+    #[test]
+    fn numbers_documents_and_skips_empty_ones() {
+        let (docs, diags) = parse("a: 1\n---\n---\nb: 2\n");
+        assert!(diags.is_empty());
+        let numbers: Vec<usize> = docs.iter().map(|d| d.origin.doc).collect();
+        assert_eq!(numbers, [1, 3]);
+        assert_eq!(docs[1].value.get("b").and_then(Value::as_u64), Some(2));
+    }
+
+    #[test]
+    fn reads_ordinary_aliases() {
+        let (docs, diags) = parse("base: &r {cpu: 500m, memory: 1Gi}\na: *r\nb: *r\nc: [*r, *r]\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(docs[0].value.get("a"), docs[0].value.get("base"));
+    }
+
+    #[test]
+    fn stops_an_alias_bomb_early() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let mut budget = Budget::default();
+        let (docs, diags) = parse_with(text.as_bytes(), &mut budget);
+        assert!(docs.is_empty());
+        let d = only(&diags);
+        assert_eq!(d.code, "E006");
+        assert!(d.problem.contains("alias bomb"), "{}", d.problem);
+        // The file spent only its own share of the run's budget.
+        let share = MAX_VALUES_PER_BYTE * text.len() as u64 + 1024;
+        assert_eq!(budget.values_left, MAX_VALUES - share);
+    }
+
+    #[test]
+    fn the_run_budget_spans_files() {
+        let mut budget = Budget { values_left: 10 };
+        let (docs, diags) = parse_with(b"[1, 2, 3]", &mut budget);
+        assert_eq!((docs.len(), diags.len()), (1, 0));
+        assert_eq!(budget.values_left, 6);
+        let (docs, diags) = parse_with(b"[1, 2, 3, 4, 5, 6]", &mut budget);
+        assert!(docs.is_empty());
+        assert!(only(&diags)
+            .problem
+            .contains("the input expands to more than"));
+        assert_eq!(budget.values_left, 0);
+    }
+
+    #[test]
+    fn long_strings_cost_by_length() {
+        let text = format!("- {}\n", "x".repeat(6400));
+        let mut budget = Budget::default();
+        parse_with(text.as_bytes(), &mut budget);
+        assert_eq!(MAX_VALUES - budget.values_left, 1 + 1 + 100);
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_and_tags_with_their_path() {
+        let (_, diags) = parse("spec:\n  replicas: 1\n  replicas: 2\n");
+        let d = only(&diags);
+        assert_eq!((d.code, d.path.as_str()), ("E007", "spec"));
+        assert_eq!(d.problem, "the key `replicas` appears twice in one mapping");
+        let (_, diags) = parse("a: !custom 1\n");
+        let d = only(&diags);
+        assert_eq!((d.code, d.path.as_str()), ("E008", "a"));
+        // The core schema's own tags are plain YAML.
+        let (docs, diags) = parse("a: !!str 1\n");
+        assert!(diags.is_empty());
+        assert_eq!(docs[0].value.get("a").and_then(Value::as_str), Some("1"));
+    }
+
+    #[test]
+    fn locates_syntax_errors_and_keeps_the_message_clean() {
+        let (docs, diags) = parse("a: 1\n---\nb:\n\tc: 2\n");
+        assert_eq!(docs.len(), 1);
+        let d = only(&diags);
+        assert_eq!((d.code, d.origin.as_ref().unwrap().doc), ("E005", 2));
+        assert_eq!(d.line_col, Some((4, 1)));
+        assert!(!d.problem.contains(" at line "), "{}", d.problem);
+        let (_, diags) = parse(&format!("{}1{}", "[".repeat(200), "]".repeat(200)));
+        assert!(only(&diags).problem.contains("nested more than 128 levels"));
+    }
+
+    #[test]
+    fn locates_invalid_utf8() {
+        let (_, diags) = parse_with(b"a: 1\nb: \xff\n", &mut Budget::default());
+        let d = only(&diags);
+        assert_eq!((d.code, d.line_col), ("E004", Some((2, 4))));
+    }
+
+    #[test]
+    fn accepts_a_byte_order_mark() {
+        let (docs, diags) = parse("\u{feff}a: 1\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(docs.len(), 1);
+    }
+
+    #[test]
+    fn refuses_a_file_over_the_size_limit_without_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.yaml");
+        std::fs::File::create(&file)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        let mut diags = Vec::new();
+        assert!(read_file(&file, &mut Budget::default(), &mut diags).is_empty());
+        assert_eq!(only(&diags).code, "E003");
+    }
+
+    #[test]
+    fn expands_directories_to_their_yaml_files_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.yml", "a.yaml", "notes.txt"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let mut diags = Vec::new();
+        let files = expand(
+            &[dir.path().to_path_buf(), dir.path().join("a.yaml")],
+            &mut diags,
+        );
+        assert!(diags.is_empty());
+        let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap()).collect();
+        assert_eq!(names, ["a.yaml", "b.yml"]);
+        let empty = tempfile::tempdir().unwrap();
+        expand(
+            &[empty.path().to_path_buf(), dir.path().join("nope")],
+            &mut diags,
+        );
+        let codes: Vec<_> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E002", "E001"]);
+    }
 }

@@ -21,7 +21,8 @@ pub struct Documents {
     pub policies: Vec<(Origin, PolicyDoc)>,
     pub workloads: Vec<(Origin, WorkloadDoc)>,
     pub nodes: Vec<(Origin, NodeDoc)>,
-    /// Kinds of documents left out because they did not deserialise.
+    /// Kinds of which some document may have been left out as unreadable or invalid, so that
+    /// "there is no document of this kind" would mislead.
     pub rejected_kinds: std::collections::BTreeSet<&'static str>,
 }
 
@@ -31,11 +32,16 @@ pub struct Documents {
 pub fn read_paths(paths: &[PathBuf]) -> (Documents, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let files = load::expand(paths, &mut diags);
+    let mut budget = load::Budget::default();
     let mut raw = Vec::new();
     for file in &files {
-        raw.extend(load::read_file(file, &mut diags));
+        raw.extend(load::read_file(file, &mut budget, &mut diags));
     }
-    let docs = type_documents(raw, &mut diags);
+    let unreadable = !diags.is_empty();
+    let mut docs = type_documents(raw, &mut diags);
+    if unreadable {
+        docs.rejected_kinds.extend(KINDS);
+    }
     (docs, diags)
 }
 
@@ -44,7 +50,14 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
     let mut docs = Documents::default();
     for load::RawDocument { origin, value } in raw {
         let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
+        // The kinds this document may have been meant as, should it be left out.
+        let meant: Vec<&'static str> =
+            match KINDS.iter().find(|&&k| field("kind").as_deref() == Some(k)) {
+                Some(&k) => vec![k],
+                None => KINDS.to_vec(),
+            };
         if !value.is_mapping() {
+            docs.rejected_kinds.extend(&meant);
             diags.push(Diagnostic::new(
                 "E010",
                 Some(&origin),
@@ -57,6 +70,7 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
         match field("apiVersion") {
             Some(v) if v == API_VERSION => {}
             Some(v) => {
+                docs.rejected_kinds.extend(&meant);
                 diags.push(Diagnostic::new(
                     "E011",
                     Some(&origin),
@@ -67,6 +81,7 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
                 continue;
             }
             None => {
+                docs.rejected_kinds.extend(&meant);
                 diags.push(Diagnostic::new(
                     "E011",
                     Some(&origin),
@@ -99,6 +114,7 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
                     None => "kind is missing".to_string(),
                 };
                 let hint = other.map(|k| diag::hint(k, KINDS)).unwrap_or_default();
+                docs.rejected_kinds.extend(KINDS);
                 diags.push(Diagnostic::new(
                     "E012",
                     Some(&origin),
@@ -159,4 +175,86 @@ fn explain_serde(message: &str) -> (String, String) {
         message.to_string(),
         "write the value with the type the field takes (see schemas/)".to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(text: &str) -> (Documents, Vec<Diagnostic>) {
+        let mut diags = Vec::new();
+        let raw = load::parse_documents(
+            std::path::Path::new("in.yaml"),
+            text.as_bytes(),
+            &mut load::Budget::default(),
+            &mut diags,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let docs = type_documents(raw, &mut diags);
+        (docs, diags)
+    }
+
+    const NODE: &str = "apiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {name: n}\nspec: {allocatable: {cpu: 1}}\n";
+
+    #[test]
+    fn dispatches_on_kind() {
+        let (docs, diags) = typed(NODE);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(docs.nodes.len(), 1);
+        assert_eq!(docs.nodes[0].1.metadata.name, "n");
+        assert!(docs.rejected_kinds.is_empty());
+    }
+
+    #[test]
+    fn unknown_kind_gets_a_did_you_mean_and_may_have_been_anything() {
+        let (docs, diags) = typed(&NODE.replace("kind: Node", "kind: node"));
+        assert_eq!(diags[0].code, "E012");
+        assert!(
+            diags[0].fix.starts_with("did you mean `Node`?"),
+            "{}",
+            diags[0].fix
+        );
+        assert_eq!(docs.rejected_kinds.len(), KINDS.len());
+    }
+
+    #[test]
+    fn wrong_or_missing_api_version_marks_only_its_kind() {
+        let (docs, diags) = typed(&NODE.replace("tierplan/v1alpha1", "v1"));
+        assert_eq!(
+            (diags[0].code, diags[0].path.as_str()),
+            ("E011", "apiVersion")
+        );
+        assert_eq!(
+            docs.rejected_kinds.iter().copied().collect::<Vec<_>>(),
+            ["Node"]
+        );
+        let (_, diags) = typed("kind: Node\n");
+        assert_eq!(diags[0].problem, "apiVersion is missing");
+    }
+
+    #[test]
+    fn strict_fields_name_their_path_and_a_fix() {
+        let (docs, diags) = typed(&NODE.replace("allocatable:", "allocatble:"));
+        let d = &diags[0];
+        assert_eq!((d.code, d.path.as_str()), ("E013", "spec.allocatble"));
+        assert_eq!(d.problem, "unknown field `allocatble`");
+        assert!(
+            d.fix.starts_with("did you mean `allocatable`?"),
+            "{}",
+            d.fix
+        );
+        assert!(docs.rejected_kinds.contains("Node"));
+        let (_, diags) = typed(&NODE.replace("{allocatable: {cpu: 1}}", "{}"));
+        assert_eq!(diags[0].problem, "missing field `allocatable`");
+        assert_eq!(diags[0].fix, "add `allocatable`");
+        let (_, diags) = typed(&NODE.replace("cpu: 1", "cpu: [1]"));
+        assert_eq!(diags[0].path, "spec.allocatable.cpu");
+    }
+
+    #[test]
+    fn an_unknown_field_far_from_any_lists_the_known_ones() {
+        let (_, diags) = typed(&NODE.replace("{name: n}", "{name: n, x: 1}"));
+        assert_eq!(diags[0].path, "metadata.x");
+        assert!(diags[0].fix.contains("known fields"), "{}", diags[0].fix);
+    }
 }

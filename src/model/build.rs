@@ -1,6 +1,6 @@
 //! Validation: typed wire documents → [`Model`], reporting every problem at once.
 
-use super::{Model, Node, NodeRequirement, Policy, Workload, BUILTIN_ATTRIBUTES, PODS};
+use super::{names, Model, Node, NodeRequirement, Policy, Workload, BUILTIN_ATTRIBUTES, PODS};
 use crate::input::diag::hint;
 use crate::input::wire::{NodeDoc, PolicyDoc, Quantity, WorkloadDoc};
 use crate::input::{self, Diagnostic, Documents, InputError, Origin};
@@ -16,6 +16,11 @@ pub const DEFAULT_SEPARATE_BY: [&str; 3] = ["sensitivity", "exposure", "trust"];
 pub const MAX_REPLICAS: i64 = 1_000_000;
 /// Costs above this per node-hour are refused as a likely unit mistake.
 pub const MAX_COST: f64 = 1e9;
+/// Replicas of all workloads together: far above Kubernetes' own limit of 150,000 pods per
+/// cluster, and low enough that the plan stays in memory.
+pub const MAX_TOTAL_REPLICAS: u64 = 1_000_000;
+/// The whole inventory's cost per hour, so that sums of costs in micro-units fit a `u64`.
+pub const MAX_TOTAL_COST: f64 = 1e12;
 
 /// Reads `paths` and validates them into a model, reporting the problems of reading and of
 /// validation together.
@@ -93,6 +98,7 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
         }
     }
     resolve_anti_affinity(&docs.workloads, &mut workloads, &mut d);
+    check_totals(&resources, &workloads, &mut d);
 
     let mut nodes: Vec<Node> = docs
         .nodes
@@ -113,6 +119,19 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
                 "give each node a unique name",
             ));
         }
+    }
+    let total_cost: u128 = nodes.iter().map(|n| u128::from(n.cost_micros)).sum();
+    if total_cost > (MAX_TOTAL_COST * 1e6) as u128 {
+        d.push(Diagnostic::new(
+            "E043",
+            None,
+            "",
+            format!(
+                "the inventory costs {} per hour in all",
+                total_cost as f64 / 1e6
+            ),
+            format!("keep the total below {MAX_TOTAL_COST:e} (is the cost in the right unit?)"),
+        ));
     }
     if docs.workloads.is_empty() {
         d.push(Diagnostic::new(
@@ -141,6 +160,35 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
         })
     } else {
         Err(InputError::new(d))
+    }
+}
+
+/// Sums over all replicas must stay exact in a `u64` for every later stage.
+fn check_totals(resources: &[String], workloads: &[Workload], d: &mut Vec<Diagnostic>) {
+    let replicas: u64 = workloads.iter().map(|w| u64::from(w.replicas)).sum();
+    if replicas > MAX_TOTAL_REPLICAS {
+        d.push(Diagnostic::new(
+            "E052",
+            None,
+            "",
+            format!("the workloads have {replicas} replicas in all"),
+            format!("plan at most {MAX_TOTAL_REPLICAS} replicas at once (split the input)"),
+        ));
+    }
+    for (r, name) in resources.iter().enumerate() {
+        let total: u128 = workloads
+            .iter()
+            .map(|w| u128::from(w.requests[r]) * u128::from(w.replicas))
+            .sum();
+        if total > u128::from(MAX_AMOUNT) {
+            d.push(Diagnostic::new(
+                "E053",
+                None,
+                "",
+                format!("the workloads request more than 2^62 base units of `{name}` in all"),
+                "check the quantities' units (e.g. `Mi` rather than `Ei`)",
+            ));
+        }
     }
 }
 
@@ -185,12 +233,12 @@ impl Ctx<'_> {
         let mut out = vec![None; self.resources.len()];
         for (name, q) in map {
             let path = format!("{field}.{name}");
-            if let Err(problem) = check_resource_name(name) {
+            if let Some(problem) = names::qualified_name_problem(name) {
                 d.push(Diagnostic::new(
                     "E060",
                     origin,
                     &path,
-                    problem,
+                    format!("`{name}` is not a valid resource name: {problem}"),
                     "use a Kubernetes resource name such as cpu, memory or nvidia.com/gpu",
                 ));
                 continue;
@@ -279,6 +327,7 @@ impl Ctx<'_> {
                     &levels,
                     d,
                 );
+                check_labels(origin, &format!("{path}.nodeSelector"), &r.node_selector, d);
                 if r.node_selector.is_empty() {
                     d.push(Diagnostic::new(
                         "E024",
@@ -348,13 +397,20 @@ impl Ctx<'_> {
     ) -> Workload {
         let s = &doc.spec;
         let o = Some(origin);
-        check_name(o, "metadata.name", &doc.metadata.name, d);
+        check_name(
+            o,
+            "metadata.name",
+            &doc.metadata.name,
+            NameRule::Subdomain,
+            d,
+        );
         let namespace = doc
             .metadata
             .namespace
             .clone()
             .unwrap_or_else(|| "default".to_string());
-        check_name(o, "metadata.namespace", &namespace, d);
+        check_name(o, "metadata.namespace", &namespace, NameRule::Label, d);
+        check_labels(o, "spec.nodeSelector", &s.node_selector, d);
         let replicas = match s.replicas {
             None => 1,
             Some(r) if (1..=MAX_REPLICAS).contains(&r) => r as u32,
@@ -454,7 +510,17 @@ impl Ctx<'_> {
 
     fn node(&self, origin: &Origin, doc: &NodeDoc, d: &mut Vec<Diagnostic>) -> Node {
         let o = Some(origin);
-        check_name(o, "metadata.name", &doc.metadata.name, d);
+        check_name(
+            o,
+            "metadata.name",
+            &doc.metadata.name,
+            NameRule::Subdomain,
+            d,
+        );
+        check_labels(o, "metadata.labels", &doc.metadata.labels, d);
+        if let Some(zone) = &doc.spec.zone {
+            check_label_value(o, "spec.zone", zone, d);
+        }
         if doc.spec.allocatable.is_empty() {
             d.push(Diagnostic::new(
                 "E041",
@@ -645,47 +711,246 @@ fn check_rule(
     }
 }
 
-/// Names become Kubernetes object names and label values later: keep them DNS-1123 labels.
-fn check_name(origin: Option<&Origin>, path: &str, name: &str, d: &mut Vec<Diagnostic>) {
-    let valid = !name.is_empty()
-        && name.len() <= 253
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && name.as_bytes()[0].is_ascii_alphanumeric()
-        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric();
-    if !valid {
+/// The syntax rule an input name must follow, by where it ends up in Kubernetes.
+#[derive(Debug, Clone, Copy)]
+enum NameRule {
+    /// Namespaces: DNS-1123 labels.
+    Label,
+    /// Object names (workloads, nodes): DNS-1123 subdomains.
+    Subdomain,
+}
+
+/// Workload, namespace and node names become Kubernetes object names: refuse the ones the API
+/// server would, with the reason and a valid name to consider (never applied silently).
+fn check_name(
+    origin: Option<&Origin>,
+    path: &str,
+    name: &str,
+    rule: NameRule,
+    d: &mut Vec<Diagnostic>,
+) {
+    let (problem, kind, max) = match rule {
+        NameRule::Label => (names::dns_label_problem(name), "DNS-1123 label", 63),
+        NameRule::Subdomain => (
+            names::dns_subdomain_problem(name),
+            "DNS-1123 subdomain",
+            253,
+        ),
+    };
+    if let Some(problem) = problem {
+        let chars = match rule {
+            NameRule::Label => "lower-case letters, digits and '-'",
+            NameRule::Subdomain => "lower-case letters, digits, '-' and '.'",
+        };
+        let suggestion = names::suggest_dns(name, max);
+        let suggestion = if suggestion.is_empty() || suggestion == name {
+            String::new()
+        } else {
+            format!(" (e.g. `{suggestion}`)")
+        };
         d.push(Diagnostic::new(
             "E063",
             origin,
             path,
-            format!("`{name}` is not a valid Kubernetes name"),
-            "use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit (DNS-1123, at most 253 characters)",
+            format!("`{name}` is not a valid Kubernetes name: {problem}"),
+            format!(
+                "rename it{suggestion}: a {kind} has at most {max} {chars}, starting and ending with a letter or digit"
+            ),
         ));
     }
 }
 
-fn check_resource_name(name: &str) -> Result<(), String> {
-    let (prefix, base) = match name.rsplit_once('/') {
-        Some((p, b)) => (Some(p), b),
-        None => (None, name),
-    };
-    let base_ok = !base.is_empty()
-        && base.len() <= 63
-        && base
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && base.as_bytes()[0].is_ascii_alphanumeric()
-        && base.as_bytes()[base.len() - 1].is_ascii_alphanumeric();
-    let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.'))
-    });
-    if base_ok && prefix_ok {
-        Ok(())
-    } else {
-        Err(format!("`{name}` is not a valid resource name"))
+/// Label keys and values are matched against real nodes' labels: refuse what Kubernetes
+/// would never accept as a label, since it could never match.
+fn check_labels(
+    origin: Option<&Origin>,
+    path: &str,
+    labels: &BTreeMap<String, String>,
+    d: &mut Vec<Diagnostic>,
+) {
+    for (key, value) in labels {
+        if let Some(problem) = names::qualified_name_problem(key) {
+            d.push(Diagnostic::new(
+                "E064",
+                origin,
+                format!("{path}.{key}"),
+                format!("`{key}` is not a valid label key: {problem}"),
+                "write [prefix/]name: an optional DNS subdomain prefix and a name of at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+            ));
+        }
+        check_label_value(origin, &format!("{path}.{key}"), value, d);
+    }
+}
+
+fn check_label_value(origin: Option<&Origin>, path: &str, value: &str, d: &mut Vec<Diagnostic>) {
+    if let Some(problem) = names::label_value_problem(value) {
+        d.push(Diagnostic::new(
+            "E065",
+            origin,
+            path,
+            format!("`{value}` is not a valid label value: {problem}"),
+            "use at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit (or an empty value)",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::load;
+
+    const NODE: &str = "apiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {name: n1, labels: {topology.kubernetes.io/zone: a}}\nspec: {allocatable: {cpu: 4, memory: 16Gi}, cost: 0.214}\n";
+
+    fn workload(name: &str, spec: &str) -> String {
+        format!("apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {{name: {name}}}\nspec: {{sensitivity: public, {spec}}}\n")
+    }
+
+    fn try_build(docs: &[&str]) -> Result<Model, InputError> {
+        let mut diags = Vec::new();
+        let text = docs.join("---\n");
+        let raw = load::parse_documents(
+            std::path::Path::new("in.yaml"),
+            text.as_bytes(),
+            &mut load::Budget::default(),
+            &mut diags,
+        );
+        let typed = input::type_documents(raw, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        build(typed)
+    }
+
+    /// The codes and paths of the problems `docs` has.
+    fn problems(docs: &[&str]) -> Vec<(&'static str, String)> {
+        let e = try_build(docs).expect_err("invalid");
+        e.diagnostics
+            .iter()
+            .map(|d| (d.code, d.path.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn applies_defaults_and_exact_units() {
+        let m = try_build(&[&workload("web", "resources: {cpu: 1500m}"), NODE]).unwrap();
+        assert_eq!(m.policy.sensitivity_levels, DEFAULT_LEVELS);
+        assert_eq!(m.policy.separate_by, DEFAULT_SEPARATE_BY);
+        assert_eq!(
+            (m.policy.node_failures, m.policy.min_nodes_per_pool),
+            (0, 1)
+        );
+        assert_eq!(m.resources, ["cpu", "memory", "pods"]);
+        let w = &m.workloads[0];
+        assert_eq!((w.id.as_str(), w.replicas), ("default/web", 1));
+        assert_eq!(w.requests, [1500, 0, 1]);
+        assert_eq!(w.attribute("namespace"), "default");
+        let n = &m.nodes[0];
+        assert_eq!(
+            n.allocatable,
+            [Some(4000), Some(16 << 30), Some(MAX_AMOUNT)]
+        );
+        assert_eq!(n.zone.as_deref(), Some("a"));
+        assert_eq!(n.cost_micros, 214_000);
+    }
+
+    #[test]
+    fn anti_affinity_is_symmetric_and_resolved_by_namespace() {
+        let m = try_build(&[
+            &workload("a", "antiAffinity: [b, default/b]"),
+            &workload("b", ""),
+            &workload("c", "antiAffinity: [a]"),
+            NODE,
+        ])
+        .unwrap();
+        let aa: Vec<&[usize]> = m
+            .workloads
+            .iter()
+            .map(|w| w.anti_affinity.as_slice())
+            .collect();
+        assert_eq!(aa, [&[1, 2][..], &[0], &[0]]);
+        let e = try_build(&[&workload("a", "antiAffinity: [a]"), NODE]).unwrap_err();
+        assert!(e.diagnostics[0].fix.contains("maxPerNode: 1"));
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let found = problems(&[
+            &workload("Web", "replicas: 0, resources: {cpu: x}").replace("public", "secret"),
+            &NODE.replace("cost: 0.214", "cost: -1"),
+        ]);
+        let codes: Vec<&str> = found.iter().map(|(c, _)| *c).collect();
+        assert_eq!(codes, ["E063", "E031", "E061", "E035", "E042"], "{found:?}");
+    }
+
+    #[test]
+    fn checks_names_against_kubernetes_rules() {
+        assert_eq!(
+            problems(&[
+                &workload("web", "").replace("{name: web}", "{name: web, namespace: a.b}"),
+                NODE
+            ]),
+            [("E063", "metadata.namespace".to_string())]
+        );
+        // Object names may be DNS subdomains: dots are fine there.
+        try_build(&[&workload("web.v2", ""), NODE]).unwrap();
+        assert_eq!(
+            problems(&[&workload("web", ""), &NODE.replace("name: n1", "name: N1")]),
+            [("E063", "metadata.name".to_string())]
+        );
+    }
+
+    #[test]
+    fn checks_label_syntax_everywhere_labels_are_written() {
+        let found = problems(&[
+            "apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {nodeRequirements: [{match: {sensitivity: [public]}, nodeSelector: {'a/b/c': x}}]}\n",
+            &workload("web", "nodeSelector: {disk: 'has space'}"),
+            &NODE.replace("zone: a}", "zone: a, '-x': y}").replace("cost:", "zone: 'a b', cost:"),
+        ]);
+        assert_eq!(
+            found,
+            [
+                (
+                    "E064",
+                    "spec.nodeRequirements[0].nodeSelector.a/b/c".to_string()
+                ),
+                ("E065", "spec.nodeSelector.disk".to_string()),
+                ("E064", "metadata.labels.-x".to_string()),
+                ("E065", "spec.zone".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_totals_that_later_sums_could_not_hold() {
+        let found = problems(&[
+            &workload("a", "replicas: 600000, resources: {memory: 4Ei}"),
+            &workload("b", "replicas: 600000"),
+            &NODE.replace("cost: 0.214", "cost: 1e9"),
+            &NODE.replace("n1", "n2").replace("cost: 0.214", "cost: 1e9"),
+        ]);
+        assert!(found.contains(&("E052", String::new())), "{found:?}");
+        assert!(found.contains(&("E053", String::new())), "{found:?}");
+        let expensive: Vec<String> = (0..1001)
+            .map(|i| {
+                NODE.replace("n1", &format!("n{i}"))
+                    .replace("cost: 0.214", "cost: 1e9")
+            })
+            .collect();
+        let mut docs: Vec<&str> = expensive.iter().map(String::as_str).collect();
+        let w = workload("a", "");
+        docs.push(&w);
+        assert_eq!(problems(&docs), [("E043", String::new())]);
+    }
+
+    #[test]
+    fn no_document_of_a_kind_is_not_claimed_when_one_was_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("in.yaml");
+        std::fs::write(
+            &file,
+            format!("{}---\n{}", workload("w", "replica: 1"), NODE),
+        )
+        .unwrap();
+        let e = build_from_paths(&[file]).unwrap_err();
+        let codes: Vec<&str> = e.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E013"]);
     }
 }

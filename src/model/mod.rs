@@ -6,6 +6,7 @@
 //! the checker can derive it independently.
 
 mod build;
+pub mod names;
 
 pub use build::{build, build_from_paths};
 
