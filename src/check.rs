@@ -612,6 +612,16 @@ impl Checker<'_> {
                         self.flag("anti-affinity", m);
                     }
                 }
+                for &(other, max) in &wl.co_location {
+                    let there = hosted.get(&other).copied().unwrap_or(0);
+                    if there > u64::from(max) {
+                        let m = format!(
+                            "node `{}` hosts `{}` and {there} replicas of `{}` (coLocation allows {max})",
+                            node.name, wl.id, model.workloads[other].id
+                        );
+                        self.flag("co-location", m);
+                    }
+                }
                 if let Some(max) = wl.max_per_node {
                     if count > max as u64 {
                         let m = format!(
@@ -1673,6 +1683,39 @@ mod tests {
             &r,
             "anti-affinity",
             &["`n1`", "default/auth", "default/resizer"],
+        );
+    }
+
+    #[test]
+    fn co_location_caps_replicas_next_to_a_workload() {
+        let m = model(&[
+            policy("{}"),
+            workload(
+                "app",
+                "sensitivity: public, coLocation: [{workload: cache, max: 1}]",
+            ),
+            workload("cache", "sensitivity: public, replicas: 2"),
+            node("n1", "", "allocatable: {cpu: 4}"),
+            node("n2", "", "allocatable: {cpu: 4}"),
+        ]);
+        let pools: &[(&str, &[&str], &[&str])] = &[("p", &["app", "cache"], &["n1", "n2"])];
+        let ok = plan(
+            &m,
+            pools,
+            &[("app", 0, "n1"), ("cache", 0, "n1"), ("cache", 1, "n2")],
+        );
+        assert!(check(&m, &ok).is_valid());
+        let bad = plan(
+            &m,
+            pools,
+            &[("app", 0, "n1"), ("cache", 0, "n1"), ("cache", 1, "n1")],
+        );
+        let r = check(&m, &bad);
+        assert_rules(&r, &["co-location"]);
+        assert_mentions(
+            &r,
+            "co-location",
+            &["`n1`", "2 replicas of `default/cache`", "allows 1"],
         );
     }
 

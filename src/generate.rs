@@ -582,6 +582,7 @@ pub fn generate(p: &GenParams) -> Documents {
             max_per_node: d.max_per_node.then_some(1),
             min_zones: d.min_zones.then_some(min_zones),
             anti_affinity,
+            co_location: Vec::new(),
             node_selector,
         };
         docs.workloads.push((

@@ -1,12 +1,18 @@
 //! The `tierplan` command: thin glue over the library. Exit codes: 0 every replica placed
-//! (or the plan checks out), 1 infeasible plan or violations, 2 invalid input or usage.
+//! (or the plan checks out), 1 infeasible plan or violations, 2 invalid input or usage,
+//! 3 a plan the independent checker refuses (a bug), 130 interrupted.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use tierplan::output::OutDir;
 use tierplan::{check, model, output, plan::Plan, report, schema, solve};
+
+/// A plan.json larger than this is not one tierplan wrote for a plannable input.
+const MAX_PLAN_BYTES: u64 = 1 << 30;
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +35,9 @@ enum Command {
         /// Output directory.
         #[arg(long, default_value = "tierplan-out")]
         out: PathBuf,
+        /// Overwrite files in the output directory that tierplan did not write.
+        #[arg(long)]
+        force: bool,
         /// Safety stop: return the best plan found after this many seconds.
         #[arg(long, value_name = "SECONDS")]
         time_limit: Option<f64>,
@@ -49,11 +58,24 @@ enum Command {
     Schemas {
         #[arg(default_value = "schemas")]
         dir: PathBuf,
+        /// Overwrite files in DIR that tierplan did not write.
+        #[arg(long)]
+        force: bool,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Output is only ever replaced whole (temp file + rename); waiting for a write in progress
+    // keeps an interrupt from leaving a temp file behind.
+    let installed = ctrlc::set_handler(|| {
+        let _no_writes = output::hold_writes();
+        eprintln!("interrupted: no file was left half-written");
+        std::process::exit(130);
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: cannot handle Ctrl-C: {e}");
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -68,38 +90,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan {
             paths,
             out,
+            force,
             time_limit,
             work_limit,
         } => {
-            let Some(model) = load(&paths) else {
-                return Ok(ExitCode::from(2));
-            };
             let mut options = solve::SolveOptions::default();
             if let Some(t) = time_limit {
+                let limit = Duration::try_from_secs_f64(t).ok().filter(|d| !d.is_zero());
                 anyhow::ensure!(
-                    t.is_finite() && t > 0.0,
-                    "--time-limit must be a positive number of seconds"
+                    limit.is_some(),
+                    "--time-limit must be a positive number of seconds, not {t}"
                 );
-                options.time_limit = Some(Duration::from_secs_f64(t));
+                options.time_limit = limit;
             }
             if let Some(w) = work_limit {
                 options.work_limit = w;
             }
+            // Refused before planning rather than after, so that nobody waits for nothing.
+            let out = OutDir::new(&out, force)?;
+            out.check(PLAN_FILE)?;
+            let Some(model) = load(&paths) else {
+                return Ok(ExitCode::from(2));
+            };
             let solved = solve::solve(&model, &options);
-            let written =
-                output::write_atomic(&out, "plan.json", solved.plan.to_json().as_bytes())?;
+            // The planner's plan is re-verified by independent code before anyone acts on it.
+            let verdict = check::check(&model, &solved.plan);
+            let sound = match solved.plan.status {
+                tierplan::plan::Status::Infeasible => verdict.is_consistent(),
+                _ => verdict.is_valid(),
+            };
+            if !sound {
+                eprintln!("internal error: the checker refuses the planner's plan, so nothing was written; please report this with the input\n{verdict}");
+                return Ok(ExitCode::from(3));
+            }
+            let written = out.write(&[(PLAN_FILE, solved.plan.to_json().as_bytes())])?;
             print!(
                 "{}",
                 report::summary(&model, &solved.plan, Some(&solved.stats))
             );
-            println!("wrote {}", written.display());
+            for path in written {
+                println!("wrote {}", path.display());
+            }
             Ok(exit_for(&solved.plan))
         }
         Command::Check { paths, plan } => {
             let Some(model) = load(&paths) else {
                 return Ok(ExitCode::from(2));
             };
-            let text = std::fs::read_to_string(&plan)
+            let mut text = String::new();
+            std::fs::File::open(&plan)
+                .and_then(|f| f.take(MAX_PLAN_BYTES).read_to_string(&mut text))
                 .with_context(|| format!("{}: cannot read the plan", plan.display()))?;
             let plan_doc: Plan = match serde_json::from_str(&text) {
                 Ok(p) => p,
@@ -116,15 +156,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Command::Schemas { dir } => {
-            for (name, text) in schema::all() {
-                let path = output::write_atomic(&dir, name, text.as_bytes())?;
+        Command::Schemas { dir, force } => {
+            let schemas = schema::all();
+            let files: Vec<(&str, &[u8])> = schemas
+                .iter()
+                .map(|(name, text)| (*name, text.as_bytes()))
+                .collect();
+            for path in OutDir::new(&dir, force)?.write(&files)? {
                 println!("wrote {}", path.display());
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
+
+/// The file `plan` writes into its output directory.
+const PLAN_FILE: &str = "plan.json";
 
 /// Loads and validates the input, printing every problem; `None` when it is invalid.
 fn load(paths: &[PathBuf]) -> Option<model::Model> {

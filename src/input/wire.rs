@@ -154,9 +154,23 @@ pub struct WorkloadSpec {
     /// Workload ids (`namespace/name`) or names in the same namespace; never on one node.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub anti_affinity: Vec<String>,
+    /// Co-location limits (Medea's cardinality constraints): on a node hosting this
+    /// workload, at most `max` replicas of `workload`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub co_location: Vec<CoLocationSpec>,
     /// Labels required on the node.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,
+}
+
+/// One co-location limit of a workload.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CoLocationSpec {
+    /// A workload id (`namespace/name`) or a name in the same namespace.
+    pub workload: String,
+    /// At most this many of its replicas on a node that hosts this workload (0: none).
+    pub max: i64,
 }
 
 /// `kind: Node`: one machine of the inventory.

@@ -98,6 +98,7 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
         }
     }
     resolve_anti_affinity(&docs.workloads, &mut workloads, &mut d);
+    resolve_co_location(&docs.workloads, &mut workloads, &mut d);
     check_totals(&resources, &workloads, &mut d);
 
     let mut nodes: Vec<Node> = docs
@@ -504,6 +505,7 @@ impl Ctx<'_> {
             max_per_node,
             min_zones,
             anti_affinity: Vec::new(),
+            co_location: Vec::new(),
             node_selector: s.node_selector.clone(),
         }
     }
@@ -589,6 +591,62 @@ fn positive(
 }
 
 /// Resolves `antiAffinity` names to indices, symmetric, reporting missing targets and self.
+/// Resolves `coLocation` targets to indices, keeping the tightest limit per target.
+fn resolve_co_location(
+    docs: &[(Origin, WorkloadDoc)],
+    workloads: &mut [Workload],
+    d: &mut Vec<Diagnostic>,
+) {
+    let ids: Vec<String> = workloads.iter().map(|w| w.id.clone()).collect();
+    let index = |id: &str| ids.binary_search_by(|x| x.as_str().cmp(id)).ok();
+    for (origin, doc) in docs {
+        let namespace = doc.metadata.namespace.as_deref().unwrap_or("default");
+        let Some(a) = index(&format!("{namespace}/{}", doc.metadata.name)) else {
+            continue;
+        };
+        let mut limits: Vec<(usize, u32)> = Vec::new();
+        for (i, rule) in doc.spec.co_location.iter().enumerate() {
+            let path = format!("spec.coLocation[{i}]");
+            let id = if rule.workload.contains('/') {
+                rule.workload.clone()
+            } else {
+                format!("{namespace}/{}", rule.workload)
+            };
+            let max = match u32::try_from(rule.max) {
+                Ok(m) if i64::from(m) <= MAX_REPLICAS => m,
+                _ => {
+                    d.push(Diagnostic::new(
+                        "E039",
+                        Some(origin),
+                        format!("{path}.max"),
+                        format!("{} is out of range", rule.max),
+                        format!("use 0 to {MAX_REPLICAS}"),
+                    ));
+                    continue;
+                }
+            };
+            match index(&id) {
+                Some(b) if b == a => d.push(Diagnostic::new(
+                    "E039",
+                    Some(origin),
+                    format!("{path}.workload"),
+                    "a co-location limit on the workload itself",
+                    "to cap its replicas per node, set `maxPerNode` instead",
+                )),
+                Some(b) => limits.push((b, max)),
+                None => {
+                    let h = hint(&id, ids.iter().map(String::as_str));
+                    d.push(Diagnostic::new("E038", Some(origin), format!("{path}.workload"), format!("no workload `{id}`"), format!("{h} name an existing workload as namespace/name, or a name in namespace `{namespace}`").trim().to_string()));
+                }
+            }
+        }
+        limits.sort_unstable();
+        // The first entry per target is its tightest limit.
+        limits.dedup_by_key(|(b, _)| *b);
+        workloads[a].co_location = limits;
+    }
+}
+
 fn resolve_anti_affinity(
     docs: &[(Origin, WorkloadDoc)],
     workloads: &mut [Workload],

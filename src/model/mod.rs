@@ -82,6 +82,9 @@ pub struct Workload {
     /// Indices of workloads this one must never share a node with (both directions merged,
     /// sorted, without itself).
     pub anti_affinity: Vec<usize>,
+    /// (workload, k): on a node hosting this workload, at most k replicas of that one.
+    /// Sorted by workload, one entry per workload (the tightest).
+    pub co_location: Vec<(usize, u32)>,
     /// Labels required on the node by the workload itself (the policy's `nodeRequirements`
     /// are kept in the policy and applied by whoever needs them).
     pub node_selector: BTreeMap<String, String>,

@@ -290,6 +290,7 @@ impl Search<'_, '_> {
                     .anti_affinity
                     .iter()
                     .any(|a| ws.binary_search(a).is_ok_and(|ja| counts[x][ja] > 0))
+                || co_location_blocks(inst, ws, &counts[x], w, j)
                 || wl
                     .requests
                     .iter()
@@ -315,4 +316,18 @@ impl Search<'_, '_> {
         }
         false
     }
+}
+
+/// Whether one more replica of `w` (index `j` in `ws`) on a node with `counts` breaks a
+/// co-location limit: its own (the node would host it) or one of a workload already there.
+fn co_location_blocks(inst: &Instance, ws: &[usize], counts: &[u32], w: usize, j: usize) -> bool {
+    let count = |x: usize| ws.binary_search(&x).map_or(0, |i| counts[i]);
+    inst.model.workloads[w]
+        .co_location
+        .iter()
+        .any(|&(b, max)| count(b) > max)
+        || inst.workloads[w]
+            .capped_by
+            .iter()
+            .any(|&(a, max)| count(a) > 0 && counts[j] + 1 > max)
 }

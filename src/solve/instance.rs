@@ -32,6 +32,9 @@ pub struct WorkloadInfo {
     pub eligible: Vec<usize>,
     /// Replicas needed in distinct zones: min(minZones, replicas), 0 without minZones.
     pub zones_needed: u32,
+    /// (workload A, k): co-location limits of others that cap this one (at most k of its
+    /// replicas on a node hosting A).
+    pub capped_by: Vec<(usize, u32)>,
 }
 
 /// Capacity, cost and relevant labels: what makes two nodes interchangeable.
@@ -107,6 +110,12 @@ impl<'m> Instance<'m> {
             node_type.push(t);
         }
 
+        let mut capped_by: Vec<Vec<(usize, u32)>> = vec![Vec::new(); model.workloads.len()];
+        for (a, w) in model.workloads.iter().enumerate() {
+            for &(b, k) in &w.co_location {
+                capped_by[b].push((a, k));
+            }
+        }
         let workloads = model
             .workloads
             .iter()
@@ -126,6 +135,7 @@ impl<'m> Instance<'m> {
                     labels,
                     eligible,
                     zones_needed: w.min_zones.map_or(0, |z| z.min(w.replicas)),
+                    capped_by: std::mem::take(&mut capped_by[i]),
                 }
             })
             .collect();

@@ -517,6 +517,33 @@ mod tests {
     }
 
     #[test]
+    fn co_location_limits_hold_in_both_directions() {
+        // On a node hosting `app`, at most one replica of `cache`.
+        let m = model(&[
+            &workload("app", "sensitivity: public, replicas: 2, maxPerNode: 1, coLocation: [{workload: cache, max: 1}]"),
+            &workload("cache", "sensitivity: public, replicas: 4"),
+            &node("a", "", ""),
+            &node("b", "", ""),
+            &node("c", "", ""),
+            &node("d", "", ""),
+        ]);
+        for exhaustive in [false, true] {
+            let p = plan(
+                &m,
+                &SolveOptions {
+                    exhaustive,
+                    ..SolveOptions::default()
+                },
+            );
+            assert!(check(&m, &p).is_valid(), "{}", check(&m, &p));
+            assert_eq!(
+                p.objective.nodes, 3,
+                "two app nodes with one cache each, two caches elsewhere"
+            );
+        }
+    }
+
+    #[test]
     fn the_exhaustive_search_proves_optimality_on_tiny_instances() {
         let m = model(&[
             &workload("a", "sensitivity: public, minZones: 2, replicas: 2"),

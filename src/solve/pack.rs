@@ -273,6 +273,16 @@ impl Packer<'_, '_> {
         if let Some(max) = m.max_per_node {
             k = k.min(max.saturating_sub(o.count(w)) as u64);
         }
+        // Co-location limits: this workload's own (it would make the node host it), and
+        // those of workloads already on the node that cap this one.
+        if m.co_location.iter().any(|&(b, max)| o.count(b) > max) {
+            return 0;
+        }
+        for &(a, max) in &self.inst.workloads[w].capped_by {
+            if o.count(a) > 0 {
+                k = k.min(max.saturating_sub(o.count(w)) as u64);
+            }
+        }
         k as u32
     }
 
