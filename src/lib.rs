@@ -8,6 +8,7 @@
 
 pub mod baseline;
 pub mod check;
+pub mod convert;
 pub mod generate;
 pub mod graph;
 pub mod input;
