@@ -154,6 +154,14 @@ pub fn parse(text: &str, unit: Unit) -> Result<Amount, QuantityError> {
     Ok(value_u as Amount)
 }
 
+/// The exact quantity text of `amount` in `unit`, which [`parse`] reads back unchanged.
+pub fn format(amount: Amount, unit: Unit) -> String {
+    match unit {
+        Unit::Milli => format!("{amount}m"),
+        Unit::Whole => amount.to_string(),
+    }
+}
+
 /// Renders an amount for people: `1500m` → `1.5`, bytes as `Gi`/`Mi` where exact enough.
 pub struct Display {
     pub amount: Amount,
@@ -237,6 +245,15 @@ mod tests {
             parse("0.999999999999999999999999999999999999999999", Unit::Milli),
             Ok(1000)
         );
+    }
+
+    #[test]
+    fn format_is_read_back_exactly() {
+        for amount in [0, 1, 999, 1000, 1500, 1 << 30, MAX_AMOUNT] {
+            for unit in [Unit::Milli, Unit::Whole] {
+                assert_eq!(parse(&format(amount, unit), unit), Ok(amount));
+            }
+        }
     }
 
     #[test]

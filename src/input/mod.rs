@@ -12,7 +12,7 @@ pub mod wire;
 pub use diag::{Diagnostic, InputError, Origin};
 
 use serde::de::DeserializeOwned;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wire::{NodeDoc, PolicyDoc, WorkloadDoc, API_VERSION, KINDS};
 
 /// Typed documents of every kind, each with its origin, in input order.
@@ -37,6 +37,21 @@ pub fn read_paths(paths: &[PathBuf]) -> (Documents, Vec<Diagnostic>) {
     for file in &files {
         raw.extend(load::read_file(file, &mut budget, &mut diags));
     }
+    type_all(raw, diags)
+}
+
+/// Reads and types the documents of one file already in memory, named `file` in
+/// diagnostics, as [`read_paths`] does for files on disk.
+pub fn read_bytes(file: &Path, bytes: &[u8]) -> (Documents, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let raw = load::parse_documents(file, bytes, &mut load::Budget::default(), &mut diags);
+    type_all(raw, diags)
+}
+
+fn type_all(
+    raw: Vec<load::RawDocument>,
+    mut diags: Vec<Diagnostic>,
+) -> (Documents, Vec<Diagnostic>) {
     let unreadable = !diags.is_empty();
     let mut docs = type_documents(raw, &mut diags);
     if unreadable {
@@ -182,16 +197,7 @@ mod tests {
     use super::*;
 
     fn typed(text: &str) -> (Documents, Vec<Diagnostic>) {
-        let mut diags = Vec::new();
-        let raw = load::parse_documents(
-            std::path::Path::new("in.yaml"),
-            text.as_bytes(),
-            &mut load::Budget::default(),
-            &mut diags,
-        );
-        assert!(diags.is_empty(), "{diags:?}");
-        let docs = type_documents(raw, &mut diags);
-        (docs, diags)
+        read_bytes(Path::new("in.yaml"), text.as_bytes())
     }
 
     const NODE: &str = "apiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {name: n}\nspec: {allocatable: {cpu: 1}}\n";

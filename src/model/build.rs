@@ -855,7 +855,6 @@ fn check_label_value(origin: Option<&Origin>, path: &str, value: &str, d: &mut V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::load;
 
     const NODE: &str = "apiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {name: n1, labels: {topology.kubernetes.io/zone: a}}\nspec: {allocatable: {cpu: 4, memory: 16Gi}, cost: 0.214}\n";
 
@@ -864,15 +863,8 @@ mod tests {
     }
 
     fn try_build(docs: &[&str]) -> Result<Model, InputError> {
-        let mut diags = Vec::new();
         let text = docs.join("---\n");
-        let raw = load::parse_documents(
-            std::path::Path::new("in.yaml"),
-            text.as_bytes(),
-            &mut load::Budget::default(),
-            &mut diags,
-        );
-        let typed = input::type_documents(raw, &mut diags);
+        let (typed, diags) = input::read_bytes(std::path::Path::new("in.yaml"), text.as_bytes());
         assert!(diags.is_empty(), "{diags:?}");
         build(typed)
     }

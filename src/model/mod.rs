@@ -6,9 +6,11 @@
 //! the checker can derive it independently.
 
 mod build;
+mod documents;
 pub mod names;
 
 pub use build::{build, build_from_paths};
+pub use documents::to_documents;
 
 use crate::input::Origin;
 use crate::quantity::Amount;

@@ -1,0 +1,219 @@
+//! The model written back as wire documents: the explicit, canonical form of an input.
+//! Building those documents yields the same model again (origins aside); the property tests
+//! and the loader fuzzer hold the input layer to that.
+
+use super::{Model, BUILTIN_ATTRIBUTES, PODS};
+use crate::input::wire::{
+    CoLocationSpec, Document, HeadroomSpec, Metadata, NodeDoc, NodeRequirementSpec, NodeSpec,
+    PolicyDoc, PolicySpec, Quantity, WorkloadDoc, WorkloadSpec, API_VERSION,
+};
+use crate::input::{Documents, Origin};
+use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every setting of `m` as documents: a Policy with every field explicit, then the workloads
+/// and nodes in model order, each with its model origin.
+pub fn to_documents(m: &Model) -> Documents {
+    let mut docs = Documents::default();
+    let policy_origin = m.policy.origin.clone().unwrap_or_else(|| Origin {
+        file: "policy".into(),
+        doc: 0,
+    });
+    docs.policies.push((policy_origin, policy(m)));
+    for w in &m.workloads {
+        docs.workloads.push((w.origin.clone(), workload(m, w)));
+    }
+    for n in &m.nodes {
+        docs.nodes.push((n.origin.clone(), node(m, n)));
+    }
+    docs
+}
+
+fn document<S>(kind: &str, metadata: Metadata, spec: S) -> Document<S> {
+    Document {
+        api_version: API_VERSION.to_string(),
+        kind: kind.to_string(),
+        metadata,
+        spec,
+    }
+}
+
+fn named(name: &str) -> Metadata {
+    Metadata {
+        name: name.to_string(),
+        ..Metadata::default()
+    }
+}
+
+fn quantity(m: &Model, r: usize, amount: Amount) -> Quantity {
+    Quantity(quantity::format(
+        amount,
+        Unit::for_resource(&m.resources[r]),
+    ))
+}
+
+fn policy(m: &Model) -> PolicyDoc {
+    let p = &m.policy;
+    // A resource is named in the model when any document names it; one that only zero
+    // requests name would otherwise vanish, so the overhead keeps it with a zero.
+    let named_elsewhere: BTreeSet<usize> = m
+        .workloads
+        .iter()
+        .flat_map(|w| (0..w.requests.len()).filter(|&r| w.requests[r] > 0))
+        .chain(
+            m.nodes
+                .iter()
+                .flat_map(|n| (0..n.allocatable.len()).filter(|&r| n.allocatable[r].is_some())),
+        )
+        .collect();
+    let node_overhead = (0..m.resources.len())
+        .filter(|&r| {
+            m.resources[r] != PODS && (p.node_overhead[r] > 0 || !named_elsewhere.contains(&r))
+        })
+        .map(|r| (m.resources[r].clone(), quantity(m, r, p.node_overhead[r])))
+        .collect();
+    let spec = PolicySpec {
+        sensitivity_levels: Some(p.sensitivity_levels.clone()),
+        separate_by: Some(p.separate_by.clone()),
+        share_when: p.share_when.clone(),
+        node_requirements: p
+            .node_requirements
+            .iter()
+            .map(|r| NodeRequirementSpec {
+                matches: r.matches.clone(),
+                node_selector: r.node_selector.clone(),
+            })
+            .collect(),
+        node_overhead,
+        headroom: Some(HeadroomSpec {
+            node_failures: i64::from(p.node_failures),
+        }),
+        min_nodes_per_pool: Some(i64::from(p.min_nodes_per_pool)),
+    };
+    document("Policy", named("policy"), spec)
+}
+
+fn workload(m: &Model, w: &super::Workload) -> WorkloadDoc {
+    let builtin = |key: &str| w.attributes.get(key).cloned();
+    let attributes: BTreeMap<String, String> = w
+        .attributes
+        .iter()
+        .filter(|(k, _)| !BUILTIN_ATTRIBUTES.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let spec = WorkloadSpec {
+        replicas: Some(i64::from(w.replicas)),
+        resources: w
+            .requests
+            .iter()
+            .enumerate()
+            .filter(|&(r, &q)| q > 0 && m.resources[r] != PODS)
+            .map(|(r, &q)| (m.resources[r].clone(), quantity(m, r, q)))
+            .collect(),
+        sensitivity: builtin("sensitivity"),
+        exposure: builtin("exposure"),
+        trust: builtin("trust"),
+        tenant: builtin("tenant"),
+        purpose: builtin("purpose"),
+        attributes,
+        dedicated: w.dedicated,
+        max_per_node: w.max_per_node.map(i64::from),
+        min_zones: w.min_zones.map(i64::from),
+        anti_affinity: w
+            .anti_affinity
+            .iter()
+            .map(|&b| m.workloads[b].id.clone())
+            .collect(),
+        co_location: w
+            .co_location
+            .iter()
+            .map(|&(b, max)| CoLocationSpec {
+                workload: m.workloads[b].id.clone(),
+                max: i64::from(max),
+            })
+            .collect(),
+        node_selector: w.node_selector.clone(),
+    };
+    let metadata = Metadata {
+        namespace: Some(w.namespace.clone()),
+        ..named(&w.name)
+    };
+    document("Workload", metadata, spec)
+}
+
+fn node(m: &Model, n: &super::Node) -> NodeDoc {
+    let allocatable = n
+        .allocatable
+        .iter()
+        .enumerate()
+        // Undeclared pods are stored as MAX_AMOUNT: leaving them out says the same.
+        .filter_map(|(r, a)| {
+            a.filter(|&a| !(m.resources[r] == PODS && a == MAX_AMOUNT))
+                .map(|a| (r, a))
+        })
+        .map(|(r, a)| (m.resources[r].clone(), quantity(m, r, a)))
+        .collect();
+    let spec = NodeSpec {
+        allocatable,
+        zone: n.zone.clone(),
+        cost: Some(super::cost_from_micros(n.cost_micros)),
+    };
+    let metadata = Metadata {
+        labels: n.labels.clone(),
+        ..named(&n.name)
+    };
+    document("Node", metadata, spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model_of(text: &str) -> Model {
+        let (docs, diags) =
+            crate::input::read_bytes(std::path::Path::new("in.yaml"), text.as_bytes());
+        assert!(diags.is_empty(), "{diags:?}");
+        super::super::build(docs).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn without_origins(mut m: Model) -> Model {
+        let o = Origin {
+            file: "x".into(),
+            doc: 0,
+        };
+        m.policy.origin = None;
+        m.workloads.iter_mut().for_each(|w| w.origin = o.clone());
+        m.nodes.iter_mut().for_each(|n| n.origin = o.clone());
+        m
+    }
+
+    #[test]
+    fn round_trips_a_model_with_every_feature() {
+        let text = "apiVersion: tierplan/v1alpha1
+kind: Workload
+metadata: {name: a, namespace: ns}
+spec: {replicas: 3, sensitivity: internal, exposure: '', tenant: t1, attributes: {team: x},
+  resources: {cpu: 1500m, memory: 1Gi, example.com/widget: 0}, dedicated: true,
+  maxPerNode: 1, minZones: 2, antiAffinity: [b], coLocation: [{workload: b, max: 1}],
+  nodeSelector: {disk: ssd}}
+---
+apiVersion: tierplan/v1alpha1
+kind: Workload
+metadata: {name: b, namespace: ns}
+spec: {sensitivity: public}
+---
+apiVersion: tierplan/v1alpha1
+kind: Node
+metadata: {name: n1, labels: {disk: ssd, topology.kubernetes.io/zone: z}}
+spec: {allocatable: {cpu: 3920m, memory: 14481Mi}, cost: 0.214}
+---
+apiVersion: tierplan/v1alpha1
+kind: Node
+metadata: {name: n2}
+spec: {allocatable: {cpu: 2, pods: 58}, zone: y}
+";
+        let m = model_of(text);
+        let again = model_of(&crate::generate::to_yaml(&to_documents(&m)));
+        assert_eq!(without_origins(again), without_origins(m));
+    }
+}
