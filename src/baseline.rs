@@ -1,9 +1,10 @@
 //! Baselines to compare the planner against.
 //!
 //! [`ffd_one_pool_per_class`] is the "architect's spreadsheet": one node pool per class, each
-//! filled first-fit decreasing the way Karpenter orders pods. It is a reference point only and
-//! deliberately shares no code with the solver or the checker: classes, fit and pool rules are
-//! re-derived here from the model.
+//! filled first-fit decreasing the way Karpenter orders pods. [`kube_scheduler_least_allocated`]
+//! places replicas one by one as kube-scheduler's default scoring would. They are reference
+//! points only and deliberately share no code with the solver or the checker: classes, fit
+//! and pool rules are re-derived here from the model.
 
 use crate::input::wire::API_VERSION;
 use crate::model::{cost_from_micros, Model, Workload};
@@ -57,6 +58,11 @@ struct Packer<'m> {
     zones_of: Vec<BTreeSet<&'m str>>,
     /// Node indices by (cost ascending, size descending, name).
     by_price: Vec<usize>,
+    /// Per workload: the workloads whose coLocation limits it, with their limit.
+    limited_by: Vec<Vec<(usize, u32)>>,
+    placements: Vec<Placement>,
+    unplaced: Vec<Unplaced>,
+    unmet: Vec<Unmet>,
 }
 
 impl<'m> Packer<'m> {
@@ -74,6 +80,12 @@ impl<'m> Packer<'m> {
                 n,
             )
         });
+        let mut limited_by = vec![Vec::new(); model.workloads.len()];
+        for (a, w) in model.workloads.iter().enumerate() {
+            for &(b, max) in &w.co_location {
+                limited_by[b].push((a, max));
+            }
+        }
         Packer {
             model,
             cpu,
@@ -83,6 +95,10 @@ impl<'m> Packer<'m> {
             on_node: vec![BTreeMap::new(); model.nodes.len()],
             zones_of: vec![BTreeSet::new(); model.workloads.len()],
             by_price,
+            limited_by,
+            placements: Vec::new(),
+            unplaced: Vec::new(),
+            unmet: Vec::new(),
         }
     }
 
@@ -142,9 +158,15 @@ impl<'m> Packer<'m> {
             }
         }
         let here = &self.on_node[n];
-        wl.max_per_node
-            .is_none_or(|m| here.get(&w).copied().unwrap_or(0) < m)
+        let count = |x: usize| here.get(&x).copied().unwrap_or(0);
+        wl.max_per_node.is_none_or(|m| count(w) < m)
             && wl.anti_affinity.iter().all(|a| !here.contains_key(a))
+            // coLocation both ways: w's own limits on what is there, and the limits of what
+            // is there on one more replica of w.
+            && wl.co_location.iter().all(|&(b, max)| count(b) <= max)
+            && self.limited_by[w]
+                .iter()
+                .all(|&(a, max)| !here.contains_key(&a) || count(w) < max)
             && self.labels_ok(w, n)
             && self.room(w, n)
     }
@@ -223,6 +245,151 @@ impl<'m> Packer<'m> {
         reasons
     }
 
+    /// A node on which every workload of `class` could run if it were empty.
+    fn all_eligible(&self, class: &Class, n: usize) -> bool {
+        class.workloads.iter().all(|&w| self.eligible(w, n))
+    }
+
+    /// Records replica `k` of `w` on `node`, or as unplaced with the reasons.
+    fn assign(&mut self, w: usize, k: u32, node: Option<usize>, zone_want: Option<u32>) {
+        let id = self.model.workloads[w].id.clone();
+        match node {
+            Some(n) => {
+                self.place(w, n);
+                self.placements.push(Placement {
+                    workload: id,
+                    replica: k,
+                    node: self.model.nodes[n].name.clone(),
+                });
+            }
+            None => {
+                let reasons = self.reasons(w, zone_want);
+                self.unplaced.push(Unplaced {
+                    workload: id,
+                    replica: k,
+                    reasons,
+                });
+            }
+        }
+    }
+
+    /// Pool rules for pool number `pool` of `class`, holding `opened`: adds the cheapest
+    /// unused eligible nodes until headroom and minNodesPerPool hold, or says what is unmet.
+    fn complete_pool(&mut self, pool: usize, class: &Class, mut opened: Vec<usize>) -> Pool {
+        let model = self.model;
+        let pool_name = format!("pool-{}", pool + 1);
+        let mut demand = vec![0u128; model.resources.len()];
+        for &w in &class.workloads {
+            let wl = &model.workloads[w];
+            for (d, &r) in demand.iter_mut().zip(&wl.requests) {
+                *d += r as u128 * wl.replicas as u128;
+            }
+        }
+        let min_nodes = model.policy.min_nodes_per_pool as usize;
+        loop {
+            let short = self.headroom_short(&opened, &demand);
+            if short.is_none() && opened.len() >= min_nodes {
+                break;
+            }
+            let free = |n: usize| self.pool_of[n].is_none();
+            let next =
+                self.by_price
+                    .iter()
+                    .copied()
+                    .find(|&n| free(n) && self.all_eligible(class, n))
+                    .or_else(|| {
+                        self.by_price.iter().copied().find(|&n| {
+                            free(n) && class.workloads.iter().any(|&w| self.eligible(w, n))
+                        })
+                    });
+            match next {
+                Some(n) => {
+                    self.pool_of[n] = Some(pool);
+                    opened.push(n);
+                }
+                None => {
+                    if let Some(r) = short {
+                        self.unmet.push(Unmet {
+                            pool: pool_name.clone(),
+                            rule: "headroom".to_string(),
+                            reason: format!(
+                                "after losing its {} largest node(s) the pool cannot cover its {} requests, and no unused eligible node is left",
+                                model.policy.node_failures, model.resources[r]
+                            ),
+                        });
+                    }
+                    if opened.len() < min_nodes {
+                        self.unmet.push(Unmet {
+                            pool: pool_name.clone(),
+                            rule: "minNodesPerPool".to_string(),
+                            reason: format!(
+                                "the pool has {} node(s), fewer than {min_nodes}, and no unused eligible node is left",
+                                opened.len()
+                            ),
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+        let mut workloads: Vec<String> = class
+            .workloads
+            .iter()
+            .map(|&w| model.workloads[w].id.clone())
+            .collect();
+        workloads.sort();
+        let mut nodes: Vec<String> = opened
+            .iter()
+            .map(|&n| model.nodes[n].name.clone())
+            .collect();
+        nodes.sort();
+        Pool {
+            name: pool_name,
+            classes: vec![class.name.clone()],
+            workloads,
+            nodes,
+        }
+    }
+
+    /// The plan: `pools`, what was placed and what not, cost, and the nodes left unused.
+    fn into_plan(mut self, pools: Vec<Pool>) -> Plan {
+        let model = self.model;
+        self.placements.sort();
+        self.unplaced
+            .sort_by(|a, b| (&a.workload, a.replica).cmp(&(&b.workload, b.replica)));
+        let in_pool: Vec<usize> = (0..model.nodes.len())
+            .filter(|&n| self.pool_of[n].is_some())
+            .collect();
+        let cost_micros: u64 = in_pool.iter().map(|&n| model.nodes[n].cost_micros).sum();
+        let cost = cost_from_micros(cost_micros);
+        let mut unused_nodes: Vec<String> = (0..model.nodes.len())
+            .filter(|&n| self.pool_of[n].is_none())
+            .map(|n| model.nodes[n].name.clone())
+            .collect();
+        unused_nodes.sort();
+        let feasible = self.unplaced.is_empty() && self.unmet.is_empty();
+        Plan {
+            api_version: API_VERSION.to_string(),
+            kind: "Plan".to_string(),
+            status: if feasible {
+                Status::Feasible
+            } else {
+                Status::Infeasible
+            },
+            objective: Objective {
+                cost,
+                nodes: in_pool.len() as u64,
+                lower_bound: 0.0,
+                gap: feasible.then_some(if cost > 0.0 { 1.0 } else { 0.0 }),
+            },
+            pools,
+            placements: self.placements,
+            unplaced: self.unplaced,
+            unmet: self.unmet,
+            unused_nodes,
+        }
+    }
+
     /// Per-node capacity for pool rules: allocatable less overhead (0 where undeclared).
     fn capacity(&self, n: usize, r: usize) -> u128 {
         let overhead = self.model.policy.node_overhead[r];
@@ -258,14 +425,12 @@ pub fn ffd_one_pool_per_class(model: &Model) -> Plan {
     let mut p = Packer::new(model);
     let mut classes = classes(model);
     // Most constrained first.
-    let all_eligible =
-        |p: &Packer, c: &Class, n: usize| c.workloads.iter().all(|&w| p.eligible(w, n));
     let mut keyed: Vec<(usize, Class)> = classes
         .drain(..)
         .map(|c| {
             (
                 (0..model.nodes.len())
-                    .filter(|&n| all_eligible(&p, &c, n))
+                    .filter(|&n| p.all_eligible(&c, n))
                     .count(),
                 c,
             )
@@ -274,11 +439,7 @@ pub fn ffd_one_pool_per_class(model: &Model) -> Plan {
     keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
 
     let mut pools = Vec::new();
-    let mut placements = Vec::new();
-    let mut unplaced = Vec::new();
-    let mut unmet = Vec::new();
     for (pool, (_, class)) in keyed.iter().enumerate() {
-        let pool_name = format!("pool-{}", pool + 1);
         let mut replicas: Vec<(usize, u32)> = class
             .workloads
             .iter()
@@ -304,132 +465,88 @@ pub fn ffd_one_pool_per_class(model: &Model) -> Plan {
                     opened.push(n);
                     Some(n)
                 });
-            match node {
-                Some(n) => {
-                    p.place(w, n);
-                    placements.push(Placement {
-                        workload: model.workloads[w].id.clone(),
-                        replica: k,
-                        node: model.nodes[n].name.clone(),
-                    });
-                }
-                None => unplaced.push(Unplaced {
-                    workload: model.workloads[w].id.clone(),
-                    replica: k,
-                    reasons: p.reasons(w, zone_want),
-                }),
-            }
+            p.assign(w, k, node, zone_want);
         }
+        pools.push(p.complete_pool(pool, class, opened));
+    }
+    p.into_plan(pools)
+}
 
-        // Pool rules: headroom, then minNodesPerPool.
-        let mut demand = vec![0u128; model.resources.len()];
+/// kube-scheduler's way on a fixed inventory: each replica in input order (workloads in the
+/// order of their documents, replicas ascending) goes to the feasible node with the highest
+/// NodeResourcesFit `LeastAllocated` score, the default scoring strategy: per resource,
+/// `(allocatable − requested) × 100 / allocatable` with the replica counted in, averaged
+/// with weight 1 over `cpu` and `memory` (the default scored resources; a resource the node
+/// does not declare scores 0). Ties go to the first node by name, where kube-scheduler picks
+/// at random; every node is scored, as with `percentageOfNodesToScore: 100`.
+///
+/// Feasibility is the filters' view: capacity (every resource, `pods` included, after
+/// `nodeOverhead`), labels, maxPerNode, antiAffinity, coLocation, and minZones as a hard
+/// topology spread (until a workload spans its zones, only nodes in new zones qualify).
+/// Tier separation works as a taint per class: a node hosts replicas of one class only, so
+/// each class gets its own pool, completed for headroom and minNodesPerPool as in
+/// [`ffd_one_pool_per_class`].
+pub fn kube_scheduler_least_allocated(model: &Model) -> Plan {
+    let mut p = Packer::new(model);
+    let classes = classes(model);
+    let mut class_of = vec![0; model.workloads.len()];
+    for (c, class) in classes.iter().enumerate() {
         for &w in &class.workloads {
-            let wl = &model.workloads[w];
-            for (d, &r) in demand.iter_mut().zip(&wl.requests) {
-                *d += r as u128 * wl.replicas as u128;
-            }
+            class_of[w] = c;
         }
-        let min_nodes = model.policy.min_nodes_per_pool as usize;
-        loop {
-            let short = p.headroom_short(&opened, &demand);
-            if short.is_none() && opened.len() >= min_nodes {
-                break;
-            }
-            let free = |n: usize| p.pool_of[n].is_none();
-            let next = p
-                .by_price
-                .iter()
-                .copied()
-                .find(|&n| free(n) && all_eligible(&p, class, n))
-                .or_else(|| {
-                    p.by_price
-                        .iter()
-                        .copied()
-                        .find(|&n| free(n) && class.workloads.iter().any(|&w| p.eligible(w, n)))
-                });
-            match next {
-                Some(n) => {
-                    p.pool_of[n] = Some(pool);
-                    opened.push(n);
+    }
+    let scored: Vec<usize> = [p.cpu, p.memory].into_iter().flatten().collect();
+    let overhead = &model.policy.node_overhead;
+    // The percentage of `r` left free on `n` once `w` is placed there.
+    let free_share = |p: &Packer, w: usize, n: usize, r: usize| -> u128 {
+        model.nodes[n].allocatable[r].map_or(0, |a| {
+            let requested =
+                p.used[n][r] + overhead[r] as u128 + model.workloads[w].requests[r] as u128;
+            (a as u128).saturating_sub(requested) * 100 / (a as u128).max(1)
+        })
+    };
+    let mut order: Vec<usize> = (0..model.workloads.len()).collect();
+    order.sort_by(|&a, &b| model.workloads[a].origin.cmp(&model.workloads[b].origin));
+    let mut opened: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
+    for w in order {
+        let c = class_of[w];
+        for k in 0..model.workloads[w].replicas {
+            let zone_want = p.zone_needed(w);
+            let zone_needed = zone_want.is_some();
+            let mut best: Option<(u128, usize)> = None;
+            for n in 0..model.nodes.len() {
+                if p.pool_of[n].is_some_and(|pool| pool != c) {
+                    continue;
                 }
-                None => {
-                    if let Some(r) = short {
-                        unmet.push(Unmet {
-                            pool: pool_name.clone(),
-                            rule: "headroom".to_string(),
-                            reason: format!(
-                                "after losing its {} largest node(s) the pool cannot cover its {} requests, and no unused eligible node is left",
-                                model.policy.node_failures, model.resources[r]
-                            ),
-                        });
-                    }
-                    if opened.len() < min_nodes {
-                        unmet.push(Unmet {
-                            pool: pool_name.clone(),
-                            rule: "minNodesPerPool".to_string(),
-                            reason: format!(
-                                "the pool has {} node(s), fewer than {min_nodes}, and no unused eligible node is left",
-                                opened.len()
-                            ),
-                        });
-                    }
-                    break;
+                if !(p.room(w, n) && p.fits(w, n, zone_needed)) {
+                    continue;
+                }
+                let score = scored
+                    .iter()
+                    .map(|&r| free_share(&p, w, n, r))
+                    .sum::<u128>()
+                    / scored.len().max(1) as u128;
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, n));
                 }
             }
+            let node = best.map(|(_, n)| n);
+            if let Some(n) = node {
+                if p.pool_of[n].is_none() {
+                    p.pool_of[n] = Some(c);
+                    opened[c].push(n);
+                }
+            }
+            p.assign(w, k, node, zone_want);
         }
-
-        let mut workloads: Vec<String> = class
-            .workloads
-            .iter()
-            .map(|&w| model.workloads[w].id.clone())
-            .collect();
-        workloads.sort();
-        let mut nodes: Vec<String> = opened
-            .iter()
-            .map(|&n| model.nodes[n].name.clone())
-            .collect();
-        nodes.sort();
-        pools.push(Pool {
-            name: pool_name,
-            classes: vec![class.name.clone()],
-            workloads,
-            nodes,
-        });
     }
-
-    placements.sort();
-    unplaced.sort_by(|a, b| (&a.workload, a.replica).cmp(&(&b.workload, b.replica)));
-    let in_pool: Vec<usize> = (0..model.nodes.len())
-        .filter(|&n| p.pool_of[n].is_some())
+    let pools = classes
+        .iter()
+        .zip(opened)
+        .enumerate()
+        .map(|(c, (class, nodes))| p.complete_pool(c, class, nodes))
         .collect();
-    let cost_micros: u64 = in_pool.iter().map(|&n| model.nodes[n].cost_micros).sum();
-    let cost = cost_from_micros(cost_micros);
-    let mut unused_nodes: Vec<String> = (0..model.nodes.len())
-        .filter(|&n| p.pool_of[n].is_none())
-        .map(|n| model.nodes[n].name.clone())
-        .collect();
-    unused_nodes.sort();
-    let feasible = unplaced.is_empty() && unmet.is_empty();
-    Plan {
-        api_version: API_VERSION.to_string(),
-        kind: "Plan".to_string(),
-        status: if feasible {
-            Status::Feasible
-        } else {
-            Status::Infeasible
-        },
-        objective: Objective {
-            cost,
-            nodes: in_pool.len() as u64,
-            lower_bound: 0.0,
-            gap: feasible.then_some(if cost > 0.0 { 1.0 } else { 0.0 }),
-        },
-        pools,
-        placements,
-        unplaced,
-        unmet,
-        unused_nodes,
-    }
+    p.into_plan(pools)
 }
 
 #[cfg(test)]
@@ -604,5 +721,96 @@ mod tests {
         // Whatever it could not do, it says so truthfully.
         let report = crate::check::check(&m, &plan);
         assert!(report.is_consistent(), "{report}");
+    }
+
+    /// Two-document helper: a policy-less model from workload and node YAML snippets.
+    fn model_of(workloads: &[&str], nodes: &[&str]) -> Model {
+        let mut docs = Vec::new();
+        for w in workloads {
+            docs.push(format!(
+                "apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {{name: {}}}\nspec: {{sensitivity: public, {}}}\n",
+                w.split_once(' ').unwrap().0,
+                w.split_once(' ').unwrap().1
+            ));
+        }
+        for n in nodes {
+            docs.push(format!(
+                "apiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {{name: {}}}\nspec: {{allocatable: {}}}\n",
+                n.split_once(' ').unwrap().0,
+                n.split_once(' ').unwrap().1
+            ));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.yaml");
+        std::fs::write(&path, docs.join("---\n")).unwrap();
+        model::build_from_paths(&[path]).unwrap()
+    }
+
+    #[test]
+    fn both_baselines_honour_co_location_both_ways() {
+        // On a node hosting `a`, at most 1 replica of `b`; everything fits on one node.
+        let m = model_of(
+            &[
+                "a replicas: 1, resources: {cpu: 1}, coLocation: [{workload: b, max: 1}]",
+                "b replicas: 3, resources: {cpu: 2}",
+            ],
+            &["n1 {cpu: 16}", "n2 {cpu: 16}", "n3 {cpu: 16}"],
+        );
+        for plan in [
+            ffd_one_pool_per_class(&m),
+            kube_scheduler_least_allocated(&m),
+        ] {
+            let report = crate::check::check(&m, &plan);
+            assert!(report.is_valid(), "{report}");
+        }
+        // FFD places b (larger) first on n1, so a must go elsewhere.
+        assert_eq!(ffd_one_pool_per_class(&m).objective.nodes, 2);
+    }
+
+    #[test]
+    fn kube_scheduler_spreads_to_the_least_allocated_node_in_input_order() {
+        let m = model_of(
+            &[
+                "z-first replicas: 1, resources: {cpu: 1, memory: 1Gi}",
+                "a-second replicas: 2, resources: {cpu: 3, memory: 1Gi}",
+            ],
+            &[
+                "small {cpu: 4, memory: 8Gi}",
+                "big {cpu: 8, memory: 8Gi}",
+                "tiny {cpu: 2, memory: 2Gi}",
+            ],
+        );
+        let plan = kube_scheduler_least_allocated(&m);
+        let on = |w: &str, k: u32| {
+            plan.placements
+                .iter()
+                .find(|p| p.workload == format!("default/{w}") && p.replica == k)
+                .map(|p| p.node.as_str())
+        };
+        // Scores are (cpu% free + memory% free) / 2 with the replica counted in. Input order:
+        // z-first goes first, to big (87 against small's 81). a-second#0: big (50 + 75) / 2 =
+        // 62 beats small (25 + 87) / 2 = 56; a-second#1: big (12 + 62) / 2 = 37 loses to 56.
+        assert_eq!(on("z-first", 0), Some("big"));
+        assert_eq!(on("a-second", 0), Some("big"));
+        assert_eq!(on("a-second", 1), Some("small"));
+        assert!(crate::check::check(&m, &plan).is_valid());
+        assert_eq!(plan.unused_nodes, ["tiny"]);
+    }
+
+    #[test]
+    fn kube_scheduler_places_a_generated_instance_validly_and_deterministically() {
+        for seed in 0..2 {
+            let m = model::build(generate(&GenParams::scaled(150, 300, seed))).unwrap();
+            let plan = kube_scheduler_least_allocated(&m);
+            let report = crate::check::check(&m, &plan);
+            assert!(report.is_consistent(), "seed {seed}: {report}");
+            assert!(
+                plan.unplaced.is_empty(),
+                "seed {seed}: {:?}",
+                plan.unplaced.first()
+            );
+            assert_sound(&m, &plan);
+            assert_eq!(plan, kube_scheduler_least_allocated(&m), "deterministic");
+        }
     }
 }
