@@ -115,7 +115,8 @@ pub fn pack_pool(
                 .sum()
         })
         .collect();
-    let mut best: Option<(PoolPack, Inventory)> = None;
+    // Build with every strategy, then spend the local search on the best one only.
+    let mut best: Option<(PoolPack, Inventory, Option<usize>)> = None;
     for preferred in strategies {
         if best.is_some() && budget.exhausted() {
             break;
@@ -128,13 +129,21 @@ pub fn pack_pool(
             demand: demand.clone(),
             budget: &mut *budget,
         }
-        .run(&mut trial);
-        if best.as_ref().is_none_or(|(b, _)| pack.key() < b.key()) {
-            best = Some((pack, trial));
+        .build(&mut trial);
+        if best.as_ref().is_none_or(|(b, ..)| pack.key() < b.key()) {
+            best = Some((pack, trial, preferred));
         }
     }
-    let (pack, trial) = best.expect("at least one strategy ran");
+    let (mut pack, trial, preferred) = best.expect("at least one strategy ran");
     *inv = trial;
+    Packer {
+        inst,
+        workloads,
+        preferred,
+        demand,
+        budget,
+    }
+    .improve(&mut pack, inv);
     pack
 }
 
@@ -149,7 +158,8 @@ struct Packer<'a, 'm> {
 }
 
 impl Packer<'_, '_> {
-    fn run(mut self, inv: &mut Inventory) -> PoolPack {
+    /// Constructs a packing: placement, then nodes for headroom and minNodesPerPool.
+    fn build(mut self, inv: &mut Inventory) -> PoolPack {
         let inst = self.inst;
         let mut order: Vec<usize> = self.workloads.to_vec();
         // Spread-constrained workloads first (they decide how many nodes exist), then FFD.
@@ -173,7 +183,9 @@ impl Packer<'_, '_> {
         }
         let mut nodes: Vec<Open> = Vec::new();
         let mut shortfalls = Vec::new();
-        for &w in &order {
+        let (constrained, free): (Vec<usize>, Vec<usize>) =
+            order.iter().partition(|&&w| self.constrained(w));
+        for &w in &constrained {
             let m = &inst.model.workloads[w];
             let mut left = m.replicas;
             // Zone phase: one replica in each of the first `zones_needed` distinct zones.
@@ -236,17 +248,144 @@ impl Packer<'_, '_> {
             }
             self.budget.spend(nodes.len() as u64 + 1);
         }
-        self.empty_nodes(inv, &mut nodes);
+        self.fill_free(inv, &mut nodes, &free, &mut remaining, &mut shortfalls);
         let mut unmet = Vec::new();
         self.meet_headroom(inv, &mut nodes, &mut unmet);
         self.meet_min_nodes(inv, &mut nodes, &mut unmet);
-        self.downsize(inv, &mut nodes);
         let cost = nodes.iter().map(|o| inst.types[o.ty].cost).sum();
         PoolPack {
             nodes,
             shortfalls,
             unmet,
             cost,
+        }
+    }
+
+    /// Local search on a built packing: release the nodes whose replicas fit elsewhere while
+    /// the pool rules still hold, then swap nodes for cheaper ones.
+    fn improve(mut self, pack: &mut PoolPack, inv: &mut Inventory) {
+        let headroom_met = self.deficit(&pack.nodes).is_none();
+        self.empty_nodes(inv, &mut pack.nodes, headroom_met);
+        self.downsize(inv, &mut pack.nodes);
+        pack.cost = pack.nodes.iter().map(|o| self.inst.types[o.ty].cost).sum();
+    }
+
+    /// Whether `w` has rules about its neighbours or its spread, so that its replicas are
+    /// placed one workload at a time rather than mixed freely.
+    fn constrained(&self, w: usize) -> bool {
+        let m = &self.inst.model.workloads[w];
+        m.max_per_node.is_some()
+            || !m.anti_affinity.is_empty()
+            || !m.co_location.is_empty()
+            || !self.inst.workloads[w].capped_by.is_empty()
+            || self.inst.workloads[w].zones_needed > 0
+    }
+
+    /// Places workloads without neighbour or spread rules node by node: each node takes, one
+    /// replica at a time, the request shape that best matches its free capacity (dot product
+    /// of shares, after Panigrahy et al.'s bin-centric heuristics), so CPU-heavy and
+    /// memory-heavy replicas end up side by side instead of stranding capacity. Workloads
+    /// with the same requests and eligible node types are interchangeable here.
+    fn fill_free(
+        &mut self,
+        inv: &mut Inventory,
+        nodes: &mut Vec<Open>,
+        free: &[usize],
+        remaining: &mut [u64],
+        shortfalls: &mut Vec<Shortfall>,
+    ) {
+        let inst = self.inst;
+        struct Shape {
+            req: Vec<u64>,
+            eligible: Vec<usize>,
+            /// (workload, replicas left), in placement order.
+            members: Vec<(usize, u32)>,
+            next: usize,
+        }
+        let mut shapes: Vec<Shape> = Vec::new();
+        let mut index: std::collections::BTreeMap<(&[u64], &[usize]), usize> = Default::default();
+        // `free` is in decreasing size order, so shapes are too.
+        for &w in free {
+            let m = &inst.model.workloads[w];
+            let key = (m.requests.as_slice(), inst.workloads[w].eligible.as_slice());
+            let s = *index.entry(key).or_insert_with(|| {
+                shapes.push(Shape {
+                    req: m.requests.clone(),
+                    eligible: inst.workloads[w].eligible.clone(),
+                    members: Vec::new(),
+                    next: 0,
+                });
+                shapes.len() - 1
+            });
+            shapes[s].members.push((w, m.replicas));
+        }
+        let room = |o: &Open, s: &Shape| -> u64 {
+            if s.eligible.binary_search(&o.ty).is_err() {
+                return 0;
+            }
+            let cap = &inst.types[o.ty].cap;
+            s.req
+                .iter()
+                .zip(cap)
+                .zip(&o.load)
+                .filter(|((q, _), _)| **q > 0)
+                .map(|((q, c), l)| c.saturating_sub(*l) / q)
+                .min()
+                .unwrap_or(u64::MAX)
+        };
+        let fill = |this: &mut Self, shapes: &mut [Shape], o: &mut Open, remaining: &mut [u64]| {
+            let cap = &inst.types[o.ty].cap;
+            loop {
+                let mut best: Option<(f64, usize)> = None;
+                for (i, s) in shapes.iter().enumerate() {
+                    if s.next == s.members.len() || room(o, s) == 0 {
+                        continue;
+                    }
+                    let score: f64 = s
+                        .req
+                        .iter()
+                        .zip(cap)
+                        .zip(&o.load)
+                        .filter(|((q, c), _)| {
+                            **q > 0 && **c > 0 && **c < crate::quantity::MAX_AMOUNT
+                        })
+                        .map(|((&q, &c), &l)| q as f64 * (c - l) as f64 / (c as f64 * c as f64))
+                        .sum();
+                    if best.is_none_or(|(b, _)| score > b) {
+                        best = Some((score, i));
+                    }
+                }
+                this.budget.spend(shapes.len() as u64);
+                let Some((_, i)) = best else { return };
+                let s = &mut shapes[i];
+                let (w, left) = &mut s.members[s.next];
+                this.place(o, *w, 1, remaining);
+                *left -= 1;
+                if *left == 0 {
+                    s.next += 1;
+                }
+            }
+        };
+        for o in nodes.iter_mut() {
+            fill(self, &mut shapes, o, remaining);
+        }
+        // Open nodes for the largest shape still waiting, and fill each as it opens.
+        while let Some(s) = shapes.iter().position(|s| s.next < s.members.len()) {
+            let w = shapes[s].members[shapes[s].next].0;
+            match self.open(inv, nodes, w, remaining, None) {
+                Some(i) => fill(self, &mut shapes, &mut nodes[i], remaining),
+                None => {
+                    let shape = &mut shapes[s];
+                    for &(w, left) in &shape.members[shape.next..] {
+                        shortfalls.push(Shortfall {
+                            workload: w,
+                            count: left,
+                            cause: Cause::Capacity,
+                        });
+                    }
+                    shape.next = shape.members.len();
+                }
+            }
         }
     }
 
@@ -353,7 +492,9 @@ impl Packer<'_, '_> {
     }
 
     /// Local search: empty the least loaded nodes into the others, releasing them.
-    fn empty_nodes(&mut self, inv: &mut Inventory, nodes: &mut Vec<Open>) {
+    /// A node is only released if minNodesPerPool still holds without it, and with
+    /// `keep_headroom` headroom too.
+    fn empty_nodes(&mut self, inv: &mut Inventory, nodes: &mut Vec<Open>, keep_headroom: bool) {
         let inst = self.inst;
         let mut order: Vec<usize> = (0..nodes.len()).collect();
         order.sort_by(|&a, &b| {
@@ -397,6 +538,16 @@ impl Packer<'_, '_> {
                     live_zones(nodes, w, inst.zones.len(), &removed).len()
                         >= inst.workloads[w].zones_needed as usize
                 });
+            let live = || {
+                nodes
+                    .iter()
+                    .zip(&removed)
+                    .filter(|(_, r)| !**r)
+                    .map(|(o, _)| o.ty)
+            };
+            let zones_kept = zones_kept
+                && live().count() >= inst.model.policy.min_nodes_per_pool as usize
+                && (!keep_headroom || self.deficit_of(live()).is_none());
             if zones_kept {
                 nodes[victim].load.iter_mut().for_each(|l| *l = 0);
             } else {
@@ -478,6 +629,11 @@ impl Packer<'_, '_> {
     /// Σ over resources of (demand − (capacity − K largest)) / largest type capacity, when
     /// positive, for `nodes` plus one more node of type `extra`; `None` when headroom holds.
     fn deficit_with(&self, nodes: &[Open], extra: Option<usize>) -> Option<f64> {
+        self.deficit_of(nodes.iter().map(|o| o.ty).chain(extra))
+    }
+
+    /// The headroom deficit of a pool made of nodes of these types (see `deficit_with`).
+    fn deficit_of(&self, types: impl Iterator<Item = usize> + Clone) -> Option<f64> {
         let inst = self.inst;
         let k = inst.model.policy.node_failures as usize;
         let mut total = 0.0;
@@ -486,12 +642,7 @@ impl Packer<'_, '_> {
             if demand == 0 {
                 continue;
             }
-            let mut caps: Vec<u64> = nodes
-                .iter()
-                .map(|o| o.ty)
-                .chain(extra)
-                .map(|t| inst.types[t].cap[r])
-                .collect();
+            let mut caps: Vec<u64> = types.clone().map(|t| inst.types[t].cap[r]).collect();
             caps.sort_unstable_by(|a, b| b.cmp(a));
             let usable: u128 = caps.iter().skip(k).map(|&c| c as u128).sum();
             if usable < demand {
