@@ -7,6 +7,7 @@
 //! re-verification) and [`report`] (the human summary).
 
 pub mod baseline;
+pub mod bench;
 pub mod check;
 pub mod convert;
 pub mod generate;

@@ -1,8 +1,11 @@
-//! `tierplan-bench`: converts published benchmark instances to tierplan YAML.
+//! `tierplan-bench`: converts published benchmark instances to tierplan YAML and runs the
+//! benchmark suites (planner and baselines, each in a child process of this binary).
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
+use tierplan::bench::{self, report, Method, RunOptions, Suite};
 use tierplan::convert::{self, Format};
 
 #[derive(Parser)]
@@ -25,6 +28,33 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run a suite; write BENCHMARKS.md and benchmarks.csv.
+    Run {
+        /// quick (a few small instances, for CI) | full (everything: the README's table)
+        #[arg(long)]
+        suite: Suite,
+        /// The benchmark data: bppc/, vbp-multidim/, alibaba-tianchi2018/, roadef2012-a/.
+        #[arg(long, default_value = "../shared/bench")]
+        data: PathBuf,
+        /// Where BENCHMARKS.md and benchmarks.csv go [default: . for full,
+        /// target/bench-quick for quick, so CI never overwrites the committed results].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Keep only instances whose family/name contains one of these.
+        filters: Vec<String>,
+    },
+    /// Internal: one method on one converted instance (run by `run` as a child process).
+    #[command(hide = true)]
+    Solve {
+        #[arg(long)]
+        method: Method,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        time_limit: f64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -46,6 +76,83 @@ fn main() -> Result<()> {
             tierplan::model::build_from_paths(std::slice::from_ref(&out))
                 .with_context(|| format!("the YAML written to {} does not load", out.display()))?;
             Ok(())
+        }
+        Command::Run {
+            suite,
+            data,
+            out,
+            filters,
+        } => {
+            let out = out.unwrap_or_else(|| match suite {
+                Suite::Full => PathBuf::from("."),
+                Suite::Quick => PathBuf::from("target/bench-quick"),
+            });
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+            let options = RunOptions {
+                exe: std::env::current_exe().context("cannot find this executable")?,
+                data,
+                scratch: scratch.path().to_path_buf(),
+                filters,
+            };
+            let result = bench::run_suite(suite, &options)?;
+            let command = format!(
+                "cargo run --release --bin tierplan-bench -- run --suite {}",
+                match suite {
+                    Suite::Quick => "quick",
+                    Suite::Full => "full",
+                }
+            );
+            let md = out.join("BENCHMARKS.md");
+            std::fs::write(&md, report::markdown(&result, &command))
+                .with_context(|| format!("cannot write {}", md.display()))?;
+            report::write_csv(&result, &out.join("benchmarks.csv"))?;
+            let targets = report::targets(&result);
+            for t in &targets {
+                let met = match t.met {
+                    Some(true) => "met",
+                    Some(false) => "NOT MET",
+                    None => "-",
+                };
+                println!("{met:>7}  {}: {}", t.what, t.measured);
+            }
+            println!("wrote {} and benchmarks.csv", md.display());
+            // Targets are reported, not enforced; a wrong plan or a crash is a failure.
+            let broken: Vec<String> = result
+                .cases
+                .iter()
+                .flat_map(|c| {
+                    c.outcomes
+                        .iter()
+                        .filter_map(move |o| match (&o.run, &o.error) {
+                            (Some(r), _) if o.method == Method::Planner && !r.valid => {
+                                Some(format!("{}: the planner's plan is not valid", c.name))
+                            }
+                            (Some(r), _) if r.violations > 0 => Some(format!(
+                                "{}: the {} plan breaks {} rule(s)",
+                                c.name,
+                                o.method.as_str(),
+                                r.violations
+                            )),
+                            (None, Some(e)) => Some(format!("{}: {e}", c.name)),
+                            _ => None,
+                        })
+                })
+                .collect();
+            if !broken.is_empty() {
+                bail!("{}", broken.join("\n"));
+            }
+            Ok(())
+        }
+        Command::Solve {
+            method,
+            input,
+            out,
+            time_limit,
+        } => {
+            let limit = Duration::try_from_secs_f64(time_limit).context("invalid --time-limit")?;
+            Ok(bench::child::run_child(&input, method, limit, &out)?)
         }
     }
 }
