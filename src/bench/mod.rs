@@ -538,11 +538,25 @@ pub struct SuiteResult {
     pub suite: Suite,
     pub cases: Vec<CaseResult>,
     pub seconds: f64,
+    /// The machine's 1-minute load average before and after the run (Linux), since other
+    /// work on the machine slows every method down.
+    pub load_average: Option<(f64, f64)>,
+}
+
+/// The 1-minute load average, from `/proc/loadavg`.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Runs the cases of `suite` that pass the filters, with a progress bar on a terminal.
 pub fn run_suite(suite: Suite, options: &RunOptions) -> Result<SuiteResult, BenchError> {
     let start = Instant::now();
+    let load_before = load_average();
     let cases: Vec<Case> = cases(suite, &options.data)?
         .into_iter()
         .filter(|c| {
@@ -573,6 +587,7 @@ pub fn run_suite(suite: Suite, options: &RunOptions) -> Result<SuiteResult, Benc
         suite,
         cases: results,
         seconds: start.elapsed().as_secs_f64(),
+        load_average: load_before.zip(load_average()),
     })
 }
 

@@ -370,10 +370,14 @@ pub fn markdown(result: &SuiteResult, command: &str) -> String {
          nodes over the proven optimum or, where none is published, over the best lower bound \
          (the planner's own, or the fewest largest nodes covering each resource's demand). \
          **Saving** is the planner's cost relative to the baseline's (negative = cheaper), \
-         where both plans are valid.\n",
+         where both plans are valid.{}\n",
         result.cases.len(),
         result.seconds,
         std::thread::available_parallelism().map_or(1, |n| n.get()),
+        result.load_average.map_or(String::new(), |(a, b)| format!(
+            " The machine's load average was {a:.1} at the start and {b:.1} at the end: \
+             other work on it slows every method down alike."
+        )),
     );
     let _ = writeln!(w, "## Targets (issue 4)\n");
     let _ = writeln!(w, "| target | measured | met |\n|---|---|---|");
@@ -569,6 +573,7 @@ mod tests {
             suite: Suite::Quick,
             cases: vec![case("a", 10, 10, 12, Some(12)), case("b", 10, 11, 10, None)],
             seconds: 30.0,
+            load_average: Some((0.5, 1.25)),
         };
         let t = targets(&result);
         let get = |prefix: &str| t.iter().find(|t| t.what.starts_with(prefix)).unwrap();
@@ -584,6 +589,7 @@ mod tests {
         let md = markdown(&result, "tierplan-bench run --suite quick");
         assert!(md.contains("| a | 10 / 12 | 10 (opt) | 10 | 1.000 | 500 ms | 50 MiB | 12 | -16.7% | 12 (**1 unplaced**) | — |"), "{md}");
         assert!(md.contains("- b / kube: killed\n"), "{md}");
+        assert!(md.contains("load average was 0.5 at the start and 1.2 at the end"));
         assert!(md.contains("used **11 machines** and left **2 replicas unplaced**"));
 
         let dir = tempfile::tempdir().unwrap();
