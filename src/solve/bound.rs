@@ -40,16 +40,6 @@ pub fn lower_bound(inst: &Instance) -> Bound {
     let placeable: Vec<usize> = (0..model.workloads.len())
         .filter(|&w| !inst.workloads[w].eligible.is_empty())
         .collect();
-    let demand_of = |ws: &mut dyn Iterator<Item = usize>| -> Vec<u128> {
-        let mut d = vec![0u128; nres];
-        for w in ws {
-            let m = &model.workloads[w];
-            for (r, q) in m.requests.iter().enumerate() {
-                d[r] += *q as u128 * m.replicas as u128;
-            }
-        }
-        d
-    };
     // Types that can host anything at all.
     let mut useful: Vec<usize> = placeable
         .iter()
@@ -89,7 +79,7 @@ pub fn lower_bound(inst: &Instance) -> Bound {
             if ws.is_empty() {
                 return 0;
             }
-            let d = demand_of(&mut ws.iter().copied());
+            let d = inst.demand(ws.iter().copied());
             let by_capacity = (0..nres)
                 .filter(|&r| d[r] > 0)
                 .map(|r| ceil_div(d[r], inst.max_cap[r].max(1) as u128) as u64 + k)
@@ -163,18 +153,7 @@ fn lp_bound(
     min_cost: u64,
 ) -> Option<u64> {
     let model = inst.model;
-    let nres = model.resources.len();
     let k = model.policy.node_failures as u64;
-    let demand_of = |ws: &mut dyn Iterator<Item = usize>| -> Vec<u128> {
-        let mut d = vec![0u128; nres];
-        for w in ws {
-            let m = &model.workloads[w];
-            for (r, q) in m.requests.iter().enumerate() {
-                d[r] += *q as u128 * m.replicas as u128;
-            }
-        }
-        d
-    };
     let groups = separated.len() + 1;
     let mut vars = variables!();
     let x: Vec<BTreeMap<usize, Variable>> = (0..groups)
@@ -201,33 +180,14 @@ fn lp_bound(
     }
     // Covering constraints for a set of workloads within groups `gs`.
     let cover = |gs: &[usize], ws: &[usize], with_headroom: bool, constraints: &mut Vec<_>| {
-        // Eligibility sets, and for each the workloads whose eligible types lie inside it.
-        let mut sets: Vec<&Vec<usize>> = ws.iter().map(|&w| &inst.workloads[w].eligible).collect();
-        sets.sort();
-        sets.dedup();
-        for set in sets {
-            let inside: Vec<usize> = ws
-                .iter()
-                .copied()
-                .filter(|&w| {
-                    inst.workloads[w]
-                        .eligible
-                        .iter()
-                        .all(|t| set.binary_search(t).is_ok())
-                })
-                .collect();
-            let d = demand_of(&mut inside.iter().copied());
-            let mut count_cut = inside
-                .iter()
-                .map(|&w| count_need(inst, w))
-                .max()
-                .unwrap_or(0);
+        for (set, d, count) in eligibility_needs(inst, ws) {
+            let mut count_cut = count;
             for (r, &dr) in d.iter().enumerate() {
                 if dr == 0 {
                     continue;
                 }
                 let max_cap = set.iter().map(|&t| inst.types[t].cap[r]).max().unwrap_or(0);
-                count_cut = count_cut.max(ceil_div(d[r], max_cap.max(1) as u128) as u64);
+                count_cut = count_cut.max(ceil_div(dr, max_cap.max(1) as u128) as u64);
                 let lhs: Expression = gs
                     .iter()
                     .flat_map(|&g| set.iter().map(move |&t| (g, t)))
@@ -243,7 +203,7 @@ fn lp_bound(
         }
         if with_headroom {
             let g = gs[0];
-            let d = demand_of(&mut ws.iter().copied());
+            let d = inst.demand(ws.iter().copied());
             let mut count_cut = pool_min;
             for (r, &dr) in d.iter().enumerate() {
                 if dr == 0 {
@@ -359,42 +319,8 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
     if !chain {
         return None;
     }
-    let demand = |set: &mut dyn Iterator<Item = usize>| -> Vec<u128> {
-        let mut d = vec![0u128; nres];
-        for w in set {
-            let m = &model.workloads[w];
-            for (r, q) in m.requests.iter().enumerate() {
-                d[r] += *q as u128 * m.replicas as u128;
-            }
-        }
-        d
-    };
-    let total = demand(&mut ws.iter().copied());
-    let mut sets: Vec<&Vec<usize>> = ws.iter().map(|&w| &inst.workloads[w].eligible).collect();
-    sets.sort();
-    sets.dedup();
-    // Per eligibility set: its types, the demand confined to them, the nodes they must count.
-    let needs: Vec<(Vec<usize>, Vec<u128>, u64)> = sets
-        .into_iter()
-        .map(|set| {
-            let inside: Vec<usize> = ws
-                .iter()
-                .copied()
-                .filter(|&w| {
-                    inst.workloads[w]
-                        .eligible
-                        .iter()
-                        .all(|t| set.binary_search(t).is_ok())
-                })
-                .collect();
-            let count = inside
-                .iter()
-                .map(|&w| count_need(inst, w))
-                .max()
-                .unwrap_or(0);
-            (set.clone(), demand(&mut inside.iter().copied()), count)
-        })
-        .collect();
+    let total = inst.demand(ws.iter().copied());
+    let needs = eligibility_needs(inst, ws);
     let pool_min = (model.policy.min_nodes_per_pool as u128).max(k + 1) as f64;
     let min_cap: Vec<u64> = (0..nres)
         .map(|r| {
@@ -480,42 +406,8 @@ fn cheapest_pool_exact(inst: &Instance, ws: &[usize], useful: &[usize]) -> Optio
     if ws.is_empty() || useful.len() > 16 {
         return None;
     }
-    let demand = |set: &mut dyn Iterator<Item = usize>| -> Vec<u128> {
-        let mut d = vec![0u128; nres];
-        for w in set {
-            let m = &model.workloads[w];
-            for (r, q) in m.requests.iter().enumerate() {
-                d[r] += *q as u128 * m.replicas as u128;
-            }
-        }
-        d
-    };
-    let mut sets: Vec<&Vec<usize>> = ws.iter().map(|&w| &inst.workloads[w].eligible).collect();
-    sets.sort();
-    sets.dedup();
-    // (eligible types, demand, count need) per eligibility set.
-    let needs: Vec<(Vec<usize>, Vec<u128>, u64)> = sets
-        .into_iter()
-        .map(|set| {
-            let inside: Vec<usize> = ws
-                .iter()
-                .copied()
-                .filter(|&w| {
-                    inst.workloads[w]
-                        .eligible
-                        .iter()
-                        .all(|t| set.binary_search(t).is_ok())
-                })
-                .collect();
-            let count = inside
-                .iter()
-                .map(|&w| count_need(inst, w))
-                .max()
-                .unwrap_or(0);
-            (set.clone(), demand(&mut inside.iter().copied()), count)
-        })
-        .collect();
-    let total = demand(&mut ws.iter().copied());
+    let needs = eligibility_needs(inst, ws);
+    let total = inst.demand(ws.iter().copied());
     let min_nodes = model.policy.min_nodes_per_pool as u64;
     // Cheaper-per-capacity types first finds good incumbents early.
     let mut types: Vec<usize> = useful.to_vec();
@@ -712,6 +604,34 @@ fn cheapest_pool_exact(inst: &Instance, ws: &[usize], useful: &[usize]) -> Optio
     } else {
         dfs.best
     }
+}
+
+/// Per distinct eligible-type set among `ws`: the set, the demand of the workloads confined
+/// to it (eligible only on types inside it) and the nodes those need by counting alone.
+fn eligibility_needs(inst: &Instance, ws: &[usize]) -> Vec<(Vec<usize>, Vec<u128>, u64)> {
+    let mut sets: Vec<&Vec<usize>> = ws.iter().map(|&w| &inst.workloads[w].eligible).collect();
+    sets.sort();
+    sets.dedup();
+    sets.into_iter()
+        .map(|set| {
+            let inside: Vec<usize> = ws
+                .iter()
+                .copied()
+                .filter(|&w| {
+                    inst.workloads[w]
+                        .eligible
+                        .iter()
+                        .all(|t| set.binary_search(t).is_ok())
+                })
+                .collect();
+            let count = inside
+                .iter()
+                .map(|&w| count_need(inst, w))
+                .max()
+                .unwrap_or(0);
+            (set.clone(), inst.demand(inside.iter().copied()), count)
+        })
+        .collect()
 }
 
 /// The share of `demand` one node of capacity `cap` can cover (at most all of it).

@@ -165,6 +165,18 @@ impl<'m> Instance<'m> {
         )
     }
 
+    /// Total requests of all replicas of `workloads`, per resource.
+    pub fn demand(&self, workloads: impl IntoIterator<Item = usize>) -> Vec<u128> {
+        let mut d = vec![0u128; self.model.resources.len()];
+        for w in workloads {
+            let m = &self.model.workloads[w];
+            for (total, q) in d.iter_mut().zip(&m.requests) {
+                *total += *q as u128 * m.replicas as u128;
+            }
+        }
+        d
+    }
+
     /// A workload's size as its largest share of any resource of the largest node type.
     pub fn dominant_share(&self, w: usize) -> f64 {
         let req = &self.model.workloads[w].requests;

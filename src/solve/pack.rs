@@ -104,17 +104,7 @@ pub fn pack_pool(
     types.dedup();
     let mut strategies: Vec<Option<usize>> = vec![None];
     strategies.extend(types.iter().map(|&t| Some(t)));
-    let demand: Vec<u128> = (0..inst.model.resources.len())
-        .map(|r| {
-            workloads
-                .iter()
-                .map(|&w| {
-                    let m = &inst.model.workloads[w];
-                    m.requests[r] as u128 * m.replicas as u128
-                })
-                .sum()
-        })
-        .collect();
+    let demand = inst.demand(workloads.iter().copied());
     // Build with every strategy, then spend the local search on the best one only.
     let mut best: Option<(PoolPack, Inventory, Option<usize>)> = None;
     for preferred in strategies {
@@ -191,7 +181,7 @@ impl Packer<'_, '_> {
             // Zone phase: one replica in each of the first `zones_needed` distinct zones.
             let needed = inst.workloads[w].zones_needed as usize;
             loop {
-                let used = zones_of(&nodes, w, inst.zones.len());
+                let used = zones_of(nodes.iter(), w, inst.zones.len());
                 if used.len() >= needed || left == 0 {
                     break;
                 }
@@ -533,21 +523,19 @@ impl Packer<'_, '_> {
                 }
             }
             removed[victim] = true;
-            let zones_kept = ok
-                && moving.iter().all(|&(w, _)| {
-                    live_zones(nodes, w, inst.zones.len(), &removed).len()
-                        >= inst.workloads[w].zones_needed as usize
-                });
             let live = || {
                 nodes
                     .iter()
                     .zip(&removed)
                     .filter(|(_, r)| !**r)
-                    .map(|(o, _)| o.ty)
+                    .map(|(o, _)| o)
             };
-            let zones_kept = zones_kept
-                && live().count() >= inst.model.policy.min_nodes_per_pool as usize
-                && (!keep_headroom || self.deficit_of(live()).is_none());
+            let zones_kept =
+                ok && moving.iter().all(|&(w, _)| {
+                    zones_of(live(), w, inst.zones.len()).len()
+                        >= inst.workloads[w].zones_needed as usize
+                }) && live().count() >= inst.model.policy.min_nodes_per_pool as usize
+                    && (!keep_headroom || self.deficit_of(live().map(|o| o.ty)).is_none());
             if zones_kept {
                 nodes[victim].load.iter_mut().for_each(|l| *l = 0);
             } else {
@@ -755,24 +743,11 @@ impl Packer<'_, '_> {
     }
 }
 
-/// Distinct real zones hosting `w`.
-fn zones_of(nodes: &[Open], w: usize, zone_slots: usize) -> Vec<usize> {
+/// Distinct real zones of the nodes in `nodes` hosting `w`.
+fn zones_of<'a>(nodes: impl Iterator<Item = &'a Open>, w: usize, zone_slots: usize) -> Vec<usize> {
     let mut z: Vec<usize> = nodes
-        .iter()
         .filter(|o| o.zone < zone_slots && o.count(w) > 0)
         .map(|o| o.zone)
-        .collect();
-    z.sort_unstable();
-    z.dedup();
-    z
-}
-
-fn live_zones(nodes: &[Open], w: usize, zone_slots: usize, removed: &[bool]) -> Vec<usize> {
-    let mut z: Vec<usize> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(j, o)| !removed[*j] && o.zone < zone_slots && o.count(w) > 0)
-        .map(|(_, o)| o.zone)
         .collect();
     z.sort_unstable();
     z.dedup();
