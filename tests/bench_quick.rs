@@ -33,7 +33,13 @@ fn quick_suite_plans_validly_and_never_worse_than_the_baselines() {
         }
         let p = c.run(Method::Planner).unwrap();
         assert!(p.valid, "{}: the planner's plan is not valid", c.name);
-        assert!(p.peak_rss_bytes > 0, "{}: no peak memory measured", c.name);
+        if cfg!(target_os = "linux") {
+            assert!(
+                p.peak_rss_bytes.is_some_and(|b| b > 0),
+                "{}: no peak memory",
+                c.name
+            );
+        }
         // The baselines' plans may be incomplete (kube-scheduler strands replicas) but
         // never claim anything false.
         for m in [Method::Ffd, Method::Kube] {

@@ -1,5 +1,7 @@
 //! One method on one instance, in a child process of the bench binary, so that its peak
-//! memory is its own: the kernel's `ru_maxrss` of the reaped child, read with `wait4`.
+//! memory is its own: the child reads its `VmHWM` from `/proc/self/status` when done. (The
+//! `ru_maxrss` that `wait4` reports is no good here: Linux carries the parent's peak over
+//! into the child at `execve`, so every child would weigh at least as much as the parent.)
 
 use super::BenchError;
 use crate::baseline::{ffd_one_pool_per_class, kube_scheduler_least_allocated};
@@ -51,7 +53,17 @@ pub struct ChildOutput {
     pub seconds: f64,
     /// The planner's safety stop cut its search.
     pub stopped_by_time: bool,
+    /// Peak resident memory of the child (`VmHWM`), where the system tells it.
+    pub peak_rss_bytes: Option<u64>,
     pub plan: Plan,
+}
+
+/// This process's peak resident set size, from `/proc/self/status` (Linux).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Runs `method` on `model`; the planner stops by `time_limit` at the latest.
@@ -82,12 +94,16 @@ pub fn run_child(
     let load_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let (plan, stopped_by_time) = place(&model, method, time_limit);
-    let output = ChildOutput {
+    let mut output = ChildOutput {
         load_seconds,
         seconds: start.elapsed().as_secs_f64(),
         stopped_by_time,
+        peak_rss_bytes: None,
         plan,
     };
+    // Serialising the plan takes memory too; the peak is read after it.
+    serde_json::to_vec(&output).map_err(BenchError::Json)?;
+    output.peak_rss_bytes = peak_rss_bytes();
     let json = serde_json::to_vec(&output).map_err(BenchError::Json)?;
     std::fs::write(out, json).map_err(|source| BenchError::Io {
         path: out.to_path_buf(),
@@ -95,15 +111,8 @@ pub fn run_child(
     })
 }
 
-/// A finished child: its output and its peak resident memory.
-#[derive(Debug)]
-pub struct Measured {
-    pub output: ChildOutput,
-    pub peak_rss_bytes: u64,
-}
-
-/// The parent's side: runs `exe solve ...` for one method and reaps it with `wait4`. A child
-/// still running at `hard_limit` is killed.
+/// The parent's side: runs `exe solve ...` for one method and waits for it. A child still
+/// running at `hard_limit` is killed.
 pub fn spawn(
     exe: &Path,
     input: &Path,
@@ -111,7 +120,7 @@ pub fn spawn(
     time_limit: Duration,
     hard_limit: Duration,
     scratch: &Path,
-) -> Result<Measured, BenchError> {
+) -> Result<ChildOutput, BenchError> {
     let out = scratch.join(format!("{}.json", method.as_str()));
     let log = scratch.join(format!("{}.stderr", method.as_str()));
     let io = |path: &PathBuf| {
@@ -119,7 +128,7 @@ pub fn spawn(
         move |source| BenchError::Io { path, source }
     };
     let stderr = std::fs::File::create(&log).map_err(io(&log))?;
-    let child = Command::new(exe)
+    let mut child = Command::new(exe)
         .arg("solve")
         .arg("--method")
         .arg(method.as_str())
@@ -137,48 +146,36 @@ pub fn spawn(
             exe: exe.to_path_buf(),
             source,
         })?;
-    let pid = child.id() as libc::pid_t;
     let start = Instant::now();
-    let (status, peak_rss_bytes) = loop {
-        let mut status: libc::c_int = 0;
-        // SAFETY: plain out-parameters; rusage is zeroed plain data.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // wait4 rather than Child::wait: only it reports the child's own peak RSS.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            // ru_maxrss is in KiB on Linux.
-            break (status, usage.ru_maxrss as u64 * 1024);
+    let mut killed = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(BenchError::Wait)? {
+            break status;
         }
-        if reaped < 0 {
-            return Err(BenchError::Wait(std::io::Error::last_os_error()));
-        }
-        if start.elapsed() > hard_limit {
-            // SAFETY: the pid is our own unreaped child, so it cannot have been recycled.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+        if !killed && start.elapsed() > hard_limit {
+            child.kill().map_err(BenchError::Wait)?;
+            killed = true;
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    if !exited_ok {
-        let tail = std::fs::read_to_string(&log).unwrap_or_default();
-        let tail: Vec<&str> = tail.lines().rev().take(5).collect();
-        let how = if start.elapsed() > hard_limit {
-            format!("killed after the hard limit of {} s", hard_limit.as_secs())
-        } else if libc::WIFSIGNALED(status) {
-            format!("killed by signal {}", libc::WTERMSIG(status))
+    if !status.success() {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let mut tail: Vec<&str> = text.lines().rev().take(5).collect();
+        tail.reverse();
+        let how = if killed {
+            format!(
+                "was killed after the hard limit of {} s",
+                hard_limit.as_secs()
+            )
         } else {
-            format!("exited with {}", libc::WEXITSTATUS(status))
+            format!("failed ({status})")
         };
         return Err(BenchError::Child {
             method: method.as_str(),
             how,
-            stderr: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            stderr: tail.join("\n"),
         });
     }
     let bytes = std::fs::read(&out).map_err(io(&out))?;
-    let output = serde_json::from_slice(&bytes).map_err(BenchError::Json)?;
-    Ok(Measured {
-        output,
-        peak_rss_bytes,
-    })
+    serde_json::from_slice(&bytes).map_err(BenchError::Json)
 }

@@ -358,7 +358,8 @@ pub struct Run {
     pub unplaced: usize,
     pub seconds: f64,
     pub load_seconds: f64,
-    pub peak_rss_bytes: u64,
+    /// The child's peak resident memory, where the system reports it.
+    pub peak_rss_bytes: Option<u64>,
     pub stopped_by_time: bool,
 }
 
@@ -488,9 +489,9 @@ pub fn run_case(
         progress(method);
         let outcome = match child::spawn(&options.exe, &input, method, time_limit, hard_limit, &dir)
         {
-            Ok(m) => {
-                let report = check(&model, &m.output.plan);
-                let plan = &m.output.plan;
+            Ok(output) => {
+                let report = check(&model, &output.plan);
+                let plan = &output.plan;
                 Outcome {
                     method,
                     run: Some(Run {
@@ -501,10 +502,10 @@ pub fn run_case(
                         valid: report.is_valid(),
                         violations: report.violations.len(),
                         unplaced: plan.unplaced.len(),
-                        seconds: m.output.seconds,
-                        load_seconds: m.output.load_seconds,
-                        peak_rss_bytes: m.peak_rss_bytes,
-                        stopped_by_time: m.output.stopped_by_time,
+                        seconds: output.seconds,
+                        load_seconds: output.load_seconds,
+                        peak_rss_bytes: output.peak_rss_bytes,
+                        stopped_by_time: output.stopped_by_time,
                     }),
                     error: None,
                 }
@@ -616,7 +617,7 @@ mod tests {
             unplaced: 0,
             seconds: 0.0,
             load_seconds: 0.0,
-            peak_rss_bytes: 0,
+            peak_rss_bytes: None,
             stopped_by_time: false,
         };
         let mut r = CaseResult {

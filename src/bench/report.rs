@@ -59,7 +59,7 @@ pub fn write_csv(result: &SuiteResult, path: &Path) -> Result<(), BenchError> {
             c.run(Method::Ffd),
             c.run(Method::Kube),
         );
-        let rss = |r: Option<&Run>| r.map(|r| round(r.peak_rss_bytes as f64 / MIB, 1));
+        let rss = |r: Option<&Run>| r?.peak_rss_bytes.map(|b| round(b as f64 / MIB, 1));
         let secs = |r: Option<&Run>| r.map(|r| round(r.seconds, 3));
         let errors: Vec<String> = c
             .outcomes
@@ -288,9 +288,10 @@ fn limits_target(name: &str, p: Option<&Run>, seconds: f64) -> Target {
         what: format!("{name}: ≤ {seconds:.0} s and ≤ 4 GiB"),
         measured: p.map_or("the planner failed".into(), |r| {
             format!(
-                "{:.1} s, {:.2} GiB peak{}",
+                "{:.1} s, {} peak{}",
                 r.seconds,
-                r.peak_rss_bytes as f64 / GIB,
+                r.peak_rss_bytes
+                    .map_or("unknown".into(), |b| format!("{:.2} GiB", b as f64 / GIB)),
                 if r.stopped_by_time {
                     " (cut by the time limit)"
                 } else {
@@ -298,7 +299,9 @@ fn limits_target(name: &str, p: Option<&Run>, seconds: f64) -> Target {
                 }
             )
         }),
-        met: Some(p.is_some_and(|r| r.seconds <= seconds && r.peak_rss_bytes as f64 <= 4.0 * GIB)),
+        met: Some(p.is_some_and(|r| {
+            r.seconds <= seconds && r.peak_rss_bytes.is_some_and(|b| b as f64 <= 4.0 * GIB)
+        })),
     }
 }
 
@@ -350,9 +353,8 @@ fn time_cell(r: Option<&Run>) -> String {
 }
 
 fn mem_cell(r: Option<&Run>) -> String {
-    r.map_or("—".into(), |r| {
-        format!("{:.0} MiB", r.peak_rss_bytes as f64 / MIB)
-    })
+    r.and_then(|r| r.peak_rss_bytes)
+        .map_or("—".into(), |b| format!("{:.0} MiB", b as f64 / MIB))
 }
 
 /// The Markdown of `BENCHMARKS.md`. `command` is how the run was started.
@@ -364,7 +366,7 @@ pub fn markdown(result: &SuiteResult, command: &str) -> String {
         w,
         "Written by `{command}` ({} instances, {:.0} s in all, {} cores). Each method ran in its \
          own child process on the same converted YAML: **time** is the method alone (not \
-         reading the YAML), **memory** the child's peak RSS (`wait4`), which includes loading \
+         reading the YAML), **memory** the child's peak RSS (`VmHWM`), which includes loading \
          the YAML. Every plan was re-verified with `tierplan::check`. Costs are 1 per node \
          except on generated instances, so cost = nodes there. **Ratio** is the planner's \
          nodes over the proven optimum or, where none is published, over the best lower bound \
@@ -528,7 +530,7 @@ mod tests {
             unplaced: usize::from(!valid),
             seconds: 0.5,
             load_seconds: 0.1,
-            peak_rss_bytes: 50 << 20,
+            peak_rss_bytes: Some(50 << 20),
             stopped_by_time: false,
         }
     }

@@ -224,8 +224,9 @@ impl Roadef {
         }
     }
 
-    /// Machines the initial assignment uses: `assignment_X.txt` next to `model_X.txt`.
-    pub fn initial_machines_used(&self) -> Result<usize, ConvertError> {
+    /// The initial assignment, `assignment_X.txt` next to `model_X.txt`: per process, its
+    /// machine.
+    pub fn initial_assignment(&self) -> Result<Vec<usize>, ConvertError> {
         let name = self
             .source
             .file_name()
@@ -235,15 +236,22 @@ impl Roadef {
         let path = self.source.with_file_name(format!("assignment_{name}"));
         let text = read_text(&path)?;
         let mut t = Numbers::new(&path, &text);
-        let mut used = BTreeSet::new();
-        for p in 0..self.processes.len() {
-            let m: usize = t.next(&format!("the machine of process {p}"))?;
-            if m >= self.machines.len() {
-                return Err(t.error(0, format!("process {p} is on unknown machine {m}")));
-            }
-            used.insert(m);
-        }
+        let machines = (0..self.processes.len())
+            .map(|p| {
+                let m: usize = t.next(&format!("the machine of process {p}"))?;
+                if m >= self.machines.len() {
+                    return Err(t.error(0, format!("process {p} is on unknown machine {m}")));
+                }
+                Ok(m)
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
         t.finish()?;
+        Ok(machines)
+    }
+
+    /// Machines the initial assignment uses.
+    pub fn initial_machines_used(&self) -> Result<usize, ConvertError> {
+        let used: BTreeSet<usize> = self.initial_assignment()?.into_iter().collect();
         Ok(used.len())
     }
 }
@@ -318,5 +326,44 @@ mod tests {
         assert_eq!(r.processes.len(), 100);
         assert_eq!(r.initial_machines_used().unwrap(), 4);
         model::build(r.documents()).unwrap();
+    }
+
+    /// The challenge's initial assignment honours capacities and service conflicts, so it
+    /// must fit the converted instance: checks units, resource order and zero capacities.
+    #[test]
+    fn the_initial_assignments_fit_the_converted_instances() {
+        let dir = Path::new("../shared/bench/roadef2012-a");
+        if !dir.exists() {
+            eprintln!("skipped: {} is not present", dir.display());
+            return;
+        }
+        for name in [
+            "a1_1", "a1_2", "a1_3", "a1_4", "a1_5", "a2_1", "a2_2", "a2_3", "a2_4", "a2_5",
+        ] {
+            let r = Roadef::read(&dir.join(format!("model_{name}.txt"))).unwrap();
+            let m = model::build(r.documents()).unwrap();
+            let assignment = r.initial_assignment().unwrap();
+            let mut used = vec![vec![0u64; m.resources.len()]; m.nodes.len()];
+            let mut hosted: Vec<Vec<usize>> = vec![Vec::new(); m.nodes.len()];
+            for (p, &machine) in assignment.iter().enumerate() {
+                // Names are padded, so model order is process order and machine order.
+                let w = &m.workloads[p];
+                assert_eq!(w.id, format!("roadef/{}", r.process_name(p)));
+                for (u, q) in used[machine].iter_mut().zip(&w.requests) {
+                    *u += q;
+                }
+                assert!(
+                    w.anti_affinity.iter().all(|a| !hosted[machine].contains(a)),
+                    "{name}: process {p} shares machine {machine} with its service"
+                );
+                hosted[machine].push(p);
+            }
+            for (n, node) in m.nodes.iter().enumerate() {
+                for (k, &u) in used[n].iter().enumerate() {
+                    let cap = node.allocatable[k].unwrap_or(0);
+                    assert!(u <= cap, "{name}: {} over {}", node.name, m.resources[k]);
+                }
+            }
+        }
     }
 }
