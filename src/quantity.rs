@@ -103,7 +103,7 @@ pub fn parse(text: &str, unit: Unit) -> Result<Amount, QuantityError> {
                     overflow()
                 }
             })?;
-            if e.abs() > 1000 {
+            if e.unsigned_abs() > 1000 {
                 return Err(if e > 0 { overflow() } else { malformed() });
             }
             exp10 += e;
@@ -280,6 +280,11 @@ mod tests {
         ));
         assert!(matches!(
             parse("1e-99999999999999999999", Unit::Whole),
+            Err(QuantityError::Malformed(_))
+        ));
+        // Found by fuzzing: the most negative exponent has no absolute value in i64.
+        assert!(matches!(
+            parse("1e-9223372036854775808", Unit::Whole),
             Err(QuantityError::Malformed(_))
         ));
         for big in [
