@@ -9,15 +9,30 @@ type Key = (u64, usize, u64, usize);
 /// (cost saving, node saving), the two pools merged, and their union.
 type Merge = ((i128, i64), usize, usize, Vec<usize>);
 
-/// Groupings worth assembling: the greedy merge, and every class on its own.
+/// Groupings worth assembling: the greedy merge, every class on its own, and the fewest
+/// pools a first-fit clique cover gives. The last costs no packing, so even a search cut
+/// short by its budget or deadline has a grouping that needs few pools (minNodesPerPool and
+/// headroom are paid per pool, so a scarce inventory may only fit few pools).
 pub fn candidates(inst: &Instance, budget: &mut Budget) -> Vec<Vec<Vec<usize>>> {
     let singletons: Vec<Vec<usize>> = (0..inst.graph.classes.len()).map(|c| vec![c]).collect();
     let merged = greedy_merge(inst, singletons.clone(), budget);
-    if merged == singletons {
-        vec![singletons]
-    } else {
-        vec![merged, singletons]
+    let mut fewest: Vec<Vec<usize>> = Vec::new();
+    for c in 0..inst.graph.classes.len() {
+        match fewest
+            .iter_mut()
+            .find(|g| g.iter().all(|&x| inst.graph.compatible[x][c]))
+        {
+            Some(g) => g.push(c),
+            None => fewest.push(vec![c]),
+        }
     }
+    let mut out = vec![merged];
+    for g in [singletons, fewest] {
+        if !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    out
 }
 
 fn greedy_merge(
