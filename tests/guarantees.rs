@@ -52,7 +52,9 @@ fn listing(dir: &Path) -> Vec<String> {
 /// The issue-2 instance (2,000 workloads, 1,000 nodes) as one YAML file in `dir`.
 fn large_input(dir: &Path) -> PathBuf {
     let path = dir.join("large.yaml");
-    let docs = tierplan::generate::generate(&tierplan::generate::GenParams::issue2());
+    // Large enough that even an optimised build is still planning when the signal comes.
+    let docs =
+        tierplan::generate::generate(&tierplan::generate::GenParams::scaled(10_000, 4_000, 1));
     std::fs::write(&path, tierplan::generate::to_yaml(&docs)).unwrap();
     path
 }
