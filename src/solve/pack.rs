@@ -379,6 +379,17 @@ impl Packer<'_, '_> {
         }
     }
 
+    /// Takes the first free node of type `t` in `zone`, empty.
+    fn take(&self, inv: &mut Inventory, t: usize, zone: usize) -> Option<Open> {
+        inv.take(t, zone).map(|node| Open {
+            node,
+            ty: t,
+            zone,
+            load: vec![0; self.inst.model.resources.len()],
+            hosted: Vec::new(),
+        })
+    }
+
     /// How many more replicas of `w` fit on `o`.
     fn room(&self, o: &Open, w: usize) -> u32 {
         let m = &self.inst.model.workloads[w];
@@ -454,14 +465,7 @@ impl Packer<'_, '_> {
         let zone = (0..inv.zones())
             .filter(|&z| zone_ok(z) && inv.available(ty, z) > 0)
             .min_by_key(|&z| (nodes.iter().filter(|o| o.zone == z).count(), z))?;
-        let node = inv.take(ty, zone)?;
-        nodes.push(Open {
-            node,
-            ty,
-            zone,
-            load: vec![0; inst.model.resources.len()],
-            hosted: Vec::new(),
-        });
+        nodes.push(self.take(inv, ty, zone)?);
         Some(nodes.len() - 1)
     }
 
@@ -592,14 +596,8 @@ impl Packer<'_, '_> {
                 }
                 self.budget.spend(1);
             }
-            match best.and_then(|(_, t, z)| inv.take(t, z).map(|n| (n, t, z))) {
-                Some((node, ty, zone)) => nodes.push(Open {
-                    node,
-                    ty,
-                    zone,
-                    load: vec![0; self.inst.model.resources.len()],
-                    hosted: Vec::new(),
-                }),
+            match best.and_then(|(_, t, z)| self.take(inv, t, z)) {
+                Some(open) => nodes.push(open),
                 None => {
                     unmet.push(("headroom", format!(
                         "after losing its {k} largest node(s) the pool cannot cover its requests, and no free node eligible for its workloads is left to add"
@@ -662,14 +660,8 @@ impl Packer<'_, '_> {
                         z,
                     )
                 });
-            match pick.and_then(|(t, z)| inv.take(t, z).map(|n| (n, t, z))) {
-                Some((node, ty, zone)) => nodes.push(Open {
-                    node,
-                    ty,
-                    zone,
-                    load: vec![0; self.inst.model.resources.len()],
-                    hosted: Vec::new(),
-                }),
+            match pick.and_then(|(t, z)| self.take(inv, t, z)) {
+                Some(open) => nodes.push(open),
                 None => {
                     unmet.push(("minNodesPerPool", format!(
                         "the pool needs {min} nodes but only {} free node(s) are eligible for its workloads",
