@@ -13,6 +13,13 @@ use std::fmt::Write;
 pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     let mut s = String::new();
     let replicas = model.total_replicas();
+    // Replicas placed per workload, counted once for every pool's utilisation.
+    let mut placed = vec![0u64; model.workloads.len()];
+    for p in &plan.placements {
+        if let Some(w) = model.workload_index(&p.workload) {
+            placed[w] += 1;
+        }
+    }
     let _ = writeln!(
         s,
         "tierplan: {} workloads ({} replicas) on an inventory of {} nodes",
@@ -58,7 +65,7 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         let _ = writeln!(
             s,
             "  utilisation: {}",
-            utilisation(model, plan, &pool.workloads, &nodes)
+            utilisation(model, &placed, &pool.workloads, &nodes)
         );
     }
     if !plan.unused_nodes.is_empty() {
@@ -109,7 +116,11 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
 }
 
 /// `cpu 63% memory 41% pods 9%`: requests plus overhead over allocatable, per resource used.
-fn utilisation(model: &Model, plan: &Plan, workloads: &[String], nodes: &[usize]) -> String {
+fn utilisation(model: &Model, placed: &[u64], workloads: &[String], nodes: &[usize]) -> String {
+    let workloads: Vec<usize> = workloads
+        .iter()
+        .filter_map(|id| model.workload_index(id))
+        .collect();
     let mut parts = Vec::new();
     for (r, name) in model.resources.iter().enumerate() {
         let capacity: u128 = nodes
@@ -118,12 +129,9 @@ fn utilisation(model: &Model, plan: &Plan, workloads: &[String], nodes: &[usize]
             .filter(|&a| a < MAX_AMOUNT)
             .map(u128::from)
             .sum();
-        let requested: u128 = plan
-            .placements
+        let requested: u128 = workloads
             .iter()
-            .filter(|p| workloads.binary_search(&p.workload).is_ok())
-            .filter_map(|p| model.workload_index(&p.workload))
-            .map(|w| model.workloads[w].requests[r] as u128)
+            .map(|&w| model.workloads[w].requests[r] as u128 * placed[w] as u128)
             .sum();
         if requested == 0 || capacity == 0 {
             continue;

@@ -282,18 +282,17 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
             cost += model.nodes[n].cost_micros;
         }
         let ws = workloads_of(inst, &groups[i]);
+        // Nodes hosting each workload, gathered in one pass over the pool's nodes.
+        let mut hosts_of: std::collections::HashMap<usize, Vec<(usize, u32)>> =
+            std::collections::HashMap::new();
+        for o in &pack.nodes {
+            for &(w, c) in &o.hosted {
+                hosts_of.entry(w).or_default().push((o.node, c));
+            }
+        }
         // Replica numbers follow node name order within each workload.
         for &w in &ws {
-            let mut hosts: Vec<(usize, u32)> = pack
-                .nodes
-                .iter()
-                .filter_map(|o| {
-                    o.hosted
-                        .iter()
-                        .find(|(x, _)| *x == w)
-                        .map(|(_, c)| (o.node, *c))
-                })
-                .collect();
+            let mut hosts = hosts_of.remove(&w).unwrap_or_default();
             hosts.sort_unstable();
             let mut replica = 0;
             for (n, c) in hosts {

@@ -116,7 +116,8 @@ pub fn pack_pool(
             inst,
             workloads,
             preferred,
-            demand: demand.clone(),
+            demand: &demand,
+            types: &types,
             budget: &mut *budget,
         }
         .build(&mut trial);
@@ -130,7 +131,8 @@ pub fn pack_pool(
         inst,
         workloads,
         preferred,
-        demand,
+        demand: &demand,
+        types: &types,
         budget,
     }
     .improve(&mut pack, inv);
@@ -143,7 +145,9 @@ struct Packer<'a, 'm> {
     /// Node type to open first when it can host the replica.
     preferred: Option<usize>,
     /// The pool's total requests per resource.
-    demand: Vec<u128>,
+    demand: &'a [u128],
+    /// Types eligible for at least one workload of the pool, ascending.
+    types: &'a [usize],
     budget: &'a mut Budget,
 }
 
@@ -572,12 +576,12 @@ impl Packer<'_, '_> {
         if k == 0 {
             return;
         }
-        let types = self.pool_types();
+        let types = self.types;
         while let Some(def) = self.deficit(nodes) {
             // The free node that most reduces the normalised deficit per unit of cost.
             let current: f64 = def;
             let mut best: Option<(f64, usize, usize)> = None;
-            for &t in &types {
+            for &t in types {
                 for z in 0..inv.zones() {
                     if inv.available(t, z) == 0 {
                         continue;
@@ -646,7 +650,7 @@ impl Packer<'_, '_> {
         unmet: &mut Vec<(&'static str, String)>,
     ) {
         let min = self.inst.model.policy.min_nodes_per_pool as usize;
-        let types = self.pool_types();
+        let types = self.types;
         while nodes.len() < min {
             let pick = types
                 .iter()
@@ -677,7 +681,7 @@ impl Packer<'_, '_> {
     /// that keeps every spread rule, while headroom still holds.
     fn downsize(&mut self, inv: &mut Inventory, nodes: &mut [Open]) {
         let inst = self.inst;
-        let types = self.pool_types();
+        let types = self.types;
         let headroom_ok_before = self.deficit(nodes).is_none();
         for i in 0..nodes.len() {
             if self.budget.exhausted() {
@@ -685,7 +689,7 @@ impl Packer<'_, '_> {
             }
             let current = inst.types[nodes[i].ty].cost;
             let mut best: Option<(u64, usize, usize)> = None;
-            for &t in &types {
+            for &t in types {
                 let ty = &inst.types[t];
                 if ty.cost >= current || best.is_some_and(|(c, _, _)| ty.cost >= c) {
                     continue;
@@ -720,18 +724,6 @@ impl Packer<'_, '_> {
                 }
             }
         }
-    }
-
-    /// Types eligible for at least one workload of the pool.
-    fn pool_types(&self) -> Vec<usize> {
-        let mut types: Vec<usize> = self
-            .workloads
-            .iter()
-            .flat_map(|&w| self.inst.workloads[w].eligible.iter().copied())
-            .collect();
-        types.sort_unstable();
-        types.dedup();
-        types
     }
 }
 
