@@ -105,6 +105,23 @@ pub fn pack_pool(
     let mut strategies: Vec<Option<usize>> = vec![None];
     strategies.extend(types.iter().map(|&t| Some(t)));
     let demand = inst.demand(workloads.iter().copied());
+    // Placement order, the same for every strategy: spread-constrained workloads first (they
+    // decide how many nodes exist), then decreasing size (FFD).
+    let mut order: Vec<(std::cmp::Reverse<u32>, std::cmp::Reverse<u64>, usize)> = workloads
+        .iter()
+        .map(|&w| {
+            let m = &inst.model.workloads[w];
+            let per_node = m.max_per_node.map_or(1, |k| m.replicas.div_ceil(k));
+            let spread =
+                per_node.max(inst.workloads[w].zones_needed) + !m.anti_affinity.is_empty() as u32;
+            // Shares are in [0, 1]: their bits order like the floats.
+            let size = inst.dominant_share(w).to_bits();
+            (std::cmp::Reverse(spread), std::cmp::Reverse(size), w)
+        })
+        .collect();
+    order.sort_unstable();
+    let workloads: Vec<usize> = order.into_iter().map(|(_, _, w)| w).collect();
+    let workloads = workloads.as_slice();
     // Build with every strategy, then spend the local search on the best one only.
     let mut best: Option<(PoolPack, Inventory, Option<usize>)> = None;
     for preferred in strategies {
@@ -155,21 +172,9 @@ impl Packer<'_, '_> {
     /// Constructs a packing: placement, then nodes for headroom and minNodesPerPool.
     fn build(mut self, inv: &mut Inventory) -> PoolPack {
         let inst = self.inst;
-        let mut order: Vec<usize> = self.workloads.to_vec();
-        // Spread-constrained workloads first (they decide how many nodes exist), then FFD.
-        order.sort_by(|&a, &b| {
-            let spread = |w: usize| {
-                let m = &inst.model.workloads[w];
-                let per_node = m.max_per_node.map_or(1, |k| m.replicas.div_ceil(k));
-                per_node.max(inst.workloads[w].zones_needed) + !m.anti_affinity.is_empty() as u32
-            };
-            spread(b)
-                .cmp(&spread(a))
-                .then(inst.dominant_share(b).total_cmp(&inst.dominant_share(a)))
-                .then(a.cmp(&b))
-        });
+        let order = self.workloads;
         let mut remaining: Vec<u64> = vec![0; inst.model.resources.len()];
-        for &w in &order {
+        for &w in order {
             let m = &inst.model.workloads[w];
             for (r, q) in remaining.iter_mut().zip(&m.requests) {
                 *r += q * m.replicas as u64;
