@@ -348,6 +348,7 @@ impl<'m> Packer<'m> {
             classes: vec![class.name.clone()],
             workloads,
             nodes,
+            node_types: Vec::new(),
         }
     }
 

@@ -531,6 +531,8 @@ pub fn generate(p: &GenParams) -> Documents {
             node_failures: p.node_failures as i64,
         }),
         min_nodes_per_pool: Some(p.min_nodes_per_pool.max(1) as i64),
+        system_daemon_sets: Vec::new(),
+        karpenter: None,
     };
     docs.policies.push((
         origin(),
@@ -584,6 +586,7 @@ pub fn generate(p: &GenParams) -> Documents {
             anti_affinity,
             co_location: Vec::new(),
             node_selector,
+            controller: None,
         };
         docs.workloads.push((
             origin(),
@@ -633,6 +636,7 @@ pub fn generate(p: &GenParams) -> Documents {
                     ]),
                     zone: None,
                     cost: Some(shape.cost),
+                    taints: Vec::new(),
                 },
             },
         ));
@@ -657,6 +661,9 @@ pub fn to_yaml(docs: &Documents) -> String {
         push(&mut out, d);
     }
     for (_, d) in &docs.nodes {
+        push(&mut out, d);
+    }
+    for (_, d) in &docs.node_types {
         push(&mut out, d);
     }
     out

@@ -57,8 +57,53 @@ pub struct Pool {
     pub classes: Vec<String>,
     /// Workload ids, sorted.
     pub workloads: Vec<String>,
-    /// Node names, sorted.
+    /// Node names, sorted: inventory nodes and the nodes to buy (see `nodeTypes`).
     pub nodes: Vec<String>,
+    /// Catalog mode: the nodes to buy for this pool, by type and zone. They are named
+    /// `<pool>-<type>-<n>`, n counting from 1 per pool and type through these entries in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_types: Vec<Bought>,
+}
+
+/// Nodes of one type to buy in one zone for a pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Bought {
+    /// The NodeType (instance type).
+    #[serde(rename = "type")]
+    pub node_type: String,
+    pub zone: String,
+    pub count: u32,
+}
+
+/// A node the plan buys, as named in `pools[].nodes` and `placements`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoughtNode<'p> {
+    pub pool: &'p str,
+    pub name: String,
+    pub node_type: &'p str,
+    pub zone: &'p str,
+}
+
+impl Pool {
+    /// The nodes this pool buys, named by the rule of [`Pool::node_types`].
+    pub fn bought_nodes(&self) -> Vec<BoughtNode<'_>> {
+        let mut next: std::collections::BTreeMap<&str, u64> = Default::default();
+        let mut out = Vec::new();
+        for b in &self.node_types {
+            let n = next.entry(&b.node_type).or_insert(0);
+            for _ in 0..b.count {
+                *n += 1;
+                out.push(BoughtNode {
+                    pool: &self.name,
+                    name: format!("{}-{}-{n}", self.name, b.node_type),
+                    node_type: &b.node_type,
+                    zone: &b.zone,
+                });
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]

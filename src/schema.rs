@@ -3,7 +3,7 @@
 //! `schemas/` holds their committed copies; a test fails when they are stale, and
 //! `tierplan schemas DIR` rewrites them.
 
-use crate::input::wire::{NodeDoc, PolicyDoc, WorkloadDoc};
+use crate::input::wire::{NodeDoc, NodeTypeDoc, PolicyDoc, WorkloadDoc};
 use crate::plan::Plan;
 use schemars::schema_for;
 
@@ -18,6 +18,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("policy.schema.json", render(schema_for!(PolicyDoc))),
         ("workload.schema.json", render(schema_for!(WorkloadDoc))),
         ("node.schema.json", render(schema_for!(NodeDoc))),
+        ("nodetype.schema.json", render(schema_for!(NodeTypeDoc))),
         ("plan.schema.json", render(schema_for!(Plan))),
     ]
 }

@@ -188,6 +188,7 @@ impl Roadef {
                 allocatable: amounts(&m.capacity),
                 zone: Some(format!("location-{}", m.location)),
                 cost: None,
+                taints: Vec::new(),
             };
             docs.nodes
                 .push(node(&self.source, n + i + 1, metadata, spec));

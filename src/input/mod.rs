@@ -13,7 +13,7 @@ pub use diag::{Diagnostic, InputError, Origin};
 
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
-use wire::{NodeDoc, PolicyDoc, WorkloadDoc, API_VERSION, KINDS};
+use wire::{NodeDoc, NodeTypeDoc, PolicyDoc, WorkloadDoc, API_VERSION, KINDS};
 
 /// Typed documents of every kind, each with its origin, in input order.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +21,7 @@ pub struct Documents {
     pub policies: Vec<(Origin, PolicyDoc)>,
     pub workloads: Vec<(Origin, WorkloadDoc)>,
     pub nodes: Vec<(Origin, NodeDoc)>,
+    pub node_types: Vec<(Origin, NodeTypeDoc)>,
     /// Kinds of which some document may have been left out as unreadable or invalid, so that
     /// "there is no document of this kind" would mislead.
     pub rejected_kinds: std::collections::BTreeSet<&'static str>,
@@ -121,6 +122,11 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
             Some("Node") => {
                 if !push_typed(&mut docs.nodes, origin, value, diags) {
                     docs.rejected_kinds.insert("Node");
+                }
+            }
+            Some("NodeType") => {
+                if !push_typed(&mut docs.node_types, origin, value, diags) {
+                    docs.rejected_kinds.insert("NodeType");
                 }
             }
             other => {

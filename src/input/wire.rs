@@ -101,6 +101,45 @@ pub struct PolicySpec {
     /// Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_nodes_per_pool: Option<i64>,
+    /// DaemonSets that run on every node of every pool (CNI, kube-proxy, log and security
+    /// agents): their requests are reserved on every node, on top of `nodeOverhead`, and they
+    /// are the only workloads allowed to tolerate every pool's taint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system_daemon_sets: Vec<SystemDaemonSetSpec>,
+    /// Where Karpenter NodePools (catalog mode) point for cloud settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub karpenter: Option<KarpenterSpec>,
+}
+
+/// One system DaemonSet of `spec.systemDaemonSets`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SystemDaemonSetSpec {
+    pub name: String,
+    /// Default `kube-system`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Per-pod requests, reserved on every node.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, Quantity>,
+}
+
+/// `spec.karpenter` of the Policy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KarpenterSpec {
+    /// The `nodeClassRef` of every emitted NodePool. Default: `karpenter.k8s.aws`,
+    /// `EC2NodeClass`, `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_class_ref: Option<NodeClassRefSpec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeClassRefSpec {
+    pub group: String,
+    pub kind: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -161,6 +200,10 @@ pub struct WorkloadSpec {
     /// Labels required on the node.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,
+    /// The kind of object that runs the pods: `Deployment` (default), `StatefulSet`,
+    /// `DaemonSet`, `Job` or `CronJob`; the emitted patch targets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<String>,
 }
 
 /// One co-location limit of a workload.
@@ -184,11 +227,43 @@ pub struct NodeSpec {
     /// Per hour; default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// Taints the node has now (as `kubectl get node -o yaml` shows them); the emitted Node
+    /// keeps them beside the pool's taint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<TaintSpec>,
+}
+
+/// A Kubernetes taint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TaintSpec {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
+    pub effect: String,
+}
+
+/// `kind: NodeType`: a machine type that can be bought (catalog mode). `metadata.name` is the
+/// instance type (the `node.kubernetes.io/instance-type` label of its nodes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeTypeSpec {
+    pub allocatable: BTreeMap<String, Quantity>,
+    /// Per hour, per node; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    /// Zones it can be bought in (at least one).
+    pub zones: Vec<String>,
+    /// At most this many nodes of the type may be bought, over all zones and pools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
 }
 
 pub type PolicyDoc = Document<PolicySpec>;
 pub type WorkloadDoc = Document<WorkloadSpec>;
 pub type NodeDoc = Document<NodeSpec>;
+pub type NodeTypeDoc = Document<NodeTypeSpec>;
 
 /// The kinds tierplan reads.
-pub const KINDS: [&str; 3] = ["Policy", "Workload", "Node"];
+pub const KINDS: [&str; 4] = ["Policy", "Workload", "Node", "NodeType"];

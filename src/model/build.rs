@@ -1,8 +1,11 @@
 //! Validation: typed wire documents → [`Model`], reporting every problem at once.
 
-use super::{names, Model, Node, NodeRequirement, Policy, Workload, BUILTIN_ATTRIBUTES, PODS};
+use super::{
+    names, Controller, Model, Node, NodeClassRef, NodeRequirement, NodeType, Policy,
+    SystemDaemonSet, Taint, Workload, BUILTIN_ATTRIBUTES, INSTANCE_TYPE_LABEL, PODS, ZONE_LABEL,
+};
 use crate::input::diag::hint;
-use crate::input::wire::{NodeDoc, PolicyDoc, Quantity, WorkloadDoc};
+use crate::input::wire::{NodeDoc, NodeTypeDoc, PolicyDoc, PolicySpec, Quantity, WorkloadDoc};
 use crate::input::{self, Diagnostic, Documents, InputError, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,7 +37,7 @@ pub fn build_from_paths(paths: &[PathBuf]) -> Result<Model, InputError> {
             // "No document of this kind" would only mislead when one was left out as invalid.
             diags.extend(e.diagnostics.into_iter().filter(|d| match d.code {
                 "E050" => !rejected.contains("Workload"),
-                "E051" => !rejected.contains("Node"),
+                "E051" => !rejected.contains("Node") && !rejected.contains("NodeType"),
                 _ => true,
             }));
             Err(InputError::new(diags))
@@ -143,13 +146,33 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
             "add the workloads to plan",
         ));
     }
-    if docs.nodes.is_empty() {
+    let mut node_types: Vec<NodeType> = docs
+        .node_types
+        .iter()
+        .map(|(origin, doc)| ctx.node_type(origin, doc, &mut d))
+        .collect();
+    node_types.sort_by(|a, b| a.name.cmp(&b.name));
+    for pair in node_types.windows(2) {
+        if pair[0].name == pair[1].name {
+            d.push(Diagnostic::new(
+                "E040",
+                Some(&pair[1].origin),
+                "metadata.name",
+                format!(
+                    "node type `{}` is also defined in {}",
+                    pair[1].name, pair[0].origin
+                ),
+                "give each node type a unique name",
+            ));
+        }
+    }
+    if docs.nodes.is_empty() && docs.node_types.is_empty() {
         d.push(Diagnostic::new(
             "E051",
             None,
             "",
-            "the inventory is empty: there is no Node document",
-            "add Node documents describing the machines to plan on",
+            "the inventory is empty: there is no Node or NodeType document",
+            "add Node documents describing the machines to plan on, or NodeType documents describing the machines that can be bought",
         ));
     }
     if d.is_empty() {
@@ -158,6 +181,7 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
             resources,
             workloads,
             nodes,
+            node_types,
         })
     } else {
         Err(InputError::new(d))
@@ -204,6 +228,14 @@ fn collect_resources(docs: &Documents) -> Vec<String> {
     }
     for (_, n) in &docs.nodes {
         names.extend(n.spec.allocatable.keys().cloned());
+    }
+    for (_, t) in &docs.node_types {
+        names.extend(t.spec.allocatable.keys().cloned());
+    }
+    for (_, p) in &docs.policies {
+        for ds in &p.spec.system_daemon_sets {
+            names.extend(ds.resources.keys().cloned());
+        }
     }
     names.into_iter().collect()
 }
@@ -344,11 +376,30 @@ impl Ctx<'_> {
                 }
             })
             .collect();
-        let node_overhead = self
+        let mut node_overhead: Vec<Amount> = self
             .amounts(origin, "spec.nodeOverhead", &s.node_overhead, true, d)
             .into_iter()
             .map(|a| a.unwrap_or(0))
             .collect();
+        let system_daemon_sets = self.system_daemon_sets(origin, s, &mut node_overhead, d);
+        let karpenter_node_class =
+            match s.karpenter.as_ref().and_then(|k| k.node_class_ref.as_ref()) {
+                None => NodeClassRef::default(),
+                Some(r) => {
+                    check_name(
+                        origin,
+                        "spec.karpenter.nodeClassRef.name",
+                        &r.name,
+                        NameRule::Subdomain,
+                        d,
+                    );
+                    NodeClassRef {
+                        group: r.group.clone(),
+                        kind: r.kind.clone(),
+                        name: r.name.clone(),
+                    }
+                }
+            };
         let node_failures = match s.headroom.as_ref().map(|h| h.node_failures) {
             None => 0,
             Some(k) if (0..=1000).contains(&k) => k as u32,
@@ -386,7 +437,85 @@ impl Ctx<'_> {
             node_overhead,
             node_failures,
             min_nodes_per_pool,
+            system_daemon_sets,
+            karpenter_node_class,
         }
+    }
+
+    /// Validates `spec.systemDaemonSets` and adds their requests to the per-node overhead.
+    fn system_daemon_sets(
+        &self,
+        origin: Option<&Origin>,
+        s: &PolicySpec,
+        overhead: &mut [Amount],
+        d: &mut Vec<Diagnostic>,
+    ) -> Vec<SystemDaemonSet> {
+        let mut out: Vec<SystemDaemonSet> = Vec::new();
+        for (i, ds) in s.system_daemon_sets.iter().enumerate() {
+            let path = format!("spec.systemDaemonSets[{i}]");
+            check_name(
+                origin,
+                &format!("{path}.name"),
+                &ds.name,
+                NameRule::Subdomain,
+                d,
+            );
+            let namespace = ds
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "kube-system".to_string());
+            check_name(
+                origin,
+                &format!("{path}.namespace"),
+                &namespace,
+                NameRule::Label,
+                d,
+            );
+            // Each DaemonSet pod also takes a pod slot on every node.
+            let requests: Vec<Amount> = self
+                .amounts(origin, &format!("{path}.resources"), &ds.resources, true, d)
+                .into_iter()
+                .enumerate()
+                .map(|(r, a)| {
+                    if self.resources[r] == PODS {
+                        1
+                    } else {
+                        a.unwrap_or(0)
+                    }
+                })
+                .collect();
+            for (r, q) in requests.iter().enumerate() {
+                match overhead[r].checked_add(*q).filter(|&t| t <= MAX_AMOUNT) {
+                    Some(t) => overhead[r] = t,
+                    None => d.push(Diagnostic::new(
+                        "E029",
+                        origin,
+                        format!("{path}.resources.{}", self.resources[r]),
+                        "the overhead and the system DaemonSets together reserve more than any node holds",
+                        "check the units of these requests",
+                    )),
+                }
+            }
+            if out
+                .iter()
+                .any(|o| o.name == ds.name && o.namespace == namespace)
+            {
+                d.push(Diagnostic::new(
+                    "E022",
+                    origin,
+                    format!("{path}.name"),
+                    format!("`{namespace}/{}` is listed twice", ds.name),
+                    "list each system DaemonSet once",
+                ));
+            }
+            out.push(SystemDaemonSet {
+                name: ds.name.clone(),
+                namespace,
+                requests,
+            });
+        }
+        out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        out
     }
 
     fn workload(
@@ -493,6 +622,26 @@ impl Ctx<'_> {
         }
         let max_per_node = positive(o, "spec.maxPerNode", s.max_per_node, d);
         let min_zones = positive(o, "spec.minZones", s.min_zones, d);
+        let controller = match s.controller.as_deref() {
+            None => Controller::Deployment,
+            Some(k) => match Controller::ALL.into_iter().find(|c| c.kind() == k) {
+                Some(c) => c,
+                None => {
+                    let kinds = Controller::ALL.map(Controller::kind);
+                    let h = hint(k, kinds);
+                    d.push(Diagnostic::new(
+                        "E054",
+                        o,
+                        "spec.controller",
+                        format!("unknown controller `{k}`"),
+                        format!("{h} use one of {}", kinds.join(", "))
+                            .trim()
+                            .to_string(),
+                    ));
+                    Controller::Deployment
+                }
+            },
+        };
         Workload {
             origin: origin.clone(),
             id: format!("{namespace}/{}", doc.metadata.name),
@@ -507,6 +656,7 @@ impl Ctx<'_> {
             anti_affinity: Vec::new(),
             co_location: Vec::new(),
             node_selector: s.node_selector.clone(),
+            controller,
         }
     }
 
@@ -538,19 +688,41 @@ impl Ctx<'_> {
             .binary_search_by(|r| r.as_str().cmp(PODS))
             .expect("pods");
         allocatable[pods].get_or_insert(MAX_AMOUNT);
-        let cost = doc.spec.cost.unwrap_or(1.0);
-        let cost_micros = if cost.is_finite() && (0.0..=MAX_COST).contains(&cost) {
-            (cost * 1e6).round() as u64
-        } else {
-            d.push(Diagnostic::new(
-                "E042",
-                o,
-                "spec.cost",
-                format!("{cost} is not a valid cost"),
-                format!("give the cost per hour as a number from 0 to {MAX_COST}"),
-            ));
-            0
-        };
+        let cost_micros = cost_micros(o, doc.spec.cost, d);
+        let mut taints: Vec<Taint> = Vec::new();
+        for (i, t) in doc.spec.taints.iter().enumerate() {
+            let path = format!("spec.taints[{i}]");
+            if let Some(problem) = names::qualified_name_problem(&t.key) {
+                d.push(Diagnostic::new(
+                    "E064",
+                    o,
+                    format!("{path}.key"),
+                    format!("`{}` is not a valid taint key: {problem}", t.key),
+                    "use a key such as example.com/dedicated",
+                ));
+            }
+            let value = t.value.clone().unwrap_or_default();
+            check_label_value(o, &format!("{path}.value"), &value, d);
+            if !TAINT_EFFECTS.contains(&t.effect.as_str()) {
+                let h = hint(&t.effect, TAINT_EFFECTS);
+                d.push(Diagnostic::new(
+                    "E044",
+                    o,
+                    format!("{path}.effect"),
+                    format!("unknown taint effect `{}`", t.effect),
+                    format!("{h} use one of {}", TAINT_EFFECTS.join(", "))
+                        .trim()
+                        .to_string(),
+                ));
+            }
+            taints.push(Taint {
+                key: t.key.clone(),
+                value,
+                effect: t.effect.clone(),
+            });
+        }
+        taints.sort();
+        taints.dedup();
         let zone = doc.spec.zone.clone().or_else(|| {
             doc.metadata
                 .labels
@@ -564,7 +736,103 @@ impl Ctx<'_> {
             allocatable,
             zone,
             cost_micros,
+            taints,
         }
+    }
+
+    fn node_type(&self, origin: &Origin, doc: &NodeTypeDoc, d: &mut Vec<Diagnostic>) -> NodeType {
+        let o = Some(origin);
+        let name = &doc.metadata.name;
+        // The name becomes a label value and part of node names.
+        check_name(o, "metadata.name", name, NameRule::Subdomain, d);
+        check_label_value(o, "metadata.name", name, d);
+        check_labels(o, "metadata.labels", &doc.metadata.labels, d);
+        for key in [INSTANCE_TYPE_LABEL, ZONE_LABEL] {
+            if doc.metadata.labels.contains_key(key) {
+                d.push(Diagnostic::new(
+                    "E045",
+                    o,
+                    format!("metadata.labels.{key}"),
+                    "this label is set by tierplan from the type's name and zones",
+                    "remove it",
+                ));
+            }
+        }
+        if doc.spec.allocatable.is_empty() {
+            d.push(Diagnostic::new(
+                "E041",
+                o,
+                "spec.allocatable",
+                "the node type declares no resource",
+                "give its allocatable cpu, memory and pods",
+            ));
+        }
+        let mut allocatable = self.amounts(o, "spec.allocatable", &doc.spec.allocatable, false, d);
+        let pods = self
+            .resources
+            .binary_search_by(|r| r.as_str().cmp(PODS))
+            .expect("pods");
+        allocatable[pods].get_or_insert(MAX_AMOUNT);
+        let mut zones = doc.spec.zones.clone();
+        for (i, z) in zones.iter().enumerate() {
+            check_label_value(o, &format!("spec.zones[{i}]"), z, d);
+        }
+        check_unique(o, "spec.zones", &zones, d);
+        if zones.is_empty() {
+            d.push(Diagnostic::new(
+                "E046",
+                o,
+                "spec.zones",
+                "the node type lists no zone",
+                "list the zones it can be bought in",
+            ));
+        }
+        zones.sort();
+        let max = match doc.spec.max {
+            None => None,
+            Some(m) if (0..=MAX_BUY).contains(&m) => Some(m as u32),
+            Some(m) => {
+                d.push(Diagnostic::new(
+                    "E047",
+                    o,
+                    "spec.max",
+                    format!("{m} is out of range"),
+                    format!("use 0 to {MAX_BUY}, or leave it out for no limit"),
+                ));
+                None
+            }
+        };
+        NodeType {
+            origin: origin.clone(),
+            name: name.clone(),
+            labels: doc.metadata.labels.clone(),
+            allocatable,
+            zones,
+            cost_micros: cost_micros(o, doc.spec.cost, d),
+            max,
+        }
+    }
+}
+
+/// The most nodes of one type a plan may buy: far beyond any cluster, and small enough that
+/// every count stays exact.
+const MAX_BUY: i64 = 100_000;
+
+const TAINT_EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+
+fn cost_micros(o: Option<&Origin>, cost: Option<f64>, d: &mut Vec<Diagnostic>) -> u64 {
+    let cost = cost.unwrap_or(1.0);
+    if cost.is_finite() && (0.0..=MAX_COST).contains(&cost) {
+        (cost * 1e6).round() as u64
+    } else {
+        d.push(Diagnostic::new(
+            "E042",
+            o,
+            "spec.cost",
+            format!("{cost} is not a valid cost"),
+            format!("give the cost per hour as a number from 0 to {MAX_COST}"),
+        ));
+        0
     }
 }
 

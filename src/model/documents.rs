@@ -4,8 +4,9 @@
 
 use super::{Model, BUILTIN_ATTRIBUTES, PODS};
 use crate::input::wire::{
-    CoLocationSpec, Document, HeadroomSpec, Metadata, NodeDoc, NodeRequirementSpec, NodeSpec,
-    PolicyDoc, PolicySpec, Quantity, WorkloadDoc, WorkloadSpec, API_VERSION,
+    CoLocationSpec, Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec, NodeDoc,
+    NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, Quantity,
+    SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec, API_VERSION,
 };
 use crate::input::{Documents, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};
@@ -26,7 +27,24 @@ pub fn to_documents(m: &Model) -> Documents {
     for n in &m.nodes {
         docs.nodes.push((n.origin.clone(), node(m, n)));
     }
+    for t in &m.node_types {
+        docs.node_types.push((t.origin.clone(), node_type(m, t)));
+    }
     docs
+}
+
+/// A resource map of the declared amounts, leaving undeclared ones (and unlimited pods) out.
+fn allocatable(m: &Model, amounts: &[Option<Amount>]) -> BTreeMap<String, Quantity> {
+    amounts
+        .iter()
+        .enumerate()
+        // Undeclared pods are stored as MAX_AMOUNT: leaving them out says the same.
+        .filter_map(|(r, a)| {
+            a.filter(|&a| !(m.resources[r] == PODS && a == MAX_AMOUNT))
+                .map(|a| (r, a))
+        })
+        .map(|(r, a)| (m.resources[r].clone(), quantity(m, r, a)))
+        .collect()
 }
 
 fn document<S>(kind: &str, metadata: Metadata, spec: S) -> Document<S> {
@@ -66,12 +84,44 @@ fn policy(m: &Model) -> PolicyDoc {
                 .flat_map(|n| (0..n.allocatable.len()).filter(|&r| n.allocatable[r].is_some())),
         )
         .collect();
-    let node_overhead = (0..m.resources.len())
-        .filter(|&r| {
-            m.resources[r] != PODS && (p.node_overhead[r] > 0 || !named_elsewhere.contains(&r))
+    // The model's overhead includes the system DaemonSets' requests; the document does not.
+    let declared: Vec<Amount> = (0..m.resources.len())
+        .map(|r| {
+            let daemons: Amount = p.system_daemon_sets.iter().map(|ds| ds.requests[r]).sum();
+            p.node_overhead[r] - daemons
         })
-        .map(|r| (m.resources[r].clone(), quantity(m, r, p.node_overhead[r])))
         .collect();
+    let named_elsewhere: BTreeSet<usize> = named_elsewhere
+        .into_iter()
+        .chain(p.system_daemon_sets.iter().flat_map(|ds| {
+            (0..ds.requests.len()).filter(|&r| ds.requests[r] > 0 && m.resources[r] != PODS)
+        }))
+        .chain(
+            m.node_types
+                .iter()
+                .flat_map(|t| (0..t.allocatable.len()).filter(|&r| t.allocatable[r].is_some())),
+        )
+        .collect();
+    let node_overhead = (0..m.resources.len())
+        .filter(|&r| m.resources[r] != PODS && (declared[r] > 0 || !named_elsewhere.contains(&r)))
+        .map(|r| (m.resources[r].clone(), quantity(m, r, declared[r])))
+        .collect();
+    let system_daemon_sets = p
+        .system_daemon_sets
+        .iter()
+        .map(|ds| SystemDaemonSetSpec {
+            name: ds.name.clone(),
+            namespace: Some(ds.namespace.clone()),
+            resources: ds
+                .requests
+                .iter()
+                .enumerate()
+                .filter(|&(r, &q)| q > 0 && m.resources[r] != PODS)
+                .map(|(r, &q)| (m.resources[r].clone(), quantity(m, r, q)))
+                .collect(),
+        })
+        .collect();
+    let class = &p.karpenter_node_class;
     let spec = PolicySpec {
         sensitivity_levels: Some(p.sensitivity_levels.clone()),
         separate_by: Some(p.separate_by.clone()),
@@ -89,6 +139,14 @@ fn policy(m: &Model) -> PolicyDoc {
             node_failures: i64::from(p.node_failures),
         }),
         min_nodes_per_pool: Some(i64::from(p.min_nodes_per_pool)),
+        system_daemon_sets,
+        karpenter: Some(KarpenterSpec {
+            node_class_ref: Some(NodeClassRefSpec {
+                group: class.group.clone(),
+                kind: class.kind.clone(),
+                name: class.name.clone(),
+            }),
+        }),
     };
     document("Policy", named("policy"), spec)
 }
@@ -133,6 +191,7 @@ fn workload(m: &Model, w: &super::Workload) -> WorkloadDoc {
             })
             .collect(),
         node_selector: w.node_selector.clone(),
+        controller: Some(w.controller.kind().to_string()),
     };
     let metadata = Metadata {
         namespace: Some(w.namespace.clone()),
@@ -142,27 +201,39 @@ fn workload(m: &Model, w: &super::Workload) -> WorkloadDoc {
 }
 
 fn node(m: &Model, n: &super::Node) -> NodeDoc {
-    let allocatable = n
-        .allocatable
-        .iter()
-        .enumerate()
-        // Undeclared pods are stored as MAX_AMOUNT: leaving them out says the same.
-        .filter_map(|(r, a)| {
-            a.filter(|&a| !(m.resources[r] == PODS && a == MAX_AMOUNT))
-                .map(|a| (r, a))
-        })
-        .map(|(r, a)| (m.resources[r].clone(), quantity(m, r, a)))
-        .collect();
     let spec = NodeSpec {
-        allocatable,
+        allocatable: allocatable(m, &n.allocatable),
         zone: n.zone.clone(),
         cost: Some(super::cost_from_micros(n.cost_micros)),
+        taints: n
+            .taints
+            .iter()
+            .map(|t| TaintSpec {
+                key: t.key.clone(),
+                value: Some(t.value.clone()).filter(|v| !v.is_empty()),
+                effect: t.effect.clone(),
+            })
+            .collect(),
     };
     let metadata = Metadata {
         labels: n.labels.clone(),
         ..named(&n.name)
     };
     document("Node", metadata, spec)
+}
+
+fn node_type(m: &Model, t: &super::NodeType) -> NodeTypeDoc {
+    let spec = NodeTypeSpec {
+        allocatable: allocatable(m, &t.allocatable),
+        cost: Some(super::cost_from_micros(t.cost_micros)),
+        zones: t.zones.clone(),
+        max: t.max.map(i64::from),
+    };
+    let metadata = Metadata {
+        labels: t.labels.clone(),
+        ..named(&t.name)
+    };
+    document("NodeType", metadata, spec)
 }
 
 #[cfg(test)]
@@ -184,6 +255,7 @@ mod tests {
         m.policy.origin = None;
         m.workloads.iter_mut().for_each(|w| w.origin = o.clone());
         m.nodes.iter_mut().for_each(|n| n.origin = o.clone());
+        m.node_types.iter_mut().for_each(|t| t.origin = o.clone());
         m
     }
 
@@ -210,7 +282,20 @@ spec: {allocatable: {cpu: 3920m, memory: 14481Mi}, cost: 0.214}
 apiVersion: tierplan/v1alpha1
 kind: Node
 metadata: {name: n2}
-spec: {allocatable: {cpu: 2, pods: 58}, zone: y}
+spec: {allocatable: {cpu: 2, pods: 58}, zone: y, taints: [{key: a.io/b, effect: NoExecute}]}
+---
+apiVersion: tierplan/v1alpha1
+kind: NodeType
+metadata: {name: m6i.large, labels: {disk: ssd}}
+spec: {allocatable: {cpu: 1930m, memory: 6Gi}, cost: 0.1, zones: [b, a], max: 4}
+---
+apiVersion: tierplan/v1alpha1
+kind: Policy
+metadata: {name: p}
+spec:
+  nodeOverhead: {cpu: 100m}
+  systemDaemonSets: [{name: cilium, resources: {cpu: 50m, memory: 300Mi}}]
+  karpenter: {nodeClassRef: {group: g.io, kind: K, name: n}}
 ";
         let m = model_of(text);
         let again = model_of(&crate::generate::to_yaml(&to_documents(&m)));

@@ -42,6 +42,8 @@ pub struct Model {
     pub workloads: Vec<Workload>,
     /// Sorted by name.
     pub nodes: Vec<Node>,
+    /// Machine types that may be bought (catalog mode), sorted by name.
+    pub node_types: Vec<NodeType>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,11 +53,114 @@ pub struct Policy {
     pub separate_by: Vec<String>,
     pub share_when: Vec<Rule>,
     pub node_requirements: Vec<NodeRequirement>,
-    /// Per resource, reserved on every used node (0 where none).
+    /// Per resource, reserved on every used node (0 where none): the declared
+    /// `nodeOverhead` plus the requests of every system DaemonSet.
     pub node_overhead: Vec<Amount>,
     pub node_failures: u32,
     pub min_nodes_per_pool: u32,
+    /// Sorted by (namespace, name).
+    pub system_daemon_sets: Vec<SystemDaemonSet>,
+    pub karpenter_node_class: NodeClassRef,
 }
+
+/// A DaemonSet that runs on every node of every pool: the one allowed exception to tiering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemDaemonSet {
+    pub name: String,
+    pub namespace: String,
+    /// Per resource (dense; `pods` is 1).
+    pub requests: Vec<Amount>,
+}
+
+/// The `nodeClassRef` of emitted Karpenter NodePools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeClassRef {
+    pub group: String,
+    pub kind: String,
+    pub name: String,
+}
+
+impl Default for NodeClassRef {
+    fn default() -> Self {
+        NodeClassRef {
+            group: "karpenter.k8s.aws".into(),
+            kind: "EC2NodeClass".into(),
+            name: "default".into(),
+        }
+    }
+}
+
+/// The object kind that runs a workload's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Controller {
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    Job,
+    CronJob,
+}
+
+impl Controller {
+    pub const ALL: [Controller; 5] = [
+        Controller::Deployment,
+        Controller::StatefulSet,
+        Controller::DaemonSet,
+        Controller::Job,
+        Controller::CronJob,
+    ];
+
+    /// The Kubernetes `kind`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Controller::Deployment => "Deployment",
+            Controller::StatefulSet => "StatefulSet",
+            Controller::DaemonSet => "DaemonSet",
+            Controller::Job => "Job",
+            Controller::CronJob => "CronJob",
+        }
+    }
+
+    /// The `apiVersion` of the kind.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Controller::Job | Controller::CronJob => "batch/v1",
+            _ => "apps/v1",
+        }
+    }
+}
+
+/// A Kubernetes taint a node carries.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Taint {
+    pub key: String,
+    /// Empty when the taint has no value.
+    pub value: String,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
+    pub effect: String,
+}
+
+/// A machine type that can be bought: every node of it has these labels and capacity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeType {
+    pub origin: Origin,
+    /// The instance type.
+    pub name: String,
+    /// `metadata.labels`; bought nodes also get `node.kubernetes.io/instance-type` and
+    /// `topology.kubernetes.io/zone`.
+    pub labels: BTreeMap<String, String>,
+    /// As [`Node::allocatable`].
+    pub allocatable: Vec<Option<Amount>>,
+    /// Sorted, at least one.
+    pub zones: Vec<String>,
+    pub cost_micros: u64,
+    /// At most this many may be bought over all zones and pools.
+    pub max: Option<u32>,
+}
+
+/// The label carrying a node's instance type.
+pub const INSTANCE_TYPE_LABEL: &str = "node.kubernetes.io/instance-type";
+/// The label carrying a node's zone.
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
 /// Attribute → allowed values. A workload matches when every attribute has a listed value.
 pub type Rule = BTreeMap<String, Vec<String>>;
@@ -90,6 +195,7 @@ pub struct Workload {
     /// Labels required on the node by the workload itself (the policy's `nodeRequirements`
     /// are kept in the policy and applied by whoever needs them).
     pub node_selector: BTreeMap<String, String>,
+    pub controller: Controller,
 }
 
 impl Workload {
@@ -116,6 +222,8 @@ pub struct Node {
     pub zone: Option<String>,
     /// Cost per hour in millionths, so that sums are exact.
     pub cost_micros: u64,
+    /// Taints the node has now, sorted.
+    pub taints: Vec<Taint>,
 }
 
 impl Model {
@@ -138,6 +246,12 @@ impl Model {
     pub fn node_index(&self, name: &str) -> Option<usize> {
         self.nodes
             .binary_search_by(|n| n.name.as_str().cmp(name))
+            .ok()
+    }
+
+    pub fn node_type_index(&self, name: &str) -> Option<usize> {
+        self.node_types
+            .binary_search_by(|t| t.name.as_str().cmp(name))
             .ok()
     }
 

@@ -331,6 +331,7 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
             classes: names(&groups[i]),
             workloads: ws.iter().map(|&w| model.workloads[w].id.clone()).collect(),
             nodes: nodes.iter().map(|&n| model.nodes[n].name.clone()).collect(),
+            node_types: Vec::new(),
         });
     }
     placements.sort();
