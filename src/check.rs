@@ -1083,6 +1083,7 @@ mod tests {
                         classes: vec![format!("class-of-{name}")],
                         workloads,
                         nodes,
+                        node_types: Vec::new(),
                     }
                 })
                 .collect(),

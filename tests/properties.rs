@@ -862,6 +862,7 @@ fn witness_plan(m: &Model, best: &BruteOptimum, class_names: &[String]) -> Plan 
             classes,
             workloads,
             nodes,
+            node_types: Vec::new(),
         });
     }
     placements.sort();
