@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod bench;
 pub mod check;
 pub mod convert;
+pub mod emit;
 pub mod generate;
 pub mod graph;
 pub mod input;
