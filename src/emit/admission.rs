@@ -1,17 +1,355 @@
-//! The ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) and its binding that reject
-//! pods escaping their tier.
+//! The ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, GA since Kubernetes 1.30)
+//! and its binding that reject pods escaping their tier.
+//!
+//! Taints keep other tiers' pods off a pool's nodes only as long as pods cannot tolerate what
+//! they like, and tolerations are self-service. This policy makes them a boundary. It reads the
+//! contract the other manifests follow (see the constants in [`super`]): a pool's nodes carry
+//! `POOL_LABEL=<pool>` and the taint `POOL_TAINT_KEY=<pool>:NoSchedule`; a planned workload's
+//! pods carry `POD_POOL_LABEL=<pool>`, tolerate that one taint and require `POOL_LABEL In
+//! [<pool>]` in every required node-affinity term.
+//!
+//! The rules, each a validation with a message that says what is wrong and how to fix it:
+//! 1. No pod carries a toleration with an empty key (with `operator: Exists` it tolerates
+//!    every taint; an empty key with `Equal` is invalid anyway).
+//! 2. No pod tolerates the pool taint key with `operator: Exists` (every pool at once).
+//! 3. A pod tolerates the pool taint key only with the value of its own `POD_POOL_LABEL`, so
+//!    a pod without that label tolerates no pool at all. Any effect counts, an empty effect
+//!    included (it matches every effect), so that a later change of the taint's effect cannot
+//!    open a pool.
+//! 4. A pod's `POD_POOL_LABEL` names a pool that hosts planned workloads of its namespace.
+//! 5. A pod with `POD_POOL_LABEL` is pinned to its pool: either every term of its required
+//!    node affinity (the terms are ORed, so one term without the requirement would escape)
+//!    requires `POOL_LABEL In [<pool>]` and nothing else for that key, or its `nodeSelector`
+//!    sets `POOL_LABEL: <pool>` (ANDed with everything). The second form exists because the
+//!    DaemonSet controller replaces a DaemonSet pod's required node affinity by a single
+//!    `metadata.name` term: a workload run by a DaemonSet can only stay pinned by nodeSelector.
+//! 6. A pod that is not pinned by rule 5 does not set `spec.nodeName` on creation: a pod bound
+//!    by name skips the scheduler, and the kubelet checks only `NoExecute` taints, so the
+//!    pools' `NoSchedule` taints would not keep it out. (Pinned pods may: the kubelet does
+//!    check required node affinity and nodeSelector.)
+//!
+//! Pods of a tiered namespace (one with planned workloads) without `POD_POOL_LABEL` are
+//! admitted when they tolerate no pool: they run on nodes outside every pool.
+//!
+//! Exceptions:
+//! - Pods of the Policy's system DaemonSets (CNI, kube-proxy, agents) may tolerate every
+//!   taint. They are recognised by their namespace and a controller ownerReference to an
+//!   `apps` DaemonSet of a listed name. The pod's creator sets ownerReferences, so anyone who
+//!   can create pods in a system DaemonSet's namespace can claim the exception: RBAC must keep
+//!   pod creation in those namespaces to the cluster's administrators and controllers.
+//! - Mirror pods (annotation `kubernetes.io/config.mirror`) are not checked: they are the API
+//!   view of a kubelet's static pods, which run whatever the API says (control-plane static
+//!   pods carry wildcard tolerations), and a kubelet never runs a mirror pod it did not
+//!   create itself.
+//!
+//! Matching: pods, on CREATE and on UPDATE, in every namespace (the binding has no namespace
+//! selector), `failurePolicy: Fail`, `validationActions: [Deny]`. Updates are checked only when
+//! they change the fields that decide placement (tolerations, which an update may extend,
+//! node affinity and nodeSelector, which an update may extend while the pod is gated): other
+//! updates of a pod that predates the policy, such as a controller removing a finalizer, must
+//! keep working.
+//!
+//! The CEL uses only what both Kubernetes and the `cel-interpreter` crate evaluate (`has()`,
+//! `in`, `exists`, `all`, `size`, map and list literals, the conditional operator; no optional
+//! `?.` syntax), so that the tests evaluate the very expressions this module emits. Every field
+//! the pod may omit is guarded by `has()` (Kubernetes fails on a missing field) and map keys by
+//! `in` before indexing. The planned pools per namespace and the system DaemonSets are map
+//! literals in the `variables`, sorted, so the objects are byte-identical across runs.
 
+use super::{POD_POOL_LABEL, POOL_LABEL, POOL_TAINT_KEY};
 use crate::model::Model;
 use crate::plan::Plan;
 use k8s_openapi::api::admissionregistration::v1::{
-    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+    MatchCondition, MatchResources, NamedRuleWithOperations, ValidatingAdmissionPolicy,
+    ValidatingAdmissionPolicyBinding, ValidatingAdmissionPolicyBindingSpec,
+    ValidatingAdmissionPolicySpec, Validation, Variable,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Name of the policy and of its binding.
+pub const POLICY_NAME: &str = "tierplan-pool-isolation";
+
+/// The annotation the kubelet puts on mirror pods.
+const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
 /// The policy and its binding for `plan`.
 pub fn objects(
     model: &Model,
     plan: &Plan,
 ) -> (ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding) {
-    let _ = (model, plan);
-    unimplemented!("being written")
+    let policy = ValidatingAdmissionPolicy {
+        metadata: ObjectMeta {
+            name: Some(POLICY_NAME.into()),
+            ..Default::default()
+        },
+        spec: Some(ValidatingAdmissionPolicySpec {
+            failure_policy: Some("Fail".into()),
+            match_constraints: Some(MatchResources {
+                resource_rules: Some(vec![NamedRuleWithOperations {
+                    api_groups: Some(vec![String::new()]),
+                    api_versions: Some(vec!["v1".into()]),
+                    operations: Some(vec!["CREATE".into(), "UPDATE".into()]),
+                    resources: Some(vec!["pods".into()]),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            match_conditions: Some(match_conditions()),
+            variables: Some(variables(model, plan)),
+            validations: Some(validations()),
+            ..Default::default()
+        }),
+        status: None,
+    };
+    let binding = ValidatingAdmissionPolicyBinding {
+        metadata: ObjectMeta {
+            name: Some(POLICY_NAME.into()),
+            ..Default::default()
+        },
+        spec: Some(ValidatingAdmissionPolicyBindingSpec {
+            policy_name: Some(POLICY_NAME.into()),
+            validation_actions: Some(vec!["Deny".into()]),
+            ..Default::default()
+        }),
+    };
+    (policy, binding)
+}
+
+/// A CEL string literal.
+fn lit(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' | '\'' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A CEL map literal from strings to lists of strings, in the iteration order of `map`.
+fn map_lit(map: &BTreeMap<String, BTreeSet<String>>) -> String {
+    let entries: Vec<String> = map
+        .iter()
+        .map(|(k, vs)| {
+            let vs: Vec<String> = vs.iter().map(|v| lit(v)).collect();
+            format!("{}: [{}]", lit(k), vs.join(", "))
+        })
+        .collect();
+    format!("{{{}}}", entries.join(", "))
+}
+
+/// A CEL map literal from strings to the comma-joined values.
+fn joined_map_lit(map: &BTreeMap<String, BTreeSet<String>>) -> String {
+    let entries: Vec<String> = map
+        .iter()
+        .map(|(k, vs)| {
+            let vs: Vec<&str> = vs.iter().map(String::as_str).collect();
+            format!("{}: {}", lit(k), lit(&vs.join(", ")))
+        })
+        .collect();
+    format!("{{{}}}", entries.join(", "))
+}
+
+/// Whether an update changes the optional field at `path` of the pod (present on one side
+/// only, or different).
+fn changed(path: &str) -> String {
+    format!(
+        "has(object.{path}) != has(oldObject.{path}) || \
+         (has(object.{path}) && object.{path} != oldObject.{path})"
+    )
+}
+
+fn match_conditions() -> Vec<MatchCondition> {
+    vec![
+        MatchCondition {
+            name: "not-a-mirror-pod".into(),
+            expression: format!(
+                "!has(object.metadata.annotations) || !({} in object.metadata.annotations)",
+                lit(MIRROR_ANNOTATION)
+            ),
+        },
+        MatchCondition {
+            name: "create-or-placement-change".into(),
+            expression: format!(
+                "request.operation != 'UPDATE' || {} || {} || {}",
+                changed("spec.tolerations"),
+                changed("spec.affinity"),
+                changed("spec.nodeSelector")
+            ),
+        },
+    ]
+}
+
+fn variables(model: &Model, plan: &Plan) -> Vec<Variable> {
+    // Namespace → pools hosting its planned workloads.
+    let mut tiers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for pool in &plan.pools {
+        for id in &pool.workloads {
+            let namespace = match model.workload_index(id) {
+                Some(w) => model.workloads[w].namespace.clone(),
+                None => id
+                    .split_once('/')
+                    .map_or("default", |(ns, _)| ns)
+                    .to_owned(),
+            };
+            tiers
+                .entry(namespace)
+                .or_default()
+                .insert(pool.name.clone());
+        }
+    }
+    // Namespace → system DaemonSet names.
+    let mut system: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for ds in &model.policy.system_daemon_sets {
+        system
+            .entry(ds.namespace.clone())
+            .or_default()
+            .insert(ds.name.clone());
+    }
+    let label = lit(POD_POOL_LABEL);
+    let pool_label = lit(POOL_LABEL);
+    let var = |name: &str, expression: String| Variable {
+        name: name.into(),
+        expression,
+    };
+    vec![
+        var("tiers", map_lit(&tiers)),
+        // The same as one string per namespace, for messages (`join` is a Kubernetes string
+        // extension that cel-interpreter lacks).
+        var("tierPools", joined_map_lit(&tiers)),
+        var("systemDaemonSets", map_lit(&system)),
+        var(
+            "tolerations",
+            "has(object.spec.tolerations) ? object.spec.tolerations : []".into(),
+        ),
+        var(
+            "pool",
+            format!(
+                "has(object.metadata.labels) && {label} in object.metadata.labels \
+                 ? object.metadata.labels[{label}] : ''"
+            ),
+        ),
+        var(
+            "system",
+            "request.namespace in variables.systemDaemonSets && \
+             has(object.metadata.ownerReferences) && \
+             object.metadata.ownerReferences.exists(r, \
+             r.kind == 'DaemonSet' && r.apiVersion.startsWith('apps/') && \
+             has(r.controller) && r.controller && \
+             r.name in variables.systemDaemonSets[request.namespace])"
+                .into(),
+        ),
+        var(
+            "pinned",
+            format!(
+                "variables.pool != '' && (\
+                 (has(object.spec.nodeSelector) && {pool_label} in object.spec.nodeSelector && \
+                 object.spec.nodeSelector[{pool_label}] == variables.pool) || \
+                 (has(object.spec.affinity) && has(object.spec.affinity.nodeAffinity) && \
+                 has(object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution) && \
+                 size(object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms) > 0 && \
+                 object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.all(term, \
+                 has(term.matchExpressions) && \
+                 term.matchExpressions.exists(e, e.key == {pool_label} && e.operator == 'In' && \
+                 has(e.values) && size(e.values) == 1 && e.values[0] == variables.pool))))"
+            ),
+        ),
+    ]
+}
+
+fn validations() -> Vec<Validation> {
+    let key = lit(POOL_TAINT_KEY);
+    let taint = POOL_TAINT_KEY;
+    let pod_label = POD_POOL_LABEL;
+    let node_label = POOL_LABEL;
+    let own = format!(
+        "{{key: {taint}, operator: Equal, value: <pool>, effect: NoSchedule}} for the pool in \
+         its {pod_label} label"
+    );
+    let check = |expression: String, message: String| Validation {
+        expression,
+        message_expression: Some(message),
+        reason: Some("Forbidden".into()),
+        ..Default::default()
+    };
+    vec![
+        check(
+            "variables.system || \
+             !variables.tolerations.exists(t, !has(t.key) || t.key == '')"
+                .into(),
+            format!(
+                "'tierplan: this pod has a toleration without a key, which tolerates every \
+                 taint and so lets it onto the nodes of every tierplan pool; remove it and \
+                 tolerate only its own pool taint {own} (only the Policy\\'s systemDaemonSets \
+                 may tolerate everything)'"
+            ),
+        ),
+        check(
+            format!(
+                "variables.system || !variables.tolerations.exists(t, has(t.key) && \
+                 t.key == {key} && has(t.operator) && t.operator == 'Exists')"
+            ),
+            format!(
+                "'tierplan: this pod tolerates the taint {taint} with operator Exists, which \
+                 tolerates every tierplan pool; use {own}'"
+            ),
+        ),
+        check(
+            format!(
+                "variables.system || variables.tolerations.all(t, !has(t.key) || \
+                 t.key != {key} || (has(t.operator) && t.operator == 'Exists') || \
+                 (variables.pool != '' && has(t.value) && t.value == variables.pool))"
+            ),
+            format!(
+                "variables.pool == '' ? \
+                 'tierplan: this pod tolerates the taint {taint} of a tierplan pool but has no \
+                 {pod_label} label; remove the toleration, or if it belongs to a planned \
+                 workload, label it with its pool and pin it as tierplan\\'s workload patch \
+                 does' : \
+                 'tierplan: this pod is labelled {pod_label}=' + variables.pool + \
+                 ' but tolerates the taint {taint} of another pool; keep only the toleration \
+                 with value ' + variables.pool"
+            ),
+        ),
+        check(
+            "variables.system || variables.pool == '' || \
+             (request.namespace in variables.tiers && \
+             variables.pool in variables.tiers[request.namespace])"
+                .into(),
+            format!(
+                "'tierplan: this pod is labelled {pod_label}=' + variables.pool + ' but the \
+                 plan puts no workload of namespace ' + request.namespace + ' in that pool; \
+                 use the pool tierplan planned for this workload' + \
+                 (request.namespace in variables.tierPools ? ' (one of: ' + \
+                 variables.tierPools[request.namespace] + ')' : \
+                 ', or remove the label if the workload is not planned')"
+            ),
+        ),
+        check(
+            "variables.system || variables.pool == '' || variables.pinned".into(),
+            format!(
+                "'tierplan: this pod is labelled {pod_label}=' + variables.pool + ' but is \
+                 not pinned to that pool; give it required node affinity in which every \
+                 nodeSelectorTerm has the expression {{key: {node_label}, operator: In, \
+                 values: [' + variables.pool + ']}} (or set nodeSelector {node_label}: ' + \
+                 variables.pool + ')'"
+            ),
+        ),
+        check(
+            "variables.system || variables.pinned || request.operation != 'CREATE' || \
+             !has(object.spec.nodeName) || object.spec.nodeName == ''"
+                .into(),
+            "'tierplan: this pod sets spec.nodeName, which bypasses the scheduler and with \
+             it the NoSchedule taints that keep pods off tierplan pools; let the scheduler \
+             place it (remove spec.nodeName, use node affinity instead)'"
+                .into(),
+        ),
+    ]
 }
