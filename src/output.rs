@@ -3,7 +3,11 @@
 //!
 //! Ownership is recorded in [`OWNED_MARKER`]: one line per file tierplan wrote, with a hash of
 //! what it wrote. A file whose content no longer matches (edited by hand, or someone else's
-//! file of the same name) is not tierplan's to overwrite.
+//! file of the same name) is not tierplan's to overwrite, nor to remove.
+//!
+//! Names are relative paths of plain components separated by `/` (`manifests/nodes.yaml`);
+//! subdirectories are created as real directories, and a link in their place is refused like
+//! a link in a file's place.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -34,6 +38,18 @@ pub enum OutputError {
         "{path}: exists and was not written by tierplan (or was changed since)\n  fix: move it away, or pass --force to overwrite it"
     )]
     NotOwned { path: PathBuf },
+}
+
+/// What [`OutDir::write_replacing`] did.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Every file written, in the order given.
+    pub written: Vec<PathBuf>,
+    /// Files of an earlier run that this run no longer produces, removed.
+    pub removed: Vec<PathBuf>,
+    /// Files of an earlier run that this run no longer produces, left in place because they
+    /// were changed since tierplan wrote them (no longer tierplan's).
+    pub kept: Vec<PathBuf>,
 }
 
 /// Serialises writes with the interrupt handler: while it is held no output file is half
@@ -91,19 +107,57 @@ impl OutDir {
     /// file or the new one, never a part. Either every file is checked writable before the
     /// first is replaced, or nothing is written.
     pub fn write(&self, files: &[(&str, &[u8])]) -> Result<Vec<PathBuf>, OutputError> {
+        Ok(self.write_replacing(files, None)?.written)
+    }
+
+    /// As [`OutDir::write`]; in addition, when `stale_under` is a directory name, files under
+    /// it that an earlier run wrote and `files` no longer has are removed, when unchanged
+    /// since (so that no outdated manifest is left beside current ones), and kept otherwise.
+    pub fn write_replacing(
+        &self,
+        files: &[(&str, &[u8])],
+        stale_under: Option<&str>,
+    ) -> Result<Written, OutputError> {
         let _writing = hold_writes();
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         // Re-checked now that it exists: it could have been swapped for a link meanwhile.
         OutDir::new(&self.dir, self.force)?;
-        self.remove_stale_temps();
         let mut owned = self.read_marker();
         for (name, bytes) in files {
             self.check_one(&owned, name, Some(bytes))?;
         }
-        let mut written = Vec::new();
+        let mut done = Written::default();
+        let mut dirs: Vec<PathBuf> = vec![self.dir.clone()];
         for (name, bytes) in files {
-            written.push(self.replace(name, bytes)?);
+            let parent = self.make_parents(name)?;
+            if !dirs.contains(&parent) {
+                self.remove_stale_temps(&parent);
+                dirs.push(parent);
+            }
+            done.written.push(self.replace(name, bytes)?);
             owned.insert(name.to_string(), hash(bytes));
+        }
+        self.remove_stale_temps(&self.dir);
+        if let Some(under) = stale_under {
+            let prefix = format!("{under}/");
+            let stale: Vec<String> = owned
+                .keys()
+                .filter(|n| n.starts_with(&prefix) && !files.iter().any(|(f, _)| f == n))
+                .cloned()
+                .collect();
+            for name in stale {
+                let h = owned.remove(&name).expect("listed from the marker");
+                let path = self.dir.join(&name);
+                match self.owned_file_hash(&name) {
+                    Some(current) if current == h => {
+                        fs::remove_file(&path).map_err(io(&path))?;
+                        done.removed.push(path);
+                    }
+                    Some(_) => done.kept.push(path),
+                    None => {}
+                }
+            }
+            self.remove_empty_dirs(under);
         }
         let marker: String = std::iter::once(
             "# Files tierplan wrote here; it overwrites only these (while unchanged).\n"
@@ -113,10 +167,92 @@ impl OutDir {
         .collect();
         self.replace(OWNED_MARKER, marker.as_bytes())?;
         // Makes the renames durable, not only atomic.
-        if let Ok(d) = File::open(&self.dir) {
-            let _ = d.sync_all();
+        for d in dirs {
+            if let Ok(d) = File::open(d) {
+                let _ = d.sync_all();
+            }
         }
-        Ok(written)
+        Ok(done)
+    }
+
+    /// The hash of `name` when it is a regular file reached without links; `None` otherwise
+    /// (gone, a link, or in a directory that is a link), which leaves it alone.
+    fn owned_file_hash(&self, name: &str) -> Option<u64> {
+        let mut path = self.dir.clone();
+        for part in name.split('/') {
+            path.push(part);
+            if fs::symlink_metadata(&path).ok()?.file_type().is_symlink() {
+                return None;
+            }
+        }
+        fs::symlink_metadata(&path)
+            .ok()?
+            .is_file()
+            .then(|| hash_file(&path).ok())
+            .flatten()
+    }
+
+    /// Removes directories under `under` (and `under` itself) left empty by stale removal.
+    fn remove_empty_dirs(&self, under: &str) {
+        fn prune(dir: &Path) {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    prune(&entry.path());
+                }
+            }
+            // Fails, as it should, unless the directory is empty.
+            let _ = fs::remove_dir(dir);
+        }
+        let top = self.dir.join(under);
+        if fs::symlink_metadata(&top).is_ok_and(|m| m.is_dir()) {
+            prune(&top);
+        }
+    }
+
+    /// The directories a name's file goes in, each checked to be a directory and not a link.
+    fn check_parents(&self, name: &str) -> Result<(), OutputError> {
+        let mut path = self.dir.clone();
+        let parts: Vec<&str> = name.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            path.push(part);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_symlink() && !self.force => {
+                    return Err(OutputError::Symlink {
+                        path,
+                        fix: "remove the link, or pass --force to replace the link itself (its target is never written)",
+                    })
+                }
+                Ok(m) if m.file_type().is_symlink() || m.is_dir() => {}
+                Ok(_) => return Err(OutputError::NotADirectory { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(source) => return Err(OutputError::Io { path, source }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the directories `name` goes in (replacing a link only under `force`, after
+    /// [`OutDir::check_parents`]) and returns the innermost.
+    fn make_parents(&self, name: &str) -> Result<PathBuf, OutputError> {
+        self.check_parents(name)?;
+        let mut path = self.dir.clone();
+        let parts: Vec<&str> = name.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            path.push(part);
+            match fs::symlink_metadata(&path) {
+                // Unlinking a link leaves its target alone.
+                Ok(m) if m.file_type().is_symlink() => {
+                    fs::remove_file(&path).map_err(io(&path))?;
+                    fs::create_dir(&path).map_err(io(&path))?;
+                }
+                Ok(_) => {}
+                Err(_) => fs::create_dir(&path).map_err(io(&path))?,
+            }
+        }
+        Ok(path)
     }
 
     fn check_one(
@@ -125,11 +261,12 @@ impl OutDir {
         name: &str,
         new: Option<&[u8]>,
     ) -> Result<(), OutputError> {
-        // Names are tierplan's own constants; anything else would escape the directory.
+        // Names are tierplan's own (checked by emit); anything else would escape the directory.
         assert!(
-            is_plain_name(name),
-            "output names are plain file names: {name:?}"
+            is_relative_name(name),
+            "output names are relative paths of plain names: {name:?}"
         );
+        self.check_parents(name)?;
         let path = self.dir.join(name);
         let meta = match fs::symlink_metadata(&path) {
             Ok(m) => m,
@@ -160,9 +297,11 @@ impl OutDir {
     /// link) and renames it over `name` (which replaces a link rather than following it).
     fn replace(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
         let target = self.dir.join(name);
-        let tmp = self
-            .dir
-            .join(format!("{TEMP_PREFIX}{}-{name}", std::process::id()));
+        let (parent, file) = match name.rsplit_once('/') {
+            Some((dir, file)) => (self.dir.join(dir), file),
+            None => (self.dir.clone(), name),
+        };
+        let tmp = parent.join(format!("{TEMP_PREFIX}{}-{file}", std::process::id()));
         let result = (|| {
             let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             f.write_all(bytes)?;
@@ -191,13 +330,13 @@ impl OutDir {
             .filter_map(|l| {
                 let (h, name) = l.split_once("  ")?;
                 let h = u64::from_str_radix(h, 16).ok()?;
-                is_plain_name(name).then(|| (name.to_string(), h))
+                is_relative_name(name).then(|| (name.to_string(), h))
             })
             .collect()
     }
 
-    fn remove_stale_temps(&self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
+    fn remove_stale_temps(&self, dir: &Path) {
+        let Ok(entries) = fs::read_dir(dir) else {
             return;
         };
         for entry in entries.flatten() {
@@ -216,6 +355,11 @@ impl OutDir {
 
 fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
+/// Plain names joined by `/`: relative, and never leaving the directory.
+fn is_relative_name(name: &str) -> bool {
+    name.split('/').all(is_plain_name)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError {
@@ -368,6 +512,101 @@ mod tests {
             .write(&[("plan.json", b"x")])
             .unwrap();
         assert_eq!(files(tmp.path()), [OWNED_MARKER, "plan.json"]);
+    }
+
+    #[test]
+    fn writes_into_subdirectories_and_owns_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = OutDir::new(tmp.path(), false).unwrap();
+        out.write(&[
+            ("plan.json", b"p"),
+            ("m/w/a.yaml", b"a"),
+            ("m/b.yaml", b"b"),
+        ])
+        .unwrap();
+        assert_eq!(fs::read(tmp.path().join("m/w/a.yaml")).unwrap(), b"a");
+        out.write(&[("m/w/a.yaml", b"a2")]).unwrap();
+        assert_eq!(fs::read(tmp.path().join("m/w/a.yaml")).unwrap(), b"a2");
+        assert_eq!(files(&tmp.path().join("m/w")), ["a.yaml"]);
+        fs::write(tmp.path().join("m/theirs.yaml"), b"t").unwrap();
+        assert!(matches!(
+            out.write(&[("m/theirs.yaml", b"x")]),
+            Err(OutputError::NotOwned { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_a_file_where_a_directory_goes() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("m"), b"file").unwrap();
+        let out = OutDir::new(tmp.path(), true).unwrap();
+        assert!(matches!(
+            out.write(&[("m/a.yaml", b"a")]),
+            Err(OutputError::NotADirectory { .. })
+        ));
+        assert_eq!(fs::read(tmp.path().join("m")).unwrap(), b"file");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn never_writes_through_a_linked_subdirectory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        let dir = tmp.path().join("out");
+        fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("m")).unwrap();
+        assert!(matches!(
+            OutDir::new(&dir, false)
+                .unwrap()
+                .write(&[("plan.json", b"p"), ("m/a.yaml", b"a")]),
+            Err(OutputError::Symlink { .. })
+        ));
+        assert!(!dir.join("plan.json").exists());
+        OutDir::new(&dir, true)
+            .unwrap()
+            .write(&[("m/a.yaml", b"a")])
+            .unwrap();
+        assert!(files(&outside).is_empty());
+        assert!(fs::symlink_metadata(dir.join("m")).unwrap().is_dir());
+    }
+
+    #[test]
+    fn removes_stale_files_it_owns_and_keeps_changed_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = OutDir::new(tmp.path(), false).unwrap();
+        out.write(&[
+            ("plan.json", b"p"),
+            ("m/a.yaml", b"a"),
+            ("m/w/b.yaml", b"b"),
+            ("m/w/c.yaml", b"c"),
+        ])
+        .unwrap();
+        fs::write(tmp.path().join("m/w/c.yaml"), b"edited").unwrap();
+        fs::write(tmp.path().join("m/mine.txt"), b"user's").unwrap();
+        let done = out
+            .write_replacing(&[("plan.json", b"p2"), ("m/a.yaml", b"a")], Some("m"))
+            .unwrap();
+        assert_eq!(done.removed, [tmp.path().join("m/w/b.yaml")]);
+        assert_eq!(done.kept, [tmp.path().join("m/w/c.yaml")]);
+        assert_eq!(files(&tmp.path().join("m")), ["a.yaml", "mine.txt", "w"]);
+        assert_eq!(files(&tmp.path().join("m/w")), ["c.yaml"]);
+        // Nothing produced under `m` any more: what is left is not tierplan's.
+        let done = out
+            .write_replacing(&[("plan.json", b"p3")], Some("m"))
+            .unwrap();
+        assert_eq!(done.removed, [tmp.path().join("m/a.yaml")]);
+        assert_eq!(files(&tmp.path().join("m")), ["mine.txt", "w"]);
+        assert!(out.write(&[("m/w/c.yaml", b"c")]).is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "relative paths")]
+    fn refuses_names_that_leave_the_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let _ = OutDir::new(tmp.path(), true)
+            .unwrap()
+            .write(&[("m/../../x", b"x")]);
     }
 
     #[test]
