@@ -6,7 +6,7 @@
 //! across the project use it as the oracle, so it is exact (integer arithmetic on amounts and
 //! cost micros) and strict (every claim the plan makes is verified, not only the placements).
 
-use crate::model::{Model, Workload};
+use crate::model::{Model, Node, Workload, INSTANCE_TYPE_LABEL, ZONE_LABEL};
 use crate::plan::{Plan, Status};
 use crate::quantity;
 use std::collections::{BTreeMap, BTreeSet};
@@ -82,10 +82,12 @@ fn plural(n: usize) -> &'static str {
 
 /// Verifies every rule of the plan contract against the model.
 pub fn check(model: &Model, plan: &Plan) -> Report {
+    let (model, bought) = with_bought_nodes(model, plan);
+    let model = &model;
     let mut c = Checker {
         model,
         plan,
-        out: Vec::new(),
+        out: bought,
     };
     c.document();
     c.status();
@@ -109,6 +111,91 @@ pub fn check(model: &Model, plan: &Plan) -> Report {
         unplaced: plan.unplaced.len(),
         unmet: plan.unmet.len(),
     }
+}
+
+/// The model with the nodes `plan` buys (catalog mode) added to its inventory, built from the
+/// node types alone, and the violations of the buying rules: known type and zone, at most the
+/// type's `max` over all pools, names that collide with no other node, listed in their pool.
+pub fn with_bought_nodes(model: &Model, plan: &Plan) -> (Model, Vec<Violation>) {
+    let mut out = Vec::new();
+    let mut flag = |m: String| {
+        out.push(Violation {
+            rule: "bought-nodes",
+            message: m,
+        })
+    };
+    let mut nodes = model.nodes.clone();
+    let mut per_type: BTreeMap<&str, u64> = BTreeMap::new();
+    for pool in &plan.pools {
+        for b in &pool.node_types {
+            if b.count == 0 {
+                flag(format!(
+                    "pool `{}` buys 0 nodes of `{}` in `{}`",
+                    pool.name, b.node_type, b.zone
+                ));
+            }
+            *per_type.entry(&b.node_type).or_default() += u64::from(b.count);
+        }
+        let listed: BTreeSet<&str> = pool.nodes.iter().map(String::as_str).collect();
+        for node in pool.bought_nodes() {
+            let Some(t) = model.node_types.iter().find(|t| t.name == node.node_type) else {
+                flag(format!(
+                    "pool `{}` buys nodes of unknown type `{}`",
+                    pool.name, node.node_type
+                ));
+                break;
+            };
+            if !t.zones.iter().any(|z| z == node.zone) {
+                flag(format!(
+                    "pool `{}` buys `{}` in zone `{}`, which the type does not list",
+                    pool.name, t.name, node.zone
+                ));
+            }
+            if !listed.contains(node.name.as_str()) {
+                flag(format!(
+                    "pool `{}` buys node `{}` but does not list it in its nodes",
+                    pool.name, node.name
+                ));
+            }
+            let mut labels = t.labels.clone();
+            labels.insert(INSTANCE_TYPE_LABEL.to_string(), t.name.clone());
+            labels.insert(ZONE_LABEL.to_string(), node.zone.to_string());
+            nodes.push(Node {
+                origin: t.origin.clone(),
+                name: node.name,
+                labels,
+                allocatable: t.allocatable.clone(),
+                zone: Some(node.zone.to_string()),
+                cost_micros: t.cost_micros,
+                taints: Vec::new(),
+            });
+        }
+    }
+    for (name, count) in per_type {
+        if let Some(max) = model
+            .node_types
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| t.max)
+        {
+            if count > u64::from(max) {
+                flag(format!(
+                    "the plan buys {count} nodes of `{name}`, more than its max {max}"
+                ));
+            }
+        }
+    }
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    let before = nodes.len();
+    nodes.dedup_by(|a, b| a.name == b.name);
+    if nodes.len() < before {
+        flag("a bought node's name is taken by another node".to_string());
+    }
+    let expanded = Model {
+        nodes,
+        ..model.clone()
+    };
+    (expanded, out)
 }
 
 /// Pool membership resolved to model indices (unknown names already reported).

@@ -12,6 +12,12 @@ use std::fmt::Write;
 /// The summary of `plan` for a terminal.
 pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     let mut s = String::new();
+    let inventory = model.nodes.len();
+    let catalog = model.node_types.len();
+    // Bought nodes are read like inventory ones; a plan that misuses the catalog is reported
+    // by `check`, not here.
+    let (model, _) = crate::check::with_bought_nodes(model, plan);
+    let model = &model;
     let replicas = model.total_replicas();
     // Replicas placed per workload, counted once for every pool's utilisation.
     let mut placed = vec![0u64; model.workloads.len()];
@@ -20,13 +26,16 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
             placed[w] += 1;
         }
     }
-    let _ = writeln!(
+    let _ = write!(
         s,
-        "tierplan: {} workloads ({} replicas) on an inventory of {} nodes",
+        "tierplan: {} workloads ({} replicas) on an inventory of {inventory} nodes",
         model.workloads.len(),
         replicas,
-        model.nodes.len()
     );
+    if catalog > 0 {
+        let _ = write!(s, " and a catalog of {catalog} node types");
+    }
+    s.push('\n');
     let status = match plan.status {
         Status::Optimal => "optimal",
         Status::Feasible => "feasible",
@@ -61,6 +70,9 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         );
         for class in &pool.classes {
             let _ = writeln!(s, "  class {class}");
+        }
+        for b in &pool.node_types {
+            let _ = writeln!(s, "  buy {} x {} in {}", b.count, b.node_type, b.zone);
         }
         let _ = writeln!(
             s,

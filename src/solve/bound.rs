@@ -175,8 +175,10 @@ fn lp_bound(
     let x = &x;
     let mut constraints = Vec::new();
     for &t in useful {
-        let used: Expression = x.iter().map(|g| g[&t]).sum();
-        constraints.push(constraint!(used <= inst.types[t].count() as f64));
+        if let Some(limit) = inst.types[t].limit {
+            let used: Expression = x.iter().map(|g| g[&t]).sum();
+            constraints.push(constraint!(used <= limit as f64));
+        }
     }
     // Covering constraints for a set of workloads within groups `gs`.
     let cover = |gs: &[usize], ws: &[usize], with_headroom: bool, constraints: &mut Vec<_>| {
@@ -344,7 +346,10 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
             .map(|&t| {
                 (
                     t,
-                    vars.add(variable().min(0).max(inst.types[t].count() as f64)),
+                    match inst.types[t].limit {
+                        Some(limit) => vars.add(variable().min(0).max(limit as f64)),
+                        None => vars.add(variable().min(0)),
+                    },
                 )
             })
             .collect();
@@ -427,7 +432,7 @@ fn cheapest_pool_exact(inst: &Instance, ws: &[usize], useful: &[usize]) -> Optio
                 .max()
                 .unwrap_or(0);
             let by_count = needs.iter().map(|n| n.2).max().unwrap_or(0).max(min_nodes);
-            (by_capacity.max(by_count) + k as u64).min(ty.count() as u64)
+            (by_capacity.max(by_count) + k as u64).min(ty.limit_or_max() as u64)
         })
         .collect();
     struct Dfs<'a> {

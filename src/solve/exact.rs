@@ -19,8 +19,10 @@ pub enum Exact {
     Infeasible,
 }
 
+/// Catalog supply is an estimate, so a search over it proves nothing: tiny inventories only.
 pub fn applies(inst: &Instance) -> bool {
-    inst.model.nodes.len() <= MAX_NODES
+    inst.types.iter().all(|t| t.catalog.is_none())
+        && inst.model.nodes.len() <= MAX_NODES
         && inst.model.total_replicas() <= MAX_REPLICAS
         && inst.graph.classes.len() <= MAX_CLASSES
 }

@@ -16,11 +16,24 @@ pub struct NodeType {
     pub labels: BTreeMap<String, String>,
     /// Node indices per zone slot (see [`Instance::zones`]), ascending.
     pub nodes_by_zone: Vec<Vec<usize>>,
+    /// The catalog type (index into `Model::node_types`) its nodes are bought as; `None` for
+    /// inventory nodes.
+    pub catalog: Option<usize>,
+    /// How many of its nodes any plan may use: the inventory's count, or a catalog type's
+    /// `max` (`None`: unlimited). Only this, never the nodes materialised for the search,
+    /// may bound the lower bound.
+    pub limit: Option<usize>,
 }
 
 impl NodeType {
+    /// Nodes materialised for the search.
     pub fn count(&self) -> usize {
         self.nodes_by_zone.iter().map(Vec::len).sum()
+    }
+
+    /// [`NodeType::limit`] as a number (`usize::MAX` when unlimited).
+    pub fn limit_or_max(&self) -> usize {
+        self.limit.unwrap_or(usize::MAX)
     }
 }
 
@@ -37,8 +50,8 @@ pub struct WorkloadInfo {
     pub capped_by: Vec<(usize, u32)>,
 }
 
-/// Capacity, cost and relevant labels: what makes two nodes interchangeable.
-type TypeKey = (Vec<u64>, u64, BTreeMap<String, String>);
+/// Capacity, cost, relevant labels and catalog type: what makes two nodes interchangeable.
+type TypeKey = (Vec<u64>, u64, BTreeMap<String, String>, Option<usize>);
 
 pub struct Instance<'m> {
     pub model: &'m Model,
@@ -55,6 +68,12 @@ pub struct Instance<'m> {
 
 impl<'m> Instance<'m> {
     pub fn new(model: &'m Model) -> Self {
+        Self::with_catalog(model, &[])
+    }
+
+    /// An instance whose nodes may include catalog nodes materialised for the search:
+    /// `bought[n]` is the catalog type of node `n` (absent or `None`: an inventory node).
+    pub fn with_catalog(model: &'m Model, bought: &[Option<usize>]) -> Self {
         let graph = ConstraintGraph::build(model);
         let required: Vec<Result<BTreeMap<String, String>, String>> = model
             .workloads
@@ -96,16 +115,25 @@ impl<'m> Instance<'m> {
                 .filter(|(k, _)| relevant.contains(k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let key = (cap.clone(), node.cost_micros, labels.clone());
+            let catalog = bought.get(i).copied().flatten();
+            let key = (cap.clone(), node.cost_micros, labels.clone(), catalog);
             let t = *type_index.entry(key).or_insert_with(|| {
                 types.push(NodeType {
                     cap,
                     cost: node.cost_micros,
                     labels,
                     nodes_by_zone: vec![Vec::new(); zones.len() + 1],
+                    catalog,
+                    limit: match catalog {
+                        Some(c) => model.node_types[c].max.map(|m| m as usize),
+                        None => Some(0),
+                    },
                 });
                 types.len() - 1
             });
+            if catalog.is_none() {
+                types[t].limit = types[t].limit.map(|l| l + 1);
+            }
             types[t].nodes_by_zone[node_zone[i]].push(i);
             node_type.push(t);
         }
@@ -202,6 +230,8 @@ fn type_fits(
 #[derive(Debug, Clone)]
 pub struct Inventory {
     free: Vec<Vec<BTreeSet<usize>>>,
+    /// Per type, how many more nodes may be taken over all zones (a catalog type's `max`).
+    budget: Vec<usize>,
 }
 
 impl Inventory {
@@ -217,20 +247,28 @@ impl Inventory {
                         .collect()
                 })
                 .collect(),
+            budget: inst.types.iter().map(NodeType::limit_or_max).collect(),
         }
     }
 
     pub fn available(&self, t: usize, zone: usize) -> usize {
-        self.free[t][zone].len()
+        self.free[t][zone].len().min(self.budget[t])
     }
 
     /// Takes the first free node of type `t` in `zone`.
     pub fn take(&mut self, t: usize, zone: usize) -> Option<usize> {
-        self.free[t][zone].pop_first()
+        if self.budget[t] == 0 {
+            return None;
+        }
+        let node = self.free[t][zone].pop_first()?;
+        self.budget[t] -= 1;
+        Some(node)
     }
 
     pub fn release(&mut self, inst: &Instance, node: usize) {
-        self.free[inst.node_type[node]][inst.node_zone[node]].insert(node);
+        let t = inst.node_type[node];
+        self.free[t][inst.node_zone[node]].insert(node);
+        self.budget[t] += 1;
     }
 
     pub fn zones(&self) -> usize {

@@ -10,6 +10,7 @@
 //! any machine; `SolveOptions::time_limit` is only a safety stop.
 
 mod bound;
+mod catalog;
 mod exact;
 mod explain;
 mod group;
@@ -99,20 +100,40 @@ impl Budget {
     }
 }
 
-/// Plans `model`.
+/// Plans `model`. With node types (catalog mode), the nodes to buy are chosen too.
 pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
     let start = Instant::now();
+    if model.node_types.is_empty() {
+        let inst = Instance::new(model);
+        let found = search(&inst, options, start);
+        let plan = to_plan(&inst, &found.groups, &found.packs, &found.bound, &[]);
+        return Solved {
+            plan,
+            stats: found.stats,
+        };
+    }
+    catalog::solve(model, options, start)
+}
+
+/// What one search over an instance found.
+struct Found {
+    groups: Vec<Vec<usize>>,
+    packs: Vec<PoolPack>,
+    bound: Bound,
+    stats: Stats,
+}
+
+fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     let deadline = options.time_limit.map(|t| start + t);
-    let inst = Instance::new(model);
-    let bound = bound::lower_bound(&inst);
+    let bound = bound::lower_bound(inst);
     let bound_elapsed = start.elapsed();
 
     let mut grouping_budget = Budget::new(options.work_limit / 2, deadline);
-    let candidates = group::candidates(&inst, &mut grouping_budget);
+    let candidates = group::candidates(inst, &mut grouping_budget);
     let mut assembly_budget = Budget::new(options.work_limit / 2, deadline);
     let mut best: Option<(Vec<Vec<usize>>, Vec<PoolPack>)> = None;
     for groups in &candidates {
-        let packs = assemble(&inst, groups, &mut assembly_budget);
+        let packs = assemble(inst, groups, &mut assembly_budget);
         if best
             .as_ref()
             .is_none_or(|(_, b)| total_key(&packs) < total_key(b))
@@ -124,8 +145,8 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
     let mut bound = bound;
     // Tiny instances are searched exhaustively: that proves the optimum (or infeasibility)
     // and repairs any miss of the heuristics.
-    if options.exhaustive && exact::applies(&inst) {
-        match exact::search(&inst) {
+    if options.exhaustive && exact::applies(inst) {
+        match exact::search(inst) {
             Some(exact::Exact::Optimal(g, p)) => {
                 let cost: u64 = p.iter().map(|x| x.cost).sum();
                 if total_key(&p) < total_key(&packs) {
@@ -136,7 +157,6 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
             Some(exact::Exact::Infeasible) | None => {}
         }
     }
-    let plan = to_plan(&inst, &groups, &packs, &bound);
     let stats = Stats {
         elapsed: start.elapsed(),
         bound_elapsed,
@@ -147,7 +167,12 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
         groupings_evaluated: candidates.len(),
         separated_classes: bound.separated_classes,
     };
-    Solved { plan, stats }
+    Found {
+        groups,
+        packs,
+        bound,
+        stats,
+    }
 }
 
 /// The workloads of a group of classes, ascending.
@@ -252,8 +277,16 @@ fn total_key(packs: &[PoolPack]) -> (u64, usize, u64, usize) {
     })
 }
 
-/// Turns packed pools into the plan document, in a canonical order.
-fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &Bound) -> Plan {
+/// Turns packed pools into the plan document, in a canonical order. `bought[n]` is the
+/// catalog type of a node materialised for the search (see `catalog`); such nodes are named
+/// after their pool.
+fn to_plan(
+    inst: &Instance,
+    groups: &[Vec<usize>],
+    packs: &[PoolPack],
+    bound: &Bound,
+    bought: &[Option<usize>],
+) -> Plan {
     let model = inst.model;
     // Pools ordered by their first class name; classes within by name.
     let mut order: Vec<usize> = (0..groups.len()).collect();
@@ -281,6 +314,7 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
             in_pool[n] = true;
             cost += model.nodes[n].cost_micros;
         }
+        let (node_types, node_name) = catalog::name_bought(model, &name, &nodes, bought);
         let ws = workloads_of(inst, &groups[i]);
         // Nodes hosting each workload, gathered in one pass over the pool's nodes.
         let mut hosts_of: std::collections::HashMap<usize, Vec<(usize, u32)>> =
@@ -300,7 +334,7 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
                     placements.push(Placement {
                         workload: model.workloads[w].id.clone(),
                         replica,
-                        node: model.nodes[n].name.clone(),
+                        node: node_name[&n].clone(),
                     });
                     replica += 1;
                 }
@@ -330,8 +364,12 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
             name,
             classes: names(&groups[i]),
             workloads: ws.iter().map(|&w| model.workloads[w].id.clone()).collect(),
-            nodes: nodes.iter().map(|&n| model.nodes[n].name.clone()).collect(),
-            node_types: Vec::new(),
+            nodes: {
+                let mut names: Vec<String> = node_name.into_values().collect();
+                names.sort();
+                names
+            },
+            node_types,
         });
     }
     placements.sort();
@@ -339,7 +377,9 @@ fn to_plan(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack], bound: &B
         .nodes
         .iter()
         .zip(&in_pool)
-        .filter(|(_, used)| !**used)
+        .enumerate()
+        .filter(|(n, (_, used))| !**used && bought.get(*n).copied().flatten().is_none())
+        .map(|(_, x)| x)
         .map(|(n, _)| n.name.clone())
         .collect();
     let node_count = in_pool.iter().filter(|u| **u).count() as u64;

@@ -455,12 +455,16 @@ impl Packer<'_, '_> {
     ) -> Option<usize> {
         let inst = self.inst;
         let zone_ok = |z: usize| avoid.is_none_or(|a| z < inst.zones.len() && !a.contains(&z));
-        let candidates: Vec<usize> = inst.workloads[w]
+        let mut candidates: Vec<usize> = inst.workloads[w]
             .eligible
             .iter()
             .copied()
             .filter(|&t| (0..inv.zones()).any(|z| zone_ok(z) && inv.available(t, z) > 0))
             .collect();
+        // Existing nodes are used before any is bought.
+        if candidates.iter().any(|&t| inst.types[t].catalog.is_none()) {
+            candidates.retain(|&t| inst.types[t].catalog.is_none());
+        }
         self.budget.spend(candidates.len() as u64);
         let ty = match self.preferred {
             Some(p) if candidates.contains(&p) => p,
@@ -585,7 +589,7 @@ impl Packer<'_, '_> {
         while let Some(def) = self.deficit(nodes) {
             // The free node that most reduces the normalised deficit per unit of cost.
             let current: f64 = def;
-            let mut best: Option<(f64, usize, usize)> = None;
+            let mut best: Option<(bool, f64, usize, usize)> = None;
             for &t in types {
                 for z in 0..inv.zones() {
                     if inv.available(t, z) == 0 {
@@ -599,13 +603,15 @@ impl Packer<'_, '_> {
                     let zone_load = nodes.iter().filter(|o| o.zone == z).count();
                     let score =
                         (self.inst.types[t].cost as f64 + 1e-3) / gain + zone_load as f64 * 1e-9;
-                    if best.is_none_or(|(s, _, _)| score < s) {
-                        best = Some((score, t, z));
+                    // Existing nodes before bought ones, then the best score.
+                    let bought = self.inst.types[t].catalog.is_some();
+                    if best.is_none_or(|(b, s, _, _)| (bought, score) < (b, s)) {
+                        best = Some((bought, score, t, z));
                     }
                 }
                 self.budget.spend(1);
             }
-            match best.and_then(|(_, t, z)| self.take(inv, t, z)) {
+            match best.and_then(|(_, _, t, z)| self.take(inv, t, z)) {
                 Some(open) => nodes.push(open),
                 None => {
                     unmet.push(("headroom", format!(
@@ -663,6 +669,7 @@ impl Packer<'_, '_> {
                 .filter(|&(t, z)| inv.available(t, z) > 0)
                 .min_by_key(|&(t, z)| {
                     (
+                        self.inst.types[t].catalog.is_some(),
                         self.inst.types[t].cost,
                         nodes.iter().filter(|o| o.zone == z).count(),
                         t,
@@ -697,6 +704,10 @@ impl Packer<'_, '_> {
             for &t in types {
                 let ty = &inst.types[t];
                 if ty.cost >= current || best.is_some_and(|(c, _, _)| ty.cost >= c) {
+                    continue;
+                }
+                // An existing node is never swapped for one to buy.
+                if inst.types[nodes[i].ty].catalog.is_none() && ty.catalog.is_some() {
                     continue;
                 }
                 let fits = nodes[i].load.iter().zip(&ty.cap).all(|(l, c)| l <= c)
