@@ -20,6 +20,7 @@ pub mod plan;
 pub mod policy;
 pub mod quantity;
 pub mod report;
+pub mod sched;
 pub mod schema;
 pub mod solve;
 #[cfg(test)]

@@ -1,0 +1,425 @@
+//! kube-scheduler's filter rules, as pure functions over k8s-openapi types.
+//!
+//! Each function follows the Kubernetes source it is named after, so that the proof decides
+//! "can this pod land on this node" exactly as the cluster does:
+//! - taints: `Toleration.ToleratesTaint` (k8s.io/api core/v1 toleration.go) and
+//!   `FindMatchingUntoleratedTaint` with the `TaintToleration` plugin's filter (only
+//!   `NoSchedule` and `NoExecute` taints keep a pod off; `PreferNoSchedule` only scores);
+//! - `nodeSelector` and required node affinity: `GetRequiredNodeAffinity(pod).Match(node)` of
+//!   k8s.io/component-helpers/scheduling/corev1/nodeaffinity, with label requirements as
+//!   `labels.NewRequirement` parses them and `Requirement.Matches` evaluates them;
+//! - the tolerations the DaemonSet controller adds to every pod it creates
+//!   (`AddOrUpdateDaemonPodTolerations`, pkg/controller/daemon/util).
+
+use crate::model::names;
+use k8s_openapi::api::core::v1::{
+    NodeSelector, NodeSelectorRequirement, PodSpec, Taint, Toleration,
+};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The node fields the filters read.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeView<'a> {
+    pub name: &'a str,
+    pub labels: &'a BTreeMap<String, String>,
+    pub taints: &'a [Taint],
+}
+
+/// `Toleration.ToleratesTaint` with the comparison-operator feature gate off (its default):
+/// an empty effect matches every effect, an empty key every key, an empty operator is
+/// `Equal`, and `Lt`, `Gt` or any other operator tolerates nothing.
+pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
+    let effect = toleration.effect.as_deref().unwrap_or("");
+    if !effect.is_empty() && effect != taint.effect {
+        return false;
+    }
+    let key = toleration.key.as_deref().unwrap_or("");
+    if !key.is_empty() && key != taint.key {
+        return false;
+    }
+    match toleration.operator.as_deref().unwrap_or("") {
+        "" | "Equal" => {
+            toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
+        }
+        "Exists" => true,
+        _ => false,
+    }
+}
+
+/// Whether the scheduler's `TaintToleration` filter looks at this taint at all.
+pub fn filters(taint: &Taint) -> bool {
+    taint.effect == "NoSchedule" || taint.effect == "NoExecute"
+}
+
+/// `FindMatchingUntoleratedTaint` with the filter plugin's predicate: the first `NoSchedule`
+/// or `NoExecute` taint no toleration tolerates.
+pub fn untolerated_taint<'a>(taints: &'a [Taint], tolerations: &[Toleration]) -> Option<&'a Taint> {
+    taints
+        .iter()
+        .filter(|t| filters(t))
+        .find(|t| !tolerations.iter().any(|tol| tolerates(tol, t)))
+}
+
+/// A label requirement's operator (`selection.Operator` of the ones node affinity maps to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LabelOp {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+    Gt(i64),
+    Lt(i64),
+}
+
+/// A parsed `matchExpressions` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LabelRequirement {
+    key: String,
+    op: LabelOp,
+    values: Vec<String>,
+}
+
+impl LabelRequirement {
+    /// `labels.NewRequirement`: the key must be a qualified name, `In`/`NotIn` need values,
+    /// `Exists`/`DoesNotExist` none, `Gt`/`Lt` exactly one integer; every value must be a
+    /// label value.
+    fn parse(r: &NodeSelectorRequirement) -> Result<Self, Vec<String>> {
+        let values = r.values.clone().unwrap_or_default();
+        let mut errs = Vec::new();
+        if let Some(p) = names::qualified_name_problem(&r.key) {
+            errs.push(format!("key `{}`: {p}", r.key));
+        }
+        let integer = || -> Result<i64, String> {
+            match values.as_slice() {
+                [v] => v
+                    .parse::<i64>()
+                    .map_err(|_| format!("`{}` needs an integer value, not `{v}`", r.operator)),
+                _ => Err(format!("`{}` needs exactly one value", r.operator)),
+            }
+        };
+        let op = match r.operator.as_str() {
+            "In" | "NotIn" if values.is_empty() => {
+                errs.push(format!("`{}` needs at least one value", r.operator));
+                None
+            }
+            "In" => Some(LabelOp::In),
+            "NotIn" => Some(LabelOp::NotIn),
+            "Exists" | "DoesNotExist" if !values.is_empty() => {
+                errs.push(format!("`{}` takes no values", r.operator));
+                None
+            }
+            "Exists" => Some(LabelOp::Exists),
+            "DoesNotExist" => Some(LabelOp::DoesNotExist),
+            "Gt" | "Lt" => match integer() {
+                Ok(n) if r.operator == "Gt" => Some(LabelOp::Gt(n)),
+                Ok(n) => Some(LabelOp::Lt(n)),
+                Err(e) => {
+                    errs.push(e);
+                    None
+                }
+            },
+            other => {
+                errs.push(format!(
+                    "operator `{other}` is not one of In, NotIn, Exists, DoesNotExist, Gt, Lt"
+                ));
+                None
+            }
+        };
+        for v in &values {
+            if let Some(p) = names::label_value_problem(v) {
+                errs.push(format!("value `{v}`: {p}"));
+            }
+        }
+        match op {
+            Some(op) if errs.is_empty() => Ok(LabelRequirement {
+                key: r.key.clone(),
+                op,
+                values,
+            }),
+            _ => Err(errs),
+        }
+    }
+
+    /// `Requirement.Matches`: `NotIn` and `DoesNotExist` hold on a node without the label;
+    /// `Gt`/`Lt` need the label and an integer value.
+    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let value = labels.get(&self.key);
+        match self.op {
+            LabelOp::In => value.is_some_and(|v| self.values.contains(v)),
+            LabelOp::NotIn => value.is_none_or(|v| !self.values.contains(v)),
+            LabelOp::Exists => value.is_some(),
+            LabelOp::DoesNotExist => value.is_none(),
+            LabelOp::Gt(n) => value
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v > n),
+            LabelOp::Lt(n) => value
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v < n),
+        }
+    }
+}
+
+/// One `matchExpressions` entry on its own: whether it holds for these labels, or why it
+/// does not parse.
+pub fn label_requirement_matches(
+    requirement: &NodeSelectorRequirement,
+    labels: &BTreeMap<String, String>,
+) -> Result<bool, Vec<String>> {
+    LabelRequirement::parse(requirement).map(|r| r.matches(labels))
+}
+
+/// A parsed `matchFields` entry: `In` or `NotIn` with exactly one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FieldRequirement {
+    key: String,
+    equal: bool,
+    value: String,
+}
+
+impl FieldRequirement {
+    fn parse(r: &NodeSelectorRequirement) -> Result<Self, String> {
+        let equal = match r.operator.as_str() {
+            "In" => true,
+            "NotIn" => false,
+            other => return Err(format!("field operator `{other}` is not In or NotIn")),
+        };
+        match r.values.as_deref() {
+            Some([v]) => Ok(FieldRequirement {
+                key: r.key.clone(),
+                equal,
+                value: v.clone(),
+            }),
+            _ => Err(format!("field `{}` needs exactly one value", r.key)),
+        }
+    }
+
+    /// Node fields are `metadata.name` only (`extractNodeFields`); any other key reads as
+    /// the empty string, as in `fields.Set`.
+    fn matches(&self, node_name: &str) -> bool {
+        let actual = if self.key == "metadata.name" {
+            node_name
+        } else {
+            ""
+        };
+        (actual == self.value) == self.equal
+    }
+}
+
+/// One parsed node selector term, or the reasons it does not parse (then it matches nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Term {
+    parsed: Result<(Vec<LabelRequirement>, Vec<FieldRequirement>), Vec<String>>,
+}
+
+impl Term {
+    fn matches(&self, node: &NodeView<'_>) -> bool {
+        match &self.parsed {
+            Ok((labels, fields)) => {
+                labels.iter().all(|r| r.matches(node.labels))
+                    && fields.iter().all(|r| r.matches(node.name))
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// A `NodeSelector` (required node affinity) parsed once, evaluated per node:
+/// `NewLazyErrorNodeSelector` + `Match`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedNodeSelector {
+    /// Empty terms are dropped (they select nothing), as Kubernetes does.
+    terms: Vec<Term>,
+}
+
+impl ParsedNodeSelector {
+    pub fn new(selector: &NodeSelector) -> Self {
+        let terms = selector
+            .node_selector_terms
+            .iter()
+            .filter(|t| {
+                !t.match_expressions
+                    .as_deref()
+                    .unwrap_or_default()
+                    .is_empty()
+                    || !t.match_fields.as_deref().unwrap_or_default().is_empty()
+            })
+            .map(|t| {
+                let mut errs = Vec::new();
+                let labels: Vec<_> = t
+                    .match_expressions
+                    .iter()
+                    .flatten()
+                    .filter_map(|r| LabelRequirement::parse(r).map_err(|e| errs.extend(e)).ok())
+                    .collect();
+                let fields: Vec<_> = t
+                    .match_fields
+                    .iter()
+                    .flatten()
+                    .filter_map(|r| FieldRequirement::parse(r).map_err(|e| errs.push(e)).ok())
+                    .collect();
+                Term {
+                    parsed: if errs.is_empty() {
+                        Ok((labels, fields))
+                    } else {
+                        Err(errs)
+                    },
+                }
+            })
+            .collect();
+        ParsedNodeSelector { terms }
+    }
+
+    /// Terms are ORed; no term (or only empty ones) matches no node.
+    pub fn matches(&self, node: &NodeView<'_>) -> bool {
+        self.terms.iter().any(|t| t.matches(node))
+    }
+
+    /// Why terms do not parse (each such term matches no node; the API server would refuse
+    /// the pod).
+    pub fn errors(&self) -> Vec<String> {
+        self.terms
+            .iter()
+            .filter_map(|t| t.parsed.as_ref().err())
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+/// `labels.SelectorFromSet(pod.spec.nodeSelector)`: every pair must be on the node.
+pub fn node_selector_matches(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Why a pod may not be scheduled on a node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// A `NoSchedule` or `NoExecute` taint the pod does not tolerate.
+    Taint(Taint),
+    /// A `nodeSelector` pair the node does not carry.
+    NodeSelector { key: String, value: String },
+    /// No term of the required node affinity matches.
+    NodeAffinity,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Taint(t) => write!(f, "untolerated taint {}", taint_text(t)),
+            Refusal::NodeSelector { key, value } => {
+                write!(f, "nodeSelector {key}={value} not on the node")
+            }
+            Refusal::NodeAffinity => write!(f, "no required node affinity term matches"),
+        }
+    }
+}
+
+/// `key=value:Effect`, as kubectl prints taints.
+pub fn taint_text(t: &Taint) -> String {
+    match t.value.as_deref().unwrap_or("") {
+        "" => format!("{}:{}", t.key, t.effect),
+        v => format!("{}={v}:{}", t.key, t.effect),
+    }
+}
+
+/// The scheduling-relevant part of a pod spec, parsed once for many nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodFilter {
+    pub tolerations: Vec<Toleration>,
+    pub node_selector: BTreeMap<String, String>,
+    /// `None` when the pod has no required node affinity (every node passes).
+    pub affinity: Option<ParsedNodeSelector>,
+}
+
+impl PodFilter {
+    pub fn new(spec: &PodSpec) -> Self {
+        PodFilter {
+            tolerations: spec.tolerations.clone().unwrap_or_default(),
+            node_selector: spec.node_selector.clone().unwrap_or_default(),
+            affinity: spec
+                .affinity
+                .as_ref()
+                .and_then(|a| a.node_affinity.as_ref())
+                .and_then(|n| {
+                    n.required_during_scheduling_ignored_during_execution
+                        .as_ref()
+                })
+                .map(ParsedNodeSelector::new),
+        }
+    }
+
+    /// The taint filter alone.
+    pub fn tolerated(&self, node: &NodeView<'_>) -> Result<(), Refusal> {
+        match untolerated_taint(node.taints, &self.tolerations) {
+            Some(t) => Err(Refusal::Taint(t.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The node-affinity filter alone (`nodeSelector` and required node affinity).
+    pub fn affine(&self, node: &NodeView<'_>) -> Result<(), Refusal> {
+        if let Some((k, v)) = self
+            .node_selector
+            .iter()
+            .find(|(k, v)| node.labels.get(*k) != Some(*v))
+        {
+            return Err(Refusal::NodeSelector {
+                key: k.clone(),
+                value: v.clone(),
+            });
+        }
+        match &self.affinity {
+            Some(a) if !a.matches(node) => Err(Refusal::NodeAffinity),
+            _ => Ok(()),
+        }
+    }
+
+    /// Both filters: whether the scheduler may put the pod on the node.
+    pub fn schedulable(&self, node: &NodeView<'_>) -> Result<(), Refusal> {
+        self.tolerated(node)?;
+        self.affine(node)
+    }
+}
+
+/// `AddOrUpdateDaemonPodTolerations`: the DaemonSet controller gives every pod it creates
+/// `not-ready` and `unreachable` (`NoExecute`), `disk-pressure`, `memory-pressure`,
+/// `pid-pressure` and `unschedulable` (`NoSchedule`), and `network-unavailable`
+/// (`NoSchedule`) when the pod uses the host network; all with operator `Exists`.
+pub fn add_daemon_set_tolerations(spec: &mut PodSpec) {
+    let mut wanted = vec![
+        ("node.kubernetes.io/not-ready", "NoExecute"),
+        ("node.kubernetes.io/unreachable", "NoExecute"),
+        ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+        ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+        ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+        ("node.kubernetes.io/unschedulable", "NoSchedule"),
+    ];
+    if spec.host_network == Some(true) {
+        wanted.push(("node.kubernetes.io/network-unavailable", "NoSchedule"));
+    }
+    let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
+    for (key, effect) in wanted {
+        let toleration = Toleration {
+            key: Some(key.into()),
+            operator: Some("Exists".into()),
+            effect: Some(effect.into()),
+            ..Default::default()
+        };
+        // `AddOrUpdateTolerationInPodSpec`: one with the same key, operator, value and
+        // effect is replaced (dropping its tolerationSeconds), otherwise it is appended.
+        let same = |t: &Toleration| {
+            t.key == toleration.key
+                && t.operator == toleration.operator
+                && t.value.as_deref().unwrap_or("").is_empty()
+                && t.effect == toleration.effect
+        };
+        match tolerations.iter_mut().find(|t| same(t)) {
+            Some(t) => *t = toleration,
+            None => tolerations.push(toleration),
+        }
+    }
+}

@@ -1,0 +1,1043 @@
+//! The static proof: under kube-scheduler's own filter rules, every replica can run on its
+//! planned node and no pod template can reach a node of another pool.
+
+use super::filter::{self, NodeView, PodFilter};
+use super::read::{self, Manifests, NodePoolFile, Patch, ProofError};
+use crate::model::{Controller, Model, INSTANCE_TYPE_LABEL, ZONE_LABEL};
+use crate::plan::Plan;
+use k8s_openapi::api::core::v1::{NodeSelectorRequirement, PodSpec, Taint};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+/// Label every node carries (the kubelet sets it).
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+/// Label Karpenter puts on the nodes it launches: the NodePool's name.
+pub const NODEPOOL_LABEL: &str = "karpenter.sh/nodepool";
+
+/// What the proof takes for granted; printed with every report.
+pub const ASSUMPTIONS: [&str; 5] = [
+    "each workloads/ patch is applied by strategic merge onto the user's own object; \
+     `tolerations` and `nodeSelectorTerms` are lists without a merge key, so the patch's lists \
+     replace the user's, and `nodeSelector` is a map, so the user's keys can only narrow it: \
+     the patch alone decides isolation",
+    "the user's objects set neither `spec.nodeName` nor another `schedulerName`, both of which \
+     bypass kube-scheduler's filters, and every DaemonSet may use the host network",
+    "nodes carry only the inventory's labels and taints with nodes.yaml applied by server-side \
+     apply (labels merged, the taint list replaced), or, when Karpenter launches them, their \
+     NodePool template's labels and taints; NodeRestriction keeps kubelets from relabelling \
+     node-restriction.kubernetes.io/ keys",
+    "scheduling is decided by the filters on taints, nodeSelector and required node affinity; \
+     resources, pod affinity and spread only ever narrow where a pod may go",
+    "pods created outside these workloads are held to their tier by the admission policy and \
+     by the pool taints, which an untiered DaemonSet pod is checked against below",
+];
+
+/// A stable code for each kind of failure, for scripts and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// (a) A replica's planned node is one its pod template cannot schedule on.
+    Placement,
+    /// (b) A pod template can schedule on a node of another pool: tiers mix.
+    CrossPool,
+    /// (b) A tiered pod template can schedule on a node in no pool.
+    OutsidePools,
+    /// (b) Only the taint keeps a template off another pool's node (no affinity guard).
+    TaintOnly,
+    /// (b) Only node affinity keeps a template off another pool's node (no taint guard).
+    AffinityOnly,
+    /// (b) An untiered DaemonSet pod can schedule on a pool's node: the node lacks its taint.
+    UntaintedPoolNode,
+    /// (c) Isolation by a rule the scheduler may ignore.
+    SoftIsolation,
+    /// (c) A toleration with an empty key: it tolerates every taint.
+    WildcardToleration,
+    /// (c) A patch that does not set `tolerations`, so the user's own survive the merge.
+    TolerationsNotSet,
+    /// (c) A tiered patch without required node affinity.
+    MissingAffinity,
+    /// (c) A workload of the plan, or a system DaemonSet, without a patch.
+    MissingPatch,
+    /// A patch whose kind is not the workload's controller, so it applies to nothing.
+    WrongKind,
+    /// A patch for an object that is neither a workload nor a system DaemonSet of the input.
+    StrayPatch,
+    /// A Node of nodes.yaml that is not in the inventory.
+    UnknownNode,
+    /// A node the plan buys that no NodePool can launch.
+    NodePoolGap,
+    /// A node the plan buys that two NodePools can launch: NodePools are not exclusive.
+    NodePoolOverlap,
+    /// A node the plan buys for one pool that only another pool's NodePool launches.
+    WrongNodePool,
+    /// A NodePool file named after no pool that buys nodes.
+    NodePoolForNoPool,
+    /// Something the proof cannot reason about (strategic-merge directives, nodeName,
+    /// another scheduler, unknown operators, unparseable affinity).
+    Unsupported,
+}
+
+impl Rule {
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::Placement => "placement",
+            Rule::CrossPool => "cross-pool",
+            Rule::OutsidePools => "outside-pools",
+            Rule::TaintOnly => "taint-only",
+            Rule::AffinityOnly => "affinity-only",
+            Rule::UntaintedPoolNode => "untainted-pool-node",
+            Rule::SoftIsolation => "soft-isolation",
+            Rule::WildcardToleration => "wildcard-toleration",
+            Rule::TolerationsNotSet => "tolerations-not-set",
+            Rule::MissingAffinity => "missing-affinity",
+            Rule::MissingPatch => "missing-patch",
+            Rule::WrongKind => "wrong-kind",
+            Rule::StrayPatch => "stray-patch",
+            Rule::UnknownNode => "unknown-node",
+            Rule::NodePoolGap => "nodepool-gap",
+            Rule::NodePoolOverlap => "nodepool-overlap",
+            Rule::WrongNodePool => "wrong-nodepool",
+            Rule::NodePoolForNoPool => "nodepool-for-no-pool",
+            Rule::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// One way the proof fails. Failures of one rule, workload and pool are reported once, with
+/// the first node (by name) as the example and the number of nodes affected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub rule: Rule,
+    /// `namespace/name` of the workload or system DaemonSet; empty for node-level failures.
+    pub workload: String,
+    /// The node concerned (the first, when several are); empty when none is.
+    pub node: String,
+    /// How many nodes the failure covers (1 for most rules).
+    pub nodes: usize,
+    pub problem: String,
+    pub fix: String,
+}
+
+/// A system DaemonSet that can schedule on nodes of several pools: the one allowed
+/// exception to tiering, listed so that nobody overlooks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exception {
+    /// `namespace/name`.
+    pub daemon_set: String,
+    /// The pools whose nodes it can schedule on, sorted.
+    pub pools: Vec<String>,
+    /// How many nodes (of any pool) it can schedule on.
+    pub nodes: usize,
+}
+
+/// How much was evaluated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Pod templates read from the patches.
+    pub templates: usize,
+    /// Nodes considered: inventory, bought, and one per NodePool that it could launch.
+    pub nodes: usize,
+    /// (a) Placements evaluated.
+    pub placements: usize,
+    /// (b) Template × node pairs evaluated (workloads and system DaemonSets).
+    pub pairs: usize,
+    /// Untiered DaemonSet pod × pool node pairs evaluated.
+    pub probes: usize,
+    /// Bought node × NodePool pairs evaluated.
+    pub admissions: usize,
+}
+
+/// The outcome of [`prove`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    pub counts: Counts,
+    /// Sorted by rule, workload, node.
+    pub failures: Vec<Failure>,
+    /// Sorted by DaemonSet.
+    pub exceptions: Vec<Exception>,
+}
+
+impl Proof {
+    /// No failure: tiers never mix, except through the listed system DaemonSets.
+    pub fn holds(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+impl fmt::Display for Proof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.counts;
+        writeln!(
+            f,
+            "proof that tiers never mix, under kube-scheduler's filter rules"
+        )?;
+        writeln!(f, "assumptions:")?;
+        for a in ASSUMPTIONS {
+            writeln!(f, "  - {a}")?;
+        }
+        writeln!(
+            f,
+            "evaluated: {} pod templates, {} nodes; (a) {} placements; (b) {} template x node pairs; \
+             {} untiered DaemonSet pod x pool node pairs; {} bought node x NodePool pairs",
+            c.templates, c.nodes, c.placements, c.pairs, c.probes, c.admissions
+        )?;
+        if self.exceptions.is_empty() {
+            writeln!(f, "cross-tier exceptions: none")?;
+        } else {
+            writeln!(
+                f,
+                "cross-tier exceptions (system DaemonSets, the only ones allowed):"
+            )?;
+            for e in &self.exceptions {
+                writeln!(
+                    f,
+                    "  - {} runs on {} nodes of pools {}",
+                    e.daemon_set,
+                    e.nodes,
+                    e.pools.join(", ")
+                )?;
+            }
+        }
+        for x in &self.failures {
+            let mut subject = Vec::new();
+            if !x.workload.is_empty() {
+                subject.push(x.workload.clone());
+            }
+            if !x.node.is_empty() {
+                subject.push(match x.nodes {
+                    1 => format!("node {}", x.node),
+                    n => format!("node {} and {} more", x.node, n - 1),
+                });
+            }
+            writeln!(
+                f,
+                "{}: {}: {}\n  fix: {}",
+                x.rule.code(),
+                subject.join(", "),
+                x.problem,
+                x.fix
+            )?;
+        }
+        if self.holds() {
+            write!(
+                f,
+                "HOLDS: no pod template can reach a node outside its pool"
+            )
+        } else {
+            write!(
+                f,
+                "FAILS: {} failure{}",
+                self.failures.len(),
+                if self.failures.len() == 1 { "" } else { "s" }
+            )
+        }
+    }
+}
+
+/// A node of the universe the proof quantifies over.
+#[derive(Debug, Clone)]
+struct UNode {
+    name: String,
+    /// Index into the plan's pools.
+    pool: Option<usize>,
+    labels: BTreeMap<String, String>,
+    taints: Vec<Taint>,
+}
+
+impl UNode {
+    fn view(&self) -> NodeView<'_> {
+        NodeView {
+            name: &self.name,
+            labels: &self.labels,
+            taints: &self.taints,
+        }
+    }
+}
+
+/// A pod template and whose it is.
+struct Template<'m> {
+    id: String,
+    role: Role,
+    filter: PodFilter,
+    patch: &'m Patch,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A workload of the input and the plan pool holding it.
+    Workload(Option<usize>),
+    SystemDaemonSet,
+}
+
+/// Proves that `manifests` (a `manifests/` directory) enforce `plan`: see the module docs.
+pub fn prove(model: &Model, plan: &Plan, manifests: &Path) -> Result<Proof, ProofError> {
+    let m = read::manifests(manifests)?;
+    Ok(Prover::new(model, plan).run(&m))
+}
+
+struct Prover<'a> {
+    model: &'a Model,
+    plan: &'a Plan,
+    /// Failures by (rule, workload, group), where group is the pool or node that makes one
+    /// failure distinct.
+    failures: BTreeMap<(Rule, String, String), Failure>,
+    counts: Counts,
+}
+
+impl<'a> Prover<'a> {
+    fn new(model: &'a Model, plan: &'a Plan) -> Self {
+        Prover {
+            model,
+            plan,
+            failures: BTreeMap::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    fn fail(
+        &mut self,
+        rule: Rule,
+        workload: &str,
+        group: &str,
+        node: &str,
+        problem: String,
+        fix: &str,
+    ) {
+        let key = (rule, workload.to_string(), group.to_string());
+        match self.failures.get_mut(&key) {
+            Some(f) => {
+                f.nodes += 1;
+                if !node.is_empty() && (f.node.is_empty() || node < f.node.as_str()) {
+                    f.node = node.to_string();
+                    f.problem = problem;
+                }
+            }
+            None => {
+                self.failures.insert(
+                    key,
+                    Failure {
+                        rule,
+                        workload: workload.to_string(),
+                        node: node.to_string(),
+                        nodes: usize::from(!node.is_empty()),
+                        problem,
+                        fix: fix.to_string(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn pool_name(&self, pool: Option<usize>) -> &str {
+        pool.map_or("(no pool)", |p| self.plan.pools[p].name.as_str())
+    }
+
+    fn run(mut self, m: &'a Manifests) -> Proof {
+        let mut nodes = self.inventory(m);
+        nodes.extend(self.bought(m));
+        self.counts.nodes = nodes.len();
+        let templates = self.templates(m);
+        self.counts.templates = templates.len();
+        self.placements(&templates, &nodes);
+        self.isolation(&templates, &nodes);
+        let exceptions = self.system(&templates, &nodes);
+        self.probe(&nodes);
+        self.soft_taints(m);
+        let mut failures: Vec<Failure> = self.failures.into_values().collect();
+        failures
+            .sort_by(|a, b| (a.rule, &a.workload, &a.node).cmp(&(b.rule, &b.workload, &b.node)));
+        Proof {
+            counts: self.counts,
+            failures,
+            exceptions,
+        }
+    }
+
+    /// Pool of each node name the plan lists.
+    fn node_pools(&self) -> BTreeMap<&'a str, usize> {
+        let mut out = BTreeMap::new();
+        for (i, p) in self.plan.pools.iter().enumerate() {
+            for n in &p.nodes {
+                out.entry(n.as_str()).or_insert(i);
+            }
+        }
+        out
+    }
+
+    /// Every inventory node, with nodes.yaml applied.
+    fn inventory(&mut self, m: &Manifests) -> Vec<UNode> {
+        let pools = self.node_pools();
+        let mut nodes: Vec<UNode> = self
+            .model
+            .nodes
+            .iter()
+            .map(|n| UNode {
+                name: n.name.clone(),
+                pool: pools.get(n.name.as_str()).copied(),
+                labels: n.labels.clone(),
+                taints: n
+                    .taints
+                    .iter()
+                    .map(|t| Taint {
+                        key: t.key.clone(),
+                        value: (!t.value.is_empty()).then(|| t.value.clone()),
+                        effect: t.effect.clone(),
+                        time_added: None,
+                    })
+                    .collect(),
+            })
+            .collect();
+        for patch in &m.nodes {
+            let Some(i) = self.model.node_index(&patch.name) else {
+                self.fail(
+                    Rule::UnknownNode,
+                    "",
+                    &patch.name,
+                    &patch.name,
+                    "nodes.yaml sets labels and taints on a node that is not in the inventory; \
+                     server-side apply would create a Node object for it"
+                        .into(),
+                    "plan with the inventory the manifests were written for, or regenerate them",
+                );
+                continue;
+            };
+            let node = &mut nodes[i];
+            node.labels
+                .extend(patch.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+            if let Some(taints) = &patch.taints {
+                node.taints = taints.clone();
+            }
+        }
+        for n in &mut nodes {
+            n.labels
+                .entry(HOSTNAME_LABEL.into())
+                .or_insert_with(|| n.name.clone());
+        }
+        nodes
+    }
+
+    /// The nodes the plan buys, as their NodePool launches them, and per NodePool one node it
+    /// could launch from its template alone.
+    fn bought(&mut self, m: &Manifests) -> Vec<UNode> {
+        let plan = self.plan;
+        let pool_index: BTreeMap<&str, usize> = plan
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i))
+            .collect();
+        let mut nodes = Vec::new();
+        for np in &m.node_pools {
+            let pool = pool_index.get(np.pool.as_str()).copied();
+            if pool.is_none_or(|p| plan.pools[p].node_types.is_empty()) {
+                self.fail(
+                    Rule::NodePoolForNoPool,
+                    "",
+                    &np.node_pool.metadata.name,
+                    "",
+                    format!(
+                        "{}: NodePool `{}` is named after `{}`, which is no pool of the plan that buys nodes",
+                        np.file.display(),
+                        np.node_pool.metadata.name,
+                        np.pool
+                    ),
+                    "delete the file, or regenerate the manifests from this plan",
+                );
+            }
+            let tmpl = &np.node_pool.spec.template;
+            let mut labels = tmpl.metadata.labels.clone();
+            // Karpenter labels its nodes with the value of every single-valued `In`.
+            for r in &tmpl.spec.requirements {
+                if let (true, [v]) = (r.operator == "In", r.values.as_slice()) {
+                    labels.entry(r.key.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            let name = format!("{}-launchable", np.node_pool.metadata.name);
+            labels.insert(NODEPOOL_LABEL.into(), np.node_pool.metadata.name.clone());
+            labels.insert(HOSTNAME_LABEL.into(), name.clone());
+            nodes.push(UNode {
+                name,
+                pool,
+                labels,
+                taints: tmpl.spec.taints.clone(),
+            });
+        }
+        for (pi, pool) in plan.pools.iter().enumerate() {
+            for b in pool.bought_nodes() {
+                let mut labels = self
+                    .model
+                    .node_type_index(b.node_type)
+                    .map(|t| self.model.node_types[t].labels.clone())
+                    .unwrap_or_default();
+                labels.insert(INSTANCE_TYPE_LABEL.into(), b.node_type.into());
+                labels.insert(ZONE_LABEL.into(), b.zone.into());
+                let admitting: Vec<&NodePoolFile> = m
+                    .node_pools
+                    .iter()
+                    .filter(|np| self.admits(np, &labels))
+                    .collect();
+                self.counts.admissions += m.node_pools.len();
+                let chosen = admitting
+                    .iter()
+                    .find(|np| np.pool == pool.name)
+                    .or(admitting.first());
+                let where_ = format!("{} in {}", b.node_type, b.zone);
+                match admitting.as_slice() {
+                    [] => self.fail(
+                        Rule::NodePoolGap,
+                        "",
+                        &pool.name,
+                        &b.name,
+                        format!("no NodePool can launch the {where_} the plan buys for pool {}", pool.name),
+                        "give the pool a NodePool whose requirements admit its instance types and zones",
+                    ),
+                    [_] => {}
+                    many => self.fail(
+                        Rule::NodePoolOverlap,
+                        "",
+                        &where_,
+                        &b.name,
+                        format!(
+                            "NodePools {} can all launch {where_}: NodePools are not mutually exclusive, \
+                             so Karpenter may launch a node of one pool for another",
+                            many.iter().map(|np| np.node_pool.metadata.name.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                        "restrict each NodePool's requirements to the instance types and zones of its own pool, with no overlap",
+                    ),
+                }
+                if let Some(np) = chosen.filter(|np| np.pool != pool.name) {
+                    self.fail(
+                        Rule::WrongNodePool,
+                        "",
+                        &pool.name,
+                        &b.name,
+                        format!(
+                            "the {where_} bought for pool {} is launched by NodePool {} of pool {}",
+                            pool.name, np.node_pool.metadata.name, np.pool
+                        ),
+                        "regenerate the NodePools from this plan",
+                    );
+                }
+                let mut taints = Vec::new();
+                if let Some(np) = chosen {
+                    let t = &np.node_pool.spec.template;
+                    labels.extend(
+                        t.metadata
+                            .labels
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone())),
+                    );
+                    labels.insert(NODEPOOL_LABEL.into(), np.node_pool.metadata.name.clone());
+                    taints = t.spec.taints.clone();
+                }
+                labels.insert(HOSTNAME_LABEL.into(), b.name.clone());
+                nodes.push(UNode {
+                    name: b.name,
+                    pool: Some(pi),
+                    labels,
+                    taints,
+                });
+            }
+        }
+        nodes
+    }
+
+    /// Whether a NodePool's requirements admit a node with these labels. A requirement on
+    /// a key the node's type does not define does not exclude it (Karpenter can satisfy it
+    /// by labelling the node), so overlaps are over-reported rather than missed.
+    fn admits(&mut self, np: &NodePoolFile, labels: &BTreeMap<String, String>) -> bool {
+        let mut ok = true;
+        for r in &np.node_pool.spec.template.spec.requirements {
+            if !labels.contains_key(&r.key) {
+                continue;
+            }
+            let req = NodeSelectorRequirement {
+                key: r.key.clone(),
+                operator: r.operator.clone(),
+                values: Some(r.values.clone()),
+            };
+            match filter::label_requirement_matches(&req, labels) {
+                Ok(m) => ok &= m,
+                Err(errs) => {
+                    self.fail(
+                        Rule::Unsupported,
+                        "",
+                        &np.node_pool.metadata.name,
+                        "",
+                        format!(
+                            "{}: requirement on `{}` does not parse: {}",
+                            np.file.display(),
+                            r.key,
+                            errs.join("; ")
+                        ),
+                        "use In, NotIn, Exists, DoesNotExist, Gt or Lt with valid values",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok
+    }
+
+    /// One template per patch that belongs to a workload or system DaemonSet, with the
+    /// static checks that need no node.
+    fn templates(&mut self, m: &'a Manifests) -> Vec<Template<'a>> {
+        let mut pool_of: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, p) in self.plan.pools.iter().enumerate() {
+            for w in &p.workloads {
+                pool_of.entry(w.as_str()).or_insert(i);
+            }
+        }
+        let system: BTreeSet<String> = self
+            .model
+            .policy
+            .system_daemon_sets
+            .iter()
+            .map(|d| format!("{}/{}", d.namespace, d.name))
+            .collect();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut out = Vec::new();
+        for patch in &m.patches {
+            let id = patch.id();
+            *seen.entry(id.clone()).or_default() += 1;
+            let role = if let Some(w) = self.model.workload_index(&id) {
+                let w = &self.model.workloads[w];
+                if patch.kind != w.controller.kind() {
+                    self.fail(
+                        Rule::WrongKind,
+                        &id,
+                        &patch.kind,
+                        "",
+                        format!(
+                            "{}: patches a {} but the workload runs as a {}, so the patch applies to nothing",
+                            patch.file.display(),
+                            patch.kind,
+                            w.controller.kind()
+                        ),
+                        "set the Workload's spec.controller to the kind that runs it and regenerate",
+                    );
+                    continue;
+                }
+                Role::Workload(pool_of.get(id.as_str()).copied())
+            } else if system.contains(&id) && patch.kind == "DaemonSet" {
+                Role::SystemDaemonSet
+            } else {
+                self.fail(
+                    Rule::StrayPatch,
+                    &id,
+                    "",
+                    "",
+                    format!(
+                        "{}: patches {} {id}, which is neither a workload nor a system DaemonSet of the input",
+                        patch.file.display(),
+                        patch.kind
+                    ),
+                    "regenerate the manifests from the same input and plan",
+                );
+                continue;
+            };
+            let mut spec = patch.template.spec.clone().unwrap_or_default();
+            let daemon = patch.kind == "DaemonSet";
+            self.static_checks(&id, patch, &spec, role);
+            if daemon {
+                // The user's DaemonSet may use the host network, which earns one more
+                // automatic toleration; assuming it over-approximates where pods can go.
+                spec.host_network = Some(true);
+                filter::add_daemon_set_tolerations(&mut spec);
+            }
+            out.push(Template {
+                id,
+                role,
+                filter: PodFilter::new(&spec),
+                patch,
+            });
+        }
+        for (id, n) in seen.iter().filter(|(_, n)| **n > 1) {
+            self.fail(
+                Rule::Unsupported,
+                id,
+                "",
+                "",
+                format!("{n} patches target this object; which lists win depends on their order"),
+                "keep one patch per object",
+            );
+        }
+        for w in &self.model.workloads {
+            let patched = m
+                .patches
+                .iter()
+                .any(|p| p.id() == w.id && p.kind == w.controller.kind());
+            if pool_of.contains_key(w.id.as_str()) && !patched {
+                self.fail(
+                    Rule::MissingPatch,
+                    &w.id,
+                    "",
+                    "",
+                    format!(
+                        "no {} patch pins this workload of the plan to its pool",
+                        w.controller.kind()
+                    ),
+                    "add its patch from `tierplan plan` to workloads/",
+                );
+            }
+        }
+        for d in &self.model.policy.system_daemon_sets {
+            let id = format!("{}/{}", d.namespace, d.name);
+            let patched = m.patches.iter().any(|p| {
+                p.id() == id && p.kind == Controller::DaemonSet.kind() && p.is_system_file()
+            });
+            if !patched {
+                self.fail(
+                    Rule::MissingPatch,
+                    &id,
+                    "",
+                    "",
+                    "no workloads/system.* patch gives this system DaemonSet its tolerations"
+                        .into(),
+                    "add its patch from `tierplan plan` to workloads/",
+                );
+            }
+        }
+        out
+    }
+
+    /// (c): rules about a template that hold or fail whatever the nodes.
+    fn static_checks(&mut self, id: &str, patch: &Patch, spec: &PodSpec, role: Role) {
+        let file = patch.file.display().to_string();
+        for d in &patch.directives {
+            self.fail(
+                Rule::Unsupported,
+                id,
+                d,
+                "",
+                format!("{file}: strategic-merge directive at `{d}` changes what the merge keeps"),
+                "write the patch without `$` directives",
+            );
+        }
+        if let Some(n) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+            self.fail(
+                Rule::Unsupported,
+                id,
+                "nodeName",
+                "",
+                format!("{file}: `nodeName: {n}` bypasses the scheduler's filters"),
+                "remove nodeName; let node affinity choose the node",
+            );
+        }
+        if let Some(s) = spec
+            .scheduler_name
+            .as_deref()
+            .filter(|s| !s.is_empty() && *s != "default-scheduler")
+        {
+            self.fail(
+                Rule::Unsupported,
+                id,
+                "schedulerName",
+                "",
+                format!("{file}: `schedulerName: {s}` is not kube-scheduler, whose rules the proof evaluates"),
+                "remove schedulerName",
+            );
+        }
+        match &spec.tolerations {
+            None => self.fail(
+                Rule::TolerationsNotSet,
+                id,
+                "",
+                "",
+                format!("{file}: the patch sets no `tolerations`, so the user's own tolerations survive the merge"),
+                "set the tolerations list in the patch (an empty list when none is needed)",
+            ),
+            Some(ts) => {
+                for (i, t) in ts.iter().enumerate() {
+                    let op = t.operator.as_deref().unwrap_or("");
+                    if t.key.as_deref().unwrap_or("").is_empty() {
+                        self.fail(
+                            Rule::WildcardToleration,
+                            id,
+                            &i.to_string(),
+                            "",
+                            format!(
+                                "{file}: tolerations[{i}] has no key (operator `{}`), so it tolerates every taint{}",
+                                if op.is_empty() { "Equal" } else { op },
+                                t.effect.as_deref().map(|e| format!(" with effect {e}")).unwrap_or_default()
+                            ),
+                            "tolerate the pool's taint by key and value instead",
+                        );
+                    } else if !matches!(op, "" | "Equal" | "Exists") {
+                        self.fail(
+                            Rule::Unsupported,
+                            id,
+                            &format!("toleration {i}"),
+                            "",
+                            format!("{file}: tolerations[{i}] uses operator `{op}`, which only a feature gate gives meaning"),
+                            "use Equal",
+                        );
+                    }
+                }
+            }
+        }
+        let node_affinity = spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref());
+        let required = node_affinity.and_then(|n| {
+            n.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        });
+        let preferred = node_affinity
+            .and_then(|n| {
+                n.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .is_some_and(|p| !p.is_empty());
+        if let Some(r) = required {
+            let errs = filter::ParsedNodeSelector::new(r).errors();
+            if !errs.is_empty() {
+                self.fail(
+                    Rule::Unsupported,
+                    id,
+                    "affinity",
+                    "",
+                    format!(
+                        "{file}: required node affinity does not parse: {}",
+                        errs.join("; ")
+                    ),
+                    "fix the node selector terms (the API server would refuse these pods)",
+                );
+            }
+        }
+        if role != Role::SystemDaemonSet && required.is_none() {
+            self.fail(
+                if preferred { Rule::SoftIsolation } else { Rule::MissingAffinity },
+                id,
+                "affinity",
+                "",
+                if preferred {
+                    format!("{file}: only preferred node affinity: the scheduler may place the pods on any pool's nodes")
+                } else {
+                    format!("{file}: no required node affinity on the pool label; the taint is the only guard")
+                },
+                "require the pool's label in requiredDuringSchedulingIgnoredDuringExecution",
+            );
+        }
+        for c in spec.topology_spread_constraints.iter().flatten() {
+            if c.when_unsatisfiable == "ScheduleAnyway" {
+                self.fail(
+                    Rule::SoftIsolation,
+                    id,
+                    &format!("spread {}", c.topology_key),
+                    "",
+                    format!(
+                        "{file}: spread over `{}` is ScheduleAnyway, which the scheduler may ignore",
+                        c.topology_key
+                    ),
+                    "use whenUnsatisfiable: DoNotSchedule",
+                );
+            }
+        }
+    }
+
+    /// (a): every placement's node passes its template's filters.
+    fn placements(&mut self, templates: &[Template<'_>], nodes: &[UNode]) {
+        let by_name: BTreeMap<&str, &UNode> = nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+        let by_id: BTreeMap<&str, &Template<'_>> = templates
+            .iter()
+            .filter(|t| matches!(t.role, Role::Workload(_)))
+            .map(|t| (t.id.as_str(), t))
+            .collect();
+        for p in &self.plan.placements {
+            let Some(t) = by_id.get(p.workload.as_str()) else {
+                continue; // reported as a missing patch
+            };
+            self.counts.placements += 1;
+            let refusal = match by_name.get(p.node.as_str()) {
+                Some(n) => t.filter.schedulable(&n.view()).err().map(|r| r.to_string()),
+                None => Some("the node is neither in the inventory nor bought by the plan".into()),
+            };
+            if let Some(why) = refusal {
+                self.fail(
+                    Rule::Placement,
+                    &p.workload,
+                    &p.node,
+                    &p.node,
+                    format!("replica {} is planned on this node, but the scheduler refuses it: {why}", p.replica),
+                    "tolerate the pool's taint and require its label in the patch, and give the node its pool's label and taint",
+                );
+            }
+        }
+    }
+
+    /// (b): no workload template reaches a node outside its pool, and each of the two
+    /// guards (taint, node affinity) keeps it off other pools' nodes on its own.
+    fn isolation(&mut self, templates: &[Template<'_>], nodes: &[UNode]) {
+        for t in templates {
+            let Role::Workload(own) = t.role else {
+                continue;
+            };
+            let no_affinity = t.filter.affinity.is_none() && t.filter.node_selector.is_empty();
+            for n in nodes {
+                self.counts.pairs += 1;
+                if own.is_some() && n.pool == own {
+                    continue;
+                }
+                let view = n.view();
+                let tolerated = t.filter.tolerated(&view);
+                let affine = t.filter.affine(&view);
+                let pool = self.pool_name(n.pool).to_string();
+                match (tolerated, affine, n.pool) {
+                    (Ok(()), Ok(()), Some(_)) => self.fail(
+                        Rule::CrossPool,
+                        &t.id,
+                        &pool,
+                        &n.name,
+                        format!(
+                            "{}: pods of pool {} can schedule on this node of pool {pool}: tiers mix",
+                            t.patch.file.display(),
+                            self.pool_name(own)
+                        ),
+                        "tolerate only the pool's own taint and require its own pool label",
+                    ),
+                    (Ok(()), Ok(()), None) => self.fail(
+                        Rule::OutsidePools,
+                        &t.id,
+                        &pool,
+                        &n.name,
+                        format!(
+                            "{}: pods of pool {} can schedule on this node, which is in no pool",
+                            t.patch.file.display(),
+                            self.pool_name(own)
+                        ),
+                        "require the pool's label in required node affinity",
+                    ),
+                    (Ok(()), Err(why), Some(_)) => self.fail(
+                        Rule::AffinityOnly,
+                        &t.id,
+                        &pool,
+                        &n.name,
+                        format!(
+                            "only node affinity ({why}) keeps these pods off pool {pool}: {}",
+                            if n.taints.iter().any(filter::filters) {
+                                "the template tolerates the node's taints"
+                            } else {
+                                "the node has no NoSchedule taint"
+                            }
+                        ),
+                        "tolerate only the pool's own taint, and give every node its pool's NoSchedule taint",
+                    ),
+                    (Err(why), Ok(()), Some(_)) if !no_affinity => self.fail(
+                        Rule::TaintOnly,
+                        &t.id,
+                        &pool,
+                        &n.name,
+                        format!("only the taint ({why}) keeps these pods off pool {pool}: node affinity admits the node"),
+                        "require the pool's own label in required node affinity, and label every node with its pool",
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// (d): system DaemonSets reaching several pools, listed as exceptions.
+    fn system(&mut self, templates: &[Template<'_>], nodes: &[UNode]) -> Vec<Exception> {
+        let mut out = Vec::new();
+        for t in templates.iter().filter(|t| t.role == Role::SystemDaemonSet) {
+            let mut pools = BTreeSet::new();
+            let mut reached = 0;
+            for n in nodes {
+                self.counts.pairs += 1;
+                if t.filter.schedulable(&n.view()).is_ok() {
+                    reached += 1;
+                    if let Some(p) = n.pool {
+                        pools.insert(self.plan.pools[p].name.clone());
+                    }
+                }
+            }
+            if pools.len() > 1 {
+                out.push(Exception {
+                    daemon_set: t.id.clone(),
+                    pools: pools.into_iter().collect(),
+                    nodes: reached,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.daemon_set.cmp(&b.daemon_set));
+        out
+    }
+
+    /// An untiered DaemonSet pod (only the controller's own tolerations) must reach no pool
+    /// node: the pool taint is what keeps every pod the patches do not cover off the tiers.
+    fn probe(&mut self, nodes: &[UNode]) {
+        let mut spec = PodSpec {
+            host_network: Some(true),
+            ..Default::default()
+        };
+        filter::add_daemon_set_tolerations(&mut spec);
+        let probe = PodFilter::new(&spec);
+        for n in nodes.iter().filter(|n| n.pool.is_some()) {
+            self.counts.probes += 1;
+            if probe.schedulable(&n.view()).is_ok() {
+                let pool = self.pool_name(n.pool).to_string();
+                self.fail(
+                    Rule::UntaintedPoolNode,
+                    "",
+                    &pool,
+                    &n.name,
+                    format!("a pod that tolerates nothing can schedule on this node of pool {pool}: it has no NoSchedule or NoExecute taint"),
+                    "give the node its pool's NoSchedule taint (nodes.yaml, or the NodePool template)",
+                );
+            }
+        }
+    }
+
+    /// (c): `PreferNoSchedule` taints that tierplan's manifests add, which the scheduler
+    /// only weighs.
+    fn soft_taints(&mut self, m: &Manifests) {
+        for patch in &m.nodes {
+            let before: Vec<(&str, &str)> = self
+                .model
+                .node_index(&patch.name)
+                .map(|i| {
+                    self.model.nodes[i]
+                        .taints
+                        .iter()
+                        .map(|t| (t.key.as_str(), t.effect.as_str()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for t in patch.taints.iter().flatten() {
+                if t.effect == "PreferNoSchedule"
+                    && !before.contains(&(t.key.as_str(), "PreferNoSchedule"))
+                {
+                    self.fail(
+                        Rule::SoftIsolation,
+                        "",
+                        &patch.name,
+                        &patch.name,
+                        format!("nodes.yaml adds the PreferNoSchedule taint {}, which the scheduler may ignore", filter::taint_text(t)),
+                        "use effect NoSchedule for pool taints",
+                    );
+                }
+            }
+        }
+        for np in &m.node_pools {
+            let spec = &np.node_pool.spec.template.spec;
+            for t in spec.taints.iter().chain(&spec.startup_taints) {
+                if t.effect == "PreferNoSchedule" {
+                    self.fail(
+                        Rule::SoftIsolation,
+                        "",
+                        &np.node_pool.metadata.name,
+                        "",
+                        format!(
+                            "{}: NodePool taint {} is PreferNoSchedule, which the scheduler may ignore",
+                            np.file.display(),
+                            filter::taint_text(t)
+                        ),
+                        "use effect NoSchedule for pool taints",
+                    );
+                }
+            }
+        }
+    }
+}
