@@ -31,6 +31,11 @@
 //! Pods of a tiered namespace (one with planned workloads) without `POD_POOL_LABEL` are
 //! admitted when they tolerate no pool: they run on nodes outside every pool.
 //!
+//! The boundary is the namespace, not the workload: a pod says which workload it belongs to
+//! only through labels and ownerReferences its creator chooses, so whoever may create pods in a
+//! namespace may put them in any pool planned for that namespace's workloads. Where that is
+//! too coarse, `separateBy: [namespace, ...]` gives each namespace pools of its own.
+//!
 //! Exceptions:
 //! - Pods of the Policy's system DaemonSets (CNI, kube-proxy, agents) may tolerate every
 //!   taint. They are recognised by their namespace and a controller ownerReference to an
@@ -287,8 +292,8 @@ fn validations() -> Vec<Validation> {
             format!(
                 "'tierplan: this pod has a toleration without a key, which tolerates every \
                  taint and so lets it onto the nodes of every tierplan pool; remove it and \
-                 tolerate only its own pool taint {own} (only the Policy\\'s systemDaemonSets \
-                 may tolerate everything)'"
+                 tolerate only its own pool taint {own} (only the systemDaemonSets of the \
+                 tierplan Policy may tolerate everything)'"
             ),
         ),
         check(
@@ -311,8 +316,8 @@ fn validations() -> Vec<Validation> {
                 "variables.pool == '' ? \
                  'tierplan: this pod tolerates the taint {taint} of a tierplan pool but has no \
                  {pod_label} label; remove the toleration, or if it belongs to a planned \
-                 workload, label it with its pool and pin it as tierplan\\'s workload patch \
-                 does' : \
+                 workload, label it with its pool and pin it as the workload patches of \
+                 tierplan do' : \
                  'tierplan: this pod is labelled {pod_label}=' + variables.pool + \
                  ' but tolerates the taint {taint} of another pool; keep only the toleration \
                  with value ' + variables.pool"
