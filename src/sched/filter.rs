@@ -423,3 +423,369 @@ pub fn add_daemon_set_tolerations(spec: &mut PodSpec) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{Affinity, NodeAffinity, NodeSelectorTerm};
+
+    fn tol(key: &str, op: &str, value: &str, effect: &str) -> Toleration {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        Toleration {
+            key: opt(key),
+            operator: opt(op),
+            value: opt(value),
+            effect: opt(effect),
+            toleration_seconds: None,
+        }
+    }
+
+    fn taint(key: &str, value: &str, effect: &str) -> Taint {
+        Taint {
+            key: key.into(),
+            value: (!value.is_empty()).then(|| value.to_string()),
+            effect: effect.into(),
+            time_added: None,
+        }
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn req(key: &str, op: &str, values: &[&str]) -> NodeSelectorRequirement {
+        NodeSelectorRequirement {
+            key: key.into(),
+            operator: op.into(),
+            values: Some(values.iter().map(|v| v.to_string()).collect()),
+        }
+    }
+
+    fn term(exprs: Vec<NodeSelectorRequirement>) -> NodeSelectorTerm {
+        NodeSelectorTerm {
+            match_expressions: Some(exprs),
+            match_fields: None,
+        }
+    }
+
+    fn selector(terms: Vec<NodeSelectorTerm>) -> ParsedNodeSelector {
+        ParsedNodeSelector::new(&NodeSelector {
+            node_selector_terms: terms,
+        })
+    }
+
+    fn matches(sel: &ParsedNodeSelector, name: &str, l: &BTreeMap<String, String>) -> bool {
+        sel.matches(&NodeView {
+            name,
+            labels: l,
+            taints: &[],
+        })
+    }
+
+    fn one(r: NodeSelectorRequirement, l: &[(&str, &str)]) -> bool {
+        matches(&selector(vec![term(vec![r])]), "n1", &labels(l))
+    }
+
+    #[test]
+    fn equal_toleration_needs_the_same_value() {
+        let t = taint("pool", "web", "NoSchedule");
+        assert!(tolerates(&tol("pool", "Equal", "web", "NoSchedule"), &t));
+        assert!(!tolerates(&tol("pool", "Equal", "db", "NoSchedule"), &t));
+        // An empty operator means Equal, not Exists.
+        assert!(!tolerates(&tol("pool", "", "", "NoSchedule"), &t));
+        assert!(tolerates(&tol("pool", "", "web", "NoSchedule"), &t));
+    }
+
+    #[test]
+    fn exists_toleration_ignores_the_value() {
+        let t = taint("pool", "web", "NoSchedule");
+        assert!(tolerates(&tol("pool", "Exists", "", "NoSchedule"), &t));
+        assert!(!tolerates(&tol("other", "Exists", "", "NoSchedule"), &t));
+    }
+
+    #[test]
+    fn empty_key_exists_tolerates_every_taint() {
+        let wildcard = tol("", "Exists", "", "");
+        for t in [
+            taint("pool", "web", "NoSchedule"),
+            taint("x", "", "NoExecute"),
+            taint("y", "z", "PreferNoSchedule"),
+        ] {
+            assert!(tolerates(&wildcard, &t), "{t:?}");
+        }
+        // With an effect it tolerates every key of that effect only.
+        let no_schedule = tol("", "Exists", "", "NoSchedule");
+        assert!(tolerates(&no_schedule, &taint("pool", "web", "NoSchedule")));
+        assert!(!tolerates(&no_schedule, &taint("pool", "web", "NoExecute")));
+    }
+
+    #[test]
+    fn empty_effect_tolerates_every_effect_of_its_key() {
+        let t = tol("pool", "Equal", "web", "");
+        assert!(tolerates(&t, &taint("pool", "web", "NoSchedule")));
+        assert!(tolerates(&t, &taint("pool", "web", "NoExecute")));
+        assert!(!tolerates(&t, &taint("pool", "db", "NoExecute")));
+    }
+
+    #[test]
+    fn effect_must_match_when_given() {
+        let t = tol("pool", "Equal", "web", "NoExecute");
+        assert!(!tolerates(&t, &taint("pool", "web", "NoSchedule")));
+    }
+
+    #[test]
+    fn comparison_operators_tolerate_nothing_without_their_feature_gate() {
+        assert!(!tolerates(
+            &tol("n", "Gt", "1", ""),
+            &taint("n", "5", "NoSchedule")
+        ));
+        assert!(!tolerates(
+            &tol("n", "exists", "", ""),
+            &taint("n", "5", "NoSchedule")
+        ));
+    }
+
+    #[test]
+    fn prefer_no_schedule_never_filters() {
+        let taints = [taint("pool", "web", "PreferNoSchedule")];
+        assert_eq!(untolerated_taint(&taints, &[]), None);
+        let taints = [
+            taint("pool", "web", "PreferNoSchedule"),
+            taint("gpu", "", "NoExecute"),
+        ];
+        assert_eq!(untolerated_taint(&taints, &[]), Some(&taints[1]));
+        assert_eq!(
+            untolerated_taint(&taints, &[tol("gpu", "Exists", "", "")]),
+            None
+        );
+    }
+
+    #[test]
+    fn node_selector_needs_every_pair() {
+        let l = labels(&[("a", "1"), ("b", "2")]);
+        assert!(node_selector_matches(&labels(&[("a", "1")]), &l));
+        assert!(node_selector_matches(
+            &labels(&[("a", "1"), ("b", "2")]),
+            &l
+        ));
+        assert!(!node_selector_matches(
+            &labels(&[("a", "1"), ("b", "3")]),
+            &l
+        ));
+        assert!(!node_selector_matches(&labels(&[("c", "")]), &l));
+        assert!(node_selector_matches(&BTreeMap::new(), &l));
+    }
+
+    #[test]
+    fn in_needs_the_label() {
+        assert!(one(req("pool", "In", &["web", "db"]), &[("pool", "db")]));
+        assert!(!one(req("pool", "In", &["web"]), &[("pool", "db")]));
+        assert!(!one(req("pool", "In", &["web"]), &[]));
+    }
+
+    #[test]
+    fn not_in_matches_a_node_without_the_label() {
+        assert!(one(req("pool", "NotIn", &["web"]), &[]));
+        assert!(one(req("pool", "NotIn", &["web"]), &[("pool", "db")]));
+        assert!(!one(req("pool", "NotIn", &["web"]), &[("pool", "web")]));
+    }
+
+    #[test]
+    fn exists_and_does_not_exist() {
+        assert!(one(req("pool", "Exists", &[]), &[("pool", "")]));
+        assert!(!one(req("pool", "Exists", &[]), &[]));
+        assert!(one(req("pool", "DoesNotExist", &[]), &[]));
+        assert!(!one(req("pool", "DoesNotExist", &[]), &[("pool", "web")]));
+    }
+
+    #[test]
+    fn gt_and_lt_compare_integers() {
+        assert!(one(req("cores", "Gt", &["4"]), &[("cores", "8")]));
+        assert!(!one(req("cores", "Gt", &["8"]), &[("cores", "8")]));
+        assert!(one(req("cores", "Lt", &["8"]), &[("cores", "2")]));
+        // `+4` parses as an integer but is no label value, which Kubernetes also refuses.
+        assert!(!one(req("cores", "Gt", &["+4"]), &[("cores", "5")]));
+        // A node value that is no integer, or no label at all, fails.
+        assert!(!one(req("cores", "Gt", &["4"]), &[("cores", "8x")]));
+        assert!(!one(req("cores", "Lt", &["4"]), &[]));
+        // A requirement value that is no integer makes the term fail to parse.
+        let sel = selector(vec![term(vec![req("cores", "Gt", &["four"])])]);
+        assert!(!matches(&sel, "n1", &labels(&[("cores", "8")])));
+        assert_eq!(sel.errors().len(), 1);
+        let sel = selector(vec![term(vec![req("cores", "Lt", &["1", "2"])])]);
+        assert!(!matches(&sel, "n1", &labels(&[("cores", "0")])));
+    }
+
+    #[test]
+    fn malformed_requirements_match_nothing() {
+        assert!(!one(req("pool", "In", &[]), &[("pool", "web")]));
+        assert!(!one(req("pool", "Exists", &["web"]), &[("pool", "web")]));
+        assert!(!one(req("pool", "in", &["web"]), &[("pool", "web")]));
+        assert!(!one(req("bad key!", "DoesNotExist", &[]), &[]));
+        assert!(!one(req("pool", "NotIn", &["not a value"]), &[]));
+    }
+
+    #[test]
+    fn terms_are_ored_and_expressions_anded() {
+        let sel = selector(vec![
+            term(vec![req("pool", "In", &["web"]), req("zone", "In", &["a"])]),
+            term(vec![req("pool", "In", &["db"])]),
+        ]);
+        assert!(matches(
+            &sel,
+            "n",
+            &labels(&[("pool", "web"), ("zone", "a")])
+        ));
+        assert!(!matches(
+            &sel,
+            "n",
+            &labels(&[("pool", "web"), ("zone", "b")])
+        ));
+        assert!(matches(
+            &sel,
+            "n",
+            &labels(&[("pool", "db"), ("zone", "b")])
+        ));
+    }
+
+    #[test]
+    fn a_term_that_does_not_parse_does_not_stop_the_others() {
+        let sel = selector(vec![
+            term(vec![req("pool", "Bogus", &["web"])]),
+            term(vec![req("pool", "In", &["web"])]),
+        ]);
+        assert!(matches(&sel, "n", &labels(&[("pool", "web")])));
+    }
+
+    #[test]
+    fn empty_terms_and_empty_term_lists_match_nothing() {
+        let l = labels(&[("pool", "web")]);
+        assert!(!matches(&selector(vec![]), "n", &l));
+        assert!(!matches(&selector(vec![term(vec![])]), "n", &l));
+        let empty = NodeSelectorTerm::default();
+        assert!(!matches(&selector(vec![empty]), "n", &l));
+        // An empty term beside a matching one is skipped, not fatal.
+        let sel = selector(vec![term(vec![]), term(vec![req("pool", "Exists", &[])])]);
+        assert!(matches(&sel, "n", &l));
+    }
+
+    #[test]
+    fn match_fields_select_by_node_name() {
+        let field = |op: &str, values: &[&str]| NodeSelectorTerm {
+            match_expressions: None,
+            match_fields: Some(vec![req("metadata.name", op, values)]),
+        };
+        let l = BTreeMap::new();
+        assert!(matches(&selector(vec![field("In", &["n1"])]), "n1", &l));
+        assert!(!matches(&selector(vec![field("In", &["n1"])]), "n2", &l));
+        assert!(matches(&selector(vec![field("NotIn", &["n1"])]), "n2", &l));
+        // Fields take exactly one value and only In or NotIn.
+        assert!(!matches(
+            &selector(vec![field("In", &["n1", "n2"])]),
+            "n1",
+            &l
+        ));
+        assert!(!matches(&selector(vec![field("Exists", &[])]), "n1", &l));
+        // Labels and fields of one term are ANDed.
+        let both = NodeSelectorTerm {
+            match_expressions: Some(vec![req("pool", "In", &["web"])]),
+            match_fields: Some(vec![req("metadata.name", "In", &["n1"])]),
+        };
+        let sel = selector(vec![both]);
+        assert!(matches(&sel, "n1", &labels(&[("pool", "web")])));
+        assert!(!matches(&sel, "n2", &labels(&[("pool", "web")])));
+        assert!(!matches(&sel, "n1", &labels(&[("pool", "db")])));
+    }
+
+    fn pod(tolerations: Vec<Toleration>, terms: Option<Vec<NodeSelectorTerm>>) -> PodSpec {
+        PodSpec {
+            tolerations: Some(tolerations),
+            affinity: terms.map(|t| Affinity {
+                node_affinity: Some(NodeAffinity {
+                    required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                        node_selector_terms: t,
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn schedulable_needs_both_filters() {
+        let taints = [taint("pool", "web", "NoSchedule")];
+        let l = labels(&[("pool", "web")]);
+        let node = NodeView {
+            name: "n1",
+            labels: &l,
+            taints: &taints,
+        };
+        let web = PodFilter::new(&pod(
+            vec![tol("pool", "Equal", "web", "NoSchedule")],
+            Some(vec![term(vec![req("pool", "In", &["web"])])]),
+        ));
+        assert_eq!(web.schedulable(&node), Ok(()));
+        let untolerated = PodFilter::new(&pod(vec![], None));
+        assert_eq!(
+            untolerated.schedulable(&node),
+            Err(Refusal::Taint(taints[0].clone()))
+        );
+        let elsewhere = PodFilter::new(&pod(
+            vec![tol("pool", "Exists", "", "")],
+            Some(vec![term(vec![req("pool", "In", &["db"])])]),
+        ));
+        assert_eq!(elsewhere.schedulable(&node), Err(Refusal::NodeAffinity));
+        // Required affinity with no terms matches no node at all.
+        let none = PodFilter::new(&pod(vec![tol("pool", "Exists", "", "")], Some(vec![])));
+        assert_eq!(none.affine(&node), Err(Refusal::NodeAffinity));
+    }
+
+    #[test]
+    fn daemon_set_tolerations_are_the_controllers_and_not_a_pool_taint() {
+        let mut spec = PodSpec::default();
+        add_daemon_set_tolerations(&mut spec);
+        let got = spec.tolerations.clone().unwrap();
+        assert_eq!(got.len(), 6);
+        for (key, effect) in [
+            ("node.kubernetes.io/not-ready", "NoExecute"),
+            ("node.kubernetes.io/unreachable", "NoExecute"),
+            ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+            ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+            ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+            ("node.kubernetes.io/unschedulable", "NoSchedule"),
+        ] {
+            assert!(got.contains(&tol(key, "Exists", "", effect)), "{key}");
+        }
+        let pool = [taint(
+            "node-restriction.kubernetes.io/tierplan-pool",
+            "web",
+            "NoSchedule",
+        )];
+        assert!(untolerated_taint(&pool, &got).is_some());
+        let network = [taint(
+            "node.kubernetes.io/network-unavailable",
+            "",
+            "NoSchedule",
+        )];
+        assert!(untolerated_taint(&network, &got).is_some());
+
+        let mut host = PodSpec {
+            host_network: Some(true),
+            tolerations: Some(vec![Toleration {
+                toleration_seconds: Some(30),
+                ..tol("node.kubernetes.io/unreachable", "Exists", "", "NoExecute")
+            }]),
+            ..Default::default()
+        };
+        add_daemon_set_tolerations(&mut host);
+        let got = host.tolerations.unwrap();
+        assert_eq!(got.len(), 7, "the existing one is replaced, not duplicated");
+        assert!(got.iter().all(|t| t.toleration_seconds.is_none()));
+        assert!(untolerated_taint(&network, &got).is_none());
+    }
+}
