@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tierplan::output::OutDir;
-use tierplan::{check, model, output, plan::Plan, report, schema, solve};
+use tierplan::{check, emit, model, output, plan::Plan, report, schema, solve};
 
 /// A plan.json larger than this is not one tierplan wrote for a plannable input.
 const MAX_PLAN_BYTES: u64 = 1 << 30;
@@ -123,13 +123,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("internal error: the checker refuses the planner's plan, so nothing was written; please report this with the input\n{verdict}");
                 return Ok(ExitCode::from(3));
             }
-            let written = out.write(&[(PLAN_FILE, solved.plan.to_json().as_bytes())])?;
+            let plan_json = solved.plan.to_json();
+            let manifests = match emit::manifests(&model, &solved.plan) {
+                Ok(files) => files,
+                Err(emit::EmitError::Infeasible) => {
+                    eprintln!("the plan is infeasible, so only {PLAN_FILE} is written (no {MANIFESTS_DIR}/): its `unplaced` and `unmet` say why");
+                    Vec::new()
+                }
+                Err(e) => {
+                    eprintln!("error: cannot write manifests for this plan: {e}\n  fix: change the input so that the name is a valid Kubernetes name or label value; nothing was written");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let names: Vec<String> = manifests
+                .iter()
+                .map(|(path, _)| format!("{MANIFESTS_DIR}/{path}"))
+                .collect();
+            let mut files: Vec<(&str, &[u8])> = vec![(PLAN_FILE, plan_json.as_bytes())];
+            files.extend(
+                names
+                    .iter()
+                    .zip(&manifests)
+                    .map(|(name, (_, text))| (name.as_str(), text.as_bytes())),
+            );
+            // Manifests of an earlier plan left beside these would enforce a different plan.
+            let done = out.write_replacing(&files, Some(MANIFESTS_DIR))?;
             print!(
                 "{}",
                 report::summary(&model, &solved.plan, Some(&solved.stats))
             );
-            for path in written {
-                println!("wrote {}", path.display());
+            println!("wrote {}", done.written[0].display());
+            if !manifests.is_empty() {
+                println!(
+                    "wrote {} files under {} (build with `kubectl kustomize`)",
+                    manifests.len(),
+                    out.path(MANIFESTS_DIR).display()
+                );
+            }
+            for path in &done.removed {
+                println!("removed {} (from an earlier plan)", path.display());
+            }
+            for path in &done.kept {
+                eprintln!("warning: {} is from an earlier plan but was changed since, so it was left in place; remove it by hand", path.display());
             }
             Ok(exit_for(&solved.plan))
         }
@@ -172,6 +207,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The file `plan` writes into its output directory.
 const PLAN_FILE: &str = "plan.json";
+/// The directory of Kubernetes manifests `plan` writes beside it.
+const MANIFESTS_DIR: &str = "manifests";
 
 /// Loads and validates the input, printing every problem; `None` when it is invalid.
 fn load(paths: &[PathBuf]) -> Option<model::Model> {

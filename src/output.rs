@@ -96,6 +96,11 @@ impl OutDir {
         }
     }
 
+    /// Where `name` is (or would be) written.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
     /// Fails when writing `name` would overwrite a file tierplan does not own. Run before long
     /// work so that the user learns of it at once; [`OutDir::write`] checks again.
     pub fn check(&self, name: &str) -> Result<(), OutputError> {

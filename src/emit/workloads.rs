@@ -1,0 +1,443 @@
+//! `workloads/`: a kustomize Component of strategic-merge patches that pin each planned
+//! workload to its pool (and let each system DaemonSet onto every pool), plus `NOTES.txt`,
+//! which lists the plan's rules that Kubernetes cannot express.
+//!
+//! The patches are partial objects, so they are typed structs of this module built from
+//! k8s-openapi parts: a full k8s-openapi `Deployment` or `CronJob` would serialise its
+//! required fields (`selector: {}`, `containers: []`, `schedule: ''`) and the patch would
+//! overwrite the user's.
+
+use super::{check_name, documents, inventory_nodes, nodes, pool_of, EmitError, PatchRef};
+use super::{Kustomization, POD_POOL_LABEL, POOL_LABEL, POOL_TAINT_KEY, WORKLOAD_LABEL};
+use crate::model::{names, Controller, Model, Node as ModelNode, Workload, ZONE_LABEL};
+use crate::plan::{Plan, Pool};
+use crate::policy;
+use k8s_openapi::api::core::v1::{
+    Affinity, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    PodAffinityTerm, PodAntiAffinity, Toleration, TopologySpreadConstraint,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+const DIR: &str = "workloads";
+const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+/// Longest file name most file systems take, in bytes.
+const MAX_FILE_NAME: usize = 255;
+
+/// A strategic-merge patch of a workload controller's pod template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadPatch {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub spec: ControllerSpecPatch,
+}
+
+/// `spec.template` of Deployments, StatefulSets, DaemonSets and Jobs, or
+/// `spec.jobTemplate.spec.template` of CronJobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ControllerSpecPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<PodTemplatePatch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_template: Option<JobTemplatePatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobTemplatePatch {
+    pub spec: JobSpecPatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpecPatch {
+    pub template: PodTemplatePatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodTemplatePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<ObjectMeta>,
+    pub spec: PodSpecPatch,
+}
+
+/// The pod-spec fields tierplan sets.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodSpecPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    pub tolerations: Vec<Toleration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+}
+
+impl WorkloadPatch {
+    /// The patched pod template, wherever the kind keeps it.
+    pub fn pod_template(&self) -> Option<&PodTemplatePatch> {
+        self.spec
+            .template
+            .as_ref()
+            .or(self.spec.job_template.as_ref().map(|j| &j.spec.template))
+    }
+}
+
+/// The label value naming `w` on its pods: `<namespace>.<name>` (a namespace has no dot, so
+/// no two workloads share one).
+pub fn workload_label(w: &Workload) -> Result<String, EmitError> {
+    let value = format!("{}.{}", w.namespace, w.name);
+    check_name("workload label value", &value, names::label_value_problem)?;
+    Ok(value)
+}
+
+/// Every file under `workloads/` and `NOTES.txt`, as (path, content).
+pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut targets: BTreeSet<(Controller, &str, &str)> = BTreeSet::new();
+    let mut notes: Vec<String> = Vec::new();
+    for w in &model.workloads {
+        let Some(pool) = pool_of(plan, &w.id) else {
+            return Err(EmitError::Workload {
+                workload: w.id.clone(),
+                problem: "is in no pool of the plan".into(),
+            });
+        };
+        let patch = workload_patch(model, w, pool)?;
+        targets.insert((w.controller, &w.namespace, &w.name));
+        files.push((
+            file_name(&format!("{}.{}.yaml", w.namespace, w.name))?,
+            documents(&[&patch]),
+        ));
+        notes.extend(unexpressed(model, w));
+    }
+    for ds in &model.policy.system_daemon_sets {
+        if !targets.insert((Controller::DaemonSet, &ds.namespace, &ds.name)) {
+            return Err(EmitError::Workload {
+                workload: format!("{}/{}", ds.namespace, ds.name),
+                problem: "is both a planned workload and a system DaemonSet".into(),
+            });
+        }
+        let patch = system_patch(model, plan, &ds.namespace, &ds.name);
+        files.push((
+            file_name(&format!("system.{}.{}.yaml", ds.namespace, ds.name))?,
+            documents(&[&patch]),
+        ));
+    }
+    files.sort();
+    for pair in files.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            return Err(EmitError::InvalidName {
+                what: "patch file name",
+                value: pair[0].0.clone(),
+                problem: "two patches would share it (a workload in namespace `system`?)".into(),
+            });
+        }
+    }
+    let component = Kustomization {
+        api_version: "kustomize.config.k8s.io/v1alpha1",
+        kind: "Component",
+        resources: Vec::new(),
+        patches: files
+            .iter()
+            .map(|(path, _)| PatchRef {
+                path: path[DIR.len() + 1..].to_string(),
+            })
+            .collect(),
+    };
+    files.push((
+        format!("{DIR}/kustomization.yaml"),
+        format!("{COMPONENT_HEADER}{}", documents(&[&component])),
+    ));
+    files.push(("NOTES.txt".into(), notes_text(model, &notes)));
+    Ok(files)
+}
+
+fn file_name(name: &str) -> Result<String, EmitError> {
+    if name.len() > MAX_FILE_NAME {
+        return Err(EmitError::InvalidName {
+            what: "patch file name",
+            value: name.to_string(),
+            problem: format!("it is longer than {MAX_FILE_NAME} bytes"),
+        });
+    }
+    Ok(format!("{DIR}/{name}"))
+}
+
+fn workload_patch(model: &Model, w: &Workload, pool: &Pool) -> Result<WorkloadPatch, EmitError> {
+    let required = policy::required_labels(model, w).map_err(|problem| EmitError::Workload {
+        workload: w.id.clone(),
+        problem,
+    })?;
+    if required.contains_key(POOL_LABEL) {
+        return Err(EmitError::Workload {
+            workload: w.id.clone(),
+            problem: format!("requires the node label `{POOL_LABEL}`, which tierplan sets"),
+        });
+    }
+    let label = workload_label(w)?;
+    // The DaemonSet controller replaces a pod's required node affinity by a term naming one
+    // node, so a workload it runs stays pinned only through nodeSelector (which is ANDed
+    // with that term). Its pods are one per node anyway, so spread and maxPerNode do not
+    // apply.
+    let daemon = w.controller == Controller::DaemonSet;
+    let mut pod_anti: Vec<PodAffinityTerm> = Vec::new();
+    if w.max_per_node == Some(1) && !daemon {
+        pod_anti.push(host_term(&w.namespace, &label));
+    }
+    for &other in &w.anti_affinity {
+        let o = &model.workloads[other];
+        pod_anti.push(host_term(&o.namespace, &workload_label(o)?));
+    }
+    let (node_selector, node_affinity) = if daemon {
+        let mut selector = required.clone();
+        selector.insert(POOL_LABEL.into(), pool.name.clone());
+        (Some(selector), None)
+    } else {
+        let mut expressions = vec![requirement(POOL_LABEL, &pool.name)];
+        expressions.extend(required.iter().map(|(k, v)| requirement(k, v)));
+        let affinity = NodeAffinity {
+            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                node_selector_terms: vec![NodeSelectorTerm {
+                    match_expressions: Some(expressions),
+                    match_fields: None,
+                }],
+            }),
+            ..Default::default()
+        };
+        (None, Some(affinity))
+    };
+    let affinity = Affinity {
+        node_affinity,
+        pod_affinity: None,
+        pod_anti_affinity: (!pod_anti.is_empty()).then(|| PodAntiAffinity {
+            required_during_scheduling_ignored_during_execution: Some(pod_anti),
+            ..Default::default()
+        }),
+    };
+    let mut tolerations = vec![pool_toleration(&pool.name)];
+    // The pool's nodes that the workload's labels allow may carry taints of their own (a GPU
+    // taint, say); tolerating exactly those keeps the plan's placements possible.
+    tolerations.extend(exact_tolerations(
+        inventory_nodes(model, pool)
+            .into_iter()
+            .filter(|n| required.iter().all(|(k, v)| n.labels.get(k) == Some(v))),
+    ));
+    let zones = w.min_zones.unwrap_or(1).min(w.replicas);
+    let spread = if zones >= 2 && !daemon {
+        vec![zone_spread(&label, w.replicas, zones)]
+    } else {
+        Vec::new()
+    };
+    let template = PodTemplatePatch {
+        metadata: Some(ObjectMeta {
+            labels: Some(BTreeMap::from([
+                (POD_POOL_LABEL.to_string(), pool.name.clone()),
+                (WORKLOAD_LABEL.to_string(), label),
+            ])),
+            ..Default::default()
+        }),
+        spec: PodSpecPatch {
+            node_selector,
+            affinity: (affinity != Affinity::default()).then_some(affinity),
+            tolerations,
+            topology_spread_constraints: spread,
+        },
+    };
+    Ok(target(w.controller, &w.namespace, &w.name, template))
+}
+
+/// A system DaemonSet's patch: one exact toleration per pool taint, and of every taint of
+/// the pools' nodes, so that it runs on every node of every pool.
+fn system_patch(model: &Model, plan: &Plan, namespace: &str, name: &str) -> WorkloadPatch {
+    let mut tolerations: Vec<Toleration> = plan
+        .pools
+        .iter()
+        .map(|p| pool_toleration(&p.name))
+        .collect();
+    tolerations.extend(exact_tolerations(
+        plan.pools.iter().flat_map(|p| inventory_nodes(model, p)),
+    ));
+    let template = PodTemplatePatch {
+        metadata: None,
+        spec: PodSpecPatch {
+            tolerations,
+            ..Default::default()
+        },
+    };
+    target(Controller::DaemonSet, namespace, name, template)
+}
+
+fn target(
+    controller: Controller,
+    namespace: &str,
+    name: &str,
+    template: PodTemplatePatch,
+) -> WorkloadPatch {
+    let spec = match controller {
+        Controller::CronJob => ControllerSpecPatch {
+            template: None,
+            job_template: Some(JobTemplatePatch {
+                spec: JobSpecPatch { template },
+            }),
+        },
+        _ => ControllerSpecPatch {
+            template: Some(template),
+            job_template: None,
+        },
+    };
+    WorkloadPatch {
+        api_version: controller.api_version().into(),
+        kind: controller.kind().into(),
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(namespace.into()),
+            ..Default::default()
+        },
+        spec,
+    }
+}
+
+/// The one toleration of a pool's taint: by key and value, never a wildcard.
+fn pool_toleration(pool: &str) -> Toleration {
+    Toleration {
+        key: Some(POOL_TAINT_KEY.into()),
+        operator: Some("Equal".into()),
+        value: Some(pool.into()),
+        effect: Some("NoSchedule".into()),
+        toleration_seconds: None,
+    }
+}
+
+/// Exact tolerations of the taints of `nodes` that keep pods off (`NoSchedule`,
+/// `NoExecute`; `PreferNoSchedule` only scores), each once, sorted; never a pool taint.
+fn exact_tolerations<'m>(nodes: impl Iterator<Item = &'m ModelNode>) -> Vec<Toleration> {
+    let taints: BTreeSet<(String, String, String)> = nodes
+        .flat_map(nodes::existing_taints)
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        .map(|t| (t.key, t.value.unwrap_or_default(), t.effect))
+        .collect();
+    taints
+        .into_iter()
+        .map(|(key, value, effect)| Toleration {
+            key: Some(key),
+            operator: Some("Equal".into()),
+            value: Some(value),
+            effect: Some(effect),
+            toleration_seconds: None,
+        })
+        .collect()
+}
+
+fn requirement(key: &str, value: &str) -> NodeSelectorRequirement {
+    NodeSelectorRequirement {
+        key: key.into(),
+        operator: "In".into(),
+        values: Some(vec![value.into()]),
+    }
+}
+
+/// Required pod anti-affinity on the host against the pods labelled `label` in `namespace`.
+fn host_term(namespace: &str, label: &str) -> PodAffinityTerm {
+    PodAffinityTerm {
+        label_selector: Some(selector(label)),
+        namespaces: Some(vec![namespace.into()]),
+        topology_key: HOSTNAME_LABEL.into(),
+        ..Default::default()
+    }
+}
+
+fn selector(label: &str) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(BTreeMap::from([(WORKLOAD_LABEL.to_string(), label.into())])),
+        match_expressions: None,
+    }
+}
+
+/// `minZones` as a zone spread: `minDomains` = k counts missing zones as empty, and with
+/// `maxSkew` = ⌊(n−1)/(k−1)⌋ any k−1 zones hold fewer than n replicas, so the n replicas use
+/// at least k zones. It is the loosest skew that guarantees that: a plan need not spread
+/// evenly, and neither need the scheduler. `nodeTaintsPolicy: Honor` counts only the zones of
+/// nodes the pod tolerates (its pool's); the default, Ignore, would count other pools' zones.
+fn zone_spread(label: &str, replicas: u32, zones: u32) -> TopologySpreadConstraint {
+    TopologySpreadConstraint {
+        label_selector: Some(selector(label)),
+        max_skew: ((replicas - 1) / (zones - 1)) as i32,
+        min_domains: Some(zones as i32),
+        node_affinity_policy: Some("Honor".into()),
+        node_taints_policy: Some("Honor".into()),
+        topology_key: ZONE_LABEL.into(),
+        when_unsatisfiable: "DoNotSchedule".into(),
+        match_label_keys: None,
+    }
+}
+
+/// The workload's rules that no Kubernetes field expresses.
+fn unexpressed(model: &Model, w: &Workload) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(k) = w.max_per_node.filter(|&k| k > 1) {
+        out.push(format!(
+            "{}: maxPerNode {k} (Kubernetes can only limit a workload to one pod per node)",
+            w.id
+        ));
+    }
+    for &(other, k) in &w.co_location {
+        out.push(format!(
+            "{}: coLocation at most {k} of {} on its nodes (no Kubernetes equivalent)",
+            w.id, model.workloads[other].id
+        ));
+    }
+    out
+}
+
+fn notes_text(model: &Model, unexpressed: &[String]) -> String {
+    let mut s = String::from(NOTES_HEADER);
+    s.push_str("\nRules of the plan that these manifests cannot enforce (the scheduler may place\nreplicas so that they break; the plan's own placement keeps them):\n");
+    if unexpressed.is_empty() {
+        s.push_str("  none\n");
+    }
+    for line in unexpressed {
+        s.push_str(&format!("  - {line}\n"));
+    }
+    s.push_str(
+        "\nCross-tier exceptions: system DaemonSets that run on every node of every pool:\n",
+    );
+    if model.policy.system_daemon_sets.is_empty() {
+        s.push_str("  none\n");
+    }
+    for ds in &model.policy.system_daemon_sets {
+        s.push_str(&format!("  - {}/{}\n", ds.namespace, ds.name));
+    }
+    s
+}
+
+const NOTES_HEADER: &str = "\
+Written by tierplan. What the manifests in this directory do not do by themselves.
+
+Every planned workload's pod template gets, through workloads/ (a kustomize Component):
+its pool's toleration, required node affinity on its pool's label, and its rules as pod
+anti-affinity and zone spread. The patches replace the pod's tolerations and required
+node-affinity terms (both are atomic lists under strategic merge): add to a patch any
+toleration the workload still needs, never one of another pool's taint.
+";
+
+const COMPONENT_HEADER: &str = "\
+# Written by tierplan: strategic-merge patches that pin each planned workload's pods to its
+# pool, and let each system DaemonSet onto every pool. Layer them onto your own manifests
+# with a kustomization of your own:
+#
+#   apiVersion: kustomize.config.k8s.io/v1beta1
+#   kind: Kustomization
+#   resources: [your manifests]
+#   components: [path/to/manifests/workloads]
+#
+# Every patch names its object (kind, namespace, name), which must be among your resources.
+# A patch replaces the pod's tolerations and required node-affinity terms, so what decides
+# isolation is the patch alone; a nodeSelector of yours still applies and only narrows.
+";
