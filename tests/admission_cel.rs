@@ -136,7 +136,16 @@ fn pod(namespace: &str, body: Json) -> Json {
 /// What the policy does with a request: `Ok` admits (or does not match), `Err` holds the
 /// messages of the failed validations.
 fn review(operation: &str, object: &Json, old: Option<&Json>) -> Result<(), Vec<String>> {
-    let spec = fixture().policy.spec.as_ref().expect("spec");
+    review_by(&fixture().policy, operation, object, old)
+}
+
+fn review_by(
+    policy: &ValidatingAdmissionPolicy,
+    operation: &str,
+    object: &Json,
+    old: Option<&Json>,
+) -> Result<(), Vec<String>> {
+    let spec = policy.spec.as_ref().expect("spec");
     let namespace = object["metadata"]["namespace"].as_str().expect("namespace");
     let request = cel(&json!({"operation": operation, "namespace": namespace}));
     let object = cel(object);
@@ -569,4 +578,22 @@ fn updates_are_checked_when_they_change_placement() {
     let mut tolerating = unrelated.clone();
     tolerating["spec"]["tolerations"] = json!([{"key": "gpu", "operator": "Exists"}]);
     assert_eq!(review("UPDATE", &tolerating, Some(&unrelated)), Ok(()));
+}
+
+#[test]
+fn plan_without_pools_and_policy_without_system_daemon_sets() {
+    let f = fixture();
+    let mut model = f.model.clone();
+    model.policy.system_daemon_sets.clear();
+    let mut plan = f.plan.clone();
+    plan.pools.clear();
+    let (policy, _) = admission::objects(&model, &plan);
+    let create = |object: &Json| review_by(&policy, "CREATE", object, None);
+    assert_eq!(create(&pod("shop", json!({"spec": {}}))), Ok(()));
+    assert!(create(&system_pod("kube-system", "kube-proxy", true)).is_err());
+    let messages = create(&web_pod()).expect_err("no pool is planned for shop");
+    assert!(
+        messages.iter().any(|m| m.contains("remove the label")),
+        "{messages:#?}"
+    );
 }

@@ -47,6 +47,16 @@
 //!   pods carry wildcard tolerations), and a kubelet never runs a mirror pod it did not
 //!   create itself.
 //!
+//! What else the policy relies on:
+//! - Only the scheduler binds pods (`create` on `pods/binding`, which the built-in `admin` and
+//!   `edit` roles lack): a Binding names a node for a pod already admitted, skipping both the
+//!   scheduler and this policy's nodeName rule.
+//! - Every DaemonSet that tolerates every taint (CNI, kube-proxy, CSI node plugins, agents) is
+//!   a `systemDaemonSets` entry of the Policy: rule 1 denies the pods of any other, and a CNI
+//!   whose pods are denied leaves new nodes without networking. Before binding with `Deny`, a
+//!   cluster can run the binding with `validationActions: [Warn, Audit]` to see what would be
+//!   denied.
+//!
 //! Matching: pods, on CREATE and on UPDATE, in every namespace (the binding has no namespace
 //! selector), `failurePolicy: Fail`, `validationActions: [Deny]`. Updates are checked only when
 //! they change the fields that decide placement (tolerations, which an update may extend,
@@ -357,4 +367,19 @@ fn validations() -> Vec<Validation> {
                 .into(),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lit;
+    use cel_interpreter::{Context, Program, Value};
+
+    #[test]
+    fn string_literals_round_trip_through_cel() {
+        for s in ["", "pool-1", "it's", "back\\slash", "a'b\\c'"] {
+            let program = Program::compile(&lit(s)).expect("parses");
+            let value = program.execute(&Context::default()).expect("evaluates");
+            assert_eq!(value, Value::String(s.to_string().into()), "{}", lit(s));
+        }
+    }
 }
