@@ -1,0 +1,420 @@
+//! The static proof on hand-written manifest directories: a correct one holds, and each
+//! tampered one fails with the failure that names what was broken.
+
+use std::path::Path;
+use tierplan::model::Model;
+use tierplan::plan::Plan;
+use tierplan::sched::{prove, Proof, ProofError, Rule};
+
+const POOL: &str = "node-restriction.kubernetes.io/tierplan-pool";
+
+/// Two pools: `web` (public) on inventory node n1 plus an m5.large bought in zone a, `db`
+/// (restricted) on n2 plus an m5.large bought in zone b; n3 is unused; kube-proxy is a
+/// system DaemonSet.
+const INPUT: &str = r#"
+apiVersion: tierplan/v1alpha1
+kind: Policy
+metadata: {name: p}
+spec:
+  separateBy: [sensitivity]
+  systemDaemonSets: [{name: kube-proxy}]
+---
+apiVersion: tierplan/v1alpha1
+kind: Workload
+metadata: {name: web}
+spec: {sensitivity: public, resources: {cpu: 1}}
+---
+apiVersion: tierplan/v1alpha1
+kind: Workload
+metadata: {name: db}
+spec: {sensitivity: restricted, resources: {cpu: 1}}
+---
+apiVersion: tierplan/v1alpha1
+kind: Node
+metadata: {name: n1, labels: {topology.kubernetes.io/zone: a}}
+spec: {allocatable: {cpu: 4, pods: 110}}
+---
+apiVersion: tierplan/v1alpha1
+kind: Node
+metadata: {name: n2, labels: {topology.kubernetes.io/zone: a}}
+spec: {allocatable: {cpu: 4, pods: 110}}
+---
+apiVersion: tierplan/v1alpha1
+kind: Node
+metadata: {name: n3, labels: {topology.kubernetes.io/zone: a}}
+spec: {allocatable: {cpu: 4, pods: 110}}
+---
+apiVersion: tierplan/v1alpha1
+kind: NodeType
+metadata: {name: m5.large}
+spec: {allocatable: {cpu: 2, pods: 29}, zones: [a, b]}
+"#;
+
+const PLAN: &str = r#"{
+  "apiVersion": "tierplan/v1alpha1", "kind": "Plan", "status": "feasible",
+  "objective": {"cost": 4.0, "nodes": 4, "lowerBound": 2.0, "gap": 0.5},
+  "pools": [
+    {"name": "db", "classes": ["sensitivity=restricted"], "workloads": ["default/db"],
+     "nodes": ["db-m5.large-1", "n2"], "nodeTypes": [{"type": "m5.large", "zone": "b", "count": 1}]},
+    {"name": "web", "classes": ["sensitivity=public"], "workloads": ["default/web"],
+     "nodes": ["n1", "web-m5.large-1"], "nodeTypes": [{"type": "m5.large", "zone": "a", "count": 1}]}
+  ],
+  "placements": [
+    {"workload": "default/db", "replica": 0, "node": "n2"},
+    {"workload": "default/web", "replica": 0, "node": "web-m5.large-1"}
+  ],
+  "unplaced": [],
+  "unusedNodes": ["n3"]
+}"#;
+
+fn node(name: &str, pool: &str, taints: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Node\nmetadata: {{name: {name}, labels: {{{POOL}: {pool}}}}}\nspec: {{taints: [{taints}]}}\n"
+    )
+}
+
+fn pool_taint(pool: &str, effect: &str) -> String {
+    format!("{{key: {POOL}, value: {pool}, effect: {effect}}}")
+}
+
+fn toleration(pool: &str) -> String {
+    format!("{{key: {POOL}, operator: Equal, value: {pool}, effect: NoSchedule}}")
+}
+
+fn affinity(pool: &str) -> String {
+    format!(
+        "affinity: {{nodeAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: {{nodeSelectorTerms: [{{matchExpressions: [{{key: {POOL}, operator: In, values: [{pool}]}}]}}]}}}}}}"
+    )
+}
+
+/// A Deployment patch of `default/<name>` with this pod spec (flow-style fields).
+fn patch(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  template:\n    spec: {{{spec}}}\n"
+    )
+}
+
+fn pinned(name: &str, pool: &str) -> String {
+    patch(
+        name,
+        &format!("tolerations: [{}], {}", toleration(pool), affinity(pool)),
+    )
+}
+
+fn node_pool(pool: &str, zones: &str, taint_effect: &str) -> String {
+    format!(
+        r#"apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {{name: {pool}}}
+spec:
+  template:
+    metadata: {{labels: {{{POOL}: {pool}}}}}
+    spec:
+      nodeClassRef: {{group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}}
+      taints: [{taint}]
+      requirements:
+        - {{key: node.kubernetes.io/instance-type, operator: In, values: [m5.large]}}
+        - {{key: topology.kubernetes.io/zone, operator: In, values: [{zones}]}}
+  limits: {{cpu: 4}}
+"#,
+        taint = pool_taint(pool, taint_effect)
+    )
+}
+
+/// The files of a correct manifests directory, by relative path.
+fn correct() -> Vec<(String, String)> {
+    vec![
+        (
+            "nodes.yaml".into(),
+            format!(
+                "{}---\n{}",
+                node("n1", "web", &pool_taint("web", "NoSchedule")),
+                node("n2", "db", &pool_taint("db", "NoSchedule"))
+            ),
+        ),
+        ("workloads/default.web.yaml".into(), pinned("web", "web")),
+        ("workloads/default.db.yaml".into(), pinned("db", "db")),
+        (
+            "workloads/system.kube-system.kube-proxy.yaml".into(),
+            format!(
+                "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: kube-proxy, namespace: kube-system}}\nspec:\n  template:\n    spec:\n      tolerations: [{}, {}]\n",
+                toleration("db"),
+                toleration("web")
+            ),
+        ),
+        (
+            "workloads/kustomization.yaml".into(),
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - path: default.web.yaml\n".into(),
+        ),
+        ("karpenter/web.yaml".into(), node_pool("web", "a", "NoSchedule")),
+        ("karpenter/db.yaml".into(), node_pool("db", "b", "NoSchedule")),
+    ]
+}
+
+fn model() -> Model {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("input.yaml");
+    std::fs::write(&file, INPUT).unwrap();
+    tierplan::model::build_from_paths(&[file]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn plan() -> Plan {
+    serde_json::from_str(PLAN).unwrap()
+}
+
+fn write(dir: &Path, files: &[(String, String)]) {
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+fn prove_files(files: &[(String, String)]) -> Result<Proof, ProofError> {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), files);
+    prove(&model(), &plan(), dir.path())
+}
+
+/// `correct()` with the file at `path` replaced (or removed, for `None`).
+fn tampered(path: &str, text: Option<String>) -> Proof {
+    let mut files = correct();
+    files.retain(|(p, _)| p != path);
+    if let Some(t) = text {
+        files.push((path.into(), t));
+    }
+    prove_files(&files).unwrap()
+}
+
+#[track_caller]
+fn assert_fails(proof: &Proof, rule: Rule, workload: &str, node: &str) {
+    assert!(!proof.holds(), "{proof}");
+    assert!(
+        proof
+            .failures
+            .iter()
+            .any(|f| f.rule == rule && f.workload == workload && f.node == node),
+        "expected {} for `{workload}` on `{node}` in:\n{proof}",
+        rule.code()
+    );
+}
+
+#[test]
+fn correct_manifests_prove_isolation() {
+    let proof = prove_files(&correct()).unwrap();
+    assert!(proof.holds(), "{proof}");
+    // web, db, kube-proxy; n1..n3, two bought nodes, one launchable per NodePool.
+    assert_eq!(proof.counts.templates, 3);
+    assert_eq!(proof.counts.nodes, 7);
+    assert_eq!(proof.counts.placements, 2);
+    assert_eq!(proof.counts.pairs, 3 * 7);
+    assert_eq!(proof.counts.admissions, 2 * 2);
+    assert_eq!(proof.exceptions.len(), 1, "{proof}");
+    let e = &proof.exceptions[0];
+    assert_eq!(e.daemon_set, "kube-system/kube-proxy");
+    assert_eq!(e.pools, ["db", "web"]);
+    let text = proof.to_string();
+    assert!(text.contains("kube-system/kube-proxy runs on"), "{text}");
+    assert!(text.ends_with("HOLDS: no pod template can reach a node outside its pool"));
+    assert!(
+        text.contains("strategic merge"),
+        "assumptions are stated: {text}"
+    );
+}
+
+#[test]
+fn a_patch_tolerating_two_pools_fails() {
+    let web = patch(
+        "web",
+        &format!(
+            "tolerations: [{}, {}], {}",
+            toleration("web"),
+            toleration("db"),
+            affinity("web")
+        ),
+    );
+    let proof = tampered("workloads/default.web.yaml", Some(web));
+    assert_fails(&proof, Rule::AffinityOnly, "default/web", "db-launchable");
+    let f = proof
+        .failures
+        .iter()
+        .find(|f| f.rule == Rule::AffinityOnly)
+        .unwrap();
+    assert_eq!(
+        f.nodes, 3,
+        "n2, the bought db node and the launchable one: {proof}"
+    );
+    assert!(f.problem.contains("tolerates the node's taints"), "{proof}");
+}
+
+#[test]
+fn a_patch_tolerating_and_selecting_another_pool_mixes_tiers() {
+    let web = patch(
+        "web",
+        &format!(
+            "tolerations: [{}, {}], affinity: {{nodeAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: {{nodeSelectorTerms: [{{matchExpressions: [{{key: {POOL}, operator: In, values: [web, db]}}]}}]}}}}}}",
+            toleration("web"),
+            toleration("db"),
+        ),
+    );
+    let proof = tampered("workloads/default.web.yaml", Some(web));
+    assert_fails(&proof, Rule::CrossPool, "default/web", "db-launchable");
+}
+
+#[test]
+fn a_wildcard_toleration_fails() {
+    let web = patch(
+        "web",
+        &format!("tolerations: [{{operator: Exists}}], {}", affinity("web")),
+    );
+    let proof = tampered("workloads/default.web.yaml", Some(web));
+    assert_fails(&proof, Rule::WildcardToleration, "default/web", "");
+    assert_fails(&proof, Rule::AffinityOnly, "default/web", "db-launchable");
+}
+
+#[test]
+fn a_missing_affinity_fails() {
+    let web = patch("web", &format!("tolerations: [{}]", toleration("web")));
+    let proof = tampered("workloads/default.web.yaml", Some(web));
+    assert_fails(&proof, Rule::MissingAffinity, "default/web", "");
+    // Unused n3 has no taint, so nothing keeps web's pods off it.
+    assert_fails(&proof, Rule::OutsidePools, "default/web", "n3");
+}
+
+#[test]
+fn only_preferred_affinity_is_soft_isolation() {
+    let web = patch(
+        "web",
+        &format!(
+            "tolerations: [{}], affinity: {{nodeAffinity: {{preferredDuringSchedulingIgnoredDuringExecution: [{{weight: 100, preference: {{matchExpressions: [{{key: {POOL}, operator: In, values: [web]}}]}}}}]}}}}",
+            toleration("web")
+        ),
+    );
+    let proof = tampered("workloads/default.web.yaml", Some(web));
+    assert_fails(&proof, Rule::SoftIsolation, "default/web", "");
+}
+
+#[test]
+fn a_node_missing_its_taint_fails() {
+    let nodes = format!(
+        "{}---\n{}",
+        node("n1", "web", &pool_taint("web", "NoSchedule")),
+        node("n2", "db", "")
+    );
+    let proof = tampered("nodes.yaml", Some(nodes));
+    assert_fails(&proof, Rule::UntaintedPoolNode, "", "n2");
+    assert_fails(&proof, Rule::AffinityOnly, "default/web", "n2");
+}
+
+#[test]
+fn a_node_missing_its_label_fails_its_placement() {
+    let nodes = format!(
+        "{}---\napiVersion: v1\nkind: Node\nmetadata: {{name: n2}}\nspec: {{taints: [{}]}}\n",
+        node("n1", "web", &pool_taint("web", "NoSchedule")),
+        pool_taint("db", "NoSchedule")
+    );
+    let proof = tampered("nodes.yaml", Some(nodes));
+    assert_fails(&proof, Rule::Placement, "default/db", "n2");
+}
+
+#[test]
+fn a_prefer_no_schedule_pool_taint_fails() {
+    let nodes = format!(
+        "{}---\n{}",
+        node("n1", "web", &pool_taint("web", "PreferNoSchedule")),
+        node("n2", "db", &pool_taint("db", "NoSchedule"))
+    );
+    let proof = tampered("nodes.yaml", Some(nodes));
+    assert_fails(&proof, Rule::SoftIsolation, "", "n1");
+    assert_fails(&proof, Rule::UntaintedPoolNode, "", "n1");
+
+    let proof = tampered(
+        "karpenter/db.yaml",
+        Some(node_pool("db", "b", "PreferNoSchedule")),
+    );
+    assert!(
+        proof
+            .failures
+            .iter()
+            .any(|f| f.rule == Rule::SoftIsolation && f.problem.contains("NodePool")),
+        "{proof}"
+    );
+}
+
+#[test]
+fn two_node_pools_admitting_the_same_type_and_zone_fail() {
+    let proof = tampered(
+        "karpenter/db.yaml",
+        Some(node_pool("db", "a, b", "NoSchedule")),
+    );
+    assert_fails(&proof, Rule::NodePoolOverlap, "", "web-m5.large-1");
+}
+
+#[test]
+fn a_bought_node_no_node_pool_launches_fails() {
+    let proof = tampered("karpenter/db.yaml", None);
+    assert_fails(&proof, Rule::NodePoolGap, "", "db-m5.large-1");
+}
+
+#[test]
+fn a_workload_without_a_patch_fails() {
+    let proof = tampered("workloads/default.db.yaml", None);
+    assert_fails(&proof, Rule::MissingPatch, "default/db", "");
+    let proof = tampered("workloads/system.kube-system.kube-proxy.yaml", None);
+    assert_fails(&proof, Rule::MissingPatch, "kube-system/kube-proxy", "");
+}
+
+#[test]
+fn a_patch_that_leaves_tolerations_alone_fails() {
+    let web = patch("web", &affinity("web"));
+    let proof = tampered("workloads/default.web.yaml", Some(web));
+    assert_fails(&proof, Rule::TolerationsNotSet, "default/web", "");
+    assert_fails(&proof, Rule::Placement, "default/web", "web-m5.large-1");
+}
+
+#[test]
+fn strategic_merge_directives_and_node_name_are_unsupported() {
+    let web = patch(
+        "web",
+        &format!(
+            "nodeName: n2, $setElementOrder/tolerations: [], tolerations: [{}], {}",
+            toleration("web"),
+            affinity("web")
+        ),
+    );
+    let proof = tampered("workloads/default.web.yaml", Some(web));
+    let unsupported: Vec<_> = proof
+        .failures
+        .iter()
+        .filter(|f| f.rule == Rule::Unsupported)
+        .collect();
+    assert_eq!(unsupported.len(), 2, "{proof}");
+}
+
+#[test]
+fn a_patch_of_the_wrong_kind_applies_to_nothing() {
+    let web = pinned("web", "web").replace("kind: Deployment", "kind: StatefulSet");
+    let proof = tampered("workloads/default.web.yaml", Some(web));
+    assert_fails(&proof, Rule::WrongKind, "default/web", "");
+    assert_fails(&proof, Rule::MissingPatch, "default/web", "");
+}
+
+#[test]
+fn unreadable_manifests_are_errors_not_failures() {
+    let err = prove_files(&[("nodes.yaml".into(), "kind: [unclosed".into())]).unwrap_err();
+    assert!(matches!(err, ProofError::Yaml { .. }), "{err}");
+    let err = prove_files(&[(
+        "workloads/x.yaml".into(),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n".into(),
+    )])
+    .unwrap_err();
+    assert!(err.to_string().contains("field `kind`"), "{err}");
+    let err =
+        prove_files(&[("workloads/x.yaml".into(), patch("web", "tolerations: oops"))]).unwrap_err();
+    assert!(
+        err.to_string().contains("tolerations"),
+        "names the field: {err}"
+    );
+    let missing = prove(&model(), &plan(), Path::new("/nonexistent/manifests")).unwrap_err();
+    assert!(matches!(missing, ProofError::NotADirectory { .. }));
+}
