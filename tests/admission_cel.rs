@@ -597,3 +597,64 @@ fn plan_without_pools_and_policy_without_system_daemon_sets() {
         "{messages:#?}"
     );
 }
+
+/// A pod as a controller makes it from a patched pod template. The DaemonSet controller adds
+/// its own tolerations and replaces required node affinity by a term naming the node.
+fn pod_from_patch(patch: &Json) -> Json {
+    let kind = patch["kind"].as_str().expect("kind");
+    let namespace = patch["metadata"]["namespace"].as_str().expect("namespace");
+    let name = patch["metadata"]["name"].as_str().expect("name");
+    let template = if kind == "CronJob" {
+        &patch["spec"]["jobTemplate"]["spec"]["template"]
+    } else {
+        &patch["spec"]["template"]
+    };
+    let mut body = json!({"metadata": template.get("metadata").cloned().unwrap_or(json!({})),
+        "spec": template["spec"].clone()});
+    let (owner_api, owner_kind) = match kind {
+        "Deployment" => ("apps/v1", "ReplicaSet"),
+        "CronJob" => ("batch/v1", "Job"),
+        "Job" => ("batch/v1", "Job"),
+        other => ("apps/v1", other),
+    };
+    body["metadata"]["ownerReferences"] = json!([{"apiVersion": owner_api, "kind": owner_kind,
+        "name": name, "uid": "u", "controller": true}]);
+    if kind == "DaemonSet" {
+        let tolerations = body["spec"]["tolerations"]
+            .as_array_mut()
+            .expect("tolerations");
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
+            tolerations.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute"}));
+        }
+        tolerations.push(
+            json!({"key": "node.kubernetes.io/unschedulable", "operator": "Exists",
+            "effect": "NoSchedule"}),
+        );
+        body["spec"]["affinity"] = affinity(json!([{"matchFields": [
+            {"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]));
+    }
+    pod(namespace, body)
+}
+
+#[test]
+fn pods_of_the_emitted_workload_patches_are_admitted() {
+    let f = fixture();
+    let files = tierplan::emit::manifests(&f.model, &f.plan).expect("manifests");
+    let mut checked = 0;
+    for (path, text) in &files {
+        if !path.starts_with("workloads/") || path.ends_with("kustomization.yaml") {
+            continue;
+        }
+        let patch: Json = serde_yaml::from_str(text).expect("a patch");
+        let p = pod_from_patch(&patch);
+        if let Err(messages) = create(&p) {
+            panic!("{path}: denied:\n{}\n{p:#}", messages.join("\n"));
+        }
+        checked += 1;
+    }
+    // Three workloads and two system DaemonSets.
+    assert_eq!(checked, 5);
+}
