@@ -423,8 +423,14 @@ impl<'m> Packer<'m> {
 /// in zones it does not use yet are considered. Then each pool gets the cheapest unused nodes
 /// eligible for its workloads until headroom and minNodesPerPool hold.
 pub fn ffd_one_pool_per_class(model: &Model) -> Plan {
+    ffd(model, |_| true)
+}
+
+/// [`ffd_one_pool_per_class`] over the classes `keep` accepts; the others are left out.
+fn ffd(model: &Model, keep: impl Fn(&Class) -> bool) -> Plan {
     let mut p = Packer::new(model);
     let mut classes = classes(model);
+    classes.retain(|c| keep(c));
     // Most constrained first.
     let mut keyed: Vec<(usize, Class)> = classes
         .drain(..)
@@ -471,6 +477,152 @@ pub fn ffd_one_pool_per_class(model: &Model) -> Plan {
         pools.push(p.complete_pool(pool, class, opened));
     }
     p.into_plan(pools)
+}
+
+/// Catalog mode's baseline: one pool per class, each of the one node type (bought as needed)
+/// with which first-fit decreasing, as in [`ffd_one_pool_per_class`], gives the cheapest
+/// complete pool. The inventory's nodes, if any, are left unused. Pools that no type can
+/// complete are left out, with their replicas unplaced.
+pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
+    let overhead = &model.policy.node_overhead;
+    let k = model.policy.node_failures as u64 + model.policy.min_nodes_per_pool as u64;
+    let mut pools = Vec::new();
+    let mut placements = Vec::new();
+    let mut unplaced = Vec::new();
+    for class in classes(model) {
+        let mut best: Option<(u64, String, Plan)> = None;
+        for ty in &model.node_types {
+            // Enough nodes per zone for one node set per workload: FFD never needs more.
+            let supply: Option<u64> = class
+                .workloads
+                .iter()
+                .map(|&w| {
+                    let wl = &model.workloads[w];
+                    let fit = (0..wl.requests.len())
+                        .filter(|&r| wl.requests[r] > 0)
+                        .map(|r| {
+                            let cap = ty.allocatable[r].unwrap_or(0).saturating_sub(overhead[r]);
+                            cap / wl.requests[r]
+                        })
+                        .min()
+                        .unwrap_or(u64::MAX)
+                        .min(wl.max_per_node.map_or(u64::MAX, u64::from));
+                    // A type some workload does not fit at all cannot hold the pool.
+                    (fit > 0).then(|| u64::from(wl.replicas).div_ceil(fit))
+                })
+                .sum::<Option<u64>>()
+                .map(|n| n + k);
+            let Some(supply) = supply else {
+                continue;
+            };
+            let mut nodes = Vec::new();
+            for i in 0..supply {
+                for zone in &ty.zones {
+                    let mut labels = ty.labels.clone();
+                    labels.insert(crate::model::INSTANCE_TYPE_LABEL.into(), ty.name.clone());
+                    labels.insert(crate::model::ZONE_LABEL.into(), zone.clone());
+                    nodes.push(crate::model::Node {
+                        origin: ty.origin.clone(),
+                        name: format!("{i:07}~{zone}"),
+                        labels,
+                        allocatable: ty.allocatable.clone(),
+                        zone: Some(zone.clone()),
+                        cost_micros: ty.cost_micros,
+                        taints: Vec::new(),
+                    });
+                }
+            }
+            nodes.sort_by(|a, b| a.name.cmp(&b.name));
+            let sub = Model {
+                nodes,
+                node_types: Vec::new(),
+                ..model.clone()
+            };
+            let plan = ffd(&sub, |c| c.name == class.name);
+            if plan.status == Status::Infeasible {
+                continue;
+            }
+            let cost = (plan.objective.cost * 1e6).round() as u64;
+            if best.as_ref().is_none_or(|(b, _, _)| cost < *b) {
+                best = Some((cost, ty.name.clone(), plan));
+            }
+        }
+        let name = format!("pool-{}", pools.len() + 1);
+        let Some((_, ty, plan)) = best else {
+            for &w in &class.workloads {
+                let wl = &model.workloads[w];
+                unplaced.extend((0..wl.replicas).map(|replica| Unplaced {
+                    workload: wl.id.clone(),
+                    replica,
+                    reasons: vec!["no single node type completes the pool".to_string()],
+                }));
+            }
+            continue;
+        };
+        let pool = plan.pools.into_iter().next().expect("one class, one pool");
+        // Bought nodes are named per zone in order, as the plan contract requires.
+        let zone_of = |n: &str| n.split_once('~').map_or("", |(_, z)| z).to_string();
+        let mut by_zone: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for n in &pool.nodes {
+            by_zone.entry(zone_of(n)).or_default().push(n.clone());
+        }
+        let mut rename = BTreeMap::new();
+        let mut node_types = Vec::new();
+        for (zone, ns) in by_zone {
+            for n in &ns {
+                let fresh = format!("{name}-{ty}-{}", rename.len() + 1);
+                rename.insert(n.clone(), fresh);
+            }
+            node_types.push(crate::plan::Bought {
+                node_type: ty.clone(),
+                zone,
+                count: ns.len() as u32,
+            });
+        }
+        placements.extend(plan.placements.into_iter().map(|p| Placement {
+            node: rename[&p.node].clone(),
+            ..p
+        }));
+        let mut nodes: Vec<String> = rename.into_values().collect();
+        nodes.sort();
+        pools.push(Pool {
+            name,
+            nodes,
+            node_types,
+            ..pool
+        });
+    }
+    placements.sort();
+    let cost: u64 = pools
+        .iter()
+        .flat_map(|p| &p.node_types)
+        .map(|b| {
+            let t = model.node_type_index(&b.node_type).expect("a catalog type");
+            model.node_types[t].cost_micros * u64::from(b.count)
+        })
+        .sum();
+    let nodes = pools.iter().map(|p| p.nodes.len() as u64).sum();
+    let complete = unplaced.is_empty();
+    Plan {
+        api_version: API_VERSION.to_string(),
+        kind: "Plan".to_string(),
+        status: if complete {
+            Status::Feasible
+        } else {
+            Status::Infeasible
+        },
+        objective: Objective {
+            cost: cost_from_micros(cost),
+            nodes,
+            lower_bound: 0.0,
+            gap: complete.then_some(1.0),
+        },
+        pools,
+        placements,
+        unplaced,
+        unmet: Vec::new(),
+        unused_nodes: model.nodes.iter().map(|n| n.name.clone()).collect(),
+    }
 }
 
 /// kube-scheduler's way on a fixed inventory: each replica in input order (workloads in the

@@ -21,8 +21,8 @@
 //!   `minZones`, an anti-affinity partner, a node selector, and a few dedicated ones.
 
 use crate::input::wire::{
-    Document, HeadroomSpec, Metadata, NodeDoc, NodeRequirementSpec, NodeSpec, PolicyDoc,
-    PolicySpec, Quantity, WorkloadDoc, WorkloadSpec, API_VERSION,
+    Document, HeadroomSpec, Metadata, NodeDoc, NodeRequirementSpec, NodeSpec, NodeTypeDoc,
+    NodeTypeSpec, PolicyDoc, PolicySpec, Quantity, WorkloadDoc, WorkloadSpec, API_VERSION,
 };
 use crate::input::{Documents, Origin};
 use rand::seq::SliceRandom;
@@ -116,6 +116,78 @@ impl GenParams {
             ..GenParams::issue2()
         }
     }
+}
+
+/// Catalog mode: the instance of [`generate`] with its inventory replaced by `types` node
+/// types to buy (families m, c and r of 2 to 64 vCPUs at us-east-1 prices, every other one a
+/// hardened variant at a 5% premium), each in all of the instance's zones.
+pub fn catalog(p: &GenParams, types: usize) -> Documents {
+    let mut docs = generate(p);
+    docs.nodes.clear();
+    let zones: Vec<String> = (0..p.zones.min(26))
+        .map(|z| format!("us-east-1{}", (b'a' + z as u8) as char))
+        .collect();
+    // (family, GiB per vCPU, USD per vCPU-hour)
+    const FAMILIES: [(&str, u64, f64); 3] =
+        [("m6i", 4, 0.048), ("c6i", 2, 0.0425), ("r6i", 8, 0.063)];
+    const SIZES: [(&str, u64); 6] = [
+        ("large", 2),
+        ("xlarge", 4),
+        ("2xlarge", 8),
+        ("4xlarge", 16),
+        ("8xlarge", 32),
+        ("16xlarge", 64),
+    ];
+    for i in 0..types {
+        let (family, gib, price) = FAMILIES[i / 2 % FAMILIES.len()];
+        let (size, vcpu) = SIZES[i / (2 * FAMILIES.len()) % SIZES.len()];
+        let hardened = i % 2 == 1;
+        let round = i / (2 * FAMILIES.len() * SIZES.len());
+        let shape = Shape {
+            name: "",
+            vcpu,
+            mem_gib: vcpu * gib,
+            cost: price * vcpu as f64 * if hardened { 1.05 } else { 1.0 },
+            weight: 0,
+        };
+        let mut name = format!("{family}.{size}");
+        if hardened {
+            name.push_str("-hardened");
+        }
+        if round > 0 {
+            name.push_str(&format!("-v{round}"));
+        }
+        let mut labels = BTreeMap::from([("kubernetes.io/arch".to_string(), "amd64".to_string())]);
+        if hardened {
+            labels.insert(HARDENED_LABEL.to_string(), "true".to_string());
+        }
+        docs.node_types.push((
+            Origin {
+                file: "generated".into(),
+                doc: docs.node_types.len(),
+            },
+            NodeTypeDoc {
+                api_version: API_VERSION.to_string(),
+                kind: "NodeType".to_string(),
+                metadata: Metadata {
+                    name,
+                    labels,
+                    ..Metadata::default()
+                },
+                spec: NodeTypeSpec {
+                    allocatable: BTreeMap::from([
+                        ("cpu".to_string(), q(format!("{}m", shape.cpu_m()))),
+                        ("memory".to_string(), q(format!("{}Mi", shape.mem_mi()))),
+                        ("pods".to_string(), q(PODS_PER_NODE.to_string())),
+                    ]),
+                    cost: Some((shape.cost * 1e4).round() / 1e4),
+                    zones: zones.clone(),
+                    max: None,
+                },
+            },
+        ));
+    }
+    docs
 }
 
 /// An instance type: nominal size, price and how common it is in the inventory.
