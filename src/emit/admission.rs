@@ -6,7 +6,7 @@
 //! contract the other manifests follow (see the constants in [`super`]): a pool's nodes carry
 //! `POOL_LABEL=<pool>` and the taint `POOL_TAINT_KEY=<pool>:NoSchedule`; a planned workload's
 //! pods carry `POD_POOL_LABEL=<pool>`, tolerate that one taint and require `POOL_LABEL In
-//! [<pool>]` in every required node-affinity term.
+//! [<pool>]` in every required node-affinity term (DaemonSet workloads: in nodeSelector).
 //!
 //! The rules, each a validation with a message that says what is wrong and how to fix it:
 //! 1. No pod carries a toleration with an empty key (with `operator: Exists` it tolerates
@@ -19,7 +19,8 @@
 //! 4. A pod's `POD_POOL_LABEL` names a pool that hosts planned workloads of its namespace.
 //! 5. A pod with `POD_POOL_LABEL` is pinned to its pool: either every term of its required
 //!    node affinity (the terms are ORed, so one term without the requirement would escape)
-//!    requires `POOL_LABEL In [<pool>]` and nothing else for that key, or its `nodeSelector`
+//!    has the expression `POOL_LABEL In [<pool>]` with exactly that one value (the term's
+//!    other expressions are ANDed and only narrow it), or its `nodeSelector`
 //!    sets `POOL_LABEL: <pool>` (ANDed with everything). The second form exists because the
 //!    DaemonSet controller replaces a DaemonSet pod's required node affinity by a single
 //!    `metadata.name` term: a workload run by a DaemonSet can only stay pinned by nodeSelector.
@@ -43,9 +44,9 @@
 //!   can create pods in a system DaemonSet's namespace can claim the exception: RBAC must keep
 //!   pod creation in those namespaces to the cluster's administrators and controllers.
 //! - Mirror pods (annotation `kubernetes.io/config.mirror`) are not checked: they are the API
-//!   view of a kubelet's static pods, which run whatever the API says (control-plane static
-//!   pods carry wildcard tolerations), and a kubelet never runs a mirror pod it did not
-//!   create itself.
+//!   view of a kubelet's static pods, which run from files on the node whatever the API says
+//!   (control-plane static pods carry wildcard tolerations), and a kubelet never runs a
+//!   mirror pod it did not create itself.
 //!
 //! What else the policy relies on:
 //! - Only the scheduler binds pods (`create` on `pods/binding`, which the built-in `admin` and
@@ -68,7 +69,8 @@
 //! `in`, `exists`, `all`, `size`, map and list literals, the conditional operator; no optional
 //! `?.` syntax), so that the tests evaluate the very expressions this module emits. Every field
 //! the pod may omit is guarded by `has()` (Kubernetes fails on a missing field) and map keys by
-//! `in` before indexing. The planned pools per namespace and the system DaemonSets are map
+//! `in` before indexing (cel-interpreter fails on a missing field too, but gives null for a
+//! missing map key, so the tests cannot catch a missing `in`). The planned pools per namespace and the system DaemonSets are map
 //! literals in the `variables`, sorted, so the objects are byte-identical across runs.
 
 use super::{POD_POOL_LABEL, POOL_LABEL, POOL_TAINT_KEY};
