@@ -53,6 +53,10 @@ enum Command {
         /// The plan.json to verify.
         #[arg(long)]
         plan: PathBuf,
+        /// Also prove that these manifests (DIR/manifests of `tierplan plan`) keep every pod
+        /// template in its pool under kube-scheduler's filter rules.
+        #[arg(long, value_name = "DIR")]
+        manifests: Option<PathBuf>,
     },
     /// Write the JSON Schemas of the input kinds and of plan.json into DIR.
     Schemas {
@@ -168,7 +172,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(exit_for(&solved.plan))
         }
-        Command::Check { paths, plan } => {
+        Command::Check {
+            paths,
+            plan,
+            manifests,
+        } => {
             let Some(model) = load(&paths) else {
                 return Ok(ExitCode::from(2));
             };
@@ -185,7 +193,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let result = check::check(&model, &plan_doc);
             println!("{result}");
-            Ok(if result.is_valid() {
+            let mut valid = result.is_valid();
+            if let Some(dir) = manifests {
+                match tierplan::sched::prove(&model, &plan_doc, &dir) {
+                    Ok(proof) => {
+                        println!("{proof}");
+                        valid &= proof.holds();
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return Ok(ExitCode::from(2));
+                    }
+                }
+            }
+            Ok(if valid {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -343,10 +343,19 @@ fn a_prefer_no_schedule_pool_taint_fails() {
 
 #[test]
 fn two_node_pools_admitting_the_same_type_and_zone_fail() {
+    // NodePools that share instance types and zones are still exclusive when their labels
+    // tell their nodes apart ...
     let proof = tampered(
         "karpenter/db.yaml",
         Some(node_pool("db", "a, b", "NoSchedule")),
     );
+    assert!(proof.holds(), "{proof}");
+    // ... but not without them.
+    let unlabelled = node_pool("db", "a, b", "NoSchedule").replace(
+        &format!("metadata: {{labels: {{{POOL}: db}}}}"),
+        "metadata: {labels: {}}",
+    );
+    let proof = tampered("karpenter/db.yaml", Some(unlabelled));
     assert_fails(&proof, Rule::NodePoolOverlap, "", "web-m5.large-1");
 }
 

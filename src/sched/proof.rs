@@ -471,6 +471,12 @@ impl<'a> Prover<'a> {
                     .unwrap_or_default();
                 labels.insert(INSTANCE_TYPE_LABEL.into(), b.node_type.into());
                 labels.insert(ZONE_LABEL.into(), b.zone.into());
+                // What makes the node one of this pool is what the pool's own NodePool puts
+                // on it; another NodePool launches it only if its labels agree.
+                if let Some(own) = m.node_pools.iter().find(|np| np.pool == pool.name) {
+                    let own = &own.node_pool.spec.template.metadata.labels;
+                    labels.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
                 let admitting: Vec<&NodePoolFile> = m
                     .node_pools
                     .iter()
@@ -542,11 +548,15 @@ impl<'a> Prover<'a> {
         nodes
     }
 
-    /// Whether a NodePool's requirements admit a node with these labels. A requirement on
-    /// a key the node's type does not define does not exclude it (Karpenter can satisfy it
-    /// by labelling the node), so overlaps are over-reported rather than missed.
+    /// Whether a NodePool can launch a node with these labels: its template labels agree
+    /// with them and its requirements admit them. A requirement on a key the node does not
+    /// define does not exclude it (Karpenter can satisfy it by labelling the node), so
+    /// overlaps are over-reported rather than missed.
     fn admits(&mut self, np: &NodePoolFile, labels: &BTreeMap<String, String>) -> bool {
-        let mut ok = true;
+        let template = &np.node_pool.spec.template.metadata.labels;
+        let mut ok = template
+            .iter()
+            .all(|(k, v)| labels.get(k).is_none_or(|have| have == v));
         for r in &np.node_pool.spec.template.spec.requirements {
             if !labels.contains_key(&r.key) {
                 continue;
