@@ -427,3 +427,90 @@ fn unreadable_manifests_are_errors_not_failures() {
     let missing = prove(&model(), &plan(), Path::new("/nonexistent/manifests")).unwrap_err();
     assert!(matches!(missing, ProofError::NotADirectory { .. }));
 }
+
+fn tierplan(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tierplan"))
+        .args(args)
+        .output()
+        .expect("tierplan runs")
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Plans `example` into a temp dir and runs `check --manifests` on what it wrote.
+fn plan_and_check(
+    name: &str,
+    tamper: impl FnOnce(&Path),
+) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let planned = tierplan(&["plan", &example(name), "--out", out]);
+    assert_eq!(planned.status.code(), Some(0), "{name}: {planned:?}");
+    let manifests = dir.path().join("manifests");
+    tamper(&manifests);
+    let plan = dir.path().join("plan.json");
+    let check = tierplan(&[
+        "check",
+        &example(name),
+        "--plan",
+        plan.to_str().unwrap(),
+        "--manifests",
+        manifests.to_str().unwrap(),
+    ]);
+    (dir, check)
+}
+
+#[test]
+fn every_feasible_example_plans_manifests_that_prove_isolation() {
+    // `infeasible` has no manifests: they are written only for plans that place everything.
+    for name in ["nist-800-190", "multi-tenant-saas", "new-cluster"] {
+        let (_dir, check) = plan_and_check(name, |_| {});
+        let stdout = String::from_utf8_lossy(&check.stdout);
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{name}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        assert!(stdout.contains("HOLDS"), "{name}: {stdout}");
+    }
+}
+
+#[test]
+fn check_exits_1_when_emitted_manifests_are_tampered_with() {
+    let (_dir, check) = plan_and_check("nist-800-190", |m| {
+        let patch = std::fs::read_dir(m.join("workloads"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.ends_with("kustomization.yaml"))
+            .min()
+            .unwrap();
+        let text = std::fs::read_to_string(&patch).unwrap();
+        let text = text.replacen(
+            "tolerations:\n",
+            "tolerations:\n      - operator: Exists\n",
+            1,
+        );
+        std::fs::write(&patch, text).unwrap();
+    });
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("wildcard-toleration"), "{stdout}");
+    assert!(stdout.contains("FAILS"), "{stdout}");
+}
+
+#[test]
+fn check_exits_2_when_manifests_are_unreadable() {
+    let (_dir, check) = plan_and_check("nist-800-190", |m| {
+        std::fs::write(m.join("nodes.yaml"), "apiVersion: [unclosed").unwrap();
+    });
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nodes.yaml"), "{stderr}");
+}
