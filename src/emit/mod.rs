@@ -163,3 +163,214 @@ fn inventory_nodes<'m>(model: &'m Model, pool: &Pool) -> Vec<&'m crate::model::N
         .filter_map(|n| model.node_index(n).map(|i| &model.nodes[i]))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Bought, Objective};
+    use crate::testing::{model, node, policy, workload};
+
+    fn plan(pools: Vec<Pool>) -> Plan {
+        Plan {
+            api_version: "tierplan/v1alpha1".into(),
+            kind: "Plan".into(),
+            status: Status::Feasible,
+            objective: Objective {
+                cost: 1.0,
+                nodes: 1,
+                lower_bound: 1.0,
+                gap: Some(0.0),
+            },
+            pools,
+            placements: Vec::new(),
+            unplaced: Vec::new(),
+            unmet: Vec::new(),
+            unused_nodes: Vec::new(),
+        }
+    }
+
+    fn pool(name: &str, workloads: &[&str], nodes: &[&str], node_types: Vec<Bought>) -> Pool {
+        Pool {
+            name: name.into(),
+            classes: Vec::new(),
+            workloads: workloads.iter().map(|w| w.to_string()).collect(),
+            nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            node_types,
+        }
+    }
+
+    fn file<'f>(files: &'f [(String, String)], path: &str) -> &'f str {
+        &files.iter().find(|(p, _)| p == path).expect(path).1
+    }
+
+    #[test]
+    fn nodes_keep_their_own_taints_and_roll_back_to_them() {
+        let m = model(&[
+            &workload("gpu", "sensitivity: public, nodeSelector: {gpu: 'yes'}"),
+            &node(
+                "n1",
+                "gpu: 'yes'",
+                "allocatable: {cpu: 4}, taints: [{key: nvidia.com/gpu, value: present, effect: NoSchedule}, {key: node-restriction.kubernetes.io/tierplan-pool, value: pool-9, effect: NoSchedule}]",
+            ),
+        ]);
+        let p = plan(vec![pool("pool-1", &["default/gpu"], &["n1"], Vec::new())]);
+        let files = manifests(&m, &p).unwrap();
+        let nodes: Vec<k8s_openapi::api::core::v1::Node> =
+            serde_yaml::Deserializer::from_str(file(&files, "nodes.yaml"))
+                .map(|d| serde::Deserialize::deserialize(d).unwrap())
+                .collect();
+        let taints = nodes[0].spec.as_ref().unwrap().taints.as_ref().unwrap();
+        // The stale pool taint of an earlier run is replaced, the GPU taint kept.
+        let keys: Vec<(&str, Option<&str>)> = taints
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_deref()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("nvidia.com/gpu", Some("present")),
+                (POOL_TAINT_KEY, Some("pool-1"))
+            ]
+        );
+        let rollback = file(&files, "rollback/nodes.yaml");
+        assert!(rollback.contains("nvidia.com/gpu") && !rollback.contains(POOL_TAINT_KEY));
+        assert!(!rollback.contains("labels"));
+        let patch: WorkloadPatch =
+            serde_yaml::from_str(file(&files, "workloads/default.gpu.yaml")).unwrap();
+        let tolerations = &patch.pod_template().unwrap().spec.tolerations;
+        assert_eq!(tolerations.len(), 2);
+        assert_eq!(tolerations[1].key.as_deref(), Some("nvidia.com/gpu"));
+        assert_eq!(tolerations[1].value.as_deref(), Some("present"));
+    }
+
+    #[test]
+    fn controllers_get_their_pod_template_patched() {
+        let m = model(&[
+            &policy("systemDaemonSets: [{name: cni, resources: {cpu: 10m}}]"),
+            &workload(
+                "nightly",
+                "sensitivity: public, controller: CronJob, minZones: 2, replicas: 5",
+            ),
+            &workload(
+                "agent",
+                "sensitivity: public, controller: DaemonSet, maxPerNode: 1",
+            ),
+            &node("n1", "", ""),
+        ]);
+        let p = plan(vec![pool(
+            "pool-1",
+            &["default/agent", "default/nightly"],
+            &["n1"],
+            Vec::new(),
+        )]);
+        let files = manifests(&m, &p).unwrap();
+        let cron: WorkloadPatch =
+            serde_yaml::from_str(file(&files, "workloads/default.nightly.yaml")).unwrap();
+        assert_eq!(
+            (cron.api_version.as_str(), cron.kind.as_str()),
+            ("batch/v1", "CronJob")
+        );
+        let spec = &cron.spec.job_template.as_ref().unwrap().spec.template.spec;
+        // 5 replicas in at least 2 zones: any single zone may hold at most 4.
+        assert_eq!(spec.topology_spread_constraints[0].max_skew, 4);
+        assert_eq!(spec.topology_spread_constraints[0].min_domains, Some(2));
+        let daemon: WorkloadPatch =
+            serde_yaml::from_str(file(&files, "workloads/default.agent.yaml")).unwrap();
+        let spec = &daemon.pod_template().unwrap().spec;
+        assert_eq!(
+            spec.node_selector
+                .as_ref()
+                .unwrap()
+                .get(POOL_LABEL)
+                .map(String::as_str),
+            Some("pool-1")
+        );
+        assert!(spec.affinity.is_none());
+        let system = file(&files, "workloads/system.kube-system.cni.yaml");
+        assert!(system.contains("kind: DaemonSet") && system.contains("value: pool-1"));
+        assert!(file(&files, "NOTES.txt").contains("kube-system/cni"));
+    }
+
+    #[test]
+    fn refuses_a_workload_label_longer_than_a_label_value() {
+        let long = "w".repeat(60);
+        let m = model(&[&workload(&long, "sensitivity: public"), &node("n1", "", "")]);
+        let p = plan(vec![pool(
+            "pool-1",
+            &[&format!("default/{long}")],
+            &["n1"],
+            Vec::new(),
+        )]);
+        assert!(matches!(
+            manifests(&m, &p),
+            Err(EmitError::InvalidName {
+                what: "workload label value",
+                ..
+            })
+        ));
+        let p = plan(vec![pool(
+            "Pool_1",
+            &[&format!("default/{long}")],
+            &["n1"],
+            Vec::new(),
+        )]);
+        assert!(matches!(
+            manifests(&m, &p),
+            Err(EmitError::InvalidName {
+                what: "pool name",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn node_pools_buy_the_planned_types_and_zones_up_to_their_capacity() {
+        let m = model(&[
+            &policy("nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {tierplan.io/host-os: bottlerocket}}]"),
+            &workload("vault", "sensitivity: restricted"),
+            "apiVersion: tierplan/v1alpha1\nkind: NodeType\nmetadata: {name: m5.large, labels: {tierplan.io/host-os: bottlerocket}}\nspec: {allocatable: {cpu: 1930m, memory: 7Gi, pods: 29}, cost: 0.1, zones: [a, b]}",
+        ]);
+        let bought = |zone: &str, count| Bought {
+            node_type: "m5.large".into(),
+            zone: zone.into(),
+            count,
+        };
+        let p = plan(vec![pool(
+            "pool-1",
+            &["default/vault"],
+            &[
+                "pool-1-m5.large-1",
+                "pool-1-m5.large-2",
+                "pool-1-m5.large-3",
+            ],
+            vec![bought("a", 2), bought("b", 1)],
+        )]);
+        let files = manifests(&m, &p).unwrap();
+        assert!(!files.iter().any(|(p, _)| p == "nodes.yaml"));
+        let np: NodePool = serde_yaml::from_str(file(&files, "karpenter/pool-1.yaml")).unwrap();
+        assert_eq!(np.spec.limits["cpu"], "5790m");
+        assert_eq!(np.spec.limits["memory"], (3u64 * 7 * (1 << 30)).to_string());
+        let reqs: Vec<(&str, Vec<&str>)> = np
+            .spec
+            .template
+            .spec
+            .requirements
+            .iter()
+            .map(|r| {
+                (
+                    r.key.as_str(),
+                    r.values.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reqs,
+            [
+                ("node.kubernetes.io/instance-type", vec!["m5.large"]),
+                ("topology.kubernetes.io/zone", vec!["a", "b"]),
+                ("tierplan.io/host-os", vec!["bottlerocket"]),
+            ]
+        );
+        assert!(file(&files, "kustomization.yaml").contains("- karpenter/pool-1.yaml"));
+    }
+}
