@@ -378,6 +378,12 @@ impl PodFilter {
         }
     }
 
+    /// [`PodFilter::affine`] without the reason.
+    pub fn affine_ok(&self, node: &NodeView<'_>) -> bool {
+        node_selector_matches(&self.node_selector, node.labels)
+            && self.affinity.as_ref().is_none_or(|a| a.matches(node))
+    }
+
     /// Both filters: whether the scheduler may put the pod on the node.
     pub fn schedulable(&self, node: &NodeView<'_>) -> Result<(), Refusal> {
         self.tolerated(node)?;

@@ -328,8 +328,9 @@ impl<'a> Prover<'a> {
         }
     }
 
-    fn pool_name(&self, pool: Option<usize>) -> &str {
-        pool.map_or("(no pool)", |p| self.plan.pools[p].name.as_str())
+    fn pool_name(&self, pool: Option<usize>) -> &'a str {
+        let plan = self.plan;
+        pool.map_or("(no pool)", |p| plan.pools[p].name.as_str())
     }
 
     fn run(mut self, m: &'a Manifests) -> Proof {
@@ -885,47 +886,51 @@ impl<'a> Prover<'a> {
                 continue;
             };
             let no_affinity = t.filter.affinity.is_none() && t.filter.node_selector.is_empty();
+            let own_pool = self.pool_name(own);
             for n in nodes {
                 self.counts.pairs += 1;
                 if own.is_some() && n.pool == own {
                     continue;
                 }
                 let view = n.view();
-                let tolerated = t.filter.tolerated(&view);
-                let affine = t.filter.affine(&view);
-                let pool = self.pool_name(n.pool).to_string();
+                // Booleans first: most pairs are refused, and only failures need the reason.
+                let tolerated =
+                    filter::untolerated_taint(n.taints.as_slice(), &t.filter.tolerations).is_none();
+                let affine = t.filter.affine_ok(&view);
+                let pool = self.pool_name(n.pool);
                 match (tolerated, affine, n.pool) {
-                    (Ok(()), Ok(()), Some(_)) => self.fail(
+                    (true, true, Some(_)) => self.fail(
                         Rule::CrossPool,
                         &t.id,
-                        &pool,
+                        pool,
                         &n.name,
                         format!(
                             "{}: pods of pool {} can schedule on this node of pool {pool}: tiers mix",
                             t.patch.file.display(),
-                            self.pool_name(own)
+                            own_pool
                         ),
                         "tolerate only the pool's own taint and require its own pool label",
                     ),
-                    (Ok(()), Ok(()), None) => self.fail(
+                    (true, true, None) => self.fail(
                         Rule::OutsidePools,
                         &t.id,
-                        &pool,
+                        pool,
                         &n.name,
                         format!(
                             "{}: pods of pool {} can schedule on this node, which is in no pool",
                             t.patch.file.display(),
-                            self.pool_name(own)
+                            own_pool
                         ),
                         "require the pool's label in required node affinity",
                     ),
-                    (Ok(()), Err(why), Some(_)) => self.fail(
+                    (true, false, Some(_)) => self.fail(
                         Rule::AffinityOnly,
                         &t.id,
-                        &pool,
+                        pool,
                         &n.name,
                         format!(
-                            "only node affinity ({why}) keeps these pods off pool {pool}: {}",
+                            "only node affinity ({}) keeps these pods off pool {pool}: {}",
+                            reason(t.filter.affine(&view)),
                             if n.taints.iter().any(filter::filters) {
                                 "the template tolerates the node's taints"
                             } else {
@@ -934,12 +939,15 @@ impl<'a> Prover<'a> {
                         ),
                         "tolerate only the pool's own taint, and give every node its pool's NoSchedule taint",
                     ),
-                    (Err(why), Ok(()), Some(_)) if !no_affinity => self.fail(
+                    (false, true, Some(_)) if !no_affinity => self.fail(
                         Rule::TaintOnly,
                         &t.id,
-                        &pool,
+                        pool,
                         &n.name,
-                        format!("only the taint ({why}) keeps these pods off pool {pool}: node affinity admits the node"),
+                        format!(
+                            "only the taint ({}) keeps these pods off pool {pool}: node affinity admits the node",
+                            reason(t.filter.tolerated(&view))
+                        ),
                         "require the pool's own label in required node affinity, and label every node with its pool",
                     ),
                     _ => {}
@@ -987,11 +995,11 @@ impl<'a> Prover<'a> {
         for n in nodes.iter().filter(|n| n.pool.is_some()) {
             self.counts.probes += 1;
             if probe.schedulable(&n.view()).is_ok() {
-                let pool = self.pool_name(n.pool).to_string();
+                let pool = self.pool_name(n.pool);
                 self.fail(
                     Rule::UntaintedPoolNode,
                     "",
-                    &pool,
+                    pool,
                     &n.name,
                     format!("a pod that tolerates nothing can schedule on this node of pool {pool}: it has no NoSchedule or NoExecute taint"),
                     "give the node its pool's NoSchedule taint (nodes.yaml, or the NodePool template)",
@@ -1050,4 +1058,9 @@ impl<'a> Prover<'a> {
             }
         }
     }
+}
+
+/// The text of a filter's refusal (empty when it admits).
+fn reason(r: Result<(), filter::Refusal>) -> String {
+    r.err().map(|r| r.to_string()).unwrap_or_default()
 }
