@@ -152,9 +152,13 @@ fn correct() -> Vec<(String, String)> {
 }
 
 fn model() -> Model {
+    model_from(INPUT)
+}
+
+fn model_from(input: &str) -> Model {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("input.yaml");
-    std::fs::write(&file, INPUT).unwrap();
+    std::fs::write(&file, input).unwrap();
     tierplan::model::build_from_paths(&[file]).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -513,4 +517,31 @@ fn check_exits_2_when_manifests_are_unreadable() {
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert_eq!(check.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("nodes.yaml"), "{stderr}");
+}
+
+#[test]
+fn a_tiered_daemon_set_pinned_by_node_selector_holds() {
+    let input = INPUT.replace(
+        "spec: {sensitivity: public, resources: {cpu: 1}}",
+        "spec: {sensitivity: public, resources: {cpu: 1}, controller: DaemonSet}",
+    );
+    let web = format!(
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: web, namespace: default}}\nspec:\n  template:\n    spec: {{tolerations: [{}], nodeSelector: {{{POOL}: web}}}}\n",
+        toleration("web")
+    );
+    let mut files = correct();
+    files.retain(|(p, _)| p != "workloads/default.web.yaml");
+    files.push(("workloads/default.web.yaml".into(), web.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &files);
+    let proof = prove(&model_from(&input), &plan(), dir.path()).unwrap();
+    assert!(proof.holds(), "{proof}");
+
+    // Without the nodeSelector only the taint guards it.
+    let bare = web.replace(&format!(", nodeSelector: {{{POOL}: web}}"), "");
+    files.retain(|(p, _)| p != "workloads/default.web.yaml");
+    files.push(("workloads/default.web.yaml".into(), bare));
+    write(dir.path(), &files);
+    let proof = prove(&model_from(&input), &plan(), dir.path()).unwrap();
+    assert_fails(&proof, Rule::MissingAffinity, "default/web", "");
 }

@@ -817,7 +817,11 @@ impl<'a> Prover<'a> {
                 );
             }
         }
-        if role != Role::SystemDaemonSet && required.is_none() {
+        // A nodeSelector guards as well as required affinity (the user's own keys can only
+        // narrow it); tiered DaemonSets need it, since their controller replaces each pod's
+        // required node affinity with a term naming one node.
+        let selects = spec.node_selector.as_ref().is_some_and(|s| !s.is_empty());
+        if role != Role::SystemDaemonSet && required.is_none() && !selects {
             self.fail(
                 if preferred { Rule::SoftIsolation } else { Rule::MissingAffinity },
                 id,
@@ -826,7 +830,7 @@ impl<'a> Prover<'a> {
                 if preferred {
                     format!("{file}: only preferred node affinity: the scheduler may place the pods on any pool's nodes")
                 } else {
-                    format!("{file}: no required node affinity on the pool label; the taint is the only guard")
+                    format!("{file}: neither required node affinity nor a nodeSelector on the pool label; the taint is the only guard")
                 },
                 "require the pool's label in requiredDuringSchedulingIgnoredDuringExecution",
             );
