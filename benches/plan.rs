@@ -8,9 +8,9 @@
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tierplan::baseline::ffd_one_pool_per_class;
+use tierplan::baseline::{ffd_cheapest_type_per_pool, ffd_one_pool_per_class};
 use tierplan::check::check;
-use tierplan::generate::{generate, to_yaml, GenParams};
+use tierplan::generate::{catalog, generate, to_yaml, GenParams};
 use tierplan::model::{self, Model};
 use tierplan::plan::{Plan, Status};
 use tierplan::solve::{solve, SolveOptions};
@@ -49,9 +49,13 @@ fn measure<T>(mut f: impl FnMut() -> T) -> (T, Duration) {
 }
 
 fn generated(name: &str, p: &GenParams) -> Case {
+    written(name, &generate(p))
+}
+
+fn written(name: &str, docs: &tierplan::input::Documents) -> Case {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("cluster.yaml");
-    std::fs::write(&path, to_yaml(&generate(p))).expect("write generated instance");
+    std::fs::write(&path, to_yaml(docs)).expect("write generated instance");
     Case {
         name: name.to_string(),
         paths: vec![path],
@@ -63,6 +67,10 @@ fn cases() -> Vec<Case> {
     let mut cases = vec![
         generated("generated/issue-2", &GenParams::issue2()),
         generated("generated/scaled-500x250", &GenParams::scaled(500, 250, 1)),
+        written(
+            "generated/catalog-2000x30",
+            &catalog(&GenParams::issue2(), 30),
+        ),
     ];
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
     if let Ok(entries) = std::fs::read_dir(&examples) {
@@ -86,11 +94,24 @@ fn cases() -> Vec<Case> {
     cases
 }
 
+/// FFD with one pool per class; in catalog mode (no inventory), each pool on its cheapest
+/// single node type.
 fn run_baseline(model: &Model) -> Row {
-    let (plan, time) = measure(|| ffd_one_pool_per_class(model));
+    let catalog = model.nodes.is_empty();
+    let (plan, time) = measure(|| {
+        if catalog {
+            ffd_cheapest_type_per_pool(model)
+        } else {
+            ffd_one_pool_per_class(model)
+        }
+    });
     let valid = check(model, &plan).is_valid();
     Row {
-        method: "baseline (FFD, pool per class)",
+        method: if catalog {
+            "baseline (FFD, pool per class, cheapest type)"
+        } else {
+            "baseline (FFD, pool per class)"
+        },
         time,
         plan,
         valid,
@@ -177,12 +198,16 @@ fn main() {
         for (i, row) in rows.iter().enumerate() {
             let o = &row.plan.objective;
             let instance = if i == 0 {
+                let inventory = if model.node_types.is_empty() {
+                    model.nodes.len().to_string()
+                } else {
+                    format!("{} + {} types", model.nodes.len(), model.node_types.len())
+                };
                 format!(
-                    "| {} | {} | {} | {} | {} ",
+                    "| {} | {} | {} | {inventory} | {} ",
                     case.name,
                     model.workloads.len(),
                     model.total_replicas(),
-                    model.nodes.len(),
                     ms(load)
                 )
             } else {
