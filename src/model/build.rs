@@ -85,21 +85,12 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
         .iter()
         .map(|(origin, doc)| ctx.workload(origin, doc, &policy, &mut d))
         .collect();
-    workloads.sort_by(|a, b| a.id.cmp(&b.id));
-    for pair in workloads.windows(2) {
-        if pair[0].id == pair[1].id {
-            d.push(Diagnostic::new(
-                "E030",
-                Some(&pair[1].origin),
-                "metadata.name",
-                format!(
-                    "workload `{}` is also defined in {}",
-                    pair[1].id, pair[0].origin
-                ),
-                "give each workload a unique namespace/name",
-            ));
-        }
-    }
+    sort_unique(
+        &mut workloads,
+        |w| (&w.id, &w.origin),
+        ("E030", "workload", "namespace/name"),
+        &mut d,
+    );
     resolve_anti_affinity(&docs.workloads, &mut workloads, &mut d);
     resolve_co_location(&docs.workloads, &mut workloads, &mut d);
     check_totals(&resources, &workloads, &mut d);
@@ -109,21 +100,12 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
         .iter()
         .map(|(origin, doc)| ctx.node(origin, doc, &mut d))
         .collect();
-    nodes.sort_by(|a, b| a.name.cmp(&b.name));
-    for pair in nodes.windows(2) {
-        if pair[0].name == pair[1].name {
-            d.push(Diagnostic::new(
-                "E040",
-                Some(&pair[1].origin),
-                "metadata.name",
-                format!(
-                    "node `{}` is also defined in {}",
-                    pair[1].name, pair[0].origin
-                ),
-                "give each node a unique name",
-            ));
-        }
-    }
+    sort_unique(
+        &mut nodes,
+        |n| (&n.name, &n.origin),
+        ("E040", "node", "name"),
+        &mut d,
+    );
     let total_cost: u128 = nodes.iter().map(|n| u128::from(n.cost_micros)).sum();
     if total_cost > (MAX_TOTAL_COST * 1e6) as u128 {
         d.push(Diagnostic::new(
@@ -151,21 +133,12 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
         .iter()
         .map(|(origin, doc)| ctx.node_type(origin, doc, &mut d))
         .collect();
-    node_types.sort_by(|a, b| a.name.cmp(&b.name));
-    for pair in node_types.windows(2) {
-        if pair[0].name == pair[1].name {
-            d.push(Diagnostic::new(
-                "E040",
-                Some(&pair[1].origin),
-                "metadata.name",
-                format!(
-                    "node type `{}` is also defined in {}",
-                    pair[1].name, pair[0].origin
-                ),
-                "give each node type a unique name",
-            ));
-        }
-    }
+    sort_unique(
+        &mut node_types,
+        |t| (&t.name, &t.origin),
+        ("E040", "node type", "name"),
+        &mut d,
+    );
     if docs.nodes.is_empty() && docs.node_types.is_empty() {
         d.push(Diagnostic::new(
             "E051",
@@ -185,6 +158,28 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
         })
     } else {
         Err(InputError::new(d))
+    }
+}
+
+/// Sorts `items` by their key and reports every key defined twice, with both places.
+fn sort_unique<T>(
+    items: &mut [T],
+    key: impl Fn(&T) -> (&String, &Origin),
+    (code, what, unique): (&'static str, &str, &str),
+    d: &mut Vec<Diagnostic>,
+) {
+    items.sort_by(|a, b| key(a).0.cmp(key(b).0));
+    for pair in items.windows(2) {
+        let ((first, at), (second, origin)) = (key(&pair[0]), key(&pair[1]));
+        if first == second {
+            d.push(Diagnostic::new(
+                code,
+                Some(origin),
+                "metadata.name",
+                format!("{what} `{second}` is also defined in {at}"),
+                format!("give each {what} a unique {unique}"),
+            ));
+        }
     }
 }
 
