@@ -33,6 +33,16 @@ pub fn to_documents(m: &Model) -> Documents {
     docs
 }
 
+/// A request map: the non-zero requests, without the implicit pod slot.
+fn requests(m: &Model, amounts: &[Amount]) -> BTreeMap<String, Quantity> {
+    amounts
+        .iter()
+        .enumerate()
+        .filter(|&(r, &q)| q > 0 && m.resources[r] != PODS)
+        .map(|(r, &q)| (m.resources[r].clone(), quantity(m, r, q)))
+        .collect()
+}
+
 /// A resource map of the declared amounts, leaving undeclared ones (and unlimited pods) out.
 fn allocatable(m: &Model, amounts: &[Option<Amount>]) -> BTreeMap<String, Quantity> {
     amounts
@@ -112,13 +122,7 @@ fn policy(m: &Model) -> PolicyDoc {
         .map(|ds| SystemDaemonSetSpec {
             name: ds.name.clone(),
             namespace: Some(ds.namespace.clone()),
-            resources: ds
-                .requests
-                .iter()
-                .enumerate()
-                .filter(|&(r, &q)| q > 0 && m.resources[r] != PODS)
-                .map(|(r, &q)| (m.resources[r].clone(), quantity(m, r, q)))
-                .collect(),
+            resources: requests(m, &ds.requests),
         })
         .collect();
     let class = &p.karpenter_node_class;
@@ -161,13 +165,7 @@ fn workload(m: &Model, w: &super::Workload) -> WorkloadDoc {
         .collect();
     let spec = WorkloadSpec {
         replicas: Some(i64::from(w.replicas)),
-        resources: w
-            .requests
-            .iter()
-            .enumerate()
-            .filter(|&(r, &q)| q > 0 && m.resources[r] != PODS)
-            .map(|(r, &q)| (m.resources[r].clone(), quantity(m, r, q)))
-            .collect(),
+        resources: requests(m, &w.requests),
         sensitivity: builtin("sensitivity"),
         exposure: builtin("exposure"),
         trust: builtin("trust"),
