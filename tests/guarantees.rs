@@ -249,3 +249,67 @@ fn interrupted_run_writes_nothing() {
         assert!(listing(&out).is_empty(), "{signal}: {:?}", listing(&out));
     }
 }
+
+/// Every file under `dir`, recursively, with its text.
+fn texts(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(texts(&path));
+        } else {
+            out.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn manifests_carry_no_shell_text_and_no_free_text_from_the_input() {
+    // Free-text attributes (not names) full of shell syntax: they decide tiers, and must
+    // never reach an emitted object.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.yaml");
+    let hostile = [
+        "$(touch /tmp/pwned)",
+        "`id`",
+        "a;rm -rf /",
+        "${HOME}",
+        "x' || true #",
+    ];
+    let mut yaml = String::from(
+        "apiVersion: tierplan/v1alpha1
+kind: Policy
+metadata: {name: p}
+spec: {separateBy: [sensitivity, purpose, team]}
+",
+    );
+    for (i, h) in hostile.iter().enumerate() {
+        yaml.push_str(&format!(
+            "---
+apiVersion: tierplan/v1alpha1
+kind: Workload
+metadata: {{name: w{i}, namespace: ns, annotations: {{note: {h:?}}}}}
+spec: {{sensitivity: public, purpose: {h:?}, attributes: {{team: {h:?}}}, resources: {{cpu: 100m}}}}
+---
+apiVersion: tierplan/v1alpha1
+kind: Node
+metadata: {{name: n{i}}}
+spec: {{allocatable: {{cpu: 1}}}}
+"
+        ));
+    }
+    std::fs::write(&input, yaml).unwrap();
+    let out = dir.path().join("out");
+    code(&plan(input.to_str().unwrap(), &out, &[]), 0);
+    let files = texts(&out.join("manifests"));
+    assert!(files.len() > 3, "{files:?}");
+    for (path, text) in files {
+        for h in hostile {
+            assert!(!text.contains(h), "{} carries `{h}`", path.display());
+        }
+        for field in ["command:", "args:", "script", "lifecycle:", "exec:"] {
+            assert!(!text.contains(field), "{} has `{field}`", path.display());
+        }
+    }
+}

@@ -15,6 +15,7 @@ use good_lp::highs as lp_solver;
 use good_lp::microlp as lp_solver;
 use good_lp::{constraint, variable, variables, Expression, Solution, SolverModel, Variable};
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// The bound and how it was obtained.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +34,9 @@ fn count_need(inst: &Instance, w: usize) -> u64 {
     spread.max(inst.workloads[w].zones_needed) as u64
 }
 
-pub fn lower_bound(inst: &Instance) -> Bound {
+/// A proven lower bound. Past `deadline` no further LP is started; the bound found so far is
+/// returned (0, trivially valid, if none was).
+pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
     let model = inst.model;
     let nres = model.resources.len();
     let k = model.policy.node_failures as u64;
@@ -122,6 +125,9 @@ pub fn lower_bound(inst: &Instance) -> Bound {
     candidates.truncate(16);
     let mut best: Option<(Option<u64>, usize)> = None;
     for set in &candidates {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
         let micros = lp_bound(inst, set, &classes, &placeable, &useful, pool_min, min_cost);
         let better = match (&best, micros) {
             (None, _) => true,
@@ -134,7 +140,7 @@ pub fn lower_bound(inst: &Instance) -> Bound {
             best = Some((micros, set.len()));
         }
     }
-    let (micros, separated_classes) = best.expect("at least one candidate");
+    let (micros, separated_classes) = best.unwrap_or((Some(0), 0));
     Bound {
         micros,
         separated_classes,

@@ -125,7 +125,7 @@ struct Found {
 
 fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     let deadline = options.time_limit.map(|t| start + t);
-    let bound = bound::lower_bound(inst);
+    let bound = bound::lower_bound(inst, deadline);
     let bound_elapsed = start.elapsed();
 
     let mut grouping_budget = Budget::new(options.work_limit / 2, deadline);
