@@ -138,7 +138,10 @@ pub fn with_bought_nodes(model: &Model, plan: &Plan) -> (Model, Vec<Violation>) 
         }
         let listed: BTreeSet<&str> = pool.nodes.iter().map(String::as_str).collect();
         for node in pool.bought_nodes() {
-            let Some(t) = model.node_types.iter().find(|t| t.name == node.node_type) else {
+            let Some(t) = model
+                .node_type_index(node.node_type)
+                .map(|t| &model.node_types[t])
+            else {
                 flag(format!(
                     "pool `{}` buys nodes of unknown type `{}`",
                     pool.name, node.node_type
@@ -173,10 +176,8 @@ pub fn with_bought_nodes(model: &Model, plan: &Plan) -> (Model, Vec<Violation>) 
     }
     for (name, count) in per_type {
         if let Some(max) = model
-            .node_types
-            .iter()
-            .find(|t| t.name == name)
-            .and_then(|t| t.max)
+            .node_type_index(name)
+            .and_then(|t| model.node_types[t].max)
         {
             if count > u64::from(max) {
                 flag(format!(

@@ -42,13 +42,11 @@ pub(super) fn solve(model: &Model, options: &SolveOptions, start: Instant) -> So
         }
         let used_up: Vec<(usize, String)> = supply
             .iter()
-            .filter(|&(key, &n)| used.get(key) == Some(&n) && below_max(model, key.0, n))
+            .filter(|&(key, &n)| used.get(key) == Some(&n) && n < max_of(model, key.0))
             .map(|(key, _)| key.clone())
             .collect();
         if used_up.is_empty() || round == MAX_ROUNDS || found.stats.stopped_by_time {
-            let mut plan = to_plan(&inst, &found.groups, &found.packs, &found.bound, &bought);
-            // Only inventory nodes can be left unused; unbought supply is not a node.
-            plan.unused_nodes.retain(|n| model.node_index(n).is_some());
+            let plan = to_plan(&inst, &found.groups, &found.packs, &found.bound, &bought);
             let mut stats = found.stats;
             stats.elapsed = start.elapsed();
             return Solved { plan, stats };
@@ -62,10 +60,6 @@ pub(super) fn solve(model: &Model, options: &SolveOptions, start: Instant) -> So
 
 fn max_of(model: &Model, t: usize) -> usize {
     model.node_types[t].max.map_or(usize::MAX, |m| m as usize)
-}
-
-fn below_max(model: &Model, t: usize, n: usize) -> bool {
-    n < max_of(model, t)
 }
 
 /// A node of type `t` in `zone`, as it will be bought (named for the search only).
