@@ -265,6 +265,14 @@ impl Inventory {
         Some(node)
     }
 
+    /// Marks a node as taken (it was taken from another copy of the inventory).
+    pub fn claim(&mut self, inst: &Instance, node: usize) {
+        let t = inst.node_type[node];
+        if self.free[t][inst.node_zone[node]].remove(&node) {
+            self.budget[t] -= 1;
+        }
+    }
+
     pub fn release(&mut self, inst: &Instance, node: usize) {
         let t = inst.node_type[node];
         self.free[t][inst.node_zone[node]].insert(node);

@@ -16,6 +16,7 @@ mod explain;
 mod group;
 mod instance;
 mod pack;
+mod polish;
 
 pub use bound::Bound;
 
@@ -143,6 +144,7 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     }
     let (mut groups, mut packs) = best.expect("at least one grouping");
     let mut bound = bound;
+    let mut proven = false;
     // Tiny instances are searched exhaustively: that proves the optimum (or infeasibility)
     // and repairs any miss of the heuristics.
     if options.exhaustive && exact::applies(inst) {
@@ -152,18 +154,26 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
                 if total_key(&p) < total_key(&packs) {
                     (groups, packs) = (g, p);
                 }
+                proven = true;
                 bound.micros = Some(cost);
             }
             Some(exact::Exact::Infeasible) | None => {}
         }
+    }
+    let mut polish_budget = Budget::new(options.work_limit * 2, deadline);
+    if !proven {
+        let pools: Vec<Vec<usize>> = groups.iter().map(|g| workloads_of(inst, g)).collect();
+        polish::polish(inst, &pools, &mut packs, &mut polish_budget);
     }
     let stats = Stats {
         elapsed: start.elapsed(),
         bound_elapsed,
         classes: inst.graph.classes.len(),
         node_types: inst.types.len(),
-        work: grouping_budget.used + assembly_budget.used,
-        stopped_by_time: grouping_budget.stopped_by_time || assembly_budget.stopped_by_time,
+        work: grouping_budget.used + assembly_budget.used + polish_budget.used,
+        stopped_by_time: grouping_budget.stopped_by_time
+            || assembly_budget.stopped_by_time
+            || polish_budget.stopped_by_time,
         groupings_evaluated: candidates.len(),
         separated_classes: bound.separated_classes,
     };

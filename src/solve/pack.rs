@@ -20,14 +20,14 @@ pub struct Open {
 }
 
 impl Open {
-    fn count(&self, w: usize) -> u32 {
+    pub(super) fn count(&self, w: usize) -> u32 {
         self.hosted
             .iter()
             .find(|(x, _)| *x == w)
             .map_or(0, |(_, c)| *c)
     }
 
-    fn add(&mut self, req: &[u64], w: usize, k: u32) {
+    pub(super) fn add(&mut self, req: &[u64], w: usize, k: u32) {
         for (l, q) in self.load.iter_mut().zip(req) {
             *l += q * k as u64;
         }
@@ -37,7 +37,7 @@ impl Open {
         }
     }
 
-    fn remove(&mut self, req: &[u64], w: usize, k: u32) {
+    pub(super) fn remove(&mut self, req: &[u64], w: usize, k: u32) {
         for (l, q) in self.load.iter_mut().zip(req) {
             *l -= q * k as u64;
         }
@@ -120,34 +120,56 @@ pub fn pack_pool(
         })
         .collect();
     order.sort_unstable();
-    let workloads: Vec<usize> = order.into_iter().map(|(_, _, w)| w).collect();
-    let workloads = workloads.as_slice();
+    let spread_first: Vec<usize> = order.iter().map(|&(_, _, w)| w).collect();
+    // The same in plain decreasing size (Karpenter's FFD order): when many workloads carry
+    // neighbour rules, packing by size can beat packing by spread.
+    order.sort_unstable_by_key(|&(_, size, w)| (size, w));
+    let size_first: Vec<usize> = order.iter().map(|&(_, _, w)| w).collect();
+    // (order, every workload first fit): the bin-centric fill of workloads without rules
+    // suits most pools, but plain FFD over everything wins where rules dominate.
+    let mut orders: Vec<(&[usize], bool)> = vec![(&spread_first, false)];
+    if size_first != spread_first {
+        orders.push((&size_first, false));
+    }
+    if workloads.iter().any(|&w| !constrained(inst, w)) {
+        orders.push((&size_first, true));
+    }
     // Build with every strategy, then spend the local search on the best one only.
-    let mut best: Option<(PoolPack, Inventory, Option<usize>)> = None;
-    for preferred in strategies {
-        if best.is_some() && budget.exhausted() {
-            break;
-        }
-        let mut trial = inv.clone();
-        let pack = Packer {
-            inst,
-            workloads,
-            preferred,
-            demand: &demand,
-            types: &types,
-            budget: &mut *budget,
-        }
-        .build(&mut trial);
-        if best.as_ref().is_none_or(|(b, ..)| pack.key() < b.key()) {
-            best = Some((pack, trial, preferred));
+    type Built<'o> = (PoolPack, Inventory, Option<usize>, (&'o [usize], bool));
+    let mut best: Option<Built> = None;
+    for (workloads, first_fit_all) in orders {
+        for &preferred in &strategies {
+            if best.is_some() && budget.exhausted() {
+                break;
+            }
+            let mut trial = inv.clone();
+            let pack = Packer {
+                inst,
+                workloads,
+                preferred,
+                first_fit_all,
+                demand: &demand,
+                types: &types,
+                budget: &mut *budget,
+            }
+            .build(&mut trial);
+            let mut pack = pack;
+            if !pack.shortfalls.is_empty() {
+                super::polish::repair(inst, workloads, &mut pack, &mut trial, budget);
+            }
+            if best.as_ref().is_none_or(|(b, ..)| pack.key() < b.key()) {
+                best = Some((pack, trial, preferred, (workloads, first_fit_all)));
+            }
         }
     }
-    let (mut pack, trial, preferred) = best.expect("at least one strategy ran");
+    let (mut pack, trial, preferred, (workloads, first_fit_all)) =
+        best.expect("at least one strategy ran");
     *inv = trial;
     Packer {
         inst,
         workloads,
         preferred,
+        first_fit_all,
         demand: &demand,
         types: &types,
         budget,
@@ -161,6 +183,9 @@ struct Packer<'a, 'm> {
     workloads: &'a [usize],
     /// Node type to open first when it can host the replica.
     preferred: Option<usize>,
+    /// Place every workload first fit in order, even those without neighbour or spread
+    /// rules (which otherwise go through the bin-centric fill).
+    first_fit_all: bool,
     /// The pool's total requests per resource.
     demand: &'a [u128],
     /// Types eligible for at least one workload of the pool, ascending.
@@ -182,8 +207,9 @@ impl Packer<'_, '_> {
         }
         let mut nodes: Vec<Open> = Vec::new();
         let mut shortfalls = Vec::new();
-        let (constrained, free): (Vec<usize>, Vec<usize>) =
-            order.iter().partition(|&&w| self.constrained(w));
+        let (constrained, free): (Vec<usize>, Vec<usize>) = order
+            .iter()
+            .partition(|&&w| self.first_fit_all || constrained(inst, w));
         for &w in &constrained {
             let m = &inst.model.workloads[w];
             let mut left = m.replicas;
@@ -267,17 +293,6 @@ impl Packer<'_, '_> {
         self.empty_nodes(inv, &mut pack.nodes, headroom_met);
         self.downsize(inv, &mut pack.nodes);
         pack.cost = pack.nodes.iter().map(|o| self.inst.types[o.ty].cost).sum();
-    }
-
-    /// Whether `w` has rules about its neighbours or its spread, so that its replicas are
-    /// placed one workload at a time rather than mixed freely.
-    fn constrained(&self, w: usize) -> bool {
-        let m = &self.inst.model.workloads[w];
-        m.max_per_node.is_some()
-            || !m.anti_affinity.is_empty()
-            || !m.co_location.is_empty()
-            || !self.inst.workloads[w].capped_by.is_empty()
-            || self.inst.workloads[w].zones_needed > 0
     }
 
     /// Places workloads without neighbour or spread rules node by node: each node takes, one
@@ -635,23 +650,7 @@ impl Packer<'_, '_> {
 
     /// The headroom deficit of a pool made of nodes of these types (see `deficit_with`).
     fn deficit_of(&self, types: impl Iterator<Item = usize> + Clone) -> Option<f64> {
-        let inst = self.inst;
-        let k = inst.model.policy.node_failures as usize;
-        let mut total = 0.0;
-        for r in 0..inst.model.resources.len() {
-            let demand = self.demand[r];
-            if demand == 0 {
-                continue;
-            }
-            let mut caps: Vec<u64> = types.clone().map(|t| inst.types[t].cap[r]).collect();
-            caps.sort_unstable_by(|a, b| b.cmp(a));
-            let usable: u128 = caps.iter().skip(k).map(|&c| c as u128).sum();
-            if usable < demand {
-                let scale = inst.max_cap[r].max(1) as f64;
-                total += (demand - usable) as f64 / scale;
-            }
-        }
-        (total > 0.0).then_some(total)
+        headroom_deficit(self.inst, self.demand, types)
     }
 
     fn meet_min_nodes(
@@ -741,6 +740,42 @@ impl Packer<'_, '_> {
             }
         }
     }
+}
+
+/// Whether `w` has rules about its neighbours or its spread, so that its replicas are
+/// placed one workload at a time rather than mixed freely.
+fn constrained(inst: &Instance, w: usize) -> bool {
+    let m = &inst.model.workloads[w];
+    m.max_per_node.is_some()
+        || !m.anti_affinity.is_empty()
+        || !m.co_location.is_empty()
+        || !inst.workloads[w].capped_by.is_empty()
+        || inst.workloads[w].zones_needed > 0
+}
+
+/// The headroom deficit of a pool with total requests `demand` made of nodes of these
+/// types: Σ over resources of (demand − (capacity − K largest)) / largest type capacity,
+/// when positive; `None` when headroom holds.
+pub(super) fn headroom_deficit(
+    inst: &Instance,
+    demand: &[u128],
+    types: impl Iterator<Item = usize> + Clone,
+) -> Option<f64> {
+    let k = inst.model.policy.node_failures as usize;
+    let mut total = 0.0;
+    for (r, &demand) in demand.iter().enumerate() {
+        if demand == 0 {
+            continue;
+        }
+        let mut caps: Vec<u64> = types.clone().map(|t| inst.types[t].cap[r]).collect();
+        caps.sort_unstable_by(|a, b| b.cmp(a));
+        let usable: u128 = caps.iter().skip(k).map(|&c| c as u128).sum();
+        if usable < demand {
+            let scale = inst.max_cap[r].max(1) as f64;
+            total += (demand - usable) as f64 / scale;
+        }
+    }
+    (total > 0.0).then_some(total)
 }
 
 /// Distinct real zones of the nodes in `nodes` hosting `w`.

@@ -1,0 +1,611 @@
+//! Polishing packed pools with a consistent-neighbourhood search (after Buljubašić and
+//! Vasquez, "Consistent neighborhood search for one-dimensional bin packing and
+//! two-dimensional vector packing", 2016).
+//!
+//! The search keeps a pool consistent at all times (every rule holds on every node) and a
+//! list of pending replicas. Each step inserts one pending replica, on the node where it fits
+//! best or, when it fits nowhere, on the node where ejecting the lightest set of residents
+//! makes room; the ejected replicas become pending. Replicas just inserted are tabu for a
+//! while, so the search does not undo itself. Two uses:
+//! - repair: a pool's unplaced replicas start pending (free nodes are added when the pool's
+//!   own nodes cannot take them);
+//! - node elimination: a node's replicas start pending, and the node is released when the
+//!   search places them all elsewhere while every pool rule still holds.
+//!
+//! A failed attempt undoes every move. All choices are seeded or ordered, so the same input
+//! gives the same plan; the work is bounded by the budget, never by the clock.
+
+use super::instance::{Instance, Inventory};
+use super::pack::{headroom_deficit, Open, PoolPack};
+use super::Budget;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+/// Nodes tried for an ejection in one step; a random sample when the pool is larger.
+const EJECTION_SAMPLE: usize = 256;
+/// Steps without a new fewest-pending count before an attempt gives up.
+const STALL_STEPS: u64 = 400;
+/// Failed victims in a row after which a pass of node elimination ends.
+const VICTIMS_PER_PASS: usize = 24;
+
+/// Polishes every pool of a plan: repairs pools with unplaced replicas, then releases every
+/// node it can. `pools[i]` are the workloads of `packs[i]`.
+pub fn polish(inst: &Instance, pools: &[Vec<usize>], packs: &mut [PoolPack], budget: &mut Budget) {
+    let mut inv = Inventory::full(inst);
+    for pack in packs.iter() {
+        for o in &pack.nodes {
+            inv.claim(inst, o.node);
+        }
+    }
+    for (i, (ws, pack)) in pools.iter().zip(packs.iter_mut()).enumerate() {
+        if budget.exhausted() {
+            return;
+        }
+        let mut s = Search::new(inst, ws, pack, i as u64);
+        if !pack.shortfalls.is_empty() {
+            s.repair_with_free_nodes(&mut inv, budget);
+        }
+        if s.pending.is_empty() {
+            s.eliminate(budget);
+        }
+        s.finish(pack, &mut inv);
+    }
+}
+
+/// Repairs one pool with unplaced replicas (see the module docs), taking free nodes from
+/// `inv`; leaves it as it was when the search cannot place them all.
+pub fn repair(
+    inst: &Instance,
+    workloads: &[usize],
+    pack: &mut PoolPack,
+    inv: &mut Inventory,
+    budget: &mut Budget,
+) {
+    let mut s = Search::new(inst, workloads, pack, 0);
+    s.repair_with_free_nodes(inv, budget);
+    s.finish(pack, inv);
+}
+
+/// Replicas to eject from one node: (workload, count).
+type Ejection = Vec<(usize, u32)>;
+
+struct Search<'a, 'm> {
+    inst: &'a Instance<'m>,
+    /// The pool's total requests (for headroom).
+    demand: Vec<u128>,
+    /// Heuristic size of one replica per workload: its requests as shares of the largest
+    /// node type, summed (only to rank choices; fits are decided in exact integers).
+    weight: BTreeMap<usize, f64>,
+    nodes: Vec<Open>,
+    closed: Vec<bool>,
+    /// Replicas to place, one entry per replica.
+    pending: Vec<usize>,
+    /// Per node: (workload, step until which its replicas there must not be ejected).
+    tabu: Vec<Vec<(usize, u64)>>,
+    /// Per workload with a minZones rule: its replicas per zone slot.
+    zones: BTreeMap<usize, Vec<u32>>,
+    step: u64,
+    rng: ChaCha8Rng,
+    /// Moves since the last commit: (node, workload, added), undone in reverse.
+    log: Vec<(usize, usize, bool)>,
+    /// Nodes taken from the inventory since the last commit.
+    added: Vec<usize>,
+}
+
+impl<'a, 'm> Search<'a, 'm> {
+    fn new(inst: &'a Instance<'m>, workloads: &'a [usize], pack: &PoolPack, seed: u64) -> Self {
+        let weight = workloads
+            .iter()
+            .map(|&w| {
+                let req = &inst.model.workloads[w].requests;
+                let share: f64 = req
+                    .iter()
+                    .zip(&inst.max_cap)
+                    .filter(|(_, &c)| c > 0 && c < crate::quantity::MAX_AMOUNT)
+                    .map(|(&q, &c)| q as f64 / c as f64)
+                    .sum();
+                (w, share + 1e-9)
+            })
+            .collect();
+        let mut zones: BTreeMap<usize, Vec<u32>> = workloads
+            .iter()
+            .filter(|&&w| inst.workloads[w].zones_needed > 0)
+            .map(|&w| (w, vec![0; inst.zones.len() + 1]))
+            .collect();
+        for o in &pack.nodes {
+            for &(w, c) in &o.hosted {
+                if let Some(z) = zones.get_mut(&w) {
+                    z[o.zone] += c;
+                }
+            }
+        }
+        let pending = pack
+            .shortfalls
+            .iter()
+            .flat_map(|s| std::iter::repeat_n(s.workload, s.count as usize))
+            .collect();
+        Search {
+            inst,
+            demand: inst.demand(workloads.iter().copied()),
+            weight,
+            nodes: pack.nodes.clone(),
+            closed: vec![false; pack.nodes.len()],
+            pending,
+            tabu: vec![Vec::new(); pack.nodes.len()],
+            zones,
+            step: 0,
+            rng: ChaCha8Rng::seed_from_u64(0x7e1e_91a2 ^ seed),
+            log: Vec::new(),
+            added: Vec::new(),
+        }
+    }
+
+    /// Writes the search's nodes back into the pack and returns released nodes to `inv`.
+    fn finish(self, pack: &mut PoolPack, inv: &mut Inventory) {
+        let inst = self.inst;
+        pack.nodes = self
+            .nodes
+            .into_iter()
+            .zip(&self.closed)
+            .filter_map(|(o, &closed)| {
+                if closed {
+                    inv.release(inst, o.node);
+                    None
+                } else {
+                    Some(o)
+                }
+            })
+            .collect();
+        if self.pending.is_empty() {
+            pack.shortfalls.clear();
+        }
+        pack.cost = pack.nodes.iter().map(|o| inst.types[o.ty].cost).sum();
+    }
+
+    // --- moves, logged for undo ------------------------------------------------------------
+
+    fn add(&mut self, j: usize, w: usize) {
+        self.nodes[j].add(&self.inst.model.workloads[w].requests, w, 1);
+        if let Some(z) = self.zones.get_mut(&w) {
+            z[self.nodes[j].zone] += 1;
+        }
+        self.log.push((j, w, true));
+    }
+
+    fn remove(&mut self, j: usize, w: usize) {
+        self.nodes[j].remove(&self.inst.model.workloads[w].requests, w, 1);
+        if let Some(z) = self.zones.get_mut(&w) {
+            z[self.nodes[j].zone] -= 1;
+        }
+        self.log.push((j, w, false));
+    }
+
+    /// Undoes every move since the last commit; `pending` is restored by the caller.
+    fn undo(&mut self, inv: Option<&mut Inventory>) {
+        while let Some((j, w, added)) = self.log.pop() {
+            let req = &self.inst.model.workloads[w].requests;
+            if added {
+                self.nodes[j].remove(req, w, 1);
+            } else {
+                self.nodes[j].add(req, w, 1);
+            }
+            if let Some(z) = self.zones.get_mut(&w) {
+                let z = &mut z[self.nodes[j].zone];
+                *z = if added { *z - 1 } else { *z + 1 };
+            }
+        }
+        if let Some(inv) = inv {
+            for _ in 0..self.added.len() {
+                let o = self.nodes.pop().expect("added nodes are last");
+                self.closed.pop();
+                self.tabu.pop();
+                inv.release(self.inst, o.node);
+            }
+        }
+        self.added.clear();
+        self.tabu.iter_mut().for_each(Vec::clear);
+    }
+
+    fn commit(&mut self) {
+        self.log.clear();
+        self.added.clear();
+        self.tabu.iter_mut().for_each(Vec::clear);
+    }
+
+    // --- the rules -------------------------------------------------------------------------
+
+    fn real_zone(&self, z: usize) -> bool {
+        z < self.inst.zones.len()
+    }
+
+    /// Zones `w` lacks: when positive, its next replica must go to a zone it does not use.
+    fn zones_missing(&self, w: usize) -> bool {
+        self.zones.get(&w).is_some_and(|z| {
+            let used = z[..self.inst.zones.len()]
+                .iter()
+                .filter(|&&c| c > 0)
+                .count();
+            used < self.inst.workloads[w].zones_needed as usize
+        })
+    }
+
+    /// Whether node `j`'s zone is one `w` may use now (see `zones_missing`).
+    fn zone_allows(&self, j: usize, w: usize) -> bool {
+        !self.zones_missing(w) || {
+            let z = self.nodes[j].zone;
+            self.real_zone(z) && self.zones[&w][z] == 0
+        }
+    }
+
+    /// Whether removing `k` replicas of `w` from node `j` keeps its minZones rule.
+    fn zone_keeps(&self, j: usize, w: usize, k: u32) -> bool {
+        let Some(z) = self.zones.get(&w) else {
+            return true;
+        };
+        let zone = self.nodes[j].zone;
+        if !self.real_zone(zone) || z[zone] > k {
+            return true;
+        }
+        let used = z[..self.inst.zones.len()]
+            .iter()
+            .filter(|&&c| c > 0)
+            .count();
+        used > self.inst.workloads[w].zones_needed as usize
+    }
+
+    /// Whether one more replica of `w` may go on node `o` under every node rule.
+    fn fits(&self, o: &Open, w: usize) -> bool {
+        let inst = self.inst;
+        let m = &inst.model.workloads[w];
+        let cap = &inst.types[o.ty].cap;
+        inst.workloads[w].eligible.binary_search(&o.ty).is_ok()
+            && m.anti_affinity.iter().all(|&a| o.count(a) == 0)
+            && m.requests
+                .iter()
+                .zip(cap)
+                .zip(&o.load)
+                .all(|((q, c), l)| l + q <= *c)
+            && m.max_per_node.is_none_or(|max| o.count(w) < max)
+            && m.co_location.iter().all(|&(b, max)| o.count(b) <= max)
+            && inst.workloads[w]
+                .capped_by
+                .iter()
+                .all(|&(a, max)| o.count(a) == 0 || o.count(w) < max)
+    }
+
+    fn is_tabu(&self, j: usize, w: usize) -> bool {
+        self.tabu[j]
+            .iter()
+            .any(|&(x, until)| x == w && until > self.step)
+    }
+
+    /// The lightest replicas to eject from node `j` so that one more of `u` fits, with
+    /// their cost (the sum of squared weights: one big ejection is worse than two small
+    /// ones); `None` when no allowed ejection makes room.
+    fn ejection(&self, j: usize, u: usize) -> Option<(Ejection, f64)> {
+        let inst = self.inst;
+        let o = &self.nodes[j];
+        let m = &inst.model.workloads[u];
+        if inst.workloads[u].eligible.binary_search(&o.ty).is_err()
+            || m.max_per_node.is_some_and(|max| o.count(u) >= max)
+            || !self.zone_allows(j, u)
+        {
+            return None;
+        }
+        let mut out: BTreeMap<usize, u32> = BTreeMap::new();
+        // Neighbour rules first: these residents must go whatever the capacity.
+        for &a in &m.anti_affinity {
+            let c = o.count(a);
+            if c > 0 {
+                out.insert(a, c);
+            }
+        }
+        for &(b, max) in &m.co_location {
+            let c = o.count(b);
+            if c > max {
+                let e = out.entry(b).or_insert(0);
+                *e = (*e).max(c - max);
+            }
+        }
+        for &(a, max) in &inst.workloads[u].capped_by {
+            if o.count(a) > 0 && o.count(u) >= max {
+                out.insert(a, o.count(a));
+            }
+        }
+        // Then capacity: the lightest replica that covers the whole overflow, else the one
+        // that relieves the most of it.
+        let cap = &inst.types[o.ty].cap;
+        let mut overflow: Vec<u64> = (0..cap.len())
+            .map(|r| {
+                let freed: u64 = out
+                    .iter()
+                    .map(|(&w, &k)| inst.model.workloads[w].requests[r] * k as u64)
+                    .sum();
+                (o.load[r] - freed + m.requests[r]).saturating_sub(cap[r])
+            })
+            .collect();
+        while overflow.iter().any(|&x| x > 0) {
+            let mut cover: Option<(f64, usize)> = None;
+            let mut relief: Option<(f64, usize)> = None;
+            for &(w, c) in &o.hosted {
+                if w == u || out.get(&w).copied().unwrap_or(0) >= c {
+                    continue;
+                }
+                let req = &inst.model.workloads[w].requests;
+                let covers = req.iter().zip(&overflow).all(|(q, x)| q >= x);
+                let wt = self.weight[&w];
+                if covers {
+                    if cover.is_none_or(|(b, _)| wt < b) {
+                        cover = Some((wt, w));
+                    }
+                } else {
+                    let gain: f64 = req
+                        .iter()
+                        .zip(&overflow)
+                        .zip(&inst.max_cap)
+                        .filter(|(_, &c)| c > 0)
+                        .map(|((&q, &x), &c)| q.min(x) as f64 / c as f64)
+                        .sum();
+                    if gain > 0.0 && relief.is_none_or(|(b, _)| gain / wt > b) {
+                        relief = Some((gain / wt, w));
+                    }
+                }
+            }
+            let (_, w) = cover.or(relief)?;
+            *out.entry(w).or_insert(0) += 1;
+            for (x, q) in overflow.iter_mut().zip(&inst.model.workloads[w].requests) {
+                *x = x.saturating_sub(*q);
+            }
+        }
+        let mut cost = 0.0;
+        for (&w, &k) in &out {
+            if self.is_tabu(j, w) || !self.zone_keeps(j, w, k) {
+                return None;
+            }
+            cost += self.weight[&w] * k as f64;
+        }
+        Some((out.into_iter().collect(), cost))
+    }
+
+    /// Inserts one pending replica (see the module docs); false when it found no move.
+    fn step(&mut self, budget: &mut Budget) -> bool {
+        self.step += 1;
+        let pick = if self.rng.gen_bool(0.7) {
+            (0..self.pending.len())
+                .max_by(|&a, &b| {
+                    self.weight[&self.pending[a]]
+                        .total_cmp(&self.weight[&self.pending[b]])
+                        .then(b.cmp(&a))
+                })
+                .expect("something is pending")
+        } else {
+            self.rng.gen_range(0..self.pending.len())
+        };
+        let u = self.pending[pick];
+        let cap_share = |o: &Open, r: usize| {
+            let c = self.inst.types[o.ty].cap[r];
+            (c > 0 && c < crate::quantity::MAX_AMOUNT).then_some(c as f64)
+        };
+        // Best fit: the node left with the least free share.
+        let req = &self.inst.model.workloads[u].requests;
+        let mut direct: Option<(f64, usize)> = None;
+        for (j, o) in self.nodes.iter().enumerate() {
+            if self.closed[j] || !self.zone_allows(j, u) || !self.fits(o, u) {
+                continue;
+            }
+            let slack: f64 = (0..req.len())
+                .filter_map(|r| cap_share(o, r).map(|c| (c - (o.load[r] + req[r]) as f64) / c))
+                .sum();
+            if direct.is_none_or(|(s, _)| slack < s) {
+                direct = Some((slack, j));
+            }
+        }
+        budget.spend(self.nodes.len() as u64);
+        let tenure = 7 + self.rng.gen_range(0..7) + self.pending.len() as u64;
+        if let Some((_, j)) = direct {
+            self.pending.swap_remove(pick);
+            self.add(j, u);
+            self.tabu[j].push((u, self.step + tenure));
+            return true;
+        }
+        let open: Vec<usize> = (0..self.nodes.len()).filter(|&j| !self.closed[j]).collect();
+        let sample: Vec<usize> = if open.len() <= EJECTION_SAMPLE {
+            open
+        } else {
+            rand::seq::index::sample(&mut self.rng, open.len(), EJECTION_SAMPLE)
+                .into_iter()
+                .map(|i| open[i])
+                .collect()
+        };
+        let mut best: Option<(f64, usize, Ejection)> = None;
+        for &j in &sample {
+            if let Some((out, cost)) = self.ejection(j, u) {
+                if best.as_ref().is_none_or(|(c, ..)| cost < *c) {
+                    best = Some((cost, j, out));
+                }
+            }
+        }
+        budget.spend(sample.len() as u64 * 4);
+        let Some((cost, j, out)) = best else {
+            return false;
+        };
+        // Moves that make the pending load heavier are taken only now and then: enough to
+        // leave a local optimum, rarely enough that the search still descends.
+        if cost >= self.weight[&u] && !self.rng.gen_bool(0.2) {
+            return false;
+        }
+        for (w, k) in out {
+            for _ in 0..k {
+                self.remove(j, w);
+                self.pending.push(w);
+            }
+        }
+        if !self.fits(&self.nodes[j], u) {
+            // The ejection rules mirror `fits`; were they ever to disagree, the replicas
+            // just ejected stay pending and the step is wasted, never the pool's validity.
+            debug_assert!(false, "ejection left no room for workload {u}");
+            return false;
+        }
+        self.pending.swap_remove(pick);
+        self.add(j, u);
+        self.tabu[j].retain(|&(_, until)| until > self.step);
+        self.tabu[j].push((u, self.step + tenure));
+        true
+    }
+
+    /// Runs steps until nothing is pending; false when `steps` or the budget run out.
+    fn repair(&mut self, steps: u64, budget: &mut Budget) -> bool {
+        let mut fewest = self.pending.len();
+        let mut since = 0;
+        for _ in 0..steps {
+            if self.pending.is_empty() || since > STALL_STEPS {
+                break;
+            }
+            if budget.exhausted() {
+                return false;
+            }
+            self.step(budget);
+            since += 1;
+            if self.pending.len() < fewest {
+                fewest = self.pending.len();
+                since = 0;
+            }
+        }
+        self.pending.is_empty() && self.zones_met()
+    }
+
+    fn zones_met(&self) -> bool {
+        self.zones.keys().all(|&w| !self.zones_missing(w))
+    }
+
+    fn steps_for(&self) -> u64 {
+        1000 + 100 * self.pending.len() as u64
+    }
+
+    /// Repairs a pool with unplaced replicas, taking free nodes from `inv` one at a time
+    /// when its own nodes cannot hold them; all or nothing.
+    fn repair_with_free_nodes(&mut self, inv: &mut Inventory, budget: &mut Budget) {
+        let saved = self.pending.clone();
+        let mut extra = 0;
+        loop {
+            if self.repair(self.steps_for(), budget) {
+                self.commit();
+                return;
+            }
+            if extra >= saved.len() || budget.exhausted() || !self.take_free_node(inv) {
+                break;
+            }
+            extra += 1;
+        }
+        self.undo(Some(inv));
+        self.pending = saved;
+    }
+
+    /// Adds the free node that can host the heaviest pending replica: an existing node
+    /// before one to buy, then the cheapest, in a zone the replica still needs if any.
+    fn take_free_node(&mut self, inv: &mut Inventory) -> bool {
+        let inst = self.inst;
+        let Some(&u) = self
+            .pending
+            .iter()
+            .max_by(|a, b| self.weight[a].total_cmp(&self.weight[b]).then(b.cmp(a)))
+        else {
+            return false;
+        };
+        let pick = inst.workloads[u]
+            .eligible
+            .iter()
+            .flat_map(|&t| (0..inv.zones()).map(move |z| (t, z)))
+            .filter(|&(t, z)| {
+                inv.available(t, z) > 0
+                    && (!self.zones_missing(u) || (self.real_zone(z) && self.zones[&u][z] == 0))
+            })
+            .min_by_key(|&(t, z)| (inst.types[t].catalog.is_some(), inst.types[t].cost, t, z));
+        let Some((t, z)) = pick else {
+            return false;
+        };
+        let Some(node) = inv.take(t, z) else {
+            return false;
+        };
+        self.nodes.push(Open {
+            node,
+            ty: t,
+            zone: z,
+            load: vec![0; inst.model.resources.len()],
+            hosted: Vec::new(),
+        });
+        self.closed.push(false);
+        self.tabu.push(Vec::new());
+        self.added.push(node);
+        true
+    }
+
+    /// Whether the pool keeps minNodesPerPool and (if it held) headroom without node `v`.
+    fn may_release(&self, v: usize, headroom_held: bool) -> bool {
+        let live = || {
+            (0..self.nodes.len())
+                .filter(move |&j| j != v && !self.closed[j])
+                .map(|j| self.nodes[j].ty)
+        };
+        live().count() >= self.inst.model.policy.min_nodes_per_pool as usize
+            && (!headroom_held || headroom_deficit(self.inst, &self.demand, live()).is_none())
+    }
+
+    /// Releases nodes while the search can re-place their replicas: the least loaded (and
+    /// then dearest) first, a bounded number of failed victims per pass.
+    fn eliminate(&mut self, budget: &mut Budget) {
+        let inst = self.inst;
+        let headroom_held =
+            headroom_deficit(inst, &self.demand, self.nodes.iter().map(|o| o.ty)).is_none();
+        loop {
+            let load = |o: &Open| -> f64 {
+                o.hosted
+                    .iter()
+                    .map(|(w, c)| self.weight[w] * *c as f64)
+                    .sum()
+            };
+            let mut victims: Vec<usize> =
+                (0..self.nodes.len()).filter(|&j| !self.closed[j]).collect();
+            victims.sort_by(|&a, &b| {
+                let (oa, ob) = (&self.nodes[a], &self.nodes[b]);
+                load(oa)
+                    .total_cmp(&load(ob))
+                    .then(inst.types[ob.ty].cost.cmp(&inst.types[oa.ty].cost))
+                    .then(a.cmp(&b))
+            });
+            let mut released = false;
+            let mut failures = 0;
+            for &v in &victims {
+                if budget.exhausted() || failures == VICTIMS_PER_PASS {
+                    break;
+                }
+                if !self.may_release(v, headroom_held) {
+                    continue;
+                }
+                let hosted = self.nodes[v].hosted.clone();
+                for (w, k) in hosted {
+                    for _ in 0..k {
+                        self.remove(v, w);
+                        self.pending.push(w);
+                    }
+                }
+                self.closed[v] = true;
+                let ok = self.repair(self.steps_for(), budget);
+                if ok {
+                    self.commit();
+                    released = true;
+                    failures = 0;
+                    continue;
+                }
+                self.closed[v] = false;
+                self.undo(None);
+                self.pending.clear();
+                failures += 1;
+            }
+            if !released {
+                return;
+            }
+        }
+    }
+}
