@@ -163,7 +163,13 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     let mut polish_budget = Budget::new(options.work_limit * 2, deadline);
     if !proven {
         let pools: Vec<Vec<usize>> = groups.iter().map(|g| workloads_of(inst, g)).collect();
-        polish::polish(inst, &pools, &mut packs, &mut polish_budget);
+        polish::polish(
+            inst,
+            &pools,
+            &mut packs,
+            bound.micros.unwrap_or(0),
+            &mut polish_budget,
+        );
     }
     let stats = Stats {
         elapsed: start.elapsed(),

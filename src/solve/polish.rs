@@ -23,33 +23,43 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
 /// Nodes tried for an ejection in one step; a random sample when the pool is larger.
-const EJECTION_SAMPLE: usize = 256;
+const EJECTION_SAMPLE: usize = 64;
 /// Steps without a new fewest-pending count before an attempt gives up.
-const STALL_STEPS: u64 = 400;
+const STALL_STEPS: u64 = 2000;
 /// Failed victims in a row after which a pass of node elimination ends.
 const VICTIMS_PER_PASS: usize = 24;
 
 /// Polishes every pool of a plan: repairs pools with unplaced replicas, then releases every
-/// node it can. `pools[i]` are the workloads of `packs[i]`.
-pub fn polish(inst: &Instance, pools: &[Vec<usize>], packs: &mut [PoolPack], budget: &mut Budget) {
+/// node it can, stopping once the plan's cost reaches `lower_bound` (nothing cheaper
+/// exists). `pools[i]` are the workloads of `packs[i]`.
+pub fn polish(
+    inst: &Instance,
+    pools: &[Vec<usize>],
+    packs: &mut [PoolPack],
+    lower_bound: u64,
+    budget: &mut Budget,
+) {
     let mut inv = Inventory::full(inst);
     for pack in packs.iter() {
         for o in &pack.nodes {
             inv.claim(inst, o.node);
         }
     }
+    let mut total: u64 = packs.iter().map(|p| p.cost).sum();
     for (i, (ws, pack)) in pools.iter().zip(packs.iter_mut()).enumerate() {
         if budget.exhausted() {
             return;
         }
+        total -= pack.cost;
         let mut s = Search::new(inst, ws, pack, i as u64);
         if !pack.shortfalls.is_empty() {
             s.repair_with_free_nodes(&mut inv, budget);
         }
         if s.pending.is_empty() {
-            s.eliminate(budget);
+            s.eliminate(lower_bound.saturating_sub(total), budget);
         }
         s.finish(pack, &mut inv);
+        total += pack.cost;
     }
 }
 
@@ -81,8 +91,9 @@ struct Search<'a, 'm> {
     closed: Vec<bool>,
     /// Replicas to place, one entry per replica.
     pending: Vec<usize>,
-    /// Per node: (workload, step until which its replicas there must not be ejected).
-    tabu: Vec<Vec<(usize, u64)>>,
+    /// Per node: (workload, step until which, stay): with `stay`, its replicas there must
+    /// not be ejected (they just arrived); without, none may be inserted (they just left).
+    tabu: Vec<Vec<(usize, u64, bool)>>,
     /// Per workload with a minZones rule: its replicas per zone slot.
     zones: BTreeMap<usize, Vec<u32>>,
     step: u64,
@@ -274,22 +285,23 @@ impl<'a, 'm> Search<'a, 'm> {
                 .all(|&(a, max)| o.count(a) == 0 || o.count(w) < max)
     }
 
-    fn is_tabu(&self, j: usize, w: usize) -> bool {
+    fn is_tabu(&self, j: usize, w: usize, stay: bool) -> bool {
         self.tabu[j]
             .iter()
-            .any(|&(x, until)| x == w && until > self.step)
+            .any(|&(x, until, s)| x == w && s == stay && until > self.step)
     }
 
-    /// The lightest replicas to eject from node `j` so that one more of `u` fits, with
-    /// their cost (the sum of squared weights: one big ejection is worse than two small
-    /// ones); `None` when no allowed ejection makes room.
-    fn ejection(&self, j: usize, u: usize) -> Option<(Ejection, f64)> {
+    /// The lightest replicas to eject from node `j` so that one more of `u` fits (with
+    /// `heavy`, the heaviest single replica that makes room, to move the big ones too), with
+    /// their total weight; `None` when no allowed ejection makes room.
+    fn ejection(&self, j: usize, u: usize, heavy: bool) -> Option<(Ejection, f64)> {
         let inst = self.inst;
         let o = &self.nodes[j];
         let m = &inst.model.workloads[u];
         if inst.workloads[u].eligible.binary_search(&o.ty).is_err()
             || m.max_per_node.is_some_and(|max| o.count(u) >= max)
             || !self.zone_allows(j, u)
+            || self.is_tabu(j, u, false)
         {
             return None;
         }
@@ -336,7 +348,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 let covers = req.iter().zip(&overflow).all(|(q, x)| q >= x);
                 let wt = self.weight[&w];
                 if covers {
-                    if cover.is_none_or(|(b, _)| wt < b) {
+                    if cover.is_none_or(|(b, _)| if heavy { wt > b } else { wt < b }) {
                         cover = Some((wt, w));
                     }
                 } else {
@@ -360,7 +372,7 @@ impl<'a, 'm> Search<'a, 'm> {
         }
         let mut cost = 0.0;
         for (&w, &k) in &out {
-            if self.is_tabu(j, w) || !self.zone_keeps(j, w, k) {
+            if self.is_tabu(j, w, true) || !self.zone_keeps(j, w, k) {
                 return None;
             }
             cost += self.weight[&w] * k as f64;
@@ -391,7 +403,11 @@ impl<'a, 'm> Search<'a, 'm> {
         let req = &self.inst.model.workloads[u].requests;
         let mut direct: Option<(f64, usize)> = None;
         for (j, o) in self.nodes.iter().enumerate() {
-            if self.closed[j] || !self.zone_allows(j, u) || !self.fits(o, u) {
+            if self.closed[j]
+                || !self.zone_allows(j, u)
+                || self.is_tabu(j, u, false)
+                || !self.fits(o, u)
+            {
                 continue;
             }
             let slack: f64 = (0..req.len())
@@ -406,7 +422,7 @@ impl<'a, 'm> Search<'a, 'm> {
         if let Some((_, j)) = direct {
             self.pending.swap_remove(pick);
             self.add(j, u);
-            self.tabu[j].push((u, self.step + tenure));
+            self.tabu[j].push((u, self.step + tenure, true));
             return true;
         }
         let open: Vec<usize> = (0..self.nodes.len()).filter(|&j| !self.closed[j]).collect();
@@ -418,28 +434,37 @@ impl<'a, 'm> Search<'a, 'm> {
                 .map(|i| open[i])
                 .collect()
         };
-        let mut best: Option<(f64, usize, Ejection)> = None;
-        for &j in &sample {
-            if let Some((out, cost)) = self.ejection(j, u) {
-                if best.as_ref().is_none_or(|(c, ..)| cost < *c) {
-                    best = Some((cost, j, out));
-                }
-            }
-        }
+        let heavy = self.rng.gen_bool(0.2);
+        let mut moves: Vec<(f64, usize, Ejection)> = sample
+            .iter()
+            .filter_map(|&j| self.ejection(j, u, heavy).map(|(out, cost)| (cost, j, out)))
+            .collect();
         budget.spend(sample.len() as u64 * 4);
-        let Some((cost, j, out)) = best else {
+        if moves.is_empty() {
             return false;
+        }
+        // The lightest ejection mostly, any other now and then: always taking the lightest
+        // would only ever shuffle the smallest replicas.
+        let pick_move = if self.rng.gen_bool(0.8) {
+            (0..moves.len())
+                .min_by(|&a, &b| moves[a].0.total_cmp(&moves[b].0).then(a.cmp(&b)))
+                .expect("not empty")
+        } else {
+            self.rng.gen_range(0..moves.len())
         };
+        let (cost, j, out) = moves.swap_remove(pick_move);
         // Moves that make the pending load heavier are taken only now and then: enough to
         // leave a local optimum, rarely enough that the search still descends.
         if cost >= self.weight[&u] && !self.rng.gen_bool(0.2) {
             return false;
         }
+        self.tabu[j].retain(|&(_, until, _)| until > self.step);
         for (w, k) in out {
             for _ in 0..k {
                 self.remove(j, w);
                 self.pending.push(w);
             }
+            self.tabu[j].push((w, self.step + tenure, false));
         }
         if !self.fits(&self.nodes[j], u) {
             // The ejection rules mirror `fits`; were they ever to disagree, the replicas
@@ -449,8 +474,7 @@ impl<'a, 'm> Search<'a, 'm> {
         }
         self.pending.swap_remove(pick);
         self.add(j, u);
-        self.tabu[j].retain(|&(_, until)| until > self.step);
-        self.tabu[j].push((u, self.step + tenure));
+        self.tabu[j].push((u, self.step + tenure, true));
         true
     }
 
@@ -480,7 +504,7 @@ impl<'a, 'm> Search<'a, 'm> {
     }
 
     fn steps_for(&self) -> u64 {
-        1000 + 100 * self.pending.len() as u64
+        5000 + 500 * self.pending.len() as u64
     }
 
     /// Repairs a pool with unplaced replicas, taking free nodes from `inv` one at a time
@@ -552,9 +576,19 @@ impl<'a, 'm> Search<'a, 'm> {
             && (!headroom_held || headroom_deficit(self.inst, &self.demand, live()).is_none())
     }
 
-    /// Releases nodes while the search can re-place their replicas: the least loaded (and
-    /// then dearest) first, a bounded number of failed victims per pass.
-    fn eliminate(&mut self, budget: &mut Budget) {
+    fn cost(&self) -> u64 {
+        self.nodes
+            .iter()
+            .zip(&self.closed)
+            .filter(|(_, &c)| !c)
+            .map(|(o, _)| self.inst.types[o.ty].cost)
+            .sum()
+    }
+
+    /// Releases nodes while the search can re-place their replicas, the least loaded (and
+    /// then dearest) first, a bounded number of failed victims per pass, until the pool
+    /// costs `floor` or less.
+    fn eliminate(&mut self, floor: u64, budget: &mut Budget) {
         let inst = self.inst;
         let headroom_held =
             headroom_deficit(inst, &self.demand, self.nodes.iter().map(|o| o.ty)).is_none();
@@ -577,7 +611,7 @@ impl<'a, 'm> Search<'a, 'm> {
             let mut released = false;
             let mut failures = 0;
             for &v in &victims {
-                if budget.exhausted() || failures == VICTIMS_PER_PASS {
+                if budget.exhausted() || failures == VICTIMS_PER_PASS || self.cost() <= floor {
                     break;
                 }
                 if !self.may_release(v, headroom_held) {
@@ -607,5 +641,188 @@ impl<'a, 'm> Search<'a, 'm> {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Model;
+    use crate::testing::{model, node, workload};
+
+    /// One node of 10 cpu per name; workloads (name, cpu, antiAffinity).
+    fn instance(nodes: usize, workloads: &[(&str, u32, &str)]) -> Model {
+        let mut docs: Vec<String> = workloads
+            .iter()
+            .map(|(name, cpu, anti)| {
+                let anti = if anti.is_empty() {
+                    String::new()
+                } else {
+                    format!(", antiAffinity: [{anti}]")
+                };
+                workload(
+                    name,
+                    &format!("sensitivity: public, resources: {{cpu: {cpu}}}{anti}"),
+                )
+            })
+            .collect();
+        docs.extend((0..nodes).map(|n| node(&format!("n{n}"), "", "allocatable: {cpu: 10}")));
+        model(&docs.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn open(inst: &Instance, node: usize, hosted: &[usize]) -> Open {
+        let mut o = Open {
+            node,
+            ty: inst.node_type[node],
+            zone: inst.node_zone[node],
+            load: vec![0; inst.model.resources.len()],
+            hosted: Vec::new(),
+        };
+        for &w in hosted {
+            o.add(&inst.model.workloads[w].requests, w, 1);
+        }
+        o
+    }
+
+    fn pack(inst: &Instance, nodes: Vec<Open>, pending: &[usize]) -> PoolPack {
+        PoolPack {
+            cost: nodes.iter().map(|o| inst.types[o.ty].cost).sum(),
+            nodes,
+            shortfalls: pending
+                .iter()
+                .map(|&w| super::super::pack::Shortfall {
+                    workload: w,
+                    count: 1,
+                    cause: super::super::pack::Cause::Capacity,
+                })
+                .collect(),
+            unmet: Vec::new(),
+        }
+    }
+
+    fn valid(inst: &Instance, p: &PoolPack) -> bool {
+        p.nodes.iter().all(|o| {
+            let cap = &inst.types[o.ty].cap;
+            o.load.iter().zip(cap).all(|(l, c)| l <= c)
+                && o.hosted.iter().all(|&(w, _)| {
+                    inst.model.workloads[w]
+                        .anti_affinity
+                        .iter()
+                        .all(|&a| o.count(a) == 0)
+                })
+        })
+    }
+
+    #[test]
+    fn repair_makes_room_by_ejecting_and_moving_residents() {
+        // n0 = {x 5, y 3}, n1 = {x2 5, y2 3}; z (4) fits nowhere until the two 3s share a
+        // node: {x 5, x2 5} and {y 3, y2 3, z 4}. x and x2 share a node, and n1 is full.
+        let m = instance(
+            2,
+            &[
+                ("x", 5, ""),
+                ("x2", 5, ""),
+                ("y", 3, ""),
+                ("y2", 3, ""),
+                ("z", 4, ""),
+            ],
+        );
+        let inst = Instance::new(&m);
+        let mut inv = Inventory::full(&inst);
+        inv.claim(&inst, 0);
+        inv.claim(&inst, 1);
+        let mut p = pack(
+            &inst,
+            vec![open(&inst, 0, &[0, 2]), open(&inst, 1, &[1, 3])],
+            &[4],
+        );
+        let mut budget = Budget::new(1_000_000, None);
+        repair(&inst, &[0, 1, 2, 3, 4], &mut p, &mut inv, &mut budget);
+        assert!(p.shortfalls.is_empty(), "{p:?}");
+        assert_eq!(p.nodes.len(), 2);
+        assert!(valid(&inst, &p), "{p:?}");
+    }
+
+    #[test]
+    fn a_failed_repair_leaves_the_pool_as_it_was() {
+        // z conflicts with everything and no free node is left: nothing can change.
+        let m = instance(2, &[("x", 6, ""), ("y", 6, ""), ("z", 1, "x, y")]);
+        let inst = Instance::new(&m);
+        let mut inv = Inventory::full(&inst);
+        inv.claim(&inst, 0);
+        inv.claim(&inst, 1);
+        let mut p = pack(
+            &inst,
+            vec![open(&inst, 0, &[0]), open(&inst, 1, &[1])],
+            &[2],
+        );
+        let before = format!("{p:?}");
+        repair(
+            &inst,
+            &[0, 1, 2],
+            &mut p,
+            &mut inv,
+            &mut Budget::new(1_000_000, None),
+        );
+        assert_eq!(format!("{p:?}"), before);
+    }
+
+    #[test]
+    fn repair_takes_a_free_node_when_the_pool_is_full() {
+        let m = instance(2, &[("x", 10, ""), ("y", 10, "")]);
+        let inst = Instance::new(&m);
+        let mut inv = Inventory::full(&inst);
+        inv.claim(&inst, 0);
+        let mut p = pack(&inst, vec![open(&inst, 0, &[0])], &[1]);
+        repair(
+            &inst,
+            &[0, 1],
+            &mut p,
+            &mut inv,
+            &mut Budget::new(1_000_000, None),
+        );
+        assert!(p.shortfalls.is_empty());
+        assert_eq!(p.nodes.len(), 2);
+        assert_eq!(inv.available(inst.node_type[1], inst.node_zone[1]), 0);
+    }
+
+    #[test]
+    fn elimination_releases_a_node_first_fit_would_keep() {
+        // 5 4 4 3 2 2 on nodes of 10: first-fit decreasing needs 3 nodes, two suffice
+        // ({5 3 2} and {4 4 2}).
+        let m = instance(
+            3,
+            &[
+                ("a", 5, ""),
+                ("b", 4, ""),
+                ("c", 4, ""),
+                ("d", 3, ""),
+                ("e", 2, ""),
+                ("f", 2, ""),
+            ],
+        );
+        let inst = Instance::new(&m);
+        let mut p = pack(
+            &inst,
+            vec![
+                open(&inst, 0, &[0, 1]),
+                open(&inst, 1, &[2, 3, 4]),
+                open(&inst, 2, &[5]),
+            ],
+            &[],
+        );
+        let mut packs = [p.clone()];
+        let all = [vec![0, 1, 2, 3, 4, 5]];
+        polish(
+            &inst,
+            &all,
+            &mut packs,
+            0,
+            &mut Budget::new(1_000_000, None),
+        );
+        p = packs[0].clone();
+        assert_eq!(p.nodes.len(), 2, "{p:?}");
+        assert_eq!(p.cost, 2 * inst.types[0].cost);
+        assert!(valid(&inst, &p), "{p:?}");
     }
 }
