@@ -13,6 +13,7 @@ mod bound;
 mod catalog;
 mod exact;
 mod explain;
+mod feasible;
 mod group;
 mod instance;
 mod pack;
@@ -32,8 +33,9 @@ pub struct SolveOptions {
     pub time_limit: Option<Duration>,
     /// Work units for the whole search (roughly: node visits while packing).
     pub work_limit: u64,
-    /// Search tiny instances exhaustively (see `exact`); off only to test the heuristics
-    /// and the bound on their own.
+    /// Search tiny instances exhaustively (see `exact`) and moderate ones completely when the
+    /// heuristics fall short (see `feasible`); off only to test the heuristics and the bound
+    /// on their own.
     pub exhaustive: bool,
 }
 
@@ -144,7 +146,7 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     }
     let (mut groups, mut packs) = best.expect("at least one grouping");
     let mut bound = bound;
-    let mut proven = false;
+    let mut proved = false;
     // Tiny instances are searched exhaustively: that proves the optimum (or infeasibility)
     // and repairs any miss of the heuristics.
     if options.exhaustive && exact::applies(inst) {
@@ -154,14 +156,16 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
                 if total_key(&p) < total_key(&packs) {
                     (groups, packs) = (g, p);
                 }
-                proven = true;
                 bound.micros = Some(cost);
+                proved = true;
             }
-            Some(exact::Exact::Infeasible) | None => {}
+            Some(exact::Exact::Infeasible) => proved = true,
+            None => {}
         }
     }
+    // Then local search: repair what the construction left unplaced, release nodes.
     let mut polish_budget = Budget::new(options.work_limit * 2, deadline);
-    if !proven {
+    if !proved {
         let pools: Vec<Vec<usize>> = groups.iter().map(|g| workloads_of(inst, g)).collect();
         polish::polish(
             inst,
@@ -171,15 +175,30 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
             &mut polish_budget,
         );
     }
+    // Past the exhaustive sizes, a complete search repairs a result still incomplete.
+    let (unplaced, unmet, ..) = total_key(&packs);
+    let incomplete = unplaced > 0 || unmet > 0;
+    let mut fallback_budget = Budget::new(options.work_limit.min(feasible::WORK_LIMIT), deadline);
+    if options.exhaustive && !proved && incomplete && feasible::applies(inst) {
+        if let feasible::Outcome::Found(g, p) = feasible::search(inst, &mut fallback_budget) {
+            if total_key(&p) < total_key(&packs) {
+                (groups, packs) = (g, p);
+            }
+        }
+    }
     let stats = Stats {
         elapsed: start.elapsed(),
         bound_elapsed,
         classes: inst.graph.classes.len(),
         node_types: inst.types.len(),
-        work: grouping_budget.used + assembly_budget.used + polish_budget.used,
+        work: grouping_budget.used
+            + assembly_budget.used
+            + polish_budget.used
+            + fallback_budget.used,
         stopped_by_time: grouping_budget.stopped_by_time
             || assembly_budget.stopped_by_time
-            || polish_budget.stopped_by_time,
+            || polish_budget.stopped_by_time
+            || fallback_budget.stopped_by_time,
         groupings_evaluated: candidates.len(),
         separated_classes: bound.separated_classes,
     };

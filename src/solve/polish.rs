@@ -24,8 +24,14 @@ use std::collections::BTreeMap;
 
 /// Nodes tried for an ejection in one step; a random sample when the pool is larger.
 const EJECTION_SAMPLE: usize = 64;
-/// Steps without a new fewest-pending count before an attempt gives up.
-const STALL_STEPS: u64 = 2000;
+/// Steps without a new fewest-pending count before an attempt gives up: this many per
+/// replica of the pool, within these bounds.
+const STALL_PER_REPLICA: u64 = 4;
+const STALL_STEPS: (u64, u64) = (500, 2000);
+/// The least patience after failures in a row.
+const STALL_FLOOR: u64 = 50;
+/// Rounds of adding free nodes when repairing a pool.
+const REPAIR_ROUNDS: usize = 4;
 /// Failed victims in a row after which a pass of node elimination ends.
 const VICTIMS_PER_PASS: usize = 24;
 
@@ -97,6 +103,8 @@ struct Search<'a, 'm> {
     /// Per workload with a minZones rule: its replicas per zone slot.
     zones: BTreeMap<usize, Vec<u32>>,
     step: u64,
+    /// See [`STALL_PER_REPLICA`].
+    stall: u64,
     rng: ChaCha8Rng,
     /// Moves since the last commit: (node, workload, added), undone in reverse.
     log: Vec<(usize, usize, bool)>,
@@ -146,6 +154,12 @@ impl<'a, 'm> Search<'a, 'm> {
             tabu: vec![Vec::new(); pack.nodes.len()],
             zones,
             step: 0,
+            stall: (STALL_PER_REPLICA
+                * workloads
+                    .iter()
+                    .map(|&w| u64::from(inst.model.workloads[w].replicas))
+                    .sum::<u64>())
+            .clamp(STALL_STEPS.0, STALL_STEPS.1),
             rng: ChaCha8Rng::seed_from_u64(0x7e1e_91a2 ^ seed),
             log: Vec::new(),
             added: Vec::new(),
@@ -483,7 +497,7 @@ impl<'a, 'm> Search<'a, 'm> {
         let mut fewest = self.pending.len();
         let mut since = 0;
         for _ in 0..steps {
-            if self.pending.is_empty() || since > STALL_STEPS {
+            if self.pending.is_empty() || since > self.stall {
                 break;
             }
             if budget.exhausted() {
@@ -507,23 +521,43 @@ impl<'a, 'm> Search<'a, 'm> {
         5000 + 500 * self.pending.len() as u64
     }
 
-    /// Repairs a pool with unplaced replicas, taking free nodes from `inv` one at a time
-    /// when its own nodes cannot hold them; all or nothing.
+    /// Repairs a pool with unplaced replicas; when its own nodes cannot take them, adds free
+    /// nodes from `inv` (enough to hold what is pending) and tries again, a few rounds at
+    /// most. All or nothing.
     fn repair_with_free_nodes(&mut self, inv: &mut Inventory, budget: &mut Budget) {
         let saved = self.pending.clone();
-        let mut extra = 0;
-        loop {
+        for _ in 0..REPAIR_ROUNDS {
             if self.repair(self.steps_for(), budget) {
                 self.commit();
                 return;
             }
-            if extra >= saved.len() || budget.exhausted() || !self.take_free_node(inv) {
+            if budget.exhausted() || !self.take_free_node(inv) {
                 break;
             }
-            extra += 1;
+            while !self.free_room_covers_pending() && self.take_free_node(inv) {}
         }
         self.undo(Some(inv));
         self.pending = saved;
+    }
+
+    /// Whether the pool's free capacity covers, per resource, the pending replicas.
+    fn free_room_covers_pending(&self) -> bool {
+        let inst = self.inst;
+        (0..inst.model.resources.len()).all(|r| {
+            let free: u128 = (0..self.nodes.len())
+                .filter(|&j| !self.closed[j])
+                .map(|j| {
+                    let o = &self.nodes[j];
+                    u128::from(inst.types[o.ty].cap[r] - o.load[r])
+                })
+                .sum();
+            let pending: u128 = self
+                .pending
+                .iter()
+                .map(|&w| u128::from(inst.model.workloads[w].requests[r]))
+                .sum();
+            free >= pending
+        })
     }
 
     /// Adds the free node that can host the heaviest pending replica: an existing node
@@ -576,6 +610,35 @@ impl<'a, 'm> Search<'a, 'm> {
             && (!headroom_held || headroom_deficit(self.inst, &self.demand, live()).is_none())
     }
 
+    /// Whether the pool's other nodes have, per resource, the free capacity node `v` uses,
+    /// and for each workload with maxPerNode on it, that many free slots: when not, no
+    /// search can empty it.
+    fn room_elsewhere(&self, v: usize) -> bool {
+        let inst = self.inst;
+        let others = || (0..self.nodes.len()).filter(move |&j| j != v && !self.closed[j]);
+        let slots = self.nodes[v].hosted.iter().all(|&(w, k)| {
+            let Some(max) = inst.model.workloads[w].max_per_node else {
+                return true;
+            };
+            let eligible = &inst.workloads[w].eligible;
+            let free: u64 = others()
+                .filter(|&j| eligible.binary_search(&self.nodes[j].ty).is_ok())
+                .map(|j| u64::from(max.saturating_sub(self.nodes[j].count(w))))
+                .sum();
+            free >= u64::from(k)
+        });
+        slots
+            && (0..inst.model.resources.len()).all(|r| {
+                let free: u128 = others()
+                    .map(|j| {
+                        let o = &self.nodes[j];
+                        u128::from(inst.types[o.ty].cap[r] - o.load[r])
+                    })
+                    .sum();
+                free >= u128::from(self.nodes[v].load[r])
+            })
+    }
+
     fn cost(&self) -> u64 {
         self.nodes
             .iter()
@@ -592,6 +655,7 @@ impl<'a, 'm> Search<'a, 'm> {
         let inst = self.inst;
         let headroom_held =
             headroom_deficit(inst, &self.demand, self.nodes.iter().map(|o| o.ty)).is_none();
+        let patience = self.stall;
         loop {
             let load = |o: &Open| -> f64 {
                 o.hosted
@@ -614,7 +678,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 if budget.exhausted() || failures == VICTIMS_PER_PASS || self.cost() <= floor {
                     break;
                 }
-                if !self.may_release(v, headroom_held) {
+                if !self.may_release(v, headroom_held) || !self.room_elsewhere(v) {
                     continue;
                 }
                 let hosted = self.nodes[v].hosted.clone();
@@ -630,12 +694,16 @@ impl<'a, 'm> Search<'a, 'm> {
                     self.commit();
                     released = true;
                     failures = 0;
+                    self.stall = patience;
                     continue;
                 }
                 self.closed[v] = false;
                 self.undo(None);
                 self.pending.clear();
                 failures += 1;
+                // Each failure in a row halves the next attempt's patience: a pool where
+                // nothing gives is given up cheaply, one that yields keeps searching long.
+                self.stall = (self.stall / 2).max(STALL_FLOOR);
             }
             if !released {
                 return;
