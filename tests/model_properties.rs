@@ -468,7 +468,7 @@ proptest! {
 
 proptest! {
     // 1000 cases, about 100 s in a debug build on 2 cores (most of it the heuristics);
-    // 2000 kept `cargo test` near 4 minutes. Release runs of 3 × 5,000 cases passed.
+    // 2000 kept `cargo test` near 4 minutes.
     #![proptest_config(config(1000))]
 
     /// Beyond the sizes the planner searches exhaustively (8 nodes, 12 replicas), its
@@ -483,6 +483,19 @@ proptest! {
         extra in (1u32..=4, 0u32..=8, 0u32..=3),
     ) {
         capacity_monotone(g, 0, node, extra)?;
+    }
+
+    /// The same with headroom for one node failure, where the property holds too.
+    #[test]
+    #[ignore = "fails when the complete fallback runs out of its budget (run with --ignored)"]
+    fn more_capacity_with_headroom_never_makes_a_larger_feasible_instance_infeasible(
+        g in gen_with_nodes(9..=14).prop_filter("more replicas than the exhaustive search takes", |g| {
+            g.workloads.iter().map(|w| w.replicas).sum::<i64>() > 12
+        }),
+        node in 0usize..14,
+        extra in (1u32..=4, 0u32..=8, 0u32..=3),
+    ) {
+        capacity_monotone(g, 1, node, extra)?;
     }
 }
 
