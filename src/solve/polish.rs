@@ -12,6 +12,9 @@
 //! - node elimination: a node's replicas start pending, and the node is released when the
 //!   search places them all elsewhere while every pool rule still holds.
 //!
+//! Nodes released that way go back to the inventory, where a pool still short of headroom
+//! or minNodesPerPool may take them.
+//!
 //! A failed attempt undoes every move. All choices are seeded or ordered, so the same input
 //! gives the same plan; the work is bounded by the budget, never by the clock.
 
@@ -67,6 +70,83 @@ pub fn polish(
         s.finish(pack, &mut inv);
         total += pack.cost;
     }
+    // Nodes released above may be what a pool short of headroom or minNodesPerPool needs.
+    for (ws, pack) in pools.iter().zip(packs.iter_mut()) {
+        if !pack.unmet.is_empty() && pack.shortfalls.is_empty() {
+            meet_pool_rules(inst, ws, pack, &mut inv);
+        }
+    }
+}
+
+/// Adds free nodes to a pool until headroom and minNodesPerPool hold: each time the node
+/// that most reduces the headroom deficit per unit of cost (an existing node before one to
+/// buy). All or nothing.
+fn meet_pool_rules(inst: &Instance, workloads: &[usize], pack: &mut PoolPack, inv: &mut Inventory) {
+    let demand = inst.demand(workloads.iter().copied());
+    let mut types: Vec<usize> = workloads
+        .iter()
+        .flat_map(|&w| inst.workloads[w].eligible.iter().copied())
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    let min = inst.model.policy.min_nodes_per_pool as usize;
+    let mut added: Vec<(usize, usize, usize)> = Vec::new();
+    loop {
+        let current = || {
+            pack.nodes
+                .iter()
+                .map(|o| o.ty)
+                .chain(added.iter().map(|a| a.1))
+        };
+        let deficit = headroom_deficit(inst, &demand, current());
+        if deficit.is_none() && pack.nodes.len() + added.len() >= min {
+            break;
+        }
+        let mut best: Option<((bool, f64), usize, usize)> = None;
+        for &t in &types {
+            for z in 0..inv.zones() {
+                if inv.available(t, z) == 0 {
+                    continue;
+                }
+                let ty = &inst.types[t];
+                let score = match deficit {
+                    Some(d) => {
+                        let after = headroom_deficit(inst, &demand, current().chain([t]));
+                        let gain = d - after.unwrap_or(0.0);
+                        if gain <= 1e-12 {
+                            continue;
+                        }
+                        (ty.cost as f64 + 1e-3) / gain
+                    }
+                    None => ty.cost as f64,
+                };
+                let key = (ty.catalog.is_some(), score);
+                if best.is_none_or(|(b, ..)| key < b) {
+                    best = Some((key, t, z));
+                }
+            }
+        }
+        match best.and_then(|(_, t, z)| inv.take(t, z).map(|n| (n, t, z))) {
+            Some(a) => added.push(a),
+            None => {
+                for (n, ..) in added {
+                    inv.release(inst, n);
+                }
+                return;
+            }
+        }
+    }
+    for (node, ty, zone) in added {
+        pack.nodes.push(Open {
+            node,
+            ty,
+            zone,
+            load: vec![0; inst.model.resources.len()],
+            hosted: Vec::new(),
+        });
+    }
+    pack.unmet.clear();
+    pack.cost = pack.nodes.iter().map(|o| inst.types[o.ty].cost).sum();
 }
 
 /// Repairs one pool with unplaced replicas (see the module docs), taking free nodes from
@@ -852,6 +932,38 @@ mod tests {
         assert!(p.shortfalls.is_empty());
         assert_eq!(p.nodes.len(), 2);
         assert_eq!(inv.available(inst.node_type[1], inst.node_zone[1]), 0);
+    }
+
+    #[test]
+    fn a_pool_short_of_headroom_takes_free_nodes_all_or_nothing() {
+        // nodeFailures 1: x (6) on one node of 10 needs a second node to survive a loss.
+        let m = model(&[
+            &crate::testing::policy("headroom: {nodeFailures: 1}"),
+            &workload("x", "sensitivity: public, resources: {cpu: 6}"),
+            &node("n0", "", "allocatable: {cpu: 10}"),
+            &node("n1", "", "allocatable: {cpu: 10}"),
+        ]);
+        let inst = Instance::new(&m);
+        let short = |inst: &Instance| {
+            let mut p = pack(inst, vec![open(inst, 0, &[0])], &[]);
+            p.unmet.push(("headroom", String::new()));
+            p
+        };
+        let mut inv = Inventory::full(&inst);
+        inv.claim(&inst, 0);
+        let mut p = short(&inst);
+        meet_pool_rules(&inst, &[0], &mut p, &mut inv);
+        assert!(p.unmet.is_empty());
+        assert_eq!(p.nodes.len(), 2);
+        assert_eq!(p.cost, 2 * inst.types[0].cost);
+        // With n1 taken by another pool, nothing changes and nothing is taken.
+        let mut inv = Inventory::full(&inst);
+        inv.claim(&inst, 0);
+        inv.claim(&inst, 1);
+        let mut p = short(&inst);
+        meet_pool_rules(&inst, &[0], &mut p, &mut inv);
+        assert_eq!(p.unmet.len(), 1);
+        assert_eq!(p.nodes.len(), 1);
     }
 
     #[test]
