@@ -96,12 +96,7 @@ pub fn pack_pool(
     inv: &mut Inventory,
     budget: &mut Budget,
 ) -> PoolPack {
-    let mut types: Vec<usize> = workloads
-        .iter()
-        .flat_map(|&w| inst.workloads[w].eligible.iter().copied())
-        .collect();
-    types.sort_unstable();
-    types.dedup();
+    let types = pool_types(inst, workloads);
     let mut strategies: Vec<Option<usize>> = vec![None];
     strategies.extend(types.iter().map(|&t| Some(t)));
     let demand = inst.demand(workloads.iter().copied());
@@ -740,6 +735,17 @@ impl Packer<'_, '_> {
             }
         }
     }
+}
+
+/// Node types eligible for at least one of `workloads`, ascending.
+pub(super) fn pool_types(inst: &Instance, workloads: &[usize]) -> Vec<usize> {
+    let mut types: Vec<usize> = workloads
+        .iter()
+        .flat_map(|&w| inst.workloads[w].eligible.iter().copied())
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    types
 }
 
 /// Whether `w` has rules about its neighbours or its spread, so that its replicas are

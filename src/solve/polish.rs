@@ -19,7 +19,7 @@
 //! gives the same plan; the work is bounded by the budget, never by the clock.
 
 use super::instance::{Instance, Inventory};
-use super::pack::{headroom_deficit, Open, PoolPack};
+use super::pack::{headroom_deficit, pool_types, Open, PoolPack};
 use super::Budget;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -83,12 +83,7 @@ pub fn polish(
 /// buy). All or nothing.
 fn meet_pool_rules(inst: &Instance, workloads: &[usize], pack: &mut PoolPack, inv: &mut Inventory) {
     let demand = inst.demand(workloads.iter().copied());
-    let mut types: Vec<usize> = workloads
-        .iter()
-        .flat_map(|&w| inst.workloads[w].eligible.iter().copied())
-        .collect();
-    types.sort_unstable();
-    types.dedup();
+    let types = pool_types(inst, workloads);
     let min = inst.model.policy.min_nodes_per_pool as usize;
     let mut added: Vec<(usize, usize, usize)> = Vec::new();
     loop {
