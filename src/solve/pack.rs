@@ -138,7 +138,7 @@ pub fn pack_pool(
                 break;
             }
             let mut trial = inv.clone();
-            let pack = Packer {
+            let mut pack = Packer {
                 inst,
                 workloads,
                 preferred,
@@ -148,7 +148,6 @@ pub fn pack_pool(
                 budget: &mut *budget,
             }
             .build(&mut trial);
-            let mut pack = pack;
             if !pack.shortfalls.is_empty() {
                 super::polish::repair(inst, workloads, &mut pack, &mut trial, budget);
             }
@@ -272,7 +271,7 @@ impl Packer<'_, '_> {
         let mut unmet = Vec::new();
         self.meet_headroom(inv, &mut nodes, &mut unmet);
         self.meet_min_nodes(inv, &mut nodes, &mut unmet);
-        let cost = nodes.iter().map(|o| inst.types[o.ty].cost).sum();
+        let cost = nodes_cost(inst, &nodes);
         PoolPack {
             nodes,
             shortfalls,
@@ -287,7 +286,7 @@ impl Packer<'_, '_> {
         let headroom_met = self.deficit(&pack.nodes).is_none();
         self.empty_nodes(inv, &mut pack.nodes, headroom_met);
         self.downsize(inv, &mut pack.nodes);
-        pack.cost = pack.nodes.iter().map(|o| self.inst.types[o.ty].cost).sum();
+        pack.cost = nodes_cost(self.inst, &pack.nodes);
     }
 
     /// Places workloads without neighbour or spread rules node by node: each node takes, one
@@ -735,6 +734,37 @@ impl Packer<'_, '_> {
             }
         }
     }
+}
+
+/// What a pool's nodes cost together.
+pub(super) fn nodes_cost(inst: &Instance, nodes: &[Open]) -> u64 {
+    nodes.iter().map(|o| inst.types[o.ty].cost).sum()
+}
+
+/// Adds free nodes to a packed pool until headroom and minNodesPerPool hold, as a build
+/// does; returns the rules still unmet (the nodes added for them stay in `nodes`).
+pub(super) fn meet_pool_rules(
+    inst: &Instance,
+    workloads: &[usize],
+    nodes: &mut Vec<Open>,
+    inv: &mut Inventory,
+    budget: &mut Budget,
+) -> Vec<(&'static str, String)> {
+    let demand = inst.demand(workloads.iter().copied());
+    let types = pool_types(inst, workloads);
+    let mut packer = Packer {
+        inst,
+        workloads,
+        preferred: None,
+        first_fit_all: false,
+        demand: &demand,
+        types: &types,
+        budget,
+    };
+    let mut unmet = Vec::new();
+    packer.meet_headroom(inv, nodes, &mut unmet);
+    packer.meet_min_nodes(inv, nodes, &mut unmet);
+    unmet
 }
 
 /// Node types eligible for at least one of `workloads`, ascending.

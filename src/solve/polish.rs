@@ -19,7 +19,7 @@
 //! gives the same plan; the work is bounded by the budget, never by the clock.
 
 use super::instance::{Instance, Inventory};
-use super::pack::{headroom_deficit, pool_types, Open, PoolPack};
+use super::pack::{self, headroom_deficit, nodes_cost, Open, PoolPack};
 use super::Budget;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -73,75 +73,30 @@ pub fn polish(
     // Nodes released above may be what a pool short of headroom or minNodesPerPool needs.
     for (ws, pack) in pools.iter().zip(packs.iter_mut()) {
         if !pack.unmet.is_empty() && pack.shortfalls.is_empty() {
-            meet_pool_rules(inst, ws, pack, &mut inv);
+            meet_pool_rules(inst, ws, pack, &mut inv, budget);
         }
     }
 }
 
-/// Adds free nodes to a pool until headroom and minNodesPerPool hold: each time the node
-/// that most reduces the headroom deficit per unit of cost (an existing node before one to
-/// buy). All or nothing.
-fn meet_pool_rules(inst: &Instance, workloads: &[usize], pack: &mut PoolPack, inv: &mut Inventory) {
-    let demand = inst.demand(workloads.iter().copied());
-    let types = pool_types(inst, workloads);
-    let min = inst.model.policy.min_nodes_per_pool as usize;
-    let mut added: Vec<(usize, usize, usize)> = Vec::new();
-    loop {
-        let current = || {
-            pack.nodes
-                .iter()
-                .map(|o| o.ty)
-                .chain(added.iter().map(|a| a.1))
-        };
-        let deficit = headroom_deficit(inst, &demand, current());
-        if deficit.is_none() && pack.nodes.len() + added.len() >= min {
-            break;
-        }
-        let mut best: Option<((bool, f64), usize, usize)> = None;
-        for &t in &types {
-            for z in 0..inv.zones() {
-                if inv.available(t, z) == 0 {
-                    continue;
-                }
-                let ty = &inst.types[t];
-                let score = match deficit {
-                    Some(d) => {
-                        let after = headroom_deficit(inst, &demand, current().chain([t]));
-                        let gain = d - after.unwrap_or(0.0);
-                        if gain <= 1e-12 {
-                            continue;
-                        }
-                        (ty.cost as f64 + 1e-3) / gain
-                    }
-                    None => ty.cost as f64,
-                };
-                let key = (ty.catalog.is_some(), score);
-                if best.is_none_or(|(b, ..)| key < b) {
-                    best = Some((key, t, z));
-                }
-            }
-        }
-        match best.and_then(|(_, t, z)| inv.take(t, z).map(|n| (n, t, z))) {
-            Some(a) => added.push(a),
-            None => {
-                for (n, ..) in added {
-                    inv.release(inst, n);
-                }
-                return;
-            }
+/// Completes a pool short of headroom or minNodesPerPool with free nodes, as a build does;
+/// all or nothing.
+fn meet_pool_rules(
+    inst: &Instance,
+    workloads: &[usize],
+    pack: &mut PoolPack,
+    inv: &mut Inventory,
+    budget: &mut Budget,
+) {
+    let mut nodes = pack.nodes.clone();
+    if pack::meet_pool_rules(inst, workloads, &mut nodes, inv, budget).is_empty() {
+        pack.nodes = nodes;
+        pack.unmet.clear();
+        pack.cost = nodes_cost(inst, &pack.nodes);
+    } else {
+        for o in &nodes[pack.nodes.len()..] {
+            inv.release(inst, o.node);
         }
     }
-    for (node, ty, zone) in added {
-        pack.nodes.push(Open {
-            node,
-            ty,
-            zone,
-            load: vec![0; inst.model.resources.len()],
-            hosted: Vec::new(),
-        });
-    }
-    pack.unmet.clear();
-    pack.cost = pack.nodes.iter().map(|o| inst.types[o.ty].cost).sum();
 }
 
 /// Repairs one pool with unplaced replicas (see the module docs), taking free nodes from
@@ -167,7 +122,7 @@ struct Search<'a, 'm> {
     demand: Vec<u128>,
     /// Heuristic size of one replica per workload: its requests as shares of the largest
     /// node type, summed (only to rank choices; fits are decided in exact integers).
-    weight: BTreeMap<usize, f64>,
+    weight: Vec<f64>,
     nodes: Vec<Open>,
     closed: Vec<bool>,
     /// Replicas to place, one entry per replica.
@@ -189,19 +144,17 @@ struct Search<'a, 'm> {
 
 impl<'a, 'm> Search<'a, 'm> {
     fn new(inst: &'a Instance<'m>, workloads: &'a [usize], pack: &PoolPack, seed: u64) -> Self {
-        let weight = workloads
-            .iter()
-            .map(|&w| {
-                let req = &inst.model.workloads[w].requests;
-                let share: f64 = req
-                    .iter()
-                    .zip(&inst.max_cap)
-                    .filter(|(_, &c)| c > 0 && c < crate::quantity::MAX_AMOUNT)
-                    .map(|(&q, &c)| q as f64 / c as f64)
-                    .sum();
-                (w, share + 1e-9)
-            })
-            .collect();
+        let mut weight = vec![0.0; inst.model.workloads.len()];
+        for &w in workloads {
+            let share: f64 = inst.model.workloads[w]
+                .requests
+                .iter()
+                .zip(&inst.max_cap)
+                .filter(|(_, &c)| c > 0 && c < crate::quantity::MAX_AMOUNT)
+                .map(|(&q, &c)| q as f64 / c as f64)
+                .sum();
+            weight[w] = share + 1e-9;
+        }
         let mut zones: BTreeMap<usize, Vec<u32>> = workloads
             .iter()
             .filter(|&&w| inst.workloads[w].zones_needed > 0)
@@ -260,40 +213,39 @@ impl<'a, 'm> Search<'a, 'm> {
         if self.pending.is_empty() {
             pack.shortfalls.clear();
         }
-        pack.cost = pack.nodes.iter().map(|o| inst.types[o.ty].cost).sum();
+        pack.cost = nodes_cost(inst, &pack.nodes);
     }
 
     // --- moves, logged for undo ------------------------------------------------------------
 
     fn add(&mut self, j: usize, w: usize) {
-        self.nodes[j].add(&self.inst.model.workloads[w].requests, w, 1);
-        if let Some(z) = self.zones.get_mut(&w) {
-            z[self.nodes[j].zone] += 1;
-        }
+        self.apply(j, w, true);
         self.log.push((j, w, true));
     }
 
     fn remove(&mut self, j: usize, w: usize) {
-        self.nodes[j].remove(&self.inst.model.workloads[w].requests, w, 1);
-        if let Some(z) = self.zones.get_mut(&w) {
-            z[self.nodes[j].zone] -= 1;
-        }
+        self.apply(j, w, false);
         self.log.push((j, w, false));
+    }
+
+    /// Adds (or removes) one replica of `w` on node `j`, unlogged.
+    fn apply(&mut self, j: usize, w: usize, add: bool) {
+        let req = &self.inst.model.workloads[w].requests;
+        let zone = self.nodes[j].zone;
+        if add {
+            self.nodes[j].add(req, w, 1);
+        } else {
+            self.nodes[j].remove(req, w, 1);
+        }
+        if let Some(z) = self.zones.get_mut(&w) {
+            z[zone] = if add { z[zone] + 1 } else { z[zone] - 1 };
+        }
     }
 
     /// Undoes every move since the last commit; `pending` is restored by the caller.
     fn undo(&mut self, inv: Option<&mut Inventory>) {
         while let Some((j, w, added)) = self.log.pop() {
-            let req = &self.inst.model.workloads[w].requests;
-            if added {
-                self.nodes[j].remove(req, w, 1);
-            } else {
-                self.nodes[j].add(req, w, 1);
-            }
-            if let Some(z) = self.zones.get_mut(&w) {
-                let z = &mut z[self.nodes[j].zone];
-                *z = if added { *z - 1 } else { *z + 1 };
-            }
+            self.apply(j, w, !added);
         }
         if let Some(inv) = inv {
             for _ in 0..self.added.len() {
@@ -435,7 +387,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 }
                 let req = &inst.model.workloads[w].requests;
                 let covers = req.iter().zip(&overflow).all(|(q, x)| q >= x);
-                let wt = self.weight[&w];
+                let wt = self.weight[w];
                 if covers {
                     if cover.is_none_or(|(b, _)| if heavy { wt > b } else { wt < b }) {
                         cover = Some((wt, w));
@@ -464,7 +416,7 @@ impl<'a, 'm> Search<'a, 'm> {
             if self.is_tabu(j, w, true) || !self.zone_keeps(j, w, k) {
                 return None;
             }
-            cost += self.weight[&w] * k as f64;
+            cost += self.weight[w] * k as f64;
         }
         Some((out.into_iter().collect(), cost))
     }
@@ -475,8 +427,8 @@ impl<'a, 'm> Search<'a, 'm> {
         let pick = if self.rng.gen_bool(0.7) {
             (0..self.pending.len())
                 .max_by(|&a, &b| {
-                    self.weight[&self.pending[a]]
-                        .total_cmp(&self.weight[&self.pending[b]])
+                    self.weight[self.pending[a]]
+                        .total_cmp(&self.weight[self.pending[b]])
                         .then(b.cmp(&a))
                 })
                 .expect("something is pending")
@@ -544,7 +496,7 @@ impl<'a, 'm> Search<'a, 'm> {
         let (cost, j, out) = moves.swap_remove(pick_move);
         // Moves that make the pending load heavier are taken only now and then: enough to
         // leave a local optimum, rarely enough that the search still descends.
-        if cost >= self.weight[&u] && !self.rng.gen_bool(0.2) {
+        if cost >= self.weight[u] && !self.rng.gen_bool(0.2) {
             return false;
         }
         self.tabu[j].retain(|&(_, until, _)| until > self.step);
@@ -567,8 +519,10 @@ impl<'a, 'm> Search<'a, 'm> {
         true
     }
 
-    /// Runs steps until nothing is pending; false when `steps` or the budget run out.
-    fn repair(&mut self, steps: u64, budget: &mut Budget) -> bool {
+    /// Runs steps until nothing is pending; false when the attempt stalls (see
+    /// [`STALL_PER_REPLICA`]), reaches its step limit or the budget runs out.
+    fn repair(&mut self, budget: &mut Budget) -> bool {
+        let steps = 5000 + 500 * self.pending.len() as u64;
         let mut fewest = self.pending.len();
         let mut since = 0;
         for _ in 0..steps {
@@ -592,17 +546,13 @@ impl<'a, 'm> Search<'a, 'm> {
         self.zones.keys().all(|&w| !self.zones_missing(w))
     }
 
-    fn steps_for(&self) -> u64 {
-        5000 + 500 * self.pending.len() as u64
-    }
-
     /// Repairs a pool with unplaced replicas; when its own nodes cannot take them, adds free
     /// nodes from `inv` (enough to hold what is pending) and tries again, a few rounds at
     /// most. All or nothing.
     fn repair_with_free_nodes(&mut self, inv: &mut Inventory, budget: &mut Budget) {
         let saved = self.pending.clone();
         for _ in 0..REPAIR_ROUNDS {
-            if self.repair(self.steps_for(), budget) {
+            if self.repair(budget) {
                 self.commit();
                 return;
             }
@@ -615,17 +565,22 @@ impl<'a, 'm> Search<'a, 'm> {
         self.pending = saved;
     }
 
+    /// Free capacity of resource `r` over the pool's open nodes, `except` one.
+    fn free_capacity(&self, r: usize, except: Option<usize>) -> u128 {
+        (0..self.nodes.len())
+            .filter(|&j| Some(j) != except && !self.closed[j])
+            .map(|j| {
+                let o = &self.nodes[j];
+                u128::from(self.inst.types[o.ty].cap[r] - o.load[r])
+            })
+            .sum()
+    }
+
     /// Whether the pool's free capacity covers, per resource, the pending replicas.
     fn free_room_covers_pending(&self) -> bool {
         let inst = self.inst;
         (0..inst.model.resources.len()).all(|r| {
-            let free: u128 = (0..self.nodes.len())
-                .filter(|&j| !self.closed[j])
-                .map(|j| {
-                    let o = &self.nodes[j];
-                    u128::from(inst.types[o.ty].cap[r] - o.load[r])
-                })
-                .sum();
+            let free = self.free_capacity(r, None);
             let pending: u128 = self
                 .pending
                 .iter()
@@ -642,7 +597,7 @@ impl<'a, 'm> Search<'a, 'm> {
         let Some(&u) = self
             .pending
             .iter()
-            .max_by(|a, b| self.weight[a].total_cmp(&self.weight[b]).then(b.cmp(a)))
+            .max_by(|&&a, &&b| self.weight[a].total_cmp(&self.weight[b]).then(b.cmp(&a)))
         else {
             return false;
         };
@@ -703,15 +658,8 @@ impl<'a, 'm> Search<'a, 'm> {
             free >= u64::from(k)
         });
         slots
-            && (0..inst.model.resources.len()).all(|r| {
-                let free: u128 = others()
-                    .map(|j| {
-                        let o = &self.nodes[j];
-                        u128::from(inst.types[o.ty].cap[r] - o.load[r])
-                    })
-                    .sum();
-                free >= u128::from(self.nodes[v].load[r])
-            })
+            && (0..inst.model.resources.len())
+                .all(|r| self.free_capacity(r, Some(v)) >= u128::from(self.nodes[v].load[r]))
     }
 
     fn cost(&self) -> u64 {
@@ -735,7 +683,7 @@ impl<'a, 'm> Search<'a, 'm> {
             let load = |o: &Open| -> f64 {
                 o.hosted
                     .iter()
-                    .map(|(w, c)| self.weight[w] * *c as f64)
+                    .map(|&(w, c)| self.weight[w] * c as f64)
                     .sum()
             };
             let mut victims: Vec<usize> =
@@ -764,7 +712,7 @@ impl<'a, 'm> Search<'a, 'm> {
                     }
                 }
                 self.closed[v] = true;
-                let ok = self.repair(self.steps_for(), budget);
+                let ok = self.repair(budget);
                 if ok {
                     self.commit();
                     released = true;
@@ -947,7 +895,13 @@ mod tests {
         let mut inv = Inventory::full(&inst);
         inv.claim(&inst, 0);
         let mut p = short(&inst);
-        meet_pool_rules(&inst, &[0], &mut p, &mut inv);
+        meet_pool_rules(
+            &inst,
+            &[0],
+            &mut p,
+            &mut inv,
+            &mut Budget::new(1_000_000, None),
+        );
         assert!(p.unmet.is_empty());
         assert_eq!(p.nodes.len(), 2);
         assert_eq!(p.cost, 2 * inst.types[0].cost);
@@ -956,7 +910,13 @@ mod tests {
         inv.claim(&inst, 0);
         inv.claim(&inst, 1);
         let mut p = short(&inst);
-        meet_pool_rules(&inst, &[0], &mut p, &mut inv);
+        meet_pool_rules(
+            &inst,
+            &[0],
+            &mut p,
+            &mut inv,
+            &mut Budget::new(1_000_000, None),
+        );
         assert_eq!(p.unmet.len(), 1);
         assert_eq!(p.nodes.len(), 1);
     }
