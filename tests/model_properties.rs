@@ -473,7 +473,7 @@ proptest! {
 
     /// Beyond the sizes the planner searches exhaustively (8 nodes, 12 replicas), its
     /// heuristics alone break the property; the complete fallback (`solve::feasible`) keeps
-    /// it. tests/data/more-capacity holds a shrunk case the heuristics miss.
+    /// it. tests/data/more-capacity/min-zones holds a shrunk case the heuristics miss.
     #[test]
     fn more_capacity_never_makes_a_larger_feasible_instance_infeasible(
         g in gen_with_nodes(9..=14).prop_filter("more replicas than the exhaustive search takes", |g| {
@@ -485,9 +485,9 @@ proptest! {
         capacity_monotone(g, 0, node, extra)?;
     }
 
-    /// The same with headroom for one node failure, where the property holds too.
+    /// The same with headroom for one node failure, where the property holds too (see
+    /// tests/data/more-capacity/README.md for what it took).
     #[test]
-    #[ignore = "fails when the complete fallback runs out of its budget (run with --ignored)"]
     fn more_capacity_with_headroom_never_makes_a_larger_feasible_instance_infeasible(
         g in gen_with_nodes(9..=14).prop_filter("more replicas than the exhaustive search takes", |g| {
             g.workloads.iter().map(|w| w.replicas).sum::<i64>() > 12
@@ -503,18 +503,47 @@ proptest! {
 /// unplaced although the plan for the smaller node is still valid; the fallback finds one.
 #[test]
 fn one_more_core_keeps_the_shrunk_case_feasible() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/more-capacity");
+    more_capacity_keeps_it_feasible("min-zones");
+}
+
+/// Shrunk cases with headroom for one failure where the fallback ran out of budget (see
+/// tests/data/more-capacity/README.md).
+#[test]
+fn more_capacity_keeps_the_shrunk_headroom_cases_feasible() {
+    for case in [
+        "headroom-1",
+        "headroom-2",
+        "headroom-3",
+        "headroom-4",
+        "headroom-5",
+    ] {
+        more_capacity_keeps_it_feasible(case);
+    }
+}
+
+fn more_capacity_keeps_it_feasible(case: &str) {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/more-capacity")
+        .join(case);
     let plan_of = |file: &str| {
         let m = model::build_from_paths(&[data.join(file)]).unwrap_or_else(|e| panic!("{e}"));
         let plan = solve::solve(&m, &SolveOptions::default()).plan;
         (m, plan)
     };
     let (_, before) = plan_of("before.yaml");
-    assert_ne!(before.status, Status::Infeasible);
+    assert_ne!(before.status, Status::Infeasible, "{case}");
     let (after_model, after) = plan_of("after.yaml");
     // The smaller node's plan is valid for the larger one: a plan exists.
-    assert!(tierplan::check::check(&after_model, &before).is_valid());
-    assert_ne!(after.status, Status::Infeasible, "{}", after.to_json());
+    assert!(
+        tierplan::check::check(&after_model, &before).is_valid(),
+        "{case}"
+    );
+    assert_ne!(
+        after.status,
+        Status::Infeasible,
+        "{case}: {}",
+        after.to_json()
+    );
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //!
 //! Owns one decision procedure that settles everything at once, depth first: workload by
 //! workload, which pool its class joins (a compatible existing one or a new one), then how
-//! many of its replicas go on each node of that pool or on free nodes the pool takes; once
-//! every replica is placed, which free nodes each pool adds for minNodesPerPool and headroom.
+//! many of its replicas go on each node of that pool or on free nodes the pool takes; as soon
+//! as no class left can join a pool, which free nodes it adds for minNodesPerPool and
+//! headroom (so the classes after it see only the free nodes left).
 //! Nothing is left to a heuristic, so when the search ends without a plan none exists; the
 //! first plan found is then improved on cost for as long as the budget lasts.
 //!
@@ -12,13 +13,16 @@
 //! taken lowest index first, and such nodes (or pool nodes in identical states) get
 //! non-increasing replica counts. Pruning (`promising`): room and zones left for each
 //! workload, node counts and capacity per class and per pair of classes that cannot share
-//! nodes, minNodesPerPool and headroom with every node a pool could still take. Bounded by
-//! work units (and the deadline); cut short before finding a plan it changes nothing.
+//! nodes, minNodesPerPool and headroom with every node a pool could still take, and the
+//! nodes all pools need together for them (the nodes past each pool's K largest cover its
+//! demand). Bounded by work units (and the deadline); cut short before finding a plan it
+//! changes nothing.
 //! Catalog mode is out of scope: its supply is materialised, not given.
 
 use super::instance::Instance;
 use super::pack::{Open, PoolPack};
 use super::Budget;
+use std::collections::HashMap;
 
 /// Instances at most this large are searched; past them a miss of the heuristics stands.
 /// A work unit costs about (workloads × nodes) operations, so these keep a search that
@@ -33,6 +37,11 @@ pub const MAX_REPLICAS: u64 = 128;
 pub const WORK_LIMIT: u64 = 500_000;
 /// Work units spent looking for cheaper plans once one is found: feasibility is the point.
 const IMPROVE_LIMIT: u64 = 20_000;
+/// Dead ends kept per state: each later visit compares its free nodes with all of them.
+const DEAD_ENDS: usize = 1024;
+/// Classes without a pool grouped every possible way when counting the nodes they need:
+/// 3^6 steps per count at most.
+const GROUPINGS: usize = 6;
 
 /// How a search ended.
 pub enum Outcome {
@@ -119,8 +128,9 @@ pub fn search(inst: &Instance, budget: &mut Budget) -> Outcome {
         cost: 0,
         best: None,
         improving: IMPROVE_LIMIT,
+        dead_ends: HashMap::new(),
     };
-    s.workload(0);
+    s.close(0);
     match s.best {
         Some((_, groups, packs)) => Outcome::Found(groups, packs),
         None if s.stopped => Outcome::OutOfBudget,
@@ -178,6 +188,8 @@ struct Group {
 struct Pool {
     classes: Vec<usize>,
     nodes: Vec<usize>,
+    /// Closed (no workload left can join it) and given the nodes its pool rules need.
+    covered: bool,
 }
 
 /// A place for replicas of the workload being distributed: pool node `node`, or when that
@@ -225,6 +237,10 @@ struct Search<'a, 'm> {
     best: Option<(u64, Vec<Vec<usize>>, Vec<PoolPack>)>,
     /// Work left for improving on `best`.
     improving: u64,
+    /// Per state of the search (`open_state`), sets of free nodes (bit masks) from which it
+    /// found no plan: none exists from them, nor from their subsets. Kept only before the
+    /// first plan, when no cost bound cuts the search short.
+    dead_ends: HashMap<Vec<u32>, Vec<u64>>,
 }
 
 impl Search<'_, '_> {
@@ -248,8 +264,7 @@ impl Search<'_, '_> {
     /// Places the workload at position `i` of the order, and everything after it.
     fn workload(&mut self, i: usize) {
         let Some(&w) = self.order.get(i) else {
-            let mut added = vec![Vec::new(); self.pools.len()];
-            self.cover(0, &mut added);
+            self.record();
             return;
         };
         let c = self.class_of[w];
@@ -279,6 +294,7 @@ impl Search<'_, '_> {
         self.pools.push(Pool {
             classes: vec![c],
             nodes: Vec::new(),
+            covered: false,
         });
         if self.promising(i) {
             self.distribute(i);
@@ -448,26 +464,36 @@ impl Search<'_, '_> {
                 }
             }
         }
-        // minNodesPerPool: pools short of it, and classes that can join no pool and no
-        // class of the same kind (so each opens its own), take free nodes.
-        let min = model.policy.min_nodes_per_pool as usize;
-        let mut lonely: Vec<usize> = Vec::new();
-        for c in (0..classes).filter(|&c| self.pool_of[c].is_none()) {
-            let joins = |p: &Pool| p.classes.iter().all(|&x| inst.graph.compatible[x][c]);
-            if !self.pools.iter().any(joins) && lonely.iter().all(|&x| !inst.graph.compatible[x][c])
-            {
-                lonely.push(c);
+        // Node counts. Each pool ends with at least minNodesPerPool nodes and, with headroom
+        // for K failures, enough that the nodes past its K largest cover its demand. Classes
+        // that can join no pool open new ones among themselves: they need the fewest nodes
+        // over every way of grouping them. Free nodes must make up what all of them lack.
+        let free: Vec<usize> = (0..model.nodes.len())
+            .filter(|&n| self.owner[n].is_none() && self.usable[n])
+            .collect();
+        let mut short = 0usize;
+        for p in 0..self.pools.len() {
+            let own = &self.pools[p].nodes;
+            let classes = &self.pools[p].classes;
+            match self.nodes_needed(classes, own, &free) {
+                Some(n) => short += n.saturating_sub(own.len()),
+                None => return false,
             }
         }
-        let short: usize = self
-            .pools
-            .iter()
-            .map(|p| min.saturating_sub(p.nodes.len()))
-            .sum();
-        let free_nodes = (0..model.nodes.len())
-            .filter(|&n| self.owner[n].is_none() && self.usable[n])
-            .count();
-        if short + lonely.len() * min > free_nodes {
+        let homeless: Vec<usize> = (0..classes)
+            .filter(|&c| {
+                self.pool_of[c].is_none()
+                    && !self
+                        .pools
+                        .iter()
+                        .any(|p| p.classes.iter().all(|&x| inst.graph.compatible[x][c]))
+            })
+            .collect();
+        match self.new_pools_need(&homeless, &free) {
+            Some(n) => short += n,
+            None => return false,
+        }
+        if short > free.len() {
             return false;
         }
         // Each pool meets its pool rules with every free node it could take, for its own
@@ -617,8 +643,8 @@ impl Search<'_, '_> {
         let zones_have = hits[..real_zones].iter().filter(|&&h| h > 0).count();
         let zones_missing = (inst.workloads[d.w].zones_needed as usize).saturating_sub(zones_have);
         if left == 0 {
-            if zones_missing == 0 && self.promising(i + 1) {
-                self.workload(i + 1);
+            if zones_missing == 0 {
+                self.close(i + 1);
             }
             return;
         }
@@ -709,95 +735,264 @@ impl Search<'_, '_> {
         })
     }
 
-    /// Adds free nodes to the pools from `p` on until each meets its pool rules, trying
-    /// every minimal set of additions (more nodes never break a pool rule, so a plan with
-    /// more has one with a minimal set too), then records the plan.
-    fn cover(&mut self, p: usize, added: &mut Vec<Vec<usize>>) {
-        if self.tick() {
-            return;
+    /// The fewest free nodes that new pools for `classes` take, over every way of grouping
+    /// them into pools of classes that may share (past `GROUPINGS` classes, a lower bound:
+    /// classes no two of which may share each open a pool). `None` when no grouping fits.
+    fn new_pools_need(&self, classes: &[usize], free: &[usize]) -> Option<usize> {
+        let compatible = &self.inst.graph.compatible;
+        let model = self.inst.model;
+        if model.policy.node_failures == 0 && model.policy.min_nodes_per_pool == 0 {
+            return Some(0);
         }
-        if p == self.pools.len() {
-            self.record(added);
-            return;
+        if classes.len() > GROUPINGS {
+            let mut apart: Vec<usize> = Vec::new();
+            for &c in classes {
+                if apart.iter().all(|&x| !compatible[x][c]) {
+                    apart.push(c);
+                }
+            }
+            return apart
+                .iter()
+                .map(|&c| self.nodes_needed(&[c], &[], free))
+                .sum();
         }
-        // Types that can host a replica of the pool: only those may join it.
-        let types: Vec<usize> = (0..self.inst.types.len())
-            .filter(|&t| {
-                self.pools[p]
-                    .classes
+        // Over subsets as bit masks: `pool[s]` the nodes one pool of the classes in `s` needs
+        // (`None`: they may not share or do not fit), `best[s]` the fewest for all of them.
+        let m = classes.len();
+        let members = |s: usize| (0..m).filter(move |&j| s & 1 << j != 0).map(|j| classes[j]);
+        let pool: Vec<Option<usize>> = (0..1usize << m)
+            .map(|s| {
+                let group: Vec<usize> = members(s).collect();
+                let share = group
                     .iter()
-                    .any(|&c| self.class_types[c][t])
+                    .enumerate()
+                    .all(|(j, &a)| group[j + 1..].iter().all(|&b| compatible[a][b]));
+                share
+                    .then(|| self.nodes_needed(&group, &[], free))
+                    .flatten()
             })
             .collect();
-        self.extend(p, &types, 0, added);
+        let mut best: Vec<Option<usize>> = vec![None; 1 << m];
+        best[0] = Some(0);
+        for s in 1..1usize << m {
+            // The pool of the lowest class in `s`, with any of the others.
+            let low = s & s.wrapping_neg();
+            let rest = s ^ low;
+            let mut sub = rest;
+            loop {
+                let group = sub | low;
+                if let (Some(a), Some(b)) = (pool[group], best[s ^ group]) {
+                    best[s] = Some(best[s].map_or(a + b, |x| x.min(a + b)));
+                }
+                if sub == 0 {
+                    break;
+                }
+                sub = (sub - 1) & rest;
+            }
+        }
+        best[(1 << m) - 1]
     }
 
-    /// Adds nodes of `types[t..]` to pool `p`, one at a time, until its rules hold.
-    fn extend(&mut self, p: usize, types: &[usize], t: usize, added: &mut Vec<Vec<usize>>) {
+    /// The fewest nodes a pool of `classes` that holds `own` and may take any of `free` (of
+    /// a type one of its classes can use) ends with, by minNodesPerPool and headroom (its
+    /// nodes less the K largest cover its demand). `None` when even all of them fall short.
+    fn nodes_needed(&self, classes: &[usize], own: &[usize], free: &[usize]) -> Option<usize> {
+        let inst = self.inst;
+        let model = inst.model;
+        let min = model.policy.min_nodes_per_pool as usize;
+        let k = model.policy.node_failures as usize;
+        if k == 0 {
+            return Some(min);
+        }
+        let mut demand = vec![0u128; model.resources.len()];
+        for &c in classes {
+            for (d, x) in demand.iter_mut().zip(&self.class_demand[c]) {
+                *d += x;
+            }
+        }
+        let nodes: Vec<usize> = own
+            .iter()
+            .chain(free.iter().filter(|&&n| {
+                classes
+                    .iter()
+                    .any(|&c| self.class_types[c][inst.node_type[n]])
+            }))
+            .copied()
+            .collect();
+        let mut most = 0;
+        for (r, &d) in demand.iter().enumerate().filter(|(_, &d)| d > 0) {
+            let mut caps: Vec<u64> = nodes
+                .iter()
+                .map(|&n| inst.types[inst.node_type[n]].cap[r])
+                .collect();
+            caps.sort_unstable_by(|a, b| b.cmp(a));
+            // Of any m nodes, those past the K largest hold at most what the (K+1)-th to
+            // m-th largest of all hold.
+            let mut sum = 0u128;
+            let covering = caps.iter().skip(k).position(|&c| {
+                sum += u128::from(c);
+                sum >= d
+            })?;
+            most = most.max(k + covering + 1);
+        }
+        Some(min.max(most))
+    }
+
+    /// Whether no workload from position `i` on can end in pool `p`: its classes are placed
+    /// and no class left can join it.
+    fn closed(&self, p: usize, i: usize) -> bool {
+        self.order[i..].iter().all(|&w| {
+            let c = self.class_of[w];
+            match self.pool_of[c] {
+                Some(q) => q != p,
+                None => self.pools[p]
+                    .classes
+                    .iter()
+                    .any(|&x| !self.inst.graph.compatible[x][c]),
+            }
+        })
+    }
+
+    /// Once the workloads before position `i` are placed: each pool that has just closed
+    /// takes free nodes until it meets its pool rules, trying every minimal set of them (more
+    /// nodes never break a pool rule, so a plan with more has one with a minimal set too);
+    /// later classes then see only the free nodes left. Then the workload at `i`.
+    fn close(&mut self, i: usize) {
+        if let Some(p) =
+            (0..self.pools.len()).find(|&p| !self.pools[p].covered && self.closed(p, i))
+        {
+            // Free nodes of types that can host a replica of the pool: only those may join
+            // it. By zone too, which later pools' minZones may care about.
+            let groups: Vec<usize> = (0..self.groups.len())
+                .filter(|&g| {
+                    let ty = self.groups[g].ty;
+                    self.pools[p]
+                        .classes
+                        .iter()
+                        .any(|&c| self.class_types[c][ty])
+                })
+                .collect();
+            self.pools[p].covered = true;
+            self.extend(p, &groups, 0, &mut Vec::new(), i);
+            self.pools[p].covered = false;
+        } else {
+            // What is left depends on the position, the pools still open and the free nodes.
+            let key = self.open_state(i);
+            let free = (0..self.owner.len())
+                .filter(|&n| self.owner[n].is_none() && self.usable[n])
+                .fold(0u64, |mask, n| mask | 1 << n);
+            if let Some(dead) = self.dead_ends.get(&key) {
+                if dead.iter().any(|&d| free & !d == 0) {
+                    return;
+                }
+            }
+            if self.promising(i) {
+                self.workload(i);
+            }
+            if self.best.is_none() && !self.stopped {
+                let dead = self.dead_ends.entry(key).or_default();
+                if dead.len() < DEAD_ENDS {
+                    dead.push(free);
+                }
+            }
+        }
+    }
+
+    /// Position `i` and the pools still open (their classes, and their nodes with the
+    /// replicas on each): with the free nodes, all the search from `i` on depends on.
+    fn open_state(&self, i: usize) -> Vec<u32> {
+        let mut key = vec![i as u32];
+        for pool in self.pools.iter().filter(|p| !p.covered) {
+            key.push(u32::MAX);
+            key.extend(pool.classes.iter().map(|&c| c as u32));
+            for &n in &pool.nodes {
+                key.push(u32::MAX - 1);
+                key.push(n as u32);
+                key.extend(&self.count[n]);
+            }
+        }
+        key
+    }
+
+    /// Adds free nodes of the groups `groups[g..]` to pool `p`, one at a time, until its
+    /// rules hold; then goes on closing pools from workload `i`.
+    fn extend(&mut self, p: usize, groups: &[usize], g: usize, added: &mut Vec<usize>, i: usize) {
         if self.tick() {
             return;
         }
-        if self.pool_rules_hold(p, &added[p]) {
+        if self.pool_rules_hold(p, added) {
             // Minimal: without any one of the added nodes the rules fail.
-            let minimal = (0..added[p].len()).all(|j| {
-                let mut fewer = added[p].clone();
+            let minimal = (0..added.len()).all(|j| {
+                let mut fewer = added.clone();
                 fewer.remove(j);
                 !self.pool_rules_hold(p, &fewer)
             });
             if minimal {
-                self.cover(p + 1, added);
+                self.take(p, added, true);
+                self.close(i);
+                self.take(p, added, false);
             }
             return;
         }
-        let Some(&ty) = types.get(t) else { return };
-        let extra: u64 = added
-            .iter()
-            .flatten()
-            .map(|&n| self.inst.types[self.inst.node_type[n]].cost)
-            .sum();
-        if self.beaten(self.cost + extra + self.inst.types[ty].cost) {
-            self.extend(p, types, t + 1, added);
+        // Not even every node left would do.
+        let mut all = added.clone();
+        all.extend(groups[g..].iter().flat_map(|&x| &self.groups[x].free));
+        if !self.pool_rules_hold(p, &all) {
             return;
         }
-        if let Some(g) = self
-            .groups
+        let group = groups[g];
+        let ty = &self.inst.types[self.groups[group].ty];
+        let extra: u64 = added
             .iter()
-            .position(|g| g.ty == ty && !g.free.is_empty())
-        {
-            let n = self.groups[g].free.pop().expect("a free node");
-            added[p].push(n);
-            self.extend(p, types, t, added);
-            added[p].pop();
-            self.groups[g].free.push(n);
+            .map(|&n| self.inst.types[self.inst.node_type[n]].cost)
+            .sum();
+        if !self.groups[group].free.is_empty() && !self.beaten(self.cost + extra + ty.cost) {
+            let n = self.groups[group].free.pop().expect("a free node");
+            added.push(n);
+            self.extend(p, groups, g, added, i);
+            added.pop();
+            self.groups[group].free.push(n);
             if self.stopped {
                 return;
             }
         }
-        self.extend(p, types, t + 1, added);
+        if g + 1 < groups.len() {
+            self.extend(p, groups, g + 1, added, i);
+        }
     }
 
-    /// Keeps the plan of the current state plus `added` if it is the cheapest so far.
-    fn record(&mut self, added: &[Vec<usize>]) {
-        let inst = self.inst;
-        let cost = self.cost
-            + added
-                .iter()
-                .flatten()
-                .map(|&n| inst.types[inst.node_type[n]].cost)
-                .sum::<u64>();
-        if self.beaten(cost) {
+    /// Makes the nodes `added` (already out of the free groups) nodes of pool `p`, or undoes
+    /// that.
+    fn take(&mut self, p: usize, added: &[usize], take: bool) {
+        for &n in added {
+            let cost = self.inst.types[self.inst.node_type[n]].cost;
+            if take {
+                self.owner[n] = Some(p);
+                self.pools[p].nodes.push(n);
+                self.cost += cost;
+            } else {
+                self.owner[n] = None;
+                self.pools[p].nodes.pop();
+                self.cost -= cost;
+            }
+        }
+    }
+
+    /// Keeps the plan of the current state if it is the cheapest so far.
+    fn record(&mut self) {
+        if self.beaten(self.cost) {
             return;
         }
+        let inst = self.inst;
         let mut groups = Vec::new();
         let mut packs = Vec::new();
-        for (pool, extra) in self.pools.iter().zip(added) {
+        for pool in &self.pools {
             let mut classes = pool.classes.clone();
             classes.sort_unstable();
             groups.push(classes);
             let nodes: Vec<Open> = pool
                 .nodes
                 .iter()
-                .chain(extra)
                 .map(|&n| Open {
                     node: n,
                     ty: inst.node_type[n],
@@ -819,7 +1014,7 @@ impl Search<'_, '_> {
                 cost,
             });
         }
-        self.best = Some((cost, groups, packs));
+        self.best = Some((self.cost, groups, packs));
     }
 }
 
@@ -836,7 +1031,7 @@ mod tests {
 
     fn reproducer() -> Model {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/more-capacity/after.yaml");
+            .join("tests/data/more-capacity/min-zones/after.yaml");
         crate::model::build_from_paths(&[path]).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -887,6 +1082,25 @@ mod tests {
             solve(&m, &cut(true)).plan.to_json(),
             solve(&m, &cut(false)).plan.to_json()
         );
+    }
+
+    /// Three pools with headroom for one failure need two nodes each: five nodes are too
+    /// few, which the node count proves before any replica is placed.
+    #[test]
+    fn headroom_node_counts_prove_infeasibility_before_placing() {
+        let mut docs = vec![policy("headroom: {nodeFailures: 1}")];
+        for (i, level) in ["public", "internal", "confidential"].iter().enumerate() {
+            let spec = format!("sensitivity: {level}, replicas: 1, resources: {{cpu: 1}}");
+            docs.push(workload(&format!("w{i}"), &spec));
+        }
+        docs.extend((0..5).map(|i| node(&format!("n{i}"), "", "")));
+        let docs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let m = model(&docs);
+        let inst = Instance::new(&m);
+        assert!(matches!(
+            search(&inst, &mut Budget::new(2, None)),
+            Outcome::Infeasible
+        ));
     }
 
     /// A random instance small enough for `exact`, with every rule the search honours.
