@@ -1086,6 +1086,64 @@ mod tests {
     }
 
     #[test]
+    fn a_swap_trades_two_pending_replicas_for_two_lighter_residents() {
+        // n0 = {a 3, b 3, c 4} is full; x (4) and y (2) fit in it only together, in place of
+        // a and b: 4² + 2² > 3² + 3², and as many replicas stay pending. Neither x nor y
+        // alone makes such a trade: x for a or b overflows, x for c gains nothing.
+        let m = instance(
+            1,
+            &[
+                ("a", 3, ""),
+                ("b", 3, ""),
+                ("c", 4, ""),
+                ("x", 4, ""),
+                ("y", 2, ""),
+            ],
+        );
+        let inst = Instance::new(&m);
+        let p = pack(&inst, vec![open(&inst, 0, &[0, 1, 2])], &[3, 4]);
+        let workloads = [0, 1, 2, 3, 4];
+        let mut s = Search::new(&inst, &workloads, &p, 0);
+        let pick = s.pending.iter().position(|&w| w == 3).unwrap();
+        assert!(s.swap(pick, &[0], 10, &mut Budget::new(1_000_000, None)));
+        let mut pending = s.pending.clone();
+        pending.sort_unstable();
+        assert_eq!(pending, [0, 1]);
+        let mut hosted: Vec<usize> = s.nodes[0].hosted.iter().map(|&(w, _)| w).collect();
+        hosted.sort_unstable();
+        assert_eq!(hosted, [2, 3, 4]);
+        let mut after = p.clone();
+        after.nodes = s.nodes.clone();
+        assert!(valid(&inst, &after), "{after:?}");
+        // x may not leave n0 at once, nor a come back.
+        assert!(s.is_tabu(0, 3, true) && s.is_tabu(0, 0, false));
+    }
+
+    #[test]
+    fn a_swap_keeps_antiaffinity() {
+        // As above, but y conflicts with c: the only gaining trade is not allowed.
+        let m = instance(
+            1,
+            &[
+                ("a", 3, ""),
+                ("b", 3, ""),
+                ("c", 4, ""),
+                ("x", 4, ""),
+                ("y", 2, "c"),
+            ],
+        );
+        let inst = Instance::new(&m);
+        let p = pack(&inst, vec![open(&inst, 0, &[0, 1, 2])], &[3, 4]);
+        let workloads = [0, 1, 2, 3, 4];
+        let mut s = Search::new(&inst, &workloads, &p, 0);
+        let pick = s.pending.iter().position(|&w| w == 3).unwrap();
+        assert!(!s.swap(pick, &[0], 10, &mut Budget::new(1_000_000, None)));
+        assert_eq!(s.nodes[0].hosted.len(), 3);
+        assert_eq!(s.pending.len(), 2);
+        assert!(s.log.is_empty());
+    }
+
+    #[test]
     fn elimination_releases_a_node_first_fit_would_keep() {
         // 5 4 4 3 2 2 on nodes of 10: first-fit decreasing needs 3 nodes, two suffice
         // ({5 3 2} and {4 4 2}).
