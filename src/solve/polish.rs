@@ -4,9 +4,11 @@
 //!
 //! The search keeps a pool consistent at all times (every rule holds on every node) and a
 //! list of pending replicas. Each step inserts one pending replica, on the node where it fits
-//! best or, when it fits nowhere, on the node where ejecting the lightest set of residents
-//! makes room; the ejected replicas become pending. Replicas just inserted are tabu for a
-//! while, so the search does not undo itself. Two uses:
+//! best or, when it fits nowhere, exchanges it (alone or with another pending replica) for
+//! as many or fewer residents of a node when that lowers the pending load (squared weights),
+//! else goes where ejecting the lightest set of residents makes room; the replicas that
+//! leave become pending. Replicas just moved are tabu for a while, so the search does not
+//! undo itself. Two uses:
 //! - repair: a pool's unplaced replicas start pending (free nodes are added when the pool's
 //!   own nodes cannot take them);
 //! - node elimination: a node's replicas start pending, and the node is released when the
@@ -27,12 +29,18 @@ use std::collections::BTreeMap;
 
 /// Nodes tried for an ejection in one step; a random sample when the pool is larger.
 const EJECTION_SAMPLE: usize = 64;
-/// Steps without a new fewest-pending count before an attempt gives up: this many per
-/// replica of the pool, within these bounds.
-const STALL_PER_REPLICA: u64 = 4;
-const STALL_STEPS: (u64, u64) = (500, 2000);
+/// Steps without progress (fewer pending replicas, or as many with a lower pending load)
+/// before an attempt gives up: this many per replica of the pool, within these bounds.
+const STALL_PER_REPLICA: u64 = 40;
+const STALL_STEPS: (u64, u64) = (500, 6000);
 /// The least patience after failures in a row.
-const STALL_FLOOR: u64 = 50;
+const STALL_FLOOR: u64 = 500;
+/// Other pending workloads tried as the second replica of a swap, and the residents of a
+/// node tried as leaving (see `Search::swap`).
+const SWAP_PARTNERS: usize = 16;
+const SWAP_RESIDENTS: usize = 8;
+/// Swaps whose capacity fits checked against the other rules in one step, best first.
+const SWAP_TRIES: usize = 4;
 /// Rounds of adding free nodes when repairing a pool.
 const REPAIR_ROUNDS: usize = 4;
 /// Failed victims in a row after which a pass of node elimination ends.
@@ -115,6 +123,25 @@ pub fn repair(
 
 /// Replicas to eject from one node: (workload, count).
 type Ejection = Vec<(usize, u32)>;
+
+/// The residents of `o` in `anti` (sorted), with their counts: through the shorter of the
+/// two lists, as conflict lists can be long and nodes hold few workloads, or the reverse.
+fn conflicts<'o>(o: &'o Open, anti: &'o [usize]) -> impl Iterator<Item = (usize, u32)> + 'o {
+    let (by_anti, by_hosted): (&[usize], &[(usize, u32)]) = if anti.len() <= o.hosted.len() {
+        (anti, &[])
+    } else {
+        (&[], &o.hosted)
+    };
+    let by_anti = by_anti
+        .iter()
+        .map(|&a| (a, o.count(a)))
+        .filter(|&(_, c)| c > 0);
+    let by_hosted = by_hosted
+        .iter()
+        .filter(move |&&(h, c)| c > 0 && anti.binary_search(&h).is_ok())
+        .copied();
+    by_anti.chain(by_hosted)
+}
 
 struct Search<'a, 'm> {
     inst: &'a Instance<'m>,
@@ -312,7 +339,7 @@ impl<'a, 'm> Search<'a, 'm> {
         let m = &inst.model.workloads[w];
         let cap = &inst.types[o.ty].cap;
         inst.workloads[w].eligible.binary_search(&o.ty).is_ok()
-            && m.anti_affinity.iter().all(|&a| o.count(a) == 0)
+            && conflicts(o, &m.anti_affinity).next().is_none()
             && m.requests
                 .iter()
                 .zip(cap)
@@ -348,12 +375,7 @@ impl<'a, 'm> Search<'a, 'm> {
         }
         let mut out: BTreeMap<usize, u32> = BTreeMap::new();
         // Neighbour rules first: these residents must go whatever the capacity.
-        for &a in &m.anti_affinity {
-            let c = o.count(a);
-            if c > 0 {
-                out.insert(a, c);
-            }
-        }
+        out.extend(conflicts(o, &m.anti_affinity));
         for &(b, max) in &m.co_location {
             let c = o.count(b);
             if c > max {
@@ -475,6 +497,9 @@ impl<'a, 'm> Search<'a, 'm> {
                 .map(|i| open[i])
                 .collect()
         };
+        if self.swap(pick, &sample, tenure, budget) {
+            return true;
+        }
         let heavy = self.rng.gen_bool(0.2);
         let mut moves: Vec<(f64, usize, Ejection)> = sample
             .iter()
@@ -519,11 +544,141 @@ impl<'a, 'm> Search<'a, 'm> {
         true
     }
 
+    /// Exchanges the pending replica at `pick` for one resident of a node in `sample`, or it
+    /// and one other pending replica for one or two residents: the exchange that most lowers the
+    /// pending load, counted in squared weights so that trading big replicas for small ones
+    /// pays (the small ones are the easier to place later); false when none lowers it.
+    fn swap(&mut self, pick: usize, sample: &[usize], tenure: u64, budget: &mut Budget) -> bool {
+        let inst = self.inst;
+        let u = self.pending[pick];
+        let sq = |w: usize| self.weight[w] * self.weight[w];
+        let req = |w: usize| &inst.model.workloads[w].requests;
+        // Partners: none, or another pending workload (a bounded number, from a random
+        // offset, so that a long pending list does not make every step slow).
+        let mut partners: Vec<Option<usize>> = vec![None];
+        let offset = self.rng.gen_range(0..self.pending.len());
+        for i in (0..self.pending.len()).map(|i| (i + offset) % self.pending.len()) {
+            if partners.len() > SWAP_PARTNERS {
+                break;
+            }
+            let v = self.pending[i];
+            if i != pick
+                && !partners
+                    .iter()
+                    .any(|&p| p.is_some_and(|p| self.pending[p] == v))
+            {
+                partners.push(Some(i));
+            }
+        }
+        // (gain, node, partner, residents out)
+        let mut found: Vec<(f64, usize, Option<usize>, [Option<usize>; 2])> = Vec::new();
+        let mut evaluated = 0u64;
+        for &j in sample {
+            let o = &self.nodes[j];
+            if inst.workloads[u].eligible.binary_search(&o.ty).is_err()
+                || !self.zone_allows(j, u)
+                || self.is_tabu(j, u, false)
+            {
+                continue;
+            }
+            // The lightest residents that may leave, alone or in pairs (a pair of one
+            // workload when it has two replicas here).
+            let mut residents: Vec<(usize, u32)> = o
+                .hosted
+                .iter()
+                .copied()
+                .filter(|&(w, _)| w != u && !self.is_tabu(j, w, true))
+                .collect();
+            residents.sort_by(|a, b| {
+                self.weight[a.0]
+                    .total_cmp(&self.weight[b.0])
+                    .then(a.0.cmp(&b.0))
+            });
+            residents.truncate(SWAP_RESIDENTS);
+            let mut outs: Vec<[Option<usize>; 2]> = Vec::new();
+            for (x, &(a, ca)) in residents.iter().enumerate() {
+                outs.push([Some(a), None]);
+                if ca > 1 {
+                    outs.push([Some(a), Some(a)]);
+                }
+                outs.extend(residents[x + 1..].iter().map(|&(b, _)| [Some(a), Some(b)]));
+            }
+            let cap = &inst.types[o.ty].cap;
+            for &p in &partners {
+                let v = p.map(|p| self.pending[p]);
+                let gain_in = sq(u) + v.map_or(0.0, sq);
+                for out in &outs {
+                    evaluated += 1;
+                    // Never more out than in: the pending count must not grow.
+                    if (v.is_some() && out.contains(&v)) || (v.is_none() && out[1].is_some()) {
+                        continue;
+                    }
+                    let gain = gain_in - out.iter().flatten().map(|&w| sq(w)).sum::<f64>();
+                    let room = |r: usize| {
+                        let incoming = req(u)[r] + v.map_or(0, |v| req(v)[r]);
+                        let outgoing: u64 = out.iter().flatten().map(|&w| req(w)[r]).sum();
+                        o.load[r] + incoming <= cap[r] + outgoing
+                    };
+                    if gain > 0.0 && (0..cap.len()).all(room) {
+                        found.push((gain, j, p, *out));
+                    }
+                }
+            }
+        }
+        budget.spend(evaluated);
+        // Best first; the capacity test above is exact, the other rules are checked by
+        // making the moves, and undone when one fails.
+        found.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for &(_, j, p, out) in found.iter().take(SWAP_TRIES) {
+            let ins = [Some(u), p.map(|p| self.pending[p])];
+            let mark = self.log.len();
+            let mut ok = true;
+            for &w in out.iter().flatten() {
+                ok = ok && self.zone_keeps(j, w, 1);
+                if ok {
+                    self.remove(j, w);
+                }
+            }
+            for &w in ins.iter().flatten() {
+                ok = ok
+                    && self.zone_allows(j, w)
+                    && !self.is_tabu(j, w, false)
+                    && self.fits(&self.nodes[j], w);
+                if ok {
+                    self.add(j, w);
+                }
+            }
+            if !ok {
+                while self.log.len() > mark {
+                    let (j, w, added) = self.log.pop().expect("moves since the mark");
+                    self.apply(j, w, !added);
+                }
+                continue;
+            }
+            // Remove the higher index first: swap_remove leaves lower ones in place.
+            let mut taken = [Some(pick), p];
+            taken.sort_unstable_by(|a, b| b.cmp(a));
+            for i in taken.into_iter().flatten() {
+                self.pending.swap_remove(i);
+            }
+            self.tabu[j].retain(|&(_, until, _)| until > self.step);
+            for &w in out.iter().flatten() {
+                self.pending.push(w);
+                self.tabu[j].push((w, self.step + tenure, false));
+            }
+            for &w in ins.iter().flatten() {
+                self.tabu[j].push((w, self.step + tenure, true));
+            }
+            return true;
+        }
+        false
+    }
+
     /// Runs steps until nothing is pending; false when the attempt stalls (see
     /// [`STALL_PER_REPLICA`]), reaches its step limit or the budget runs out.
     fn repair(&mut self, budget: &mut Budget) -> bool {
-        let steps = 5000 + 500 * self.pending.len() as u64;
-        let mut fewest = self.pending.len();
+        let steps = (5000 + 500 * self.pending.len() as u64).max(4 * self.stall);
+        let mut best = (self.pending.len(), self.pending_load());
         let mut since = 0;
         for _ in 0..steps {
             if self.pending.is_empty() || since > self.stall {
@@ -534,12 +689,21 @@ impl<'a, 'm> Search<'a, 'm> {
             }
             self.step(budget);
             since += 1;
-            if self.pending.len() < fewest {
-                fewest = self.pending.len();
+            let now = (self.pending.len(), self.pending_load());
+            if now.0 < best.0 || (now.0 == best.0 && now.1 < best.1) {
+                best = now;
                 since = 0;
             }
         }
         self.pending.is_empty() && self.zones_met()
+    }
+
+    /// The pending load that swaps lower: squared weights (see `swap`).
+    fn pending_load(&self) -> f64 {
+        self.pending
+            .iter()
+            .map(|&w| self.weight[w] * self.weight[w])
+            .sum()
     }
 
     fn zones_met(&self) -> bool {
@@ -919,6 +1083,64 @@ mod tests {
         );
         assert_eq!(p.unmet.len(), 1);
         assert_eq!(p.nodes.len(), 1);
+    }
+
+    #[test]
+    fn a_swap_trades_two_pending_replicas_for_two_lighter_residents() {
+        // n0 = {a 3, b 3, c 4} is full; x (4) and y (2) fit in it only together, in place of
+        // a and b: 4² + 2² > 3² + 3², and as many replicas stay pending. Neither x nor y
+        // alone makes such a trade: x for a or b overflows, x for c gains nothing.
+        let m = instance(
+            1,
+            &[
+                ("a", 3, ""),
+                ("b", 3, ""),
+                ("c", 4, ""),
+                ("x", 4, ""),
+                ("y", 2, ""),
+            ],
+        );
+        let inst = Instance::new(&m);
+        let p = pack(&inst, vec![open(&inst, 0, &[0, 1, 2])], &[3, 4]);
+        let workloads = [0, 1, 2, 3, 4];
+        let mut s = Search::new(&inst, &workloads, &p, 0);
+        let pick = s.pending.iter().position(|&w| w == 3).unwrap();
+        assert!(s.swap(pick, &[0], 10, &mut Budget::new(1_000_000, None)));
+        let mut pending = s.pending.clone();
+        pending.sort_unstable();
+        assert_eq!(pending, [0, 1]);
+        let mut hosted: Vec<usize> = s.nodes[0].hosted.iter().map(|&(w, _)| w).collect();
+        hosted.sort_unstable();
+        assert_eq!(hosted, [2, 3, 4]);
+        let mut after = p.clone();
+        after.nodes = s.nodes.clone();
+        assert!(valid(&inst, &after), "{after:?}");
+        // x may not leave n0 at once, nor a come back.
+        assert!(s.is_tabu(0, 3, true) && s.is_tabu(0, 0, false));
+    }
+
+    #[test]
+    fn a_swap_keeps_antiaffinity() {
+        // As above, but y conflicts with c: the only gaining trade is not allowed.
+        let m = instance(
+            1,
+            &[
+                ("a", 3, ""),
+                ("b", 3, ""),
+                ("c", 4, ""),
+                ("x", 4, ""),
+                ("y", 2, "c"),
+            ],
+        );
+        let inst = Instance::new(&m);
+        let p = pack(&inst, vec![open(&inst, 0, &[0, 1, 2])], &[3, 4]);
+        let workloads = [0, 1, 2, 3, 4];
+        let mut s = Search::new(&inst, &workloads, &p, 0);
+        let pick = s.pending.iter().position(|&w| w == 3).unwrap();
+        assert!(!s.swap(pick, &[0], 10, &mut Budget::new(1_000_000, None)));
+        assert_eq!(s.nodes[0].hosted.len(), 3);
+        assert_eq!(s.pending.len(), 2);
+        assert!(s.log.is_empty());
     }
 
     #[test]
