@@ -570,8 +570,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 partners.push(Some(i));
             }
         }
-        // (gain, node, partner, residents out)
-        let mut found: Vec<(f64, usize, Option<usize>, [Option<usize>; 2])> = Vec::new();
+        let mut found: Vec<Swap> = Vec::new();
         let mut evaluated = 0u64;
         for &j in sample {
             let o = &self.nodes[j];
@@ -620,7 +619,12 @@ impl<'a, 'm> Search<'a, 'm> {
                         o.load[r] + incoming <= cap[r] + outgoing
                     };
                     if gain > 0.0 && (0..cap.len()).all(room) {
-                        found.push((gain, j, p, *out));
+                        found.push(Swap {
+                            gain,
+                            node: j,
+                            partner: p,
+                            out: *out,
+                        });
                     }
                 }
             }
@@ -628,8 +632,14 @@ impl<'a, 'm> Search<'a, 'm> {
         budget.spend(evaluated);
         // Best first; the capacity test above is exact, the other rules are checked by
         // making the moves, and undone when one fails.
-        found.sort_by(|a, b| b.0.total_cmp(&a.0));
-        for &(_, j, p, out) in found.iter().take(SWAP_TRIES) {
+        found.sort_by(|a, b| b.gain.total_cmp(&a.gain));
+        for &Swap {
+            node: j,
+            partner: p,
+            out,
+            ..
+        } in found.iter().take(SWAP_TRIES)
+        {
             let ins = [Some(u), p.map(|p| self.pending[p])];
             let mark = self.log.len();
             let mut ok = true;
@@ -897,6 +907,16 @@ impl<'a, 'm> Search<'a, 'm> {
             }
         }
     }
+}
+
+/// A candidate exchange: the pending replica (and the pending `partner`, if any) onto `node`,
+/// the residents `out` off it, lowering the squared pending load by `gain`.
+#[derive(Clone, Copy)]
+struct Swap {
+    gain: f64,
+    node: usize,
+    partner: Option<usize>,
+    out: [Option<usize>; 2],
 }
 
 #[cfg(test)]
