@@ -269,11 +269,17 @@ impl<'a, 'm> Search<'a, 'm> {
         }
     }
 
-    /// Undoes every move since the last commit; `pending` is restored by the caller.
-    fn undo(&mut self, inv: Option<&mut Inventory>) {
-        while let Some((j, w, added)) = self.log.pop() {
+    /// Undoes the moves logged after the first `mark` ones.
+    fn rollback(&mut self, mark: usize) {
+        while self.log.len() > mark {
+            let (j, w, added) = self.log.pop().expect("moves past the mark");
             self.apply(j, w, !added);
         }
+    }
+
+    /// Undoes every move since the last commit; `pending` is restored by the caller.
+    fn undo(&mut self, inv: Option<&mut Inventory>) {
+        self.rollback(0);
         if let Some(inv) = inv {
             for _ in 0..self.added.len() {
                 let o = self.nodes.pop().expect("added nodes are last");
@@ -551,7 +557,6 @@ impl<'a, 'm> Search<'a, 'm> {
     fn swap(&mut self, pick: usize, sample: &[usize], tenure: u64, budget: &mut Budget) -> bool {
         let inst = self.inst;
         let u = self.pending[pick];
-        let sq = |w: usize| self.weight[w] * self.weight[w];
         let req = |w: usize| &inst.model.workloads[w].requests;
         // Partners: none, or another pending workload (a bounded number, from a random
         // offset, so that a long pending list does not make every step slow).
@@ -570,6 +575,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 partners.push(Some(i));
             }
         }
+        let sq = |w: usize| self.squared_weight(w);
         let mut found: Vec<Swap> = Vec::new();
         let mut evaluated = 0u64;
         for &j in sample {
@@ -659,10 +665,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 }
             }
             if !ok {
-                while self.log.len() > mark {
-                    let (j, w, added) = self.log.pop().expect("moves since the mark");
-                    self.apply(j, w, !added);
-                }
+                self.rollback(mark);
                 continue;
             }
             // Remove the higher index first: swap_remove leaves lower ones in place.
@@ -710,10 +713,11 @@ impl<'a, 'm> Search<'a, 'm> {
 
     /// The pending load that swaps lower: squared weights (see `swap`).
     fn pending_load(&self) -> f64 {
-        self.pending
-            .iter()
-            .map(|&w| self.weight[w] * self.weight[w])
-            .sum()
+        self.pending.iter().map(|&w| self.squared_weight(w)).sum()
+    }
+
+    fn squared_weight(&self, w: usize) -> f64 {
+        self.weight[w] * self.weight[w]
     }
 
     fn zones_met(&self) -> bool {
@@ -1105,21 +1109,26 @@ mod tests {
         assert_eq!(p.nodes.len(), 1);
     }
 
-    #[test]
-    fn a_swap_trades_two_pending_replicas_for_two_lighter_residents() {
-        // n0 = {a 3, b 3, c 4} is full; x (4) and y (2) fit in it only together, in place of
-        // a and b: 4² + 2² > 3² + 3², and as many replicas stay pending. Neither x nor y
-        // alone makes such a trade: x for a or b overflows, x for c gains nothing.
-        let m = instance(
+    /// n0 = {a 3, b 3, c 4} is full; x (4) and y (2) are pending, y with `y_anti`.
+    fn full_node_and_two_pending(y_anti: &str) -> Model {
+        instance(
             1,
             &[
                 ("a", 3, ""),
                 ("b", 3, ""),
                 ("c", 4, ""),
                 ("x", 4, ""),
-                ("y", 2, ""),
+                ("y", 2, y_anti),
             ],
-        );
+        )
+    }
+
+    #[test]
+    fn a_swap_trades_two_pending_replicas_for_two_lighter_residents() {
+        // x and y fit in n0 only together, in place of a and b: 4² + 2² > 3² + 3², and as
+        // many replicas stay pending. Neither x nor y alone makes such a trade: x for a or b
+        // overflows, x for c gains nothing.
+        let m = full_node_and_two_pending("");
         let inst = Instance::new(&m);
         let p = pack(&inst, vec![open(&inst, 0, &[0, 1, 2])], &[3, 4]);
         let workloads = [0, 1, 2, 3, 4];
@@ -1142,16 +1151,7 @@ mod tests {
     #[test]
     fn a_swap_keeps_antiaffinity() {
         // As above, but y conflicts with c: the only gaining trade is not allowed.
-        let m = instance(
-            1,
-            &[
-                ("a", 3, ""),
-                ("b", 3, ""),
-                ("c", 4, ""),
-                ("x", 4, ""),
-                ("y", 2, "c"),
-            ],
-        );
+        let m = full_node_and_two_pending("c");
         let inst = Instance::new(&m);
         let p = pack(&inst, vec![open(&inst, 0, &[0, 1, 2])], &[3, 4]);
         let workloads = [0, 1, 2, 3, 4];
