@@ -506,8 +506,8 @@ fn one_more_core_keeps_the_shrunk_case_feasible() {
     more_capacity_keeps_it_feasible("min-zones");
 }
 
-/// Shrunk cases with headroom for one failure where the fallback ran out of budget (see
-/// tests/data/more-capacity/README.md).
+/// Shrunk cases with headroom for one failure where the fallback ran out of budget, or (the
+/// last) wrongly proved that no plan exists (see tests/data/more-capacity/README.md).
 #[test]
 fn more_capacity_keeps_the_shrunk_headroom_cases_feasible() {
     for case in [
@@ -516,6 +516,7 @@ fn more_capacity_keeps_the_shrunk_headroom_cases_feasible() {
         "headroom-3",
         "headroom-4",
         "headroom-5",
+        "headroom-6",
     ] {
         more_capacity_keeps_it_feasible(case);
     }
