@@ -41,6 +41,14 @@ const SWAP_PARTNERS: usize = 16;
 const SWAP_RESIDENTS: usize = 8;
 /// Swaps whose capacity fits checked against the other rules in one step, best first.
 const SWAP_TRIES: usize = 4;
+/// Nodes sampled as partners for each node in a rebalancing sweep, and the best exchanges
+/// with them checked against the rules (see `Search::rebalance`).
+const BALANCE_PARTNERS: usize = 32;
+const BALANCE_TRIES: usize = 4;
+/// Rebalancing sweeps before the first pass of node elimination, at most (one before each
+/// later pass); they stop once a sweep makes fewer exchanges than one per this many nodes.
+const BALANCE_SWEEPS: usize = 3;
+const BALANCE_QUIET: usize = 50;
 /// Rounds of adding free nodes when repairing a pool.
 const REPAIR_ROUNDS: usize = 4;
 /// Failed victims in a row after which a pass of node elimination ends.
@@ -73,7 +81,7 @@ pub fn polish(
             s.repair_with_free_nodes(&mut inv, budget);
         }
         if s.pending.is_empty() {
-            s.eliminate(lower_bound.saturating_sub(total), budget);
+            s.eliminate(lower_bound.saturating_sub(total), &mut inv, budget);
         }
         s.finish(pack, &mut inv);
         total += pack.cost;
@@ -145,6 +153,7 @@ fn conflicts<'o>(o: &'o Open, anti: &'o [usize]) -> impl Iterator<Item = (usize,
 
 struct Search<'a, 'm> {
     inst: &'a Instance<'m>,
+    workloads: &'a [usize],
     /// The pool's total requests (for headroom).
     demand: Vec<u128>,
     /// Heuristic size of one replica per workload: its requests as shares of the largest
@@ -201,6 +210,7 @@ impl<'a, 'm> Search<'a, 'm> {
             .collect();
         Search {
             inst,
+            workloads,
             demand: inst.demand(workloads.iter().copied()),
             weight,
             nodes: pack.nodes.clone(),
@@ -791,20 +801,26 @@ impl<'a, 'm> Search<'a, 'm> {
         let Some((t, z)) = pick else {
             return false;
         };
-        let Some(node) = inv.take(t, z) else {
+        let Some(node) = self.take_node(inv, t, z) else {
             return false;
         };
+        self.added.push(node);
+        true
+    }
+
+    /// Takes a free node of type `t` in zone `z` into the pool, empty; returns its id.
+    fn take_node(&mut self, inv: &mut Inventory, t: usize, z: usize) -> Option<usize> {
+        let node = inv.take(t, z)?;
         self.nodes.push(Open {
             node,
             ty: t,
             zone: z,
-            load: vec![0; inst.model.resources.len()],
+            load: vec![0; self.inst.model.resources.len()],
             hosted: Vec::new(),
         });
         self.closed.push(false);
         self.tabu.push(Vec::new());
-        self.added.push(node);
-        true
+        Some(node)
     }
 
     /// Whether the pool keeps minNodesPerPool and (if it held) headroom without node `v`.
@@ -840,6 +856,106 @@ impl<'a, 'm> Search<'a, 'm> {
                 .all(|r| self.free_capacity(r, Some(v)) >= u128::from(self.nodes[v].load[r]))
     }
 
+    /// Moves one replica to another node, or exchanges two, wherever that raises the sum
+    /// over nodes and resources of squared load shares: load goes where it fills a node
+    /// relatively more. On nodes of several shapes this stops one shape stranding the
+    /// resource another lacks (on Alibaba's machines, CPU-heavy replicas go to the small
+    /// machines and memory-heavy ones to the large, which frees the CPU node elimination
+    /// needs). Each node is tried against a sample of others; every exchange keeps every
+    /// rule and is committed. Returns how many were made.
+    fn rebalance(&mut self, budget: &mut Budget) -> usize {
+        let live: Vec<usize> = (0..self.nodes.len()).filter(|&j| !self.closed[j]).collect();
+        if live.len() < 2 {
+            return 0;
+        }
+        let mut made = 0;
+        for &j in &live {
+            if budget.exhausted() {
+                break;
+            }
+            // The best few exchanges by gain, best first.
+            let mut best: Vec<(f64, usize, usize, Option<usize>)> = Vec::new();
+            for _ in 0..BALANCE_PARTNERS {
+                let i = live[self.rng.gen_range(0..live.len())];
+                if i == j {
+                    continue;
+                }
+                for &(a, _) in &self.nodes[j].hosted {
+                    let leaving = std::iter::once(None)
+                        .chain(self.nodes[i].hosted.iter().map(|&(b, _)| Some(b)));
+                    for b in leaving {
+                        let Some(gain) = self.exchange_gain(j, i, a, b) else {
+                            continue;
+                        };
+                        if best.len() == BALANCE_TRIES && gain <= best[BALANCE_TRIES - 1].0 {
+                            continue;
+                        }
+                        let at = best.partition_point(|c| c.0 >= gain);
+                        best.insert(at, (gain, i, a, b));
+                        best.truncate(BALANCE_TRIES);
+                    }
+                }
+                budget
+                    .spend((self.nodes[j].hosted.len() * (self.nodes[i].hosted.len() + 1)) as u64);
+            }
+            for &(_, i, a, b) in &best {
+                if self.exchange(j, i, a, b) {
+                    made += 1;
+                    break;
+                }
+            }
+        }
+        made
+    }
+
+    /// The rise in squared load shares when one replica of `a` moves from node `j` to `i`
+    /// and one of `b` (if any) from `i` to `j`; `None` when capacity does not allow it or
+    /// nothing rises.
+    fn exchange_gain(&self, j: usize, i: usize, a: usize, b: Option<usize>) -> Option<f64> {
+        let inst = self.inst;
+        let (oj, oi) = (&self.nodes[j], &self.nodes[i]);
+        let (cj, ci) = (&inst.types[oj.ty].cap, &inst.types[oi.ty].cap);
+        let qa = &inst.model.workloads[a].requests;
+        let mut gain = 0.0;
+        for r in 0..qa.len() {
+            let qb = b.map_or(0, |b| inst.model.workloads[b].requests[r]);
+            let (lj, li) = (oj.load[r] - qa[r] + qb, oi.load[r] - qb + qa[r]);
+            if lj > cj[r] || li > ci[r] {
+                return None;
+            }
+            let sq = |l: u64, c: u64| {
+                if c == 0 || c >= crate::quantity::MAX_AMOUNT {
+                    0.0
+                } else {
+                    (l as f64 / c as f64).powi(2)
+                }
+            };
+            gain += sq(lj, cj[r]) + sq(li, ci[r]) - sq(oj.load[r], cj[r]) - sq(oi.load[r], ci[r]);
+        }
+        (gain > 1e-9).then_some(gain)
+    }
+
+    /// Makes the exchange of `exchange_gain` if every rule allows it, committed.
+    fn exchange(&mut self, j: usize, i: usize, a: usize, b: Option<usize>) -> bool {
+        self.remove(j, a);
+        if let Some(b) = b {
+            self.remove(i, b);
+        }
+        let ok = self.fits(&self.nodes[i], a) && b.is_none_or(|b| self.fits(&self.nodes[j], b));
+        if ok {
+            self.add(i, a);
+            if let Some(b) = b {
+                self.add(j, b);
+            }
+        }
+        if ok && !self.zones_missing(a) && b.is_none_or(|b| !self.zones_missing(b)) {
+            self.commit();
+            return true;
+        }
+        self.rollback(0);
+        false
+    }
+
     fn cost(&self) -> u64 {
         self.nodes
             .iter()
@@ -851,65 +967,198 @@ impl<'a, 'm> Search<'a, 'm> {
 
     /// Releases nodes while the search can re-place their replicas, the least loaded (and
     /// then dearest) first, a bounded number of failed victims per pass, until the pool
-    /// costs `floor` or less.
-    fn eliminate(&mut self, floor: u64, budget: &mut Budget) {
-        let inst = self.inst;
+    /// costs `floor` or less. Between passes, load is rebalanced; when a pass releases
+    /// nothing, a free node of a better type is traded in (see `trade_up`).
+    fn eliminate(&mut self, floor: u64, inv: &mut Inventory, budget: &mut Budget) {
         let headroom_held =
-            headroom_deficit(inst, &self.demand, self.nodes.iter().map(|o| o.ty)).is_none();
+            headroom_deficit(self.inst, &self.demand, self.nodes.iter().map(|o| o.ty)).is_none();
         let patience = self.stall;
+        let mut sweeps = BALANCE_SWEEPS;
         loop {
-            let load = |o: &Open| -> f64 {
-                o.hosted
-                    .iter()
-                    .map(|&(w, c)| self.weight[w] * c as f64)
-                    .sum()
-            };
-            let mut victims: Vec<usize> =
-                (0..self.nodes.len()).filter(|&j| !self.closed[j]).collect();
-            victims.sort_by(|&a, &b| {
-                let (oa, ob) = (&self.nodes[a], &self.nodes[b]);
-                load(oa)
-                    .total_cmp(&load(ob))
-                    .then(inst.types[ob.ty].cost.cmp(&inst.types[oa.ty].cost))
-                    .then(a.cmp(&b))
-            });
-            let mut released = false;
-            let mut failures = 0;
-            for &v in &victims {
-                if budget.exhausted() || failures == VICTIMS_PER_PASS || self.cost() <= floor {
+            for _ in 0..std::mem::replace(&mut sweeps, 1) {
+                let live = self.closed.iter().filter(|&&c| !c).count();
+                if self.rebalance(budget) * BALANCE_QUIET < live {
                     break;
                 }
-                if !self.may_release(v, headroom_held) || !self.room_elsewhere(v) {
-                    continue;
-                }
-                let hosted = self.nodes[v].hosted.clone();
-                for (w, k) in hosted {
-                    for _ in 0..k {
-                        self.remove(v, w);
-                        self.pending.push(w);
-                    }
-                }
-                self.closed[v] = true;
-                let ok = self.repair(budget);
-                if ok {
-                    self.commit();
-                    released = true;
-                    failures = 0;
-                    self.stall = patience;
-                    continue;
-                }
-                self.closed[v] = false;
-                self.undo(None);
-                self.pending.clear();
-                failures += 1;
-                // Each failure in a row halves the next attempt's patience: a pool where
-                // nothing gives is given up cheaply, one that yields keeps searching long.
-                self.stall = (self.stall / 2).max(STALL_FLOOR);
             }
-            if !released {
+            if self.cost() <= floor || budget.exhausted() {
+                return;
+            }
+            let victims = self.victims(|_| true);
+            if self.release_some(&victims, floor, headroom_held, patience, budget) == 0
+                && !self.trade_up(floor, inv, headroom_held, patience, budget)
+            {
                 return;
             }
         }
+    }
+
+    /// Whether node type `t` offers at least as much of every resource the pool requests
+    /// per unit of cost as type `u`, and more of one. A type to buy never beats existing
+    /// nodes: those are used before any is bought.
+    fn beats(&self, t: usize, u: usize) -> bool {
+        let (a, b) = (&self.inst.types[t], &self.inst.types[u]);
+        if a.catalog.is_some() && b.catalog.is_none() {
+            return false;
+        }
+        let mut better = false;
+        for (r, &d) in self.demand.iter().enumerate() {
+            if d == 0 {
+                continue;
+            }
+            // a.cap / a.cost against b.cap / b.cost, cross-multiplied.
+            let x = u128::from(a.cap[r]) * u128::from(b.cost.max(1));
+            let y = u128::from(b.cap[r]) * u128::from(a.cost.max(1));
+            if x < y {
+                return false;
+            }
+            better |= x > y;
+        }
+        better
+    }
+
+    /// The types of the pool's nodes, ascending.
+    fn live_types(&self) -> Vec<usize> {
+        let mut t: Vec<usize> = (0..self.nodes.len())
+            .filter(|&j| !self.closed[j])
+            .map(|j| self.nodes[j].ty)
+            .collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    }
+
+    /// The pool's nodes passing `keep`: those of a type another of its nodes beats first
+    /// (releasing them keeps the better nodes), then the least loaded, then the dearest.
+    fn victims(&self, keep: impl Fn(&Open) -> bool) -> Vec<usize> {
+        let inst = self.inst;
+        let live_types = self.live_types();
+        let beaten: Vec<bool> = (0..inst.types.len())
+            .map(|t| live_types.iter().any(|&u| self.beats(u, t)))
+            .collect();
+        let load = |o: &Open| -> f64 {
+            o.hosted
+                .iter()
+                .map(|&(w, c)| self.weight[w] * c as f64)
+                .sum()
+        };
+        let mut victims: Vec<usize> = (0..self.nodes.len())
+            .filter(|&j| !self.closed[j] && keep(&self.nodes[j]))
+            .collect();
+        victims.sort_by(|&a, &b| {
+            let (oa, ob) = (&self.nodes[a], &self.nodes[b]);
+            beaten[ob.ty]
+                .cmp(&beaten[oa.ty])
+                .then(load(oa).total_cmp(&load(ob)))
+                .then(inst.types[ob.ty].cost.cmp(&inst.types[oa.ty].cost))
+                .then(a.cmp(&b))
+        });
+        victims
+    }
+
+    /// Releases what it can of `victims`, in order, until `VICTIMS_PER_PASS` fail in a row
+    /// or the pool costs `floor`; returns how many were released.
+    fn release_some(
+        &mut self,
+        victims: &[usize],
+        floor: u64,
+        headroom_held: bool,
+        patience: u64,
+        budget: &mut Budget,
+    ) -> usize {
+        let mut released = 0;
+        let mut failures = 0;
+        for &v in victims {
+            if budget.exhausted() || failures == VICTIMS_PER_PASS || self.cost() <= floor {
+                break;
+            }
+            if !self.may_release(v, headroom_held) || !self.room_elsewhere(v) {
+                continue;
+            }
+            let hosted = self.nodes[v].hosted.clone();
+            for (w, k) in hosted {
+                for _ in 0..k {
+                    self.remove(v, w);
+                    self.pending.push(w);
+                }
+            }
+            self.closed[v] = true;
+            if self.repair(budget) {
+                self.commit();
+                released += 1;
+                failures = 0;
+                self.stall = patience;
+                continue;
+            }
+            self.closed[v] = false;
+            self.undo(None);
+            self.pending.clear();
+            failures += 1;
+            // Each failure in a row halves the next attempt's patience: a pool where
+            // nothing gives is given up cheaply, one that yields keeps searching long.
+            self.stall = (self.stall / 2).max(STALL_FLOOR);
+        }
+        released
+    }
+
+    /// Takes a free node of a type that offers at least as much of every resource per unit
+    /// of cost as some of the pool's node types (and more of one), then releases nodes of
+    /// those types; kept when the pool ends up cheaper, else everything is put back. Node
+    /// elimination alone never does this: a pool that released its big nodes early (they
+    /// were the least loaded then) is left with small ones that only a new big node can
+    /// absorb.
+    fn trade_up(
+        &mut self,
+        floor: u64,
+        inv: &mut Inventory,
+        headroom_held: bool,
+        patience: u64,
+        budget: &mut Budget,
+    ) -> bool {
+        let inst = self.inst;
+        let live_types = self.live_types();
+        let eligible = pack::pool_types(inst, self.workloads);
+        let pick = eligible
+            .iter()
+            .filter(|&&t| live_types.iter().any(|&u| self.beats(t, u)))
+            .flat_map(|&t| (0..inv.zones()).map(move |z| (t, z)))
+            .filter(|&(t, z)| inv.available(t, z) > 0)
+            .min_by_key(|&(t, z)| {
+                let here = (0..self.nodes.len())
+                    .filter(|&j| !self.closed[j] && self.nodes[j].zone == z)
+                    .count();
+                (inst.types[t].catalog.is_some(), here, t, z)
+            });
+        let Some((t, z)) = pick else {
+            return false;
+        };
+        let saved = (
+            self.nodes.clone(),
+            self.closed.clone(),
+            self.tabu.clone(),
+            self.zones.clone(),
+        );
+        let before = self.cost();
+        let Some(node) = self.take_node(inv, t, z) else {
+            return false;
+        };
+        let victims = self.victims(|o| self.beats(t, o.ty));
+        let mut failures = 0;
+        for &v in &victims {
+            if self.cost() < before || failures == VICTIMS_PER_PASS || budget.exhausted() {
+                break;
+            }
+            match self.release_some(&[v], floor, headroom_held, patience, budget) {
+                0 => failures += 1,
+                _ => failures = 0,
+            }
+        }
+        if self.cost() < before {
+            return true;
+        }
+        (self.nodes, self.closed, self.tabu, self.zones) = saved;
+        inv.release(inst, node);
+        false
     }
 }
 
