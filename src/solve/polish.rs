@@ -1451,4 +1451,68 @@ mod tests {
         assert_eq!(p.cost, 2 * inst.types[0].cost);
         assert!(valid(&inst, &p), "{p:?}");
     }
+
+    #[test]
+    fn rebalancing_fills_nodes_within_the_rules() {
+        // a 5, b 3 (antiAffinity a), c 3, one per node of 10: a and c end up together (the
+        // fullest node), b may not join them, so one node empties.
+        let m = instance(3, &[("a", 5, ""), ("b", 3, "a"), ("c", 3, "")]);
+        let inst = Instance::new(&m);
+        let p = pack(
+            &inst,
+            vec![
+                open(&inst, 0, &[0]),
+                open(&inst, 1, &[1]),
+                open(&inst, 2, &[2]),
+            ],
+            &[],
+        );
+        let ws = [0, 1, 2];
+        let mut s = Search::new(&inst, &ws, &p, 0);
+        assert!(s.rebalance(&mut Budget::new(1_000_000, None)) > 0);
+        let mut after = p.clone();
+        s.finish(&mut after, &mut Inventory::full(&inst));
+        let on = |w: usize| after.nodes.iter().position(|o| o.count(w) > 0);
+        assert_eq!(on(0), on(2), "{after:?}");
+        assert_eq!(
+            after.nodes.iter().filter(|o| o.hosted.is_empty()).count(),
+            1
+        );
+        assert!(valid(&inst, &after), "{after:?}");
+    }
+
+    #[test]
+    fn a_pool_of_small_nodes_trades_them_for_a_free_big_one() {
+        // Three 3-cpu replicas, one on each node of 4 cpu: no node can be emptied into the
+        // others, but the free node of 12 takes all three.
+        let mut docs: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(|n| workload(n, "sensitivity: public, resources: {cpu: 3}"))
+            .collect();
+        docs.extend((0..3).map(|n| node(&format!("small{n}"), "", "allocatable: {cpu: 4}")));
+        docs.push(node("big", "", "allocatable: {cpu: 12}"));
+        let m = model(&docs.iter().map(String::as_str).collect::<Vec<_>>());
+        let inst = Instance::new(&m);
+        let small = |name: &str| m.nodes.iter().position(|n| n.name == name).unwrap();
+        let mut packs = [pack(
+            &inst,
+            vec![
+                open(&inst, small("small0"), &[0]),
+                open(&inst, small("small1"), &[1]),
+                open(&inst, small("small2"), &[2]),
+            ],
+            &[],
+        )];
+        polish(
+            &inst,
+            &[vec![0, 1, 2]],
+            &mut packs,
+            0,
+            &mut Budget::new(1_000_000, None),
+        );
+        let p = &packs[0];
+        assert_eq!(p.nodes.len(), 1, "{p:?}");
+        assert_eq!(m.nodes[p.nodes[0].node].name, "big");
+        assert!(valid(&inst, p), "{p:?}");
+    }
 }
