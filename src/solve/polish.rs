@@ -45,6 +45,8 @@ const SWAP_TRIES: usize = 4;
 /// with them checked against the rules (see `Search::rebalance`).
 const BALANCE_PARTNERS: usize = 32;
 const BALANCE_TRIES: usize = 4;
+/// Workloads of a node considered in one rebalancing sweep, at most.
+const BALANCE_RESIDENTS: usize = 24;
 /// Rebalancing sweeps before the first pass of node elimination, at most (one before each
 /// later pass); they stop once a sweep makes fewer exchanges than one per this many nodes.
 const BALANCE_SWEEPS: usize = 3;
@@ -857,8 +859,9 @@ impl<'a, 'm> Search<'a, 'm> {
     }
 
     /// Moves one replica to another node, or exchanges two, wherever that raises the sum
-    /// over nodes and resources of squared load shares: load goes where it fills a node
-    /// relatively more. On nodes of several shapes this stops one shape stranding the
+    /// over nodes of their squared loads (a node's load: its share of each resource,
+    /// weighted by how much of that resource the pool uses): load goes where it fills a
+    /// node relatively more. On nodes of several shapes this stops one shape stranding the
     /// resource another lacks (on Alibaba's machines, CPU-heavy replicas go to the small
     /// machines and memory-heavy ones to the large, which frees the CPU node elimination
     /// needs). Each node is tried against a sample of others; every exchange keeps every
@@ -869,6 +872,21 @@ impl<'a, 'm> Search<'a, 'm> {
             return 0;
         }
         let mut made = 0;
+        self.step += 1;
+        // How much of each resource the pool uses: a resource it barely uses hardly counts.
+        let use_share: Vec<f64> = (0..self.inst.model.resources.len())
+            .map(|r| {
+                let cap: u128 = live
+                    .iter()
+                    .map(|&j| u128::from(self.inst.types[self.nodes[j].ty].cap[r]))
+                    .sum();
+                if cap == 0 || cap >= u128::from(crate::quantity::MAX_AMOUNT) {
+                    0.0
+                } else {
+                    (self.demand[r] as f64 / cap as f64).min(1.0)
+                }
+            })
+            .collect();
         for &j in &live {
             if budget.exhausted() {
                 break;
@@ -880,11 +898,11 @@ impl<'a, 'm> Search<'a, 'm> {
                 if i == j {
                     continue;
                 }
-                for &(a, _) in &self.nodes[j].hosted {
-                    let leaving = std::iter::once(None)
-                        .chain(self.nodes[i].hosted.iter().map(|&(b, _)| Some(b)));
+                let (from_j, from_i) = (self.residents(j), self.residents(i));
+                for &(a, _) in from_j {
+                    let leaving = std::iter::once(None).chain(from_i.iter().map(|&(b, _)| Some(b)));
                     for b in leaving {
-                        let Some(gain) = self.exchange_gain(j, i, a, b) else {
+                        let Some(gain) = self.exchange_gain(&use_share, j, i, a, b) else {
                             continue;
                         };
                         if best.len() == BALANCE_TRIES && gain <= best[BALANCE_TRIES - 1].0 {
@@ -895,8 +913,7 @@ impl<'a, 'm> Search<'a, 'm> {
                         best.truncate(BALANCE_TRIES);
                     }
                 }
-                budget
-                    .spend((self.nodes[j].hosted.len() * (self.nodes[i].hosted.len() + 1)) as u64);
+                budget.spend((from_j.len() * (from_i.len() + 1)) as u64);
             }
             for &(_, i, a, b) in &best {
                 if self.exchange(j, i, a, b) {
@@ -908,30 +925,47 @@ impl<'a, 'm> Search<'a, 'm> {
         made
     }
 
-    /// The rise in squared load shares when one replica of `a` moves from node `j` to `i`
-    /// and one of `b` (if any) from `i` to `j`; `None` when capacity does not allow it or
-    /// nothing rises.
-    fn exchange_gain(&self, j: usize, i: usize, a: usize, b: Option<usize>) -> Option<f64> {
+    /// The workloads on node `j` a rebalancing sweep considers: all of them, or on a node
+    /// hosting many, a window of `BALANCE_RESIDENTS` that moves from sweep to sweep.
+    fn residents(&self, j: usize) -> &[(usize, u32)] {
+        let hosted = &self.nodes[j].hosted;
+        if hosted.len() <= BALANCE_RESIDENTS {
+            return hosted;
+        }
+        let start = (self.step as usize + j) % (hosted.len() - BALANCE_RESIDENTS + 1);
+        &hosted[start..start + BALANCE_RESIDENTS]
+    }
+
+    /// The rise in squared node loads when one replica of `a` moves from node `j` to `i`
+    /// and one of `b` (if any) from `i` to `j`, a node's load being its resource shares
+    /// weighted by `use_share`; `None` when capacity does not allow it or nothing rises.
+    fn exchange_gain(
+        &self,
+        use_share: &[f64],
+        j: usize,
+        i: usize,
+        a: usize,
+        b: Option<usize>,
+    ) -> Option<f64> {
         let inst = self.inst;
         let (oj, oi) = (&self.nodes[j], &self.nodes[i]);
         let (cj, ci) = (&inst.types[oj.ty].cap, &inst.types[oi.ty].cap);
         let qa = &inst.model.workloads[a].requests;
-        let mut gain = 0.0;
-        for r in 0..qa.len() {
+        // Loads of j and i, before and after.
+        let (mut j0, mut i0, mut j1, mut i1) = (0.0, 0.0, 0.0, 0.0);
+        for (r, &u) in use_share.iter().enumerate() {
             let qb = b.map_or(0, |b| inst.model.workloads[b].requests[r]);
             let (lj, li) = (oj.load[r] - qa[r] + qb, oi.load[r] - qb + qa[r]);
             if lj > cj[r] || li > ci[r] {
                 return None;
             }
-            let sq = |l: u64, c: u64| {
-                if c == 0 || c >= crate::quantity::MAX_AMOUNT {
-                    0.0
-                } else {
-                    (l as f64 / c as f64).powi(2)
-                }
-            };
-            gain += sq(lj, cj[r]) + sq(li, ci[r]) - sq(oj.load[r], cj[r]) - sq(oi.load[r], ci[r]);
+            let share = |l: u64, c: u64| if c == 0 { 0.0 } else { u * l as f64 / c as f64 };
+            j0 += share(oj.load[r], cj[r]);
+            i0 += share(oi.load[r], ci[r]);
+            j1 += share(lj, cj[r]);
+            i1 += share(li, ci[r]);
         }
+        let gain = j1 * j1 + i1 * i1 - j0 * j0 - i0 * i0;
         (gain > 1e-9).then_some(gain)
     }
 
