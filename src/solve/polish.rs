@@ -12,7 +12,14 @@
 //! - repair: a pool's unplaced replicas start pending (free nodes are added when the pool's
 //!   own nodes cannot take them);
 //! - node elimination: a node's replicas start pending, and the node is released when the
-//!   search places them all elsewhere while every pool rule still holds.
+//!   search places them all elsewhere while every pool rule still holds. Once that stalls,
+//!   two more nodes are emptied with each victim (a reserve, as the paper keeps two bins
+//!   out): the search then succeeds when what is pending fits on the reserve, and it may also
+//!   refill a node with the heaviest set of its residents and pending replicas that fits.
+//!   Victims of a type another of the pool's nodes beats on every resource per unit of cost
+//!   go first. Before each round, rebalancing sweeps move or exchange replicas between nodes
+//!   wherever that raises the sum of squared node loads; when nothing more gives, a free
+//!   node of a better type is traded in for worse ones.
 //!
 //! Nodes released that way go back to the inventory, where a pool still short of headroom
 //! or minNodesPerPool may take them.
@@ -51,8 +58,22 @@ const BALANCE_RESIDENTS: usize = 24;
 /// later pass); they stop once a sweep makes fewer exchanges than one per this many nodes.
 const BALANCE_SWEEPS: usize = 3;
 const BALANCE_QUIET: usize = 50;
+/// Distinct pending workloads offered to one node in a refill (see `Search::refill`), the
+/// nodes of the ejection sample refilled, and the partial fills (and fit checks) its search
+/// visits per node: they keep a step's work bounded, on nodes that host many replicas too.
+const REFILL_PENDING: usize = 8;
+const REFILL_NODES: usize = 16;
+const REFILL_VISITS: u64 = 2000;
 /// Rounds of adding free nodes when repairing a pool.
 const REPAIR_ROUNDS: usize = 4;
+/// Nodes emptied next to the victim once node elimination stalls: the search then only
+/// has to bring the pending replicas down to what these nodes hold (consistent-neighbourhood
+/// search keeps two bins out so), which leaves it more room to rearrange. Partial fills of
+/// the reserve tried per check, and failed victims in a row that end the search with a
+/// reserve (fewer than without: each attempt moves more replicas).
+const RESERVE: usize = 2;
+const RESERVE_VISITS: u64 = 5000;
+const RESERVE_VICTIMS: usize = 8;
 /// Failed victims in a row after which a pass of node elimination ends.
 const VICTIMS_PER_PASS: usize = 24;
 
@@ -134,6 +155,10 @@ pub fn repair(
 /// Replicas to eject from one node: (workload, count).
 type Ejection = Vec<(usize, u32)>;
 
+/// A node's refill, per workload: (workload, replicas there now, a second count: the most
+/// the search may put there, then the count it chose).
+type Refill = Vec<(usize, u32, u32)>;
+
 /// The residents of `o` in `anti` (sorted), with their counts: through the shorter of the
 /// two lists, as conflict lists can be long and nodes hold few workloads, or the reverse.
 fn conflicts<'o>(o: &'o Open, anti: &'o [usize]) -> impl Iterator<Item = (usize, u32)> + 'o {
@@ -178,6 +203,8 @@ struct Search<'a, 'm> {
     log: Vec<(usize, usize, bool)>,
     /// Nodes taken from the inventory since the last commit.
     added: Vec<usize>,
+    /// Closed nodes that take what is pending once it all fits there (see [`RESERVE`]).
+    reserve: Vec<usize>,
 }
 
 impl<'a, 'm> Search<'a, 'm> {
@@ -230,6 +257,7 @@ impl<'a, 'm> Search<'a, 'm> {
             rng: ChaCha8Rng::seed_from_u64(0x7e1e_91a2 ^ seed),
             log: Vec::new(),
             added: Vec::new(),
+            reserve: Vec::new(),
         }
     }
 
@@ -515,7 +543,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 .map(|i| open[i])
                 .collect()
         };
-        if self.swap(pick, &sample, tenure, budget) {
+        if self.refill(pick, &sample, tenure, budget) || self.swap(pick, &sample, tenure, budget) {
             return true;
         }
         let heavy = self.rng.gen_bool(0.2);
@@ -560,6 +588,156 @@ impl<'a, 'm> Search<'a, 'm> {
         self.add(j, u);
         self.tabu[j].push((u, self.step + tenure, true));
         true
+    }
+
+    /// Refills one node of `sample` from its residents and the pending replicas (the pick
+    /// and a few other pending workloads): the set that fits with every node rule and has
+    /// the largest total weight, when that is more than the node holds now (the descent
+    /// move of consistent-neighbourhood search). Unlike a swap it may leave more replicas
+    /// pending, as long as they weigh less: that is what fills nodes exactly, as packings
+    /// at the optimum need. False when no node of the sample gains.
+    fn refill(&mut self, pick: usize, sample: &[usize], tenure: u64, budget: &mut Budget) -> bool {
+        // minZones spreads depend on which node a replica leaves; those pools keep to the
+        // other moves, which check them. Without a reserve, refills made the search greedier
+        // and lost nodes on BPPC_8_8_8 (417 instead of 415).
+        if !self.zones.is_empty() || self.reserve.is_empty() {
+            return false;
+        }
+        let u = self.pending[pick];
+        let mut offered: Vec<usize> = vec![u];
+        let offset = self.rng.gen_range(0..self.pending.len());
+        for i in (0..self.pending.len()).map(|i| (i + offset) % self.pending.len()) {
+            if offered.len() == REFILL_PENDING {
+                break;
+            }
+            if !offered.contains(&self.pending[i]) {
+                offered.push(self.pending[i]);
+            }
+        }
+        let mut best: Option<(f64, usize, Refill)> = None;
+        let mut visits = 0;
+        for &j in sample.iter().take(REFILL_NODES) {
+            let o = &self.nodes[j];
+            // Items: (workload, replicas here now, most it may have after); residents that
+            // just arrived stay in the base.
+            let mut base = o.clone();
+            let mut items: Refill = Vec::new();
+            for &(w, c) in &o.hosted {
+                if !self.is_tabu(j, w, true) {
+                    base.remove(&self.inst.model.workloads[w].requests, w, c);
+                    items.push((w, c, c));
+                }
+            }
+            for &w in &offered {
+                if self.is_tabu(j, w, false) {
+                    continue;
+                }
+                let more = self.pending.iter().filter(|&&x| x == w).count() as u32;
+                match items.iter_mut().find(|i| i.0 == w) {
+                    Some(i) => i.2 += more,
+                    None => items.push((w, 0, more)),
+                }
+            }
+            // Heaviest first, so that good fills come early and bound the rest.
+            items.sort_by(|a, b| {
+                self.weight[b.0]
+                    .total_cmp(&self.weight[a.0])
+                    .then(a.0.cmp(&b.0))
+            });
+            let now: f64 = items
+                .iter()
+                .map(|&(w, c, _)| self.weight[w] * c as f64)
+                .sum();
+            let mut fill = Fill {
+                items: &items,
+                counts: vec![0; items.len()],
+                best: now + best.as_ref().map_or(0.0, |b| b.0),
+                best_counts: None,
+                visits: 0,
+            };
+            let mut rest: Vec<f64> = items
+                .iter()
+                .map(|&(w, _, m)| self.weight[w] * m as f64)
+                .collect();
+            for i in (0..rest.len().saturating_sub(1)).rev() {
+                rest[i] += rest[i + 1];
+            }
+            self.fill(&mut fill, &rest, &mut base, 0, 0.0);
+            visits += fill.visits;
+            if let Some(counts) = fill.best_counts {
+                let gain = fill.best - now;
+                let plan = items
+                    .iter()
+                    .zip(&counts)
+                    .map(|(&(w, c, _), &k)| (w, c, k))
+                    .collect();
+                best = Some((gain, j, plan));
+            }
+        }
+        budget.spend(visits + sample.len() as u64);
+        let Some((_, j, plan)) = best else {
+            return false;
+        };
+        self.tabu[j].retain(|&(_, until, _)| until > self.step);
+        for &(w, was, now) in &plan {
+            for _ in now..was {
+                self.remove(j, w);
+                self.pending.push(w);
+            }
+            if now < was {
+                self.tabu[j].push((w, self.step + tenure, false));
+            }
+        }
+        for &(w, was, now) in &plan {
+            for _ in was..now {
+                let i = self
+                    .pending
+                    .iter()
+                    .position(|&x| x == w)
+                    .expect("offered replicas are pending");
+                self.pending.swap_remove(i);
+                self.add(j, w);
+            }
+            if now > was {
+                self.tabu[j].push((w, self.step + tenure, true));
+            }
+        }
+        true
+    }
+
+    /// Depth-first search of `Search::refill` over the items from `i` on, `base` holding
+    /// the choices so far (weighing `weight` beyond the base).
+    fn fill(&self, f: &mut Fill, rest: &[f64], base: &mut Open, i: usize, weight: f64) {
+        if f.visits >= REFILL_VISITS {
+            return;
+        }
+        f.visits += 1;
+        if weight > f.best + 1e-9 {
+            f.best = weight;
+            f.best_counts = Some(f.counts.clone());
+        }
+        if i == f.items.len() || weight + rest[i] <= f.best + 1e-9 {
+            return;
+        }
+        let (w, _, most) = f.items[i];
+        let req = &self.inst.model.workloads[w].requests;
+        let mut k = 0;
+        while k < most && self.fits(base, w) {
+            f.visits += 1;
+            base.add(req, w, 1);
+            k += 1;
+        }
+        // Most replicas of this item first, then fewer.
+        loop {
+            f.counts[i] = k;
+            self.fill(f, rest, base, i + 1, weight + self.weight[w] * k as f64);
+            if k == 0 {
+                break;
+            }
+            base.remove(req, w, 1);
+            k -= 1;
+        }
+        f.counts[i] = 0;
     }
 
     /// Exchanges the pending replica at `pick` for one resident of a node in `sample`, or it
@@ -706,7 +884,7 @@ impl<'a, 'm> Search<'a, 'm> {
         let mut best = (self.pending.len(), self.pending_load());
         let mut since = 0;
         for _ in 0..steps {
-            if self.pending.is_empty() || since > self.stall {
+            if self.pending.is_empty() || since > self.stall || self.place_in_reserve(budget) {
                 break;
             }
             if budget.exhausted() {
@@ -721,6 +899,90 @@ impl<'a, 'm> Search<'a, 'm> {
             }
         }
         self.pending.is_empty() && self.zones_met()
+    }
+
+    /// Places every pending replica on the reserve nodes, which are reopened, when they fit
+    /// there under every node rule; false (and nothing changed) when not.
+    fn place_in_reserve(&mut self, budget: &mut Budget) -> bool {
+        if self.reserve.is_empty() {
+            return false;
+        }
+        let inst = self.inst;
+        let fits_total = (0..inst.model.resources.len()).all(|r| {
+            let free: u64 = self
+                .reserve
+                .iter()
+                .map(|&j| inst.types[self.nodes[j].ty].cap[r] - self.nodes[j].load[r])
+                .sum();
+            let pending: u64 = self
+                .pending
+                .iter()
+                .map(|&w| inst.model.workloads[w].requests[r])
+                .sum();
+            pending <= free
+        });
+        if !fits_total {
+            return false;
+        }
+        let mut order = self.pending.clone();
+        order.sort_by(|&a, &b| self.weight[b].total_cmp(&self.weight[a]).then(a.cmp(&b)));
+        let mut nodes: Vec<Open> = self
+            .reserve
+            .iter()
+            .map(|&j| self.nodes[j].clone())
+            .collect();
+        let mut to = vec![0; order.len()];
+        let mut visits = 0;
+        let found = self.assign(&order, &mut nodes, &mut to, 0, &mut visits);
+        budget.spend(visits);
+        if !found {
+            return false;
+        }
+        for (&w, &b) in order.iter().zip(&to) {
+            self.add(self.reserve[b], w);
+        }
+        self.pending.clear();
+        true
+    }
+
+    /// Depth-first search of `place_in_reserve`: a node of `nodes` for each replica of
+    /// `order` from `i` on.
+    fn assign(
+        &self,
+        order: &[usize],
+        nodes: &mut [Open],
+        to: &mut [usize],
+        i: usize,
+        visits: &mut u64,
+    ) -> bool {
+        if i == order.len() {
+            return true;
+        }
+        *visits += 1;
+        if *visits > RESERVE_VISITS {
+            return false;
+        }
+        let w = order[i];
+        let req = &self.inst.model.workloads[w].requests;
+        for b in 0..nodes.len() {
+            // Empty nodes of one type and zone are interchangeable: try the first only.
+            let same_empty = (0..b).any(|a| {
+                nodes[a].hosted.is_empty()
+                    && nodes[b].hosted.is_empty()
+                    && (nodes[a].ty, nodes[a].zone) == (nodes[b].ty, nodes[b].zone)
+            });
+            if same_empty || !self.fits(&nodes[b], w) {
+                continue;
+            }
+            nodes[b].add(req, w, 1);
+            to[i] = b;
+            let found = self.assign(order, nodes, to, i + 1, visits);
+            nodes[b].remove(req, w, 1);
+            if found {
+                return true;
+            }
+        }
+        false
     }
 
     /// The pending load that swaps lower: squared weights (see `swap`).
@@ -868,7 +1130,9 @@ impl<'a, 'm> Search<'a, 'm> {
     /// rule and is committed. Returns how many were made.
     fn rebalance(&mut self, budget: &mut Budget) -> usize {
         let live: Vec<usize> = (0..self.nodes.len()).filter(|&j| !self.closed[j]).collect();
-        if live.len() < 2 {
+        // On nodes of one type the search's own moves do better (BPPC_5_1_3 kept 21 bins
+        // of an optimum of 20 with rebalancing).
+        if live.len() < 2 || self.live_types().len() < 2 {
             return 0;
         }
         let mut made = 0;
@@ -1008,6 +1272,7 @@ impl<'a, 'm> Search<'a, 'm> {
             headroom_deficit(self.inst, &self.demand, self.nodes.iter().map(|o| o.ty)).is_none();
         let patience = self.stall;
         let mut sweeps = BALANCE_SWEEPS;
+        let mut reserved = 0;
         loop {
             for _ in 0..std::mem::replace(&mut sweeps, 1) {
                 let live = self.closed.iter().filter(|&&c| !c).count();
@@ -1019,11 +1284,18 @@ impl<'a, 'm> Search<'a, 'm> {
                 return;
             }
             let victims = self.victims(|_| true);
-            if self.release_some(&victims, floor, headroom_held, patience, budget) == 0
-                && !self.trade_up(floor, inv, headroom_held, patience, budget)
+            if self.release_some(&victims, reserved, floor, headroom_held, patience, budget) > 0
+                || self.trade_up(floor, inv, headroom_held, patience, budget)
             {
+                continue;
+            }
+            // Nothing more gives one node at a time: search again with a reserve of nodes
+            // emptied too (see `RESERVE`), once.
+            if reserved > 0 || !self.zones.is_empty() || victims.len() <= RESERVE + 1 {
                 return;
             }
+            reserved = RESERVE;
+            self.stall = patience;
         }
     }
 
@@ -1090,34 +1362,57 @@ impl<'a, 'm> Search<'a, 'm> {
         victims
     }
 
-    /// Releases what it can of `victims`, in order, until `VICTIMS_PER_PASS` fail in a row
-    /// or the pool costs `floor`; returns how many were released.
+    /// Releases what it can of `victims`, in order, each with `reserved` more nodes emptied
+    /// (see `RESERVE`), until `VICTIMS_PER_PASS` (with a reserve, `RESERVE_VICTIMS`) fail
+    /// in a row or the pool costs `floor`; returns how many were released.
     fn release_some(
         &mut self,
         victims: &[usize],
+        reserved: usize,
         floor: u64,
         headroom_held: bool,
         patience: u64,
         budget: &mut Budget,
     ) -> usize {
+        let per_pass = if reserved > 0 {
+            RESERVE_VICTIMS
+        } else {
+            VICTIMS_PER_PASS
+        };
         let mut released = 0;
         let mut failures = 0;
-        for &v in victims {
-            if budget.exhausted() || failures == VICTIMS_PER_PASS || self.cost() <= floor {
+        for (x, &v) in victims.iter().enumerate() {
+            if budget.exhausted() || failures == per_pass || self.cost() <= floor {
                 break;
             }
             if !self.may_release(v, headroom_held) || !self.room_elsewhere(v) {
                 continue;
             }
-            let hosted = self.nodes[v].hosted.clone();
-            for (w, k) in hosted {
-                for _ in 0..k {
-                    self.remove(v, w);
-                    self.pending.push(w);
+            // The reserve: the next victims after this one still open.
+            self.reserve = victims
+                .iter()
+                .cycle()
+                .skip(x + 1)
+                .take(victims.len())
+                .copied()
+                .filter(|&r| r != v && !self.closed[r])
+                .take(reserved)
+                .collect();
+            for &j in std::iter::once(&v).chain(&self.reserve.clone()) {
+                let hosted = self.nodes[j].hosted.clone();
+                for (w, k) in hosted {
+                    for _ in 0..k {
+                        self.remove(j, w);
+                        self.pending.push(w);
+                    }
                 }
+                self.closed[j] = true;
             }
-            self.closed[v] = true;
-            if self.repair(budget) {
+            let ok = self.repair(budget);
+            for r in std::mem::take(&mut self.reserve) {
+                self.closed[r] = false;
+            }
+            if ok {
                 self.commit();
                 released += 1;
                 failures = 0;
@@ -1182,7 +1477,7 @@ impl<'a, 'm> Search<'a, 'm> {
             if self.cost() < before || failures == VICTIMS_PER_PASS || budget.exhausted() {
                 break;
             }
-            match self.release_some(&[v], floor, headroom_held, patience, budget) {
+            match self.release_some(&[v], 0, floor, headroom_held, patience, budget) {
                 0 => failures += 1,
                 _ => failures = 0,
             }
@@ -1194,6 +1489,17 @@ impl<'a, 'm> Search<'a, 'm> {
         inv.release(inst, node);
         false
     }
+}
+
+/// The state of one node's refill search (see `Search::fill`): the items (workload,
+/// replicas there now, most allowed), the counts chosen so far, the best total weight found
+/// and its counts.
+struct Fill<'i> {
+    items: &'i [(usize, u32, u32)],
+    counts: Vec<u32>,
+    best: f64,
+    best_counts: Option<Vec<u32>>,
+    visits: u64,
 }
 
 /// A candidate exchange: the pending replica (and the pending `partner`, if any) onto `node`,
