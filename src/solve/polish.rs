@@ -58,6 +58,12 @@ const BALANCE_RESIDENTS: usize = 24;
 /// later pass); they stop once a sweep makes fewer exchanges than one per this many nodes.
 const BALANCE_SWEEPS: usize = 3;
 const BALANCE_QUIET: usize = 50;
+/// Mean share of a pool's workloads that one may not share a node with, from which a
+/// workload's weight counts that share too: where conflicts rather than capacity decide the
+/// node count, the replicas with many conflicts are the hard ones to place, and should go
+/// first and be ejected last. Below it, conflicts are left out, as they blur the sizes that
+/// exact fills depend on (BPPC_5_1_3, 10% dense, lost its optimum with them).
+const CONFLICT_DENSITY: f64 = 0.3;
 /// Distinct pending workloads offered to one node in a refill (see `Search::refill`), the
 /// nodes of the ejection sample refilled, and the partial fills (and fit checks) its search
 /// visits per node: they keep a step's work bounded, on nodes that host many replicas too.
@@ -74,6 +80,8 @@ const REPAIR_ROUNDS: usize = 4;
 const RESERVE: usize = 2;
 const RESERVE_VISITS: u64 = 5000;
 const RESERVE_VICTIMS: usize = 8;
+/// The search with a reserve may use this fraction of the budget left (1 / this).
+const RESERVE_SHARE: u64 = 4;
 /// Failed victims in a row after which a pass of node elimination ends.
 const VICTIMS_PER_PASS: usize = 24;
 
@@ -184,7 +192,8 @@ struct Search<'a, 'm> {
     /// The pool's total requests (for headroom).
     demand: Vec<u128>,
     /// Heuristic size of one replica per workload: its requests as shares of the largest
-    /// node type, summed (only to rank choices; fits are decided in exact integers).
+    /// node type, summed, plus its conflicts in a dense pool (see [`CONFLICT_DENSITY`]);
+    /// only to rank choices, fits are decided in exact integers.
     weight: Vec<f64>,
     nodes: Vec<Open>,
     closed: Vec<bool>,
@@ -209,8 +218,21 @@ struct Search<'a, 'm> {
 
 impl<'a, 'm> Search<'a, 'm> {
     fn new(inst: &'a Instance<'m>, workloads: &'a [usize], pack: &PoolPack, seed: u64) -> Self {
+        // The share of the pool's workloads each one may not share a node with.
+        let degree: Vec<f64> = workloads
+            .iter()
+            .map(|&w| {
+                let anti = &inst.model.workloads[w].anti_affinity;
+                let within = anti
+                    .iter()
+                    .filter(|a| workloads.binary_search(a).is_ok())
+                    .count();
+                within as f64 / workloads.len() as f64
+            })
+            .collect();
+        let dense = degree.iter().sum::<f64>() >= CONFLICT_DENSITY * workloads.len() as f64;
         let mut weight = vec![0.0; inst.model.workloads.len()];
-        for &w in workloads {
+        for (&w, &deg) in workloads.iter().zip(&degree) {
             let share: f64 = inst.model.workloads[w]
                 .requests
                 .iter()
@@ -218,7 +240,8 @@ impl<'a, 'm> Search<'a, 'm> {
                 .filter(|(_, &c)| c > 0 && c < crate::quantity::MAX_AMOUNT)
                 .map(|(&q, &c)| q as f64 / c as f64)
                 .sum();
-            weight[w] = share + 1e-9;
+            let conflicts = if dense { deg } else { 0.0 };
+            weight[w] = share + conflicts + 1e-9;
         }
         let mut zones: BTreeMap<usize, Vec<u32>> = workloads
             .iter()
@@ -1273,7 +1296,14 @@ impl<'a, 'm> Search<'a, 'm> {
         let patience = self.stall;
         let mut sweeps = BALANCE_SWEEPS;
         let mut reserved = 0;
+        // The search with a reserve has a share of what is left, so that it cannot take
+        // the rest of the pools' budget.
+        let mut share: Option<Budget> = None;
         loop {
+            let budget = match share.as_mut() {
+                Some(s) => s,
+                None => &mut *budget,
+            };
             for _ in 0..std::mem::replace(&mut sweeps, 1) {
                 let live = self.closed.iter().filter(|&&c| !c).count();
                 if self.rebalance(budget) * BALANCE_QUIET < live {
@@ -1281,7 +1311,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 }
             }
             if self.cost() <= floor || budget.exhausted() {
-                return;
+                break;
             }
             let victims = self.victims(|_| true);
             if self.release_some(&victims, reserved, floor, headroom_held, patience, budget) > 0
@@ -1292,10 +1322,15 @@ impl<'a, 'm> Search<'a, 'm> {
             // Nothing more gives one node at a time: search again with a reserve of nodes
             // emptied too (see `RESERVE`), once.
             if reserved > 0 || !self.zones.is_empty() || victims.len() <= RESERVE + 1 {
-                return;
+                break;
             }
+            share = Some(Budget::new(budget.left / RESERVE_SHARE, budget.deadline));
             reserved = RESERVE;
             self.stall = patience;
+        }
+        if let Some(share) = share {
+            budget.spend(share.used);
+            budget.stopped_by_time |= share.stopped_by_time;
         }
     }
 
@@ -1753,6 +1788,59 @@ mod tests {
     }
 
     #[test]
+    fn a_refill_fills_a_node_exactly_and_the_reserve_takes_the_rest() {
+        // n0 = {a 5, b 2}; x (4) and y (4) are pending, n1 is the (closed) reserve. The
+        // heaviest fill of n0 is {b, x, y} (10), which leaves a pending; a then fits on n1.
+        let m = instance(2, &[("a", 5, ""), ("b", 2, ""), ("x", 4, ""), ("y", 4, "")]);
+        let inst = Instance::new(&m);
+        let p = pack(
+            &inst,
+            vec![open(&inst, 0, &[0, 1]), open(&inst, 1, &[])],
+            &[2, 3],
+        );
+        let workloads = [0, 1, 2, 3];
+        let mut s = Search::new(&inst, &workloads, &p, 0);
+        s.closed[1] = true;
+        s.reserve = vec![1];
+        let mut budget = Budget::new(1_000_000, None);
+        assert!(s.refill(0, &[0], 10, &mut budget));
+        let mut hosted: Vec<usize> = s.nodes[0].hosted.iter().map(|&(w, _)| w).collect();
+        hosted.sort_unstable();
+        assert_eq!(hosted, [1, 2, 3]);
+        assert_eq!(s.pending, [0]);
+        // A full node gains nothing from another refill.
+        assert!(!s.refill(0, &[0], 10, &mut budget));
+        assert!(s.place_in_reserve(&mut budget));
+        assert!(s.pending.is_empty());
+        assert_eq!(s.nodes[1].hosted, [(0, 1)]);
+    }
+
+    #[test]
+    fn the_reserve_takes_nothing_unless_everything_fits() {
+        // x (6) and y (6) on one reserve node of 10: no, and nothing moves; y conflicting
+        // with x on two reserve nodes: yes, one each.
+        let m = instance(2, &[("x", 6, ""), ("y", 6, "x")]);
+        let inst = Instance::new(&m);
+        let p = pack(
+            &inst,
+            vec![open(&inst, 0, &[]), open(&inst, 1, &[])],
+            &[0, 1],
+        );
+        let workloads = [0, 1];
+        let mut s = Search::new(&inst, &workloads, &p, 0);
+        let mut budget = Budget::new(1_000_000, None);
+        s.reserve = vec![0];
+        assert!(!s.place_in_reserve(&mut budget));
+        assert_eq!(s.pending.len(), 2);
+        assert!(s.log.is_empty());
+        s.reserve = vec![0, 1];
+        assert!(s.place_in_reserve(&mut budget));
+        assert!(s.pending.is_empty());
+        assert_eq!(s.nodes[0].hosted.len() + s.nodes[1].hosted.len(), 2);
+        assert!(s.nodes.iter().all(|o| o.hosted.len() == 1));
+    }
+
+    #[test]
     fn elimination_releases_a_node_first_fit_would_keep() {
         // 5 4 4 3 2 2 on nodes of 10: first-fit decreasing needs 3 nodes, two suffice
         // ({5 3 2} and {4 4 2}).
@@ -1794,9 +1882,22 @@ mod tests {
 
     #[test]
     fn rebalancing_fills_nodes_within_the_rules() {
-        // a 5, b 3 (antiAffinity a), c 3, one per node of 10: a and c end up together (the
-        // fullest node), b may not join them, so one node empties.
-        let m = instance(3, &[("a", 5, ""), ("b", 3, "a"), ("c", 3, "")]);
+        // a 5, b 3 (antiAffinity a), c 3, one per node (10, 10 and 12 cpu: two types, as
+        // rebalancing needs): a and c end up together (the fullest node), b may not join
+        // them, so one node empties.
+        let mut docs: Vec<String> = [("a", 5, ""), ("b", 3, ", antiAffinity: [a]"), ("c", 3, "")]
+            .iter()
+            .map(|(n, cpu, anti)| {
+                workload(
+                    n,
+                    &format!("sensitivity: public, resources: {{cpu: {cpu}}}{anti}"),
+                )
+            })
+            .collect();
+        docs.push(node("n0", "", "allocatable: {cpu: 10}"));
+        docs.push(node("n1", "", "allocatable: {cpu: 10}"));
+        docs.push(node("n2", "", "allocatable: {cpu: 12}"));
+        let m = model(&docs.iter().map(String::as_str).collect::<Vec<_>>());
         let inst = Instance::new(&m);
         let p = pack(
             &inst,
