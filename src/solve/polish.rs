@@ -930,21 +930,7 @@ impl<'a, 'm> Search<'a, 'm> {
         if self.reserve.is_empty() {
             return false;
         }
-        let inst = self.inst;
-        let fits_total = (0..inst.model.resources.len()).all(|r| {
-            let free: u64 = self
-                .reserve
-                .iter()
-                .map(|&j| inst.types[self.nodes[j].ty].cap[r] - self.nodes[j].load[r])
-                .sum();
-            let pending: u64 = self
-                .pending
-                .iter()
-                .map(|&w| inst.model.workloads[w].requests[r])
-                .sum();
-            pending <= free
-        });
-        if !fits_total {
+        if !self.room_covers_pending(self.reserve.iter().copied()) {
             return false;
         }
         let mut order = self.pending.clone();
@@ -1042,8 +1028,15 @@ impl<'a, 'm> Search<'a, 'm> {
 
     /// Free capacity of resource `r` over the pool's open nodes, `except` one.
     fn free_capacity(&self, r: usize, except: Option<usize>) -> u128 {
-        (0..self.nodes.len())
-            .filter(|&j| Some(j) != except && !self.closed[j])
+        self.free_on(
+            r,
+            (0..self.nodes.len()).filter(|&j| Some(j) != except && !self.closed[j]),
+        )
+    }
+
+    /// Free capacity of resource `r` over `nodes`.
+    fn free_on(&self, r: usize, nodes: impl Iterator<Item = usize>) -> u128 {
+        nodes
             .map(|j| {
                 let o = &self.nodes[j];
                 u128::from(self.inst.types[o.ty].cap[r] - o.load[r])
@@ -1053,15 +1046,19 @@ impl<'a, 'm> Search<'a, 'm> {
 
     /// Whether the pool's free capacity covers, per resource, the pending replicas.
     fn free_room_covers_pending(&self) -> bool {
+        self.room_covers_pending((0..self.nodes.len()).filter(|&j| !self.closed[j]))
+    }
+
+    /// Whether the free capacity of `nodes` covers, per resource, the pending replicas.
+    fn room_covers_pending(&self, nodes: impl Iterator<Item = usize> + Clone) -> bool {
         let inst = self.inst;
         (0..inst.model.resources.len()).all(|r| {
-            let free = self.free_capacity(r, None);
             let pending: u128 = self
                 .pending
                 .iter()
                 .map(|&w| u128::from(inst.model.workloads[w].requests[r]))
                 .sum();
-            free >= pending
+            self.free_on(r, nodes.clone()) >= pending
         })
     }
 
