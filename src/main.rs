@@ -53,10 +53,16 @@ enum Command {
         /// The plan.json to verify.
         #[arg(long)]
         plan: PathBuf,
-        /// Also prove that these manifests (DIR/manifests of `tierplan plan`) keep every pod
-        /// template in its pool under kube-scheduler's filter rules.
+        /// Also prove that these manifests (DIR/manifests of `tierplan plan`), as `kubectl
+        /// kustomize` builds them, keep every pod template in its pool under kube-scheduler's
+        /// filter rules.
         #[arg(long, value_name = "DIR")]
         manifests: Option<PathBuf>,
+        /// Prove on the output of `kubectl kustomize` of your own kustomization (`-` for
+        /// standard input; repeatable): its objects are judged as built, your workloads
+        /// included. With --manifests, only DIR's cluster-wide objects are added to them.
+        #[arg(long, value_name = "FILE")]
+        built: Vec<PathBuf>,
     },
     /// Write the JSON Schemas of the input kinds and of plan.json into DIR.
     Schemas {
@@ -176,6 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
             plan,
             manifests,
+            built,
         } => {
             let Some(model) = load(&paths) else {
                 return Ok(ExitCode::from(2));
@@ -194,9 +201,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let result = check::check(&model, &plan_doc);
             println!("{result}");
             let mut valid = result.is_valid();
-            if let Some(dir) = manifests {
-                match tierplan::sched::prove(&model, &plan_doc, &dir) {
-                    Ok(proof) => {
+            if manifests.is_some() || !built.is_empty() {
+                match evidence(manifests.as_deref(), &built) {
+                    Ok(evidence) => {
+                        let proof = tierplan::sched::prove_evidence(&model, &plan_doc, &evidence);
                         println!("{proof}");
                         valid &= proof.holds();
                     }
@@ -224,6 +232,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// What the proof judges: a manifests directory as kustomize builds it, built files, or a
+/// directory's cluster-wide objects with the workloads of built files.
+fn evidence(
+    manifests: Option<&std::path::Path>,
+    built: &[PathBuf],
+) -> Result<tierplan::sched::Evidence, tierplan::sched::ProofError> {
+    use tierplan::sched::{read, Parts};
+    let parts = if built.is_empty() {
+        Parts::All
+    } else {
+        Parts::ClusterObjects
+    };
+    let mut evidence = match manifests {
+        Some(dir) => read::directory(dir, parts)?,
+        None => tierplan::sched::Evidence::default(),
+    };
+    for file in built {
+        evidence.extend(read::built_file(file)?);
+    }
+    Ok(evidence)
 }
 
 /// The file `plan` writes into its output directory.

@@ -1,6 +1,6 @@
 //! `workloads/`: a kustomize Component of strategic-merge patches that pin each planned
-//! workload to its pool (and let each system DaemonSet onto every pool), plus `NOTES.txt`,
-//! which lists the plan's rules that Kubernetes cannot express.
+//! workload to its pool, plus `NOTES.txt`, which lists the plan's rules that Kubernetes
+//! cannot express. System DaemonSets get no patch: they keep their own tolerations.
 //!
 //! The patches are partial objects, so they are typed structs of this module built from
 //! k8s-openapi parts: a full k8s-openapi `Deployment` or `CronJob` would serialise its
@@ -117,18 +117,21 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
         ));
         notes.extend(unexpressed(model, w));
     }
+    // System DaemonSets get no patch: narrowing their tolerations would keep them off new
+    // nodes (a new node carries `node.kubernetes.io/not-ready:NoSchedule`, which the
+    // DaemonSet controller tolerates only as NoExecute), and a node without its CNI never
+    // becomes Ready. Admission exempts their pods by who creates them instead.
     for ds in &model.policy.system_daemon_sets {
-        if !targets.insert((Controller::DaemonSet, &ds.namespace, &ds.name)) {
+        if targets.contains(&(
+            Controller::DaemonSet,
+            ds.namespace.as_str(),
+            ds.name.as_str(),
+        )) {
             return Err(EmitError::Workload {
                 workload: format!("{}/{}", ds.namespace, ds.name),
                 problem: "is both a planned workload and a system DaemonSet".into(),
             });
         }
-        let patch = system_patch(model, plan, &ds.namespace, &ds.name);
-        files.push((
-            file_name(&format!("system.{}.{}.yaml", ds.namespace, ds.name))?,
-            documents(&[&patch]),
-        ));
     }
     files.sort();
     for pair in files.windows(2) {
@@ -136,7 +139,7 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
             return Err(EmitError::InvalidName {
                 what: "patch file name",
                 value: pair[0].0.clone(),
-                problem: "two patches would share it (a workload in namespace `system`?)".into(),
+                problem: "two patches would share it".into(),
             });
         }
     }
@@ -251,27 +254,6 @@ fn workload_patch(model: &Model, w: &Workload, pool: &Pool) -> Result<WorkloadPa
         },
     };
     Ok(target(w.controller, &w.namespace, &w.name, template))
-}
-
-/// A system DaemonSet's patch: one exact toleration per pool taint, and of every taint of
-/// the pools' nodes, so that it runs on every node of every pool.
-fn system_patch(model: &Model, plan: &Plan, namespace: &str, name: &str) -> WorkloadPatch {
-    let mut tolerations: Vec<Toleration> = plan
-        .pools
-        .iter()
-        .map(|p| pool_toleration(&p.name))
-        .collect();
-    tolerations.extend(exact_tolerations(
-        plan.pools.iter().flat_map(|p| inventory_nodes(model, p)),
-    ));
-    let template = PodTemplatePatch {
-        metadata: None,
-        spec: PodSpecPatch {
-            tolerations,
-            ..Default::default()
-        },
-    };
-    target(Controller::DaemonSet, namespace, name, template)
 }
 
 fn target(
@@ -406,7 +388,7 @@ fn notes_text(model: &Model, unexpressed: &[String]) -> String {
         s.push_str(&format!("  - {line}\n"));
     }
     s.push_str(
-        "\nCross-tier exceptions: system DaemonSets that run on every node of every pool:\n",
+        "\nCross-tier exceptions: system DaemonSets, left with their own tolerations, which run\non every node of every pool (admission exempts only pods their controller creates):\n",
     );
     if model.policy.system_daemon_sets.is_empty() {
         s.push_str("  none\n");
@@ -429,7 +411,7 @@ toleration the workload still needs, never one of another pool's taint.
 
 const COMPONENT_HEADER: &str = "\
 # Written by tierplan: strategic-merge patches that pin each planned workload's pods to its
-# pool, and let each system DaemonSet onto every pool. Layer them onto your own manifests
+# pool. System DaemonSets are left as they are. Layer them onto your own manifests
 # with a kustomization of your own:
 #
 #   apiVersion: kustomize.config.k8s.io/v1beta1

@@ -2,8 +2,10 @@
 //! planned node and no pod template can reach a node of another pool.
 
 use super::filter::{self, NodeView, PodFilter};
-use super::read::{self, Manifests, NodePoolFile, Patch, ProofError};
-use crate::model::{Controller, Model, INSTANCE_TYPE_LABEL, ZONE_LABEL};
+use super::read::{self, Evidence, NodePoolDoc, Parts, PodSource, ProofError, Source};
+use crate::emit::admission::{self, POLICY_NAME};
+use crate::emit::POD_POOL_LABEL;
+use crate::model::{Model, INSTANCE_TYPE_LABEL, ZONE_LABEL};
 use crate::plan::Plan;
 use k8s_openapi::api::core::v1::{NodeSelectorRequirement, PodSpec, Taint};
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,20 +19,24 @@ pub const NODEPOOL_LABEL: &str = "karpenter.sh/nodepool";
 
 /// What the proof takes for granted; printed with every report.
 pub const ASSUMPTIONS: [&str; 5] = [
-    "each workloads/ patch is applied by strategic merge onto the user's own object; \
-     `tolerations` and `nodeSelectorTerms` are lists without a merge key, so the patch's lists \
-     replace the user's, and `nodeSelector` is a map, so the user's keys can only narrow it: \
-     the patch alone decides isolation",
-    "the user's objects set neither `spec.nodeName` nor another `schedulerName`, both of which \
-     bypass kube-scheduler's filters, and every DaemonSet may use the host network",
+    "the cluster gets exactly the objects read: what `kubectl kustomize` builds from the \
+     manifests directory (its kustomization's resources, and the workloads/ Component's patches \
+     applied by strategic merge onto the user's objects: `tolerations` and `nodeSelectorTerms` \
+     are lists without a merge key, so the patch's lists replace the user's, and `nodeSelector` \
+     is a map, so the user's keys can only narrow it), or the objects of a --built file as they \
+     are; objects applied outside these are not covered",
+    "every DaemonSet may use the host network; pods that set `spec.nodeName` or another \
+     `schedulerName` skip kube-scheduler's filters, so the admission policy must deny them \
+     unless they are pinned to their pool",
     "nodes carry only the inventory's labels and taints with nodes.yaml applied by server-side \
      apply (labels merged, the taint list replaced), or, when Karpenter launches them, their \
      NodePool template's labels and taints; NodeRestriction keeps kubelets from relabelling \
      node-restriction.kubernetes.io/ keys",
     "scheduling is decided by the filters on taints, nodeSelector and required node affinity; \
      resources, pod affinity and spread only ever narrow where a pod may go",
-    "pods created outside these workloads are held to their tier by the admission policy and \
-     by the pool taints, which an untiered DaemonSet pod is checked against below",
+    "pods created outside the objects read are held to their tier by the pool taints and by \
+     the admission policy read here; the policy's boundary is the namespace: whoever may create \
+     pods in a namespace may put them in any pool planned for that namespace's workloads",
 ];
 
 /// A stable code for each kind of failure, for scripts and tests.
@@ -56,11 +62,12 @@ pub enum Rule {
     TolerationsNotSet,
     /// (c) A tiered patch without required node affinity.
     MissingAffinity,
-    /// (c) A workload of the plan, or a system DaemonSet, without a patch.
+    /// (c) A workload of the plan without a patch (or, built, without its object).
     MissingPatch,
     /// A patch whose kind is not the workload's controller, so it applies to nothing.
     WrongKind,
-    /// A patch for an object that is neither a workload nor a system DaemonSet of the input.
+    /// A patch for an object that is no workload of the input, or that narrows a system
+    /// DaemonSet's tolerations.
     StrayPatch,
     /// A Node of nodes.yaml that is not in the inventory.
     UnknownNode,
@@ -72,6 +79,12 @@ pub enum Rule {
     WrongNodePool,
     /// A NodePool file named after no pool that buys nodes.
     NodePoolForNoPool,
+    /// (b) A built object the plan does not cover can schedule on a pool's node.
+    Untiered,
+    /// Several documents for one object: the last one applied wins.
+    Duplicate,
+    /// The admission policy is missing, altered or not enforcing.
+    Admission,
     /// Something the proof cannot reason about (strategic-merge directives, nodeName,
     /// another scheduler, unknown operators, unparseable affinity).
     Unsupported,
@@ -98,6 +111,9 @@ impl Rule {
             Rule::NodePoolOverlap => "nodepool-overlap",
             Rule::WrongNodePool => "wrong-nodepool",
             Rule::NodePoolForNoPool => "nodepool-for-no-pool",
+            Rule::Untiered => "untiered",
+            Rule::Duplicate => "duplicate",
+            Rule::Admission => "admission",
             Rule::Unsupported => "unsupported",
         }
     }
@@ -128,6 +144,8 @@ pub struct Exception {
     pub pools: Vec<String>,
     /// How many nodes (of any pool) it can schedule on.
     pub nodes: usize,
+    /// Its object was not among those read, so it is taken to tolerate every taint.
+    pub assumed: bool,
 }
 
 /// How much was evaluated.
@@ -145,6 +163,8 @@ pub struct Counts {
     pub probes: usize,
     /// Bought node × NodePool pairs evaluated.
     pub admissions: usize,
+    /// Built objects of kinds that decide no placement (Services, ConfigMaps…), skipped.
+    pub skipped: usize,
 }
 
 /// The outcome of [`prove`].
@@ -178,8 +198,9 @@ impl fmt::Display for Proof {
         writeln!(
             f,
             "evaluated: {} pod templates, {} nodes; (a) {} placements; (b) {} template x node pairs; \
-             {} untiered DaemonSet pod x pool node pairs; {} bought node x NodePool pairs",
-            c.templates, c.nodes, c.placements, c.pairs, c.probes, c.admissions
+             {} untiered DaemonSet pod x pool node pairs; {} bought node x NodePool pairs; \
+             {} objects of other kinds skipped",
+            c.templates, c.nodes, c.placements, c.pairs, c.probes, c.admissions, c.skipped
         )?;
         if self.exceptions.is_empty() {
             writeln!(f, "cross-tier exceptions: none")?;
@@ -191,10 +212,15 @@ impl fmt::Display for Proof {
             for e in &self.exceptions {
                 writeln!(
                     f,
-                    "  - {} runs on {} nodes of pools {}",
+                    "  - {} runs on {} nodes of pools {}{}",
                     e.daemon_set,
                     e.nodes,
-                    e.pools.join(", ")
+                    e.pools.join(", "),
+                    if e.assumed {
+                        " (keeps its own tolerations, taken to tolerate every taint)"
+                    } else {
+                        ""
+                    }
                 )?;
             }
         }
@@ -209,11 +235,12 @@ impl fmt::Display for Proof {
                     n => format!("node {} and {} more", x.node, n - 1),
                 });
             }
+            let subject = subject.join(", ");
+            let sep = if subject.is_empty() { "" } else { ": " };
             writeln!(
                 f,
-                "{}: {}: {}\n  fix: {}",
+                "{}: {subject}{sep}{}\n  fix: {}",
                 x.rule.code(),
-                subject.join(", "),
                 x.problem,
                 x.fix
             )?;
@@ -259,7 +286,7 @@ struct Template<'m> {
     id: String,
     role: Role,
     filter: PodFilter,
-    patch: &'m Patch,
+    source: &'m PodSource,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -267,12 +294,19 @@ enum Role {
     /// A workload of the input and the plan pool holding it.
     Workload(Option<usize>),
     SystemDaemonSet,
+    /// A built object that runs pods the plan does not cover (a user's own Deployment).
+    Untiered,
 }
 
 /// Proves that `manifests` (a `manifests/` directory) enforce `plan`: see the module docs.
 pub fn prove(model: &Model, plan: &Plan, manifests: &Path) -> Result<Proof, ProofError> {
-    let m = read::manifests(manifests)?;
-    Ok(Prover::new(model, plan).run(&m))
+    let evidence = read::directory(manifests, Parts::All)?;
+    Ok(prove_evidence(model, plan, &evidence))
+}
+
+/// Proves that the objects of `evidence` (see [`read`]) enforce `plan`.
+pub fn prove_evidence(model: &Model, plan: &Plan, evidence: &Evidence) -> Proof {
+    Prover::new(model, plan).run(evidence)
 }
 
 struct Prover<'a> {
@@ -333,17 +367,21 @@ impl<'a> Prover<'a> {
         pool.map_or("(no pool)", |p| plan.pools[p].name.as_str())
     }
 
-    fn run(mut self, m: &'a Manifests) -> Proof {
+    fn run(mut self, m: &'a Evidence) -> Proof {
         let mut nodes = self.inventory(m);
         nodes.extend(self.bought(m));
         self.counts.nodes = nodes.len();
+        self.counts.skipped = m.skipped;
         let templates = self.templates(m);
         self.counts.templates = templates.len();
         self.placements(&templates, &nodes);
         self.isolation(&templates, &nodes);
+        self.untiered(&templates, &nodes);
         let exceptions = self.system(&templates, &nodes);
         self.probe(&nodes);
         self.soft_taints(m);
+        self.duplicates(m);
+        self.admission(m);
         let mut failures: Vec<Failure> = self.failures.into_values().collect();
         failures
             .sort_by(|a, b| (a.rule, &a.workload, &a.node).cmp(&(b.rule, &b.workload, &b.node)));
@@ -366,7 +404,7 @@ impl<'a> Prover<'a> {
     }
 
     /// Every inventory node, with nodes.yaml applied.
-    fn inventory(&mut self, m: &Manifests) -> Vec<UNode> {
+    fn inventory(&mut self, m: &Evidence) -> Vec<UNode> {
         let pools = self.node_pools();
         let mut nodes: Vec<UNode> = self
             .model
@@ -419,7 +457,7 @@ impl<'a> Prover<'a> {
 
     /// The nodes the plan buys, as their NodePool launches them, and per NodePool one node it
     /// could launch from its template alone.
-    fn bought(&mut self, m: &Manifests) -> Vec<UNode> {
+    fn bought(&mut self, m: &Evidence) -> Vec<UNode> {
         let plan = self.plan;
         let pool_index: BTreeMap<&str, usize> = plan
             .pools
@@ -429,7 +467,7 @@ impl<'a> Prover<'a> {
             .collect();
         let mut nodes = Vec::new();
         for np in &m.node_pools {
-            let pool = pool_index.get(np.pool.as_str()).copied();
+            let pool = pool_index.get(np.pool()).copied();
             if pool.is_none_or(|p| plan.pools[p].node_types.is_empty()) {
                 self.fail(
                     Rule::NodePoolForNoPool,
@@ -437,10 +475,8 @@ impl<'a> Prover<'a> {
                     &np.node_pool.metadata.name,
                     "",
                     format!(
-                        "{}: NodePool `{}` is named after `{}`, which is no pool of the plan that buys nodes",
-                        np.file.display(),
-                        np.node_pool.metadata.name,
-                        np.pool
+                        "{}: NodePool `{}` is named after no pool of the plan that buys nodes",
+                        np.source, np.node_pool.metadata.name,
                     ),
                     "delete the file, or regenerate the manifests from this plan",
                 );
@@ -474,11 +510,11 @@ impl<'a> Prover<'a> {
                 labels.insert(ZONE_LABEL.into(), b.zone.into());
                 // What makes the node one of this pool is what the pool's own NodePool puts
                 // on it; another NodePool launches it only if its labels agree.
-                if let Some(own) = m.node_pools.iter().find(|np| np.pool == pool.name) {
+                if let Some(own) = m.node_pools.iter().find(|np| np.pool() == pool.name) {
                     let own = &own.node_pool.spec.template.metadata.labels;
                     labels.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
-                let admitting: Vec<&NodePoolFile> = m
+                let admitting: Vec<&NodePoolDoc> = m
                     .node_pools
                     .iter()
                     .filter(|np| self.admits(np, &labels))
@@ -486,7 +522,7 @@ impl<'a> Prover<'a> {
                 self.counts.admissions += m.node_pools.len();
                 let chosen = admitting
                     .iter()
-                    .find(|np| np.pool == pool.name)
+                    .find(|np| np.pool() == pool.name)
                     .or(admitting.first());
                 let where_ = format!("{} in {}", b.node_type, b.zone);
                 match admitting.as_slice() {
@@ -512,7 +548,7 @@ impl<'a> Prover<'a> {
                         "restrict each NodePool's requirements to the instance types and zones of its own pool, with no overlap",
                     ),
                 }
-                if let Some(np) = chosen.filter(|np| np.pool != pool.name) {
+                if let Some(np) = chosen.filter(|np| np.pool() != pool.name) {
                     self.fail(
                         Rule::WrongNodePool,
                         "",
@@ -520,7 +556,9 @@ impl<'a> Prover<'a> {
                         &b.name,
                         format!(
                             "the {where_} bought for pool {} is launched by NodePool {} of pool {}",
-                            pool.name, np.node_pool.metadata.name, np.pool
+                            pool.name,
+                            np.node_pool.metadata.name,
+                            np.pool()
                         ),
                         "regenerate the NodePools from this plan",
                     );
@@ -553,7 +591,7 @@ impl<'a> Prover<'a> {
     /// with them and its requirements admit them. A requirement on a key the node does not
     /// define does not exclude it (Karpenter can satisfy it by labelling the node), so
     /// overlaps are over-reported rather than missed.
-    fn admits(&mut self, np: &NodePoolFile, labels: &BTreeMap<String, String>) -> bool {
+    fn admits(&mut self, np: &NodePoolDoc, labels: &BTreeMap<String, String>) -> bool {
         let template = &np.node_pool.spec.template.metadata.labels;
         let mut ok = template
             .iter()
@@ -577,7 +615,7 @@ impl<'a> Prover<'a> {
                         "",
                         format!(
                             "{}: requirement on `{}` does not parse: {}",
-                            np.file.display(),
+                            np.source,
                             r.key,
                             errs.join("; ")
                         ),
@@ -590,9 +628,9 @@ impl<'a> Prover<'a> {
         ok
     }
 
-    /// One template per patch that belongs to a workload or system DaemonSet, with the
-    /// static checks that need no node.
-    fn templates(&mut self, m: &'a Manifests) -> Vec<Template<'a>> {
+    /// One template per pod source: a workload's, a system DaemonSet's or (built objects
+    /// only) one the plan does not cover, with the static checks that need no node.
+    fn templates(&mut self, m: &'a Evidence) -> Vec<Template<'a>> {
         let mut pool_of: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, p) in self.plan.pools.iter().enumerate() {
             for w in &p.workloads {
@@ -606,51 +644,70 @@ impl<'a> Prover<'a> {
             .iter()
             .map(|d| format!("{}/{}", d.namespace, d.name))
             .collect();
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut out = Vec::new();
-        for patch in &m.patches {
-            let id = patch.id();
-            *seen.entry(id.clone()).or_default() += 1;
-            let role = if let Some(w) = self.model.workload_index(&id) {
-                let w = &self.model.workloads[w];
-                if patch.kind != w.controller.kind() {
+        for pod in &m.pods {
+            let id = pod.id();
+            let workload = self
+                .model
+                .workload_index(&id)
+                .map(|w| &self.model.workloads[w]);
+            let role = match workload {
+                Some(w) if pod.kind == w.controller.kind() => {
+                    Role::Workload(pool_of.get(id.as_str()).copied())
+                }
+                Some(w) if pod.patch => {
                     self.fail(
                         Rule::WrongKind,
                         &id,
-                        &patch.kind,
+                        &pod.kind,
                         "",
                         format!(
                             "{}: patches a {} but the workload runs as a {}, so the patch applies to nothing",
-                            patch.file.display(),
-                            patch.kind,
+                            pod.source,
+                            pod.kind,
                             w.controller.kind()
                         ),
                         "set the Workload's spec.controller to the kind that runs it and regenerate",
                     );
                     continue;
                 }
-                Role::Workload(pool_of.get(id.as_str()).copied())
-            } else if system.contains(&id) && patch.kind == "DaemonSet" {
-                Role::SystemDaemonSet
-            } else {
-                self.fail(
-                    Rule::StrayPatch,
-                    &id,
-                    "",
-                    "",
-                    format!(
-                        "{}: patches {} {id}, which is neither a workload nor a system DaemonSet of the input",
-                        patch.file.display(),
-                        patch.kind
-                    ),
-                    "regenerate the manifests from the same input and plan",
-                );
-                continue;
+                _ if system.contains(&id) && pod.kind == "DaemonSet" => {
+                    if pod.patch {
+                        self.fail(
+                            Rule::StrayPatch,
+                            &id,
+                            "",
+                            "",
+                            format!(
+                                "{}: patches system DaemonSet {id}: narrowing its tolerations keeps it off new nodes, \
+                                 which carry node.kubernetes.io/not-ready:NoSchedule until their CNI runs",
+                                pod.source
+                            ),
+                            "delete the patch: system DaemonSets keep their own tolerations and admission exempts them by creator",
+                        );
+                        continue;
+                    }
+                    Role::SystemDaemonSet
+                }
+                _ if pod.patch => {
+                    self.fail(
+                        Rule::StrayPatch,
+                        &id,
+                        "",
+                        "",
+                        format!(
+                            "{}: patches {} {id}, which is no workload of the input",
+                            pod.source, pod.kind
+                        ),
+                        "regenerate the manifests from the same input and plan",
+                    );
+                    continue;
+                }
+                _ => Role::Untiered,
             };
-            let mut spec = patch.template.spec.clone().unwrap_or_default();
-            let daemon = patch.kind == "DaemonSet";
-            self.static_checks(&id, patch, &spec, role);
-            if daemon {
+            let mut spec = pod.template.spec.clone().unwrap_or_default();
+            self.static_checks(&id, pod, &spec, role);
+            if pod.kind == "DaemonSet" {
                 // The user's DaemonSet may use the host network, which earns one more
                 // automatic toleration; assuming it over-approximates where pods can go.
                 spec.host_network = Some(true);
@@ -660,52 +717,47 @@ impl<'a> Prover<'a> {
                 id,
                 role,
                 filter: PodFilter::new(&spec),
-                patch,
+                source: pod,
             });
         }
-        for (id, n) in seen.iter().filter(|(_, n)| **n > 1) {
+        let mut seen: BTreeMap<(&str, String), Vec<&Source>> = BTreeMap::new();
+        for pod in &m.pods {
+            seen.entry((pod.kind.as_str(), pod.id()))
+                .or_default()
+                .push(&pod.source);
+        }
+        for ((kind, id), sources) in seen.iter().filter(|(_, s)| s.len() > 1) {
             self.fail(
-                Rule::Unsupported,
+                Rule::Duplicate,
                 id,
+                kind,
                 "",
-                "",
-                format!("{n} patches target this object; which lists win depends on their order"),
-                "keep one patch per object",
+                format!(
+                    "{} {kind} documents for this object ({}): which one wins depends on the order they are applied in",
+                    sources.len(),
+                    sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+                "keep one document per object",
             );
         }
+        let built = m.pods.iter().any(|p| !p.patch);
         for w in &self.model.workloads {
-            let patched = m
-                .patches
+            let present = m
+                .pods
                 .iter()
                 .any(|p| p.id() == w.id && p.kind == w.controller.kind());
-            if pool_of.contains_key(w.id.as_str()) && !patched {
+            if pool_of.contains_key(w.id.as_str()) && !present {
                 self.fail(
                     Rule::MissingPatch,
                     &w.id,
                     "",
                     "",
-                    format!(
-                        "no {} patch pins this workload of the plan to its pool",
-                        w.controller.kind()
-                    ),
-                    "add its patch from `tierplan plan` to workloads/",
-                );
-            }
-        }
-        for d in &self.model.policy.system_daemon_sets {
-            let id = format!("{}/{}", d.namespace, d.name);
-            let patched = m.patches.iter().any(|p| {
-                p.id() == id && p.kind == Controller::DaemonSet.kind() && p.is_system_file()
-            });
-            if !patched {
-                self.fail(
-                    Rule::MissingPatch,
-                    &id,
-                    "",
-                    "",
-                    "no workloads/system.* patch gives this system DaemonSet its tolerations"
-                        .into(),
-                    "add its patch from `tierplan plan` to workloads/",
+                    if built {
+                        format!("no {} of this name in the built objects, so nothing shows it pinned to its pool", w.controller.kind())
+                    } else {
+                        format!("no {} patch pins this workload of the plan to its pool", w.controller.kind())
+                    },
+                    "add its patch from `tierplan plan` to workloads/ and its kustomization",
                 );
             }
         }
@@ -713,9 +765,34 @@ impl<'a> Prover<'a> {
     }
 
     /// (c): rules about a template that hold or fail whatever the nodes.
-    fn static_checks(&mut self, id: &str, patch: &Patch, spec: &PodSpec, role: Role) {
-        let file = patch.file.display().to_string();
-        for d in &patch.directives {
+    fn static_checks(&mut self, id: &str, pod: &PodSource, spec: &PodSpec, role: Role) {
+        let file = pod.source.to_string();
+        if let Role::Workload(Some(p)) = role {
+            let pool = &self.plan.pools[p].name;
+            let labels = pod
+                .template
+                .metadata
+                .as_ref()
+                .and_then(|m| m.labels.as_ref());
+            let label = labels.and_then(|l| l.get(POD_POOL_LABEL));
+            if label != Some(pool) {
+                self.fail(
+                    Rule::Placement,
+                    id,
+                    POD_POOL_LABEL,
+                    "",
+                    format!(
+                        "{file}: the pod template {} `{POD_POOL_LABEL}: {pool}`, so the admission policy denies every pod of this workload",
+                        match label {
+                            Some(other) => format!("carries `{POD_POOL_LABEL}: {other}` instead of"),
+                            None => "lacks".to_string(),
+                        }
+                    ),
+                    "label the pod template with its pool, as the patch from `tierplan plan` does",
+                );
+            }
+        }
+        for d in &pod.directives {
             self.fail(
                 Rule::Unsupported,
                 id,
@@ -750,6 +827,9 @@ impl<'a> Prover<'a> {
             );
         }
         match &spec.tolerations {
+            // A system DaemonSet keeps whatever tolerations it has: it is the exception.
+            _ if role == Role::SystemDaemonSet => {}
+            None if !pod.patch => {}
             None => self.fail(
                 Rule::TolerationsNotSet,
                 id,
@@ -821,7 +901,7 @@ impl<'a> Prover<'a> {
         // narrow it); tiered DaemonSets need it, since their controller replaces each pod's
         // required node affinity with a term naming one node.
         let selects = spec.node_selector.as_ref().is_some_and(|s| !s.is_empty());
-        if role != Role::SystemDaemonSet && required.is_none() && !selects {
+        if matches!(role, Role::Workload(_)) && required.is_none() && !selects {
             self.fail(
                 if preferred { Rule::SoftIsolation } else { Rule::MissingAffinity },
                 id,
@@ -910,7 +990,7 @@ impl<'a> Prover<'a> {
                         &n.name,
                         format!(
                             "{}: pods of pool {} can schedule on this node of pool {pool}: tiers mix",
-                            t.patch.file.display(),
+                            t.source.source,
                             own_pool
                         ),
                         "tolerate only the pool's own taint and require its own pool label",
@@ -922,7 +1002,7 @@ impl<'a> Prover<'a> {
                         &n.name,
                         format!(
                             "{}: pods of pool {} can schedule on this node, which is in no pool",
-                            t.patch.file.display(),
+                            t.source.source,
                             own_pool
                         ),
                         "require the pool's label in required node affinity",
@@ -960,15 +1040,52 @@ impl<'a> Prover<'a> {
         }
     }
 
-    /// (d): system DaemonSets reaching several pools, listed as exceptions.
+    /// (b): a built object the plan does not cover reaches no pool node. Such pods are
+    /// kept off the tiers by the pool taints alone (and by admission, which denies pool
+    /// tolerations to pods without a pool).
+    fn untiered(&mut self, templates: &[Template<'_>], nodes: &[UNode]) {
+        for t in templates.iter().filter(|t| t.role == Role::Untiered) {
+            for n in nodes.iter().filter(|n| n.pool.is_some()) {
+                self.counts.pairs += 1;
+                if t.filter.schedulable(&n.view()).is_ok() {
+                    let pool = self.pool_name(n.pool);
+                    self.fail(
+                        Rule::Untiered,
+                        &t.id,
+                        pool,
+                        &n.name,
+                        format!(
+                            "{}: {} {}, which no workload of the plan covers, can schedule on this node of pool {pool}",
+                            t.source.source, t.source.kind, t.id
+                        ),
+                        "plan it as a Workload, or list it in the Policy's systemDaemonSets if it must run on every node",
+                    );
+                }
+            }
+        }
+    }
+
+    /// (d): system DaemonSets reaching several pools, listed as exceptions. One whose object
+    /// was not read keeps tolerations the proof cannot see, so it is taken to reach every
+    /// node (as CNI and kube-proxy DaemonSets do, tolerating everything).
     fn system(&mut self, templates: &[Template<'_>], nodes: &[UNode]) -> Vec<Exception> {
         let mut out = Vec::new();
-        for t in templates.iter().filter(|t| t.role == Role::SystemDaemonSet) {
+        for d in &self.model.policy.system_daemon_sets {
+            let id = format!("{}/{}", d.namespace, d.name);
+            let template = templates
+                .iter()
+                .find(|t| t.role == Role::SystemDaemonSet && t.id == id);
             let mut pools = BTreeSet::new();
             let mut reached = 0;
             for n in nodes {
-                self.counts.pairs += 1;
-                if t.filter.schedulable(&n.view()).is_ok() {
+                let reaches = match template {
+                    Some(t) => {
+                        self.counts.pairs += 1;
+                        t.filter.schedulable(&n.view()).is_ok()
+                    }
+                    None => true,
+                };
+                if reaches {
                     reached += 1;
                     if let Some(p) = n.pool {
                         pools.insert(self.plan.pools[p].name.clone());
@@ -977,14 +1094,173 @@ impl<'a> Prover<'a> {
             }
             if pools.len() > 1 {
                 out.push(Exception {
-                    daemon_set: t.id.clone(),
+                    daemon_set: id,
                     pools: pools.into_iter().collect(),
                     nodes: reached,
+                    assumed: template.is_none(),
                 });
             }
         }
         out.sort_by(|a, b| a.daemon_set.cmp(&b.daemon_set));
         out
+    }
+
+    /// Several documents for one Node, NodePool or admission object: applied one after the
+    /// other (server-side apply under one field manager drops what the second omits, such
+    /// as a taint), the last wins, so the evidence does not say what the cluster gets.
+    fn duplicates(&mut self, m: &Evidence) {
+        let mut seen: BTreeMap<(&str, &str), Vec<&Source>> = BTreeMap::new();
+        for n in &m.nodes {
+            seen.entry(("Node", &n.name)).or_default().push(&n.source);
+        }
+        for np in &m.node_pools {
+            seen.entry(("NodePool", np.pool()))
+                .or_default()
+                .push(&np.source);
+        }
+        for p in &m.policies {
+            let name = p.object.metadata.name.as_deref().unwrap_or_default();
+            seen.entry(("ValidatingAdmissionPolicy", name))
+                .or_default()
+                .push(&p.source);
+        }
+        for b in &m.bindings {
+            let name = b.object.metadata.name.as_deref().unwrap_or_default();
+            seen.entry(("ValidatingAdmissionPolicyBinding", name))
+                .or_default()
+                .push(&b.source);
+        }
+        for ((kind, name), sources) in seen.into_iter().filter(|(_, s)| s.len() > 1) {
+            self.fail(
+                Rule::Duplicate,
+                "",
+                &format!("{kind}/{name}"),
+                if kind == "Node" { name } else { "" },
+                format!(
+                    "{} documents for {kind} {name} ({}): applied in turn, the last one wins and drops what it omits",
+                    sources.len(),
+                    sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+                "keep one document per object",
+            );
+        }
+    }
+
+    /// The admission policy and binding the isolation relies on: present, enforcing
+    /// (`failurePolicy: Fail`, `validationActions` with `Deny`), matching every pod in every
+    /// namespace, and with the rules tierplan writes for this plan. What those rules mean is
+    /// tested by evaluating their CEL (tests/admission_cel.rs), not here: the proof checks
+    /// that they are in force, unaltered.
+    fn admission(&mut self, m: &Evidence) {
+        let (want, want_binding) = admission::objects(self.model, self.plan);
+        let fix = "apply admission/ as `tierplan plan` wrote it";
+        let named = |name: Option<&String>| name.map(String::as_str) == Some(POLICY_NAME);
+        let Some(policy) = m
+            .policies
+            .iter()
+            .find(|p| named(p.object.metadata.name.as_ref()))
+        else {
+            self.fail(
+                Rule::Admission,
+                "",
+                "policy",
+                "",
+                format!("no ValidatingAdmissionPolicy {POLICY_NAME}: nothing stops a pod from tolerating another pool's taint"),
+                fix,
+            );
+            return;
+        };
+        let where_ = policy.source.to_string();
+        let spec = policy.object.spec.clone().unwrap_or_default();
+        let want_spec = want.spec.unwrap_or_default();
+        // Kubernetes defaults failurePolicy to Fail.
+        if spec.failure_policy.as_deref().unwrap_or("Fail") != "Fail" {
+            self.fail(
+                Rule::Admission,
+                "",
+                "failurePolicy",
+                "",
+                format!(
+                    "{where_}: failurePolicy `{}` admits every pod whenever the policy cannot be evaluated",
+                    spec.failure_policy.as_deref().unwrap_or_default()
+                ),
+                "set failurePolicy: Fail",
+            );
+        }
+        let fields = [
+            (
+                "matchConstraints",
+                spec.match_constraints != want_spec.match_constraints,
+            ),
+            (
+                "matchConditions",
+                spec.match_conditions != want_spec.match_conditions,
+            ),
+            ("variables", spec.variables != want_spec.variables),
+            ("validations", spec.validations != want_spec.validations),
+            ("paramKind", spec.param_kind != want_spec.param_kind),
+        ];
+        for (name, differs) in fields {
+            if differs {
+                self.fail(
+                    Rule::Admission,
+                    "",
+                    name,
+                    "",
+                    format!("{where_}: spec.{name} differs from what tierplan writes for this plan, so the proof cannot rely on the policy"),
+                    fix,
+                );
+            }
+        }
+        let bindings: Vec<_> = m
+            .bindings
+            .iter()
+            .filter(|b| {
+                b.object
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.policy_name.as_deref())
+                    == Some(POLICY_NAME)
+            })
+            .collect();
+        let want_binding = want_binding.spec.unwrap_or_default();
+        // Why each binding of the policy falls short; none short means one enforces.
+        let shortfalls: Vec<(&Source, Vec<String>)> = bindings
+            .iter()
+            .map(|b| {
+                let spec = b.object.spec.clone().unwrap_or_default();
+                let mut why = Vec::new();
+                let actions = spec.validation_actions.unwrap_or_default();
+                if !actions.iter().any(|a| a == "Deny") {
+                    why.push(format!("validationActions {actions:?} lack Deny, so nothing is refused"));
+                }
+                if spec.match_resources != want_binding.match_resources {
+                    why.push("matchResources narrow it to some namespaces or objects".into());
+                }
+                if spec.param_ref != want_binding.param_ref {
+                    why.push("it sets a paramRef".into());
+                }
+                (&b.source, why)
+            })
+            .collect();
+        if shortfalls.iter().all(|(_, why)| !why.is_empty()) {
+            self.fail(
+                Rule::Admission,
+                "",
+                "binding",
+                "",
+                if bindings.is_empty() {
+                    format!("no ValidatingAdmissionPolicyBinding of {POLICY_NAME}: the policy is in force nowhere")
+                } else {
+                    let each: Vec<String> = shortfalls
+                        .iter()
+                        .map(|(source, why)| format!("{source}: {}", why.join("; ")))
+                        .collect();
+                    format!("no binding of {POLICY_NAME} denies in every namespace: {}", each.join(" / "))
+                },
+                "bind the policy with validationActions: [Deny] and no matchResources, as `tierplan plan` writes it once the Policy lists the system DaemonSets",
+            );
+        }
     }
 
     /// An untiered DaemonSet pod (only the controller's own tolerations) must reach no pool
@@ -1014,7 +1290,7 @@ impl<'a> Prover<'a> {
 
     /// (c): `PreferNoSchedule` taints that tierplan's manifests add, which the scheduler
     /// only weighs.
-    fn soft_taints(&mut self, m: &Manifests) {
+    fn soft_taints(&mut self, m: &Evidence) {
         for patch in &m.nodes {
             let before: Vec<(&str, &str)> = self
                 .model
@@ -1053,7 +1329,7 @@ impl<'a> Prover<'a> {
                         "",
                         format!(
                             "{}: NodePool taint {} is PreferNoSchedule, which the scheduler may ignore",
-                            np.file.display(),
+                            np.source,
                             filter::taint_text(t)
                         ),
                         "use effect NoSchedule for pool taints",
