@@ -87,10 +87,11 @@ fn affinity(pool: &str) -> String {
     )
 }
 
-/// A Deployment patch of `default/<name>` with this pod spec (flow-style fields).
+/// A Deployment patch of `default/<name>` with this pod spec (flow-style fields), its pods
+/// labelled with pool `<name>` (the pools are named after their one workload).
 fn patch(name: &str, spec: &str) -> String {
     format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  template:\n    spec: {{{spec}}}\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  template:\n    metadata: {{labels: {{tierplan.io/pool: {name}}}}}\n    spec: {{{spec}}}\n"
     )
 }
 
@@ -121,8 +122,10 @@ spec:
     )
 }
 
-/// The files of a correct manifests directory, by relative path.
+/// The files of a correct manifests directory, by relative path, but for the kustomization
+/// files ([`kustomized`] adds them).
 fn correct() -> Vec<(String, String)> {
+    let (policy, binding) = tierplan::emit::admission::objects(&model(), &plan());
     vec![
         (
             "nodes.yaml".into(),
@@ -135,20 +138,47 @@ fn correct() -> Vec<(String, String)> {
         ("workloads/default.web.yaml".into(), pinned("web", "web")),
         ("workloads/default.db.yaml".into(), pinned("db", "db")),
         (
-            "workloads/system.kube-system.kube-proxy.yaml".into(),
-            format!(
-                "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: kube-proxy, namespace: kube-system}}\nspec:\n  template:\n    spec:\n      tolerations: [{}, {}]\n",
-                toleration("db"),
-                toleration("web")
-            ),
+            "karpenter/web.yaml".into(),
+            node_pool("web", "a", "NoSchedule"),
         ),
         (
-            "workloads/kustomization.yaml".into(),
-            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - path: default.web.yaml\n".into(),
+            "karpenter/db.yaml".into(),
+            node_pool("db", "b", "NoSchedule"),
         ),
-        ("karpenter/web.yaml".into(), node_pool("web", "a", "NoSchedule")),
-        ("karpenter/db.yaml".into(), node_pool("db", "b", "NoSchedule")),
+        (
+            "admission/policy.yaml".into(),
+            serde_yaml::to_string(&policy).unwrap(),
+        ),
+        (
+            "admission/binding.yaml".into(),
+            serde_yaml::to_string(&binding).unwrap(),
+        ),
     ]
+}
+
+/// `files` with the kustomization files tierplan writes for them: the top-level one lists
+/// every file outside `workloads/` as a resource, the Component every patch in it.
+fn kustomized(files: &[(String, String)]) -> Vec<(String, String)> {
+    let mut resources = String::new();
+    let mut patches = String::new();
+    for (path, _) in files {
+        match path.strip_prefix("workloads/") {
+            Some(p) => patches.push_str(&format!("  - path: {p}\n")),
+            None => resources.push_str(&format!("  - {path}\n")),
+        }
+    }
+    let mut out = files.to_vec();
+    out.push((
+        "kustomization.yaml".into(),
+        format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{resources}"),
+    ));
+    out.push((
+        "workloads/kustomization.yaml".into(),
+        format!(
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n{patches}"
+        ),
+    ));
+    out
 }
 
 fn model() -> Model {
@@ -174,7 +204,13 @@ fn write(dir: &Path, files: &[(String, String)]) {
     }
 }
 
+/// Proves `files` with their kustomization files.
 fn prove_files(files: &[(String, String)]) -> Result<Proof, ProofError> {
+    prove_raw(&kustomized(files))
+}
+
+/// Proves exactly `files`.
+fn prove_raw(files: &[(String, String)]) -> Result<Proof, ProofError> {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), files);
     prove(&model(), &plan(), dir.path())
@@ -207,21 +243,23 @@ fn assert_fails(proof: &Proof, rule: Rule, workload: &str, node: &str) {
 fn correct_manifests_prove_isolation() {
     let proof = prove_files(&correct()).unwrap();
     assert!(proof.holds(), "{proof}");
-    // web, db, kube-proxy; n1..n3, two bought nodes, one launchable per NodePool.
-    assert_eq!(proof.counts.templates, 3);
+    // web, db; n1..n3, two bought nodes, one launchable per NodePool.
+    assert_eq!(proof.counts.templates, 2);
     assert_eq!(proof.counts.nodes, 7);
     assert_eq!(proof.counts.placements, 2);
-    assert_eq!(proof.counts.pairs, 3 * 7);
+    assert_eq!(proof.counts.pairs, 2 * 7);
     assert_eq!(proof.counts.admissions, 2 * 2);
     assert_eq!(proof.exceptions.len(), 1, "{proof}");
+    // kube-proxy has no patch: it keeps its own tolerations, taken to tolerate everything.
     let e = &proof.exceptions[0];
     assert_eq!(e.daemon_set, "kube-system/kube-proxy");
     assert_eq!(e.pools, ["db", "web"]);
+    assert!(e.assumed);
     let text = proof.to_string();
     assert!(text.contains("kube-system/kube-proxy runs on"), "{text}");
     assert!(text.ends_with("HOLDS: no pod template can reach a node outside its pool"));
     assert!(
-        text.contains("strategic merge"),
+        text.contains("strategic merge") && text.contains("kubectl kustomize"),
         "assumptions are stated: {text}"
     );
 }
@@ -373,8 +411,6 @@ fn a_bought_node_no_node_pool_launches_fails() {
 fn a_workload_without_a_patch_fails() {
     let proof = tampered("workloads/default.db.yaml", None);
     assert_fails(&proof, Rule::MissingPatch, "default/db", "");
-    let proof = tampered("workloads/system.kube-system.kube-proxy.yaml", None);
-    assert_fails(&proof, Rule::MissingPatch, "kube-system/kube-proxy", "");
 }
 
 #[test]
@@ -526,14 +562,14 @@ fn a_tiered_daemon_set_pinned_by_node_selector_holds() {
         "spec: {sensitivity: public, resources: {cpu: 1}, controller: DaemonSet}",
     );
     let web = format!(
-        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: web, namespace: default}}\nspec:\n  template:\n    spec: {{tolerations: [{}], nodeSelector: {{{POOL}: web}}}}\n",
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: web, namespace: default}}\nspec:\n  template:\n    metadata: {{labels: {{tierplan.io/pool: web}}}}\n    spec: {{tolerations: [{}], nodeSelector: {{{POOL}: web}}}}\n",
         toleration("web")
     );
     let mut files = correct();
     files.retain(|(p, _)| p != "workloads/default.web.yaml");
     files.push(("workloads/default.web.yaml".into(), web.clone()));
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), &files);
+    write(dir.path(), &kustomized(&files));
     let proof = prove(&model_from(&input), &plan(), dir.path()).unwrap();
     assert!(proof.holds(), "{proof}");
 
@@ -541,7 +577,7 @@ fn a_tiered_daemon_set_pinned_by_node_selector_holds() {
     let bare = web.replace(&format!(", nodeSelector: {{{POOL}: web}}"), "");
     files.retain(|(p, _)| p != "workloads/default.web.yaml");
     files.push(("workloads/default.web.yaml".into(), bare));
-    write(dir.path(), &files);
+    write(dir.path(), &kustomized(&files));
     let proof = prove(&model_from(&input), &plan(), dir.path()).unwrap();
     assert_fails(&proof, Rule::MissingAffinity, "default/web", "");
 }

@@ -7,6 +7,9 @@ use crate::emit::admission::{self, POLICY_NAME};
 use crate::emit::POD_POOL_LABEL;
 use crate::model::{Model, INSTANCE_TYPE_LABEL, ZONE_LABEL};
 use crate::plan::Plan;
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBindingSpec, ValidatingAdmissionPolicySpec,
+};
 use k8s_openapi::api::core::v1::{NodeSelectorRequirement, PodSpec, Taint};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -1155,24 +1158,33 @@ impl<'a> Prover<'a> {
         let (want, want_binding) = admission::objects(self.model, self.plan);
         let fix = "apply admission/ as `tierplan plan` wrote it";
         let named = |name: Option<&String>| name.map(String::as_str) == Some(POLICY_NAME);
-        let Some(policy) = m
+        match m
             .policies
             .iter()
             .find(|p| named(p.object.metadata.name.as_ref()))
-        else {
-            self.fail(
+        {
+            Some(policy) => self.policy(policy, want.spec.unwrap_or_default()),
+            None => self.fail(
                 Rule::Admission,
                 "",
                 "policy",
                 "",
                 format!("no ValidatingAdmissionPolicy {POLICY_NAME}: nothing stops a pod from tolerating another pool's taint"),
                 fix,
-            );
-            return;
-        };
+            ),
+        }
+        self.binding(m, want_binding.spec.unwrap_or_default());
+    }
+
+    /// The policy's enforcement and rules, against what tierplan writes for the plan.
+    fn policy(
+        &mut self,
+        policy: &read::Located<ValidatingAdmissionPolicy>,
+        want_spec: ValidatingAdmissionPolicySpec,
+    ) {
+        let fix = "apply admission/ as `tierplan plan` wrote it";
         let where_ = policy.source.to_string();
         let spec = policy.object.spec.clone().unwrap_or_default();
-        let want_spec = want.spec.unwrap_or_default();
         // Kubernetes defaults failurePolicy to Fail.
         if spec.failure_policy.as_deref().unwrap_or("Fail") != "Fail" {
             self.fail(
@@ -1212,6 +1224,10 @@ impl<'a> Prover<'a> {
                 );
             }
         }
+    }
+
+    /// A binding of the policy that denies, in every namespace.
+    fn binding(&mut self, m: &Evidence, want_binding: ValidatingAdmissionPolicyBindingSpec) {
         let bindings: Vec<_> = m
             .bindings
             .iter()
@@ -1223,7 +1239,6 @@ impl<'a> Prover<'a> {
                     == Some(POLICY_NAME)
             })
             .collect();
-        let want_binding = want_binding.spec.unwrap_or_default();
         // Why each binding of the policy falls short; none short means one enforces.
         let shortfalls: Vec<(&Source, Vec<String>)> = bindings
             .iter()
@@ -1232,7 +1247,9 @@ impl<'a> Prover<'a> {
                 let mut why = Vec::new();
                 let actions = spec.validation_actions.unwrap_or_default();
                 if !actions.iter().any(|a| a == "Deny") {
-                    why.push(format!("validationActions {actions:?} lack Deny, so nothing is refused"));
+                    why.push(format!(
+                        "validationActions {actions:?} lack Deny, so nothing is refused"
+                    ));
                 }
                 if spec.match_resources != want_binding.match_resources {
                     why.push("matchResources narrow it to some namespaces or objects".into());

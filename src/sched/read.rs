@@ -396,6 +396,8 @@ fn kustomization(
                     ));
                 }
             }
+            // kustomize reads an empty `resources:` as no resources.
+            _ if key == list && value.is_null() => {}
             _ if key == list => {
                 let Value::Sequence(items) = value else {
                     return Err(field(file, 1, key, "not a list".into(), "regenerate the manifests with `tierplan plan`"));
@@ -603,11 +605,13 @@ fn divergent(text: &str) -> Option<(usize, String)> {
             _ => &None,
         };
         if let Some(t) = tag {
+            // The parser expands the `!!` shorthand to the YAML core schema's prefix.
+            let handle = t.handle.replace("tag:yaml.org,2002:", "!!");
             return Some((
                 mark.line(),
                 format!(
-                    "an explicit YAML tag `{}{}`, which kustomize may decode differently",
-                    t.handle, t.suffix
+                    "an explicit YAML tag `{handle}{}`, which kustomize may decode differently",
+                    t.suffix
                 ),
             ));
         }
