@@ -581,3 +581,111 @@ fn a_tiered_daemon_set_pinned_by_node_selector_holds() {
     let proof = prove(&model_from(&input), &plan(), dir.path()).unwrap();
     assert_fails(&proof, Rule::MissingAffinity, "default/web", "");
 }
+
+/// A built file (`kubectl kustomize` output) from the correct directory: its cluster-wide
+/// objects, full Deployments of web and db as the Component patches them, and objects of
+/// other kinds.
+fn built_text() -> String {
+    let mut docs: Vec<String> = correct()
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("workloads/"))
+        .map(|(_, text)| text)
+        .collect();
+    for (name, pool) in [("web", "web"), ("db", "db")] {
+        docs.push(format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}, tierplan.io/pool: {pool}}}}}\n    spec: {{containers: [{{name: c, image: nginx}}], tolerations: [{}], {}}}\n",
+            toleration(pool),
+            affinity(pool)
+        ));
+    }
+    docs.push("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {ports: [{port: 80}]}\n".into());
+    docs.join("---\n")
+}
+
+fn prove_built(text: &str) -> Result<Proof, ProofError> {
+    let evidence = tierplan::sched::read::built(Path::new("built.yaml"), text)?;
+    Ok(tierplan::sched::prove_evidence(
+        &model(),
+        &plan(),
+        &evidence,
+    ))
+}
+
+#[test]
+fn a_built_file_is_judged_whole() {
+    let proof = prove_built(&built_text()).unwrap();
+    assert!(proof.holds(), "{proof}");
+    assert_eq!(proof.counts.templates, 2);
+    assert_eq!(proof.counts.skipped, 1, "the Service");
+
+    // A user's Deployment the plan does not cover may run outside the pools ...
+    let other = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: tools, namespace: default}\nspec: {template: {spec: {containers: [{name: c, image: busybox}]}}}\n";
+    let proof = prove_built(&format!("{}---\n{other}", built_text())).unwrap();
+    assert!(proof.holds(), "{proof}");
+    // ... but a DaemonSet tolerating everything that is no system DaemonSet reaches every pool.
+    let agent = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: monitoring}\nspec: {template: {spec: {tolerations: [{operator: Exists}]}}}\n";
+    let proof = prove_built(&format!("{}---\n{agent}", built_text())).unwrap();
+    assert_fails(&proof, Rule::Untiered, "monitoring/agent", "db-launchable");
+
+    // The Deployment as the user wrote it, without the patch: pods denied by admission,
+    // unable to reach their planned node, and free to reach nodes of no pool.
+    let bare = built_text().replacen(
+        &format!("tolerations: [{}], {}", toleration("db"), affinity("db")),
+        "tolerations: []",
+        1,
+    );
+    let bare = bare.replacen("tierplan.io/pool: db", "tier: x", 1);
+    let proof = prove_built(&bare).unwrap();
+    assert_fails(&proof, Rule::Placement, "default/db", "n2");
+    assert_fails(&proof, Rule::Placement, "default/db", "");
+    assert_fails(&proof, Rule::MissingAffinity, "default/db", "");
+    assert_fails(&proof, Rule::OutsidePools, "default/db", "n3");
+}
+
+#[test]
+fn a_built_system_daemon_set_keeps_its_tolerations_as_the_exception() {
+    let proxy = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: kube-proxy, namespace: kube-system}\nspec: {template: {spec: {tolerations: [{operator: Exists}]}}}\n";
+    let proof = prove_built(&format!("{}---\n{proxy}", built_text())).unwrap();
+    assert!(proof.holds(), "{proof}");
+    let e = &proof.exceptions[0];
+    assert_eq!(
+        (e.daemon_set.as_str(), e.assumed),
+        ("kube-system/kube-proxy", false)
+    );
+    assert_eq!(e.nodes, 7, "every node, n3 included: {proof}");
+}
+
+#[test]
+fn a_built_file_is_not_a_kustomization_and_lists_are_read() {
+    let k =
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n";
+    let err = prove_built(k).unwrap_err();
+    assert!(err.to_string().contains("not what it builds"), "{err}");
+    // `kubectl get -o yaml` prints a v1 List.
+    let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&built_text())
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let list = serde_yaml::to_string(&serde_yaml::Value::Mapping(
+        [
+            ("apiVersion".into(), "v1".into()),
+            ("kind".into(), "List".into()),
+            ("items".into(), serde_yaml::Value::Sequence(docs)),
+        ]
+        .into_iter()
+        .collect(),
+    ))
+    .unwrap();
+    let proof = prove_built(&list).unwrap();
+    assert!(proof.holds(), "{proof}");
+    assert_eq!(proof.counts.templates, 2);
+}
+
+#[test]
+fn duplicate_nodes_in_a_built_file_fail() {
+    let twice = format!(
+        "{}---\napiVersion: v1\nkind: Node\nmetadata: {{name: n2}}\n",
+        built_text()
+    );
+    let proof = prove_built(&twice).unwrap();
+    assert_fails(&proof, Rule::Duplicate, "", "n2");
+}
