@@ -109,6 +109,15 @@ pub struct PolicySpec {
     /// Where Karpenter NodePools (catalog mode) point for cloud settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub karpenter: Option<KarpenterSpec>,
+    /// How the admission policy is bound: `deny` rejects pods that escape their pool, `warn`
+    /// only warns and audits (`validationActions: [Warn, Audit]`). Default: `deny` when
+    /// `systemDaemonSets` lists any, else `warn` (an unlisted CNI would be denied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission: Option<String>,
+    /// A namespace whose workloads the plan puts in several pools lets whoever may create
+    /// pods in it use any of them: `warn` reports it, `deny` refuses the input. Default `warn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_boundary: Option<String>,
 }
 
 /// One system DaemonSet of `spec.systemDaemonSets`.
