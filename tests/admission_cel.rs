@@ -97,25 +97,23 @@ fn fixture() -> &'static Fixture {
 }
 
 /// The pool the plan gives workload `id`.
-fn pool_of(id: &str) -> String {
+fn planned_pool(id: &str) -> &'static tierplan::plan::Pool {
     let plan = &fixture().plan;
     let pool = plan
         .pools
         .iter()
         .find(|p| p.workloads.iter().any(|w| w == id));
     pool.unwrap_or_else(|| panic!("{id} is in no pool"))
-        .name
-        .clone()
+}
+
+/// The name of the pool the plan gives workload `id`.
+fn pool_of(id: &str) -> String {
+    planned_pool(id).name.clone()
 }
 
 /// A node of the pool the plan gives workload `id`.
 fn node_of(id: &str) -> String {
-    let plan = &fixture().plan;
-    let pool = plan
-        .pools
-        .iter()
-        .find(|p| p.workloads.iter().any(|w| w == id));
-    pool.unwrap_or_else(|| panic!("{id} is in no pool")).nodes[0].clone()
+    planned_pool(id).nodes[0].clone()
 }
 
 fn compile(expression: &str) -> Program {
