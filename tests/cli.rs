@@ -234,7 +234,10 @@ fn plan_states_each_namespace_over_several_pools() {
         "{line}"
     );
     let notes = std::fs::read_to_string(out.path().join("manifests/NOTES.txt")).unwrap();
-    assert!(notes.contains("  - namespace platform spans 4 pools: "), "{notes}");
+    assert!(
+        notes.contains("  - namespace platform spans 4 pools: "),
+        "{notes}"
+    );
 }
 
 #[test]
