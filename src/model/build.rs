@@ -1236,6 +1236,33 @@ mod tests {
     }
 
     #[test]
+    fn admission_defaults_to_deny_only_with_system_daemon_sets() {
+        let policy = |spec: &str| {
+            format!("apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {{name: p}}\nspec: {{{spec}}}\n")
+        };
+        let settings = |spec: &str| {
+            let m = try_build(&[&policy(spec), &workload("web", ""), NODE]).unwrap();
+            (m.policy.admission, m.policy.namespace_boundary)
+        };
+        use Enforcement::{Deny, Warn};
+        assert_eq!(settings("minNodesPerPool: 1"), (Warn, Warn));
+        assert_eq!(settings("systemDaemonSets: [{name: cni}]"), (Deny, Warn));
+        let explicit = "systemDaemonSets: [{name: cni}], admission: warn, namespaceBoundary: deny";
+        assert_eq!(settings(explicit), (Warn, Deny));
+        assert_eq!(
+            problems(&[
+                &policy("admission: denied, namespaceBoundary: Warn"),
+                &workload("web", ""),
+                NODE
+            ]),
+            [
+                ("E070", "spec.admission".to_string()),
+                ("E070", "spec.namespaceBoundary".to_string())
+            ]
+        );
+    }
+
+    #[test]
     fn checks_names_against_kubernetes_rules() {
         assert_eq!(
             problems(&[
