@@ -101,9 +101,10 @@ pub struct PolicySpec {
     /// Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_nodes_per_pool: Option<i64>,
-    /// DaemonSets that run on every node of every pool (CNI, kube-proxy, log and security
-    /// agents): their requests are reserved on every node, on top of `nodeOverhead`, and they
-    /// are the only workloads allowed to tolerate every pool's taint.
+    /// DaemonSets that run on every node of every pool (CNI, kube-proxy, CSI node plugins,
+    /// log, monitoring and security agents): their requests are reserved on every node, on top
+    /// of `nodeOverhead`, and their pods, made by the DaemonSet controller, are the only pods
+    /// the admission policy lets tolerate every taint. List every DaemonSet that does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub system_daemon_sets: Vec<SystemDaemonSetSpec>,
     /// Where Karpenter NodePools (catalog mode) point for cloud settings.
