@@ -37,8 +37,10 @@
 //!    interested in the NoExecute taint"). Pinned pods may name another scheduler.
 //! 8. Only the default scheduler binds pods: a `Binding` (CREATE of `pods/binding`, or of the
 //!    older `bindings` resource) names a node for a pod already admitted, skipping the
-//!    scheduler and rules 6 and 7, and the policy cannot see that pod. It is admitted only
-//!    from `system:kube-scheduler`, kube-scheduler's identity (`user.KubeScheduler` in
+//!    scheduler and rules 6 and 7, and the policy cannot see that pod (the API server also
+//!    copies the Binding's labels and annotations onto it: `setPodNodeAndMetadata` in
+//!    `pkg/registry/core/pod/storage/storage.go`). It is admitted only from
+//!    `system:kube-scheduler`, kube-scheduler's identity (`user.KubeScheduler` in
 //!    k8s.io/apiserver `pkg/authentication/user`; the bootstrap ClusterRole
 //!    `system:kube-scheduler` grants it `create` on `bindings` and `pods/binding`). A second
 //!    scheduler therefore cannot bind; its pods stay pending. Rules 1 to 7 do not apply to a
@@ -258,7 +260,8 @@ fn changed(path: &str) -> String {
 fn match_conditions() -> Vec<MatchCondition> {
     vec![
         MatchCondition {
-            // A Binding copies its annotations onto the pod, so it is never taken for one.
+            // A Binding copies its annotations onto its pod, so a Binding is never taken for a
+            // mirror pod.
             name: "not-a-mirror-pod".into(),
             expression: format!(
                 "{IS_BINDING} || !has(object.metadata.annotations) || \
@@ -390,7 +393,7 @@ fn validations() -> Vec<Validation> {
             ),
             message_expression: Some(format!(
                 "'tierplan: only the default scheduler ({SCHEDULER_USER}) may bind pods to \
-                 nodes, not ' + (variables.user == '' ? 'an anonymous user' : variables.user) + \
+                 nodes, not ' + (variables.user == '' ? 'a user without a name' : variables.user) + \
                  ': a Binding skips the scheduler, and with it the NoSchedule taints that keep \
                  pods off tierplan pools; let kube-scheduler place the pod'"
             )),
