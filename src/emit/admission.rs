@@ -66,7 +66,8 @@
 //!   identity is
 //!   - `system:serviceaccount:kube-system:daemon-set-controller` when kube-controller-manager
 //!     runs with `--use-service-account-credentials` (kubeadm sets it, in
-//!     `cmd/kubeadm/app/phases/controlplane/manifests.go`; so do the managed services): then
+//!     `cmd/kubeadm/app/phases/controlplane/manifests.go`; a managed control plane's flags
+//!     are not public, which is one reason the other identity is accepted too): then
 //!     `createClientBuilders` in `cmd/kube-controller-manager/app/controllermanager.go` gives
 //!     each controller a token of the service account in `kube-system` named by its
 //!     `ClientOrDie` call, `"daemon-set-controller"` in `startDaemonSetController`
