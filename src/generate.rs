@@ -605,6 +605,8 @@ pub fn generate(p: &GenParams) -> Documents {
         min_nodes_per_pool: Some(p.min_nodes_per_pool.max(1) as i64),
         system_daemon_sets: Vec::new(),
         karpenter: None,
+        admission: None,
+        namespace_boundary: None,
     };
     docs.policies.push((
         origin(),

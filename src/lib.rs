@@ -4,10 +4,13 @@
 //! Data flows one way: [`input`] (files → typed documents) → [`model`] (validated, exact) →
 //! [`policy`] (classes and compatibility) → [`graph`] (the constraint graph) → [`solve`]
 //! (pools, placements, lower bound) → [`plan`] (the output document) → [`check`] (independent
-//! re-verification) and [`report`] (the human summary).
+//! re-verification) and [`report`] (the human summary). [`boundary`] finds the namespaces a
+//! plan spreads over several pools, which Kubernetes' per-namespace pod creation cannot keep
+//! apart.
 
 pub mod baseline;
 pub mod bench;
+pub mod boundary;
 pub mod check;
 pub mod convert;
 pub mod emit;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tierplan::output::OutDir;
-use tierplan::{check, emit, model, output, plan::Plan, report, schema, solve};
+use tierplan::{boundary, check, emit, model, output, plan::Plan, report, schema, solve};
 
 /// A plan.json larger than this is not one tierplan wrote for a plannable input.
 const MAX_PLAN_BYTES: u64 = 1 << 30;
@@ -133,6 +133,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("internal error: the checker refuses the planner's plan, so nothing was written; please report this with the input\n{verdict}");
                 return Ok(ExitCode::from(3));
             }
+            // Which namespaces span pools is known only once planned; `namespaceBoundary: deny`
+            // still makes it an input error.
+            if let Err(e) = boundary::enforce(&model, &solved.plan) {
+                eprint!("{e}");
+                eprintln!("nothing was written");
+                return Ok(ExitCode::from(2));
+            }
             let plan_json = solved.plan.to_json();
             let manifests = match emit::manifests(&model, &solved.plan) {
                 Ok(files) => files,
@@ -175,6 +182,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             for path in &done.kept {
                 eprintln!("warning: {} is from an earlier plan but was changed since, so it was left in place; remove it by hand", path.display());
+            }
+            // Last, so that it is what stays on screen.
+            if let Some(warning) =
+                report::admission_warning(&model).filter(|_| !manifests.is_empty())
+            {
+                eprintln!("{warning}");
             }
             Ok(exit_for(&solved.plan))
         }

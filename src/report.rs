@@ -1,9 +1,12 @@
-//! The human summary printed after planning: pools, nodes, utilisation, cost, bound, gap.
+//! The human summary printed after planning: pools, nodes, utilisation, cost, bound, gap,
+//! and the namespaces spread over several pools; and the warning about an admission policy
+//! that only warns.
 //!
 //! Owns presentation only; everything it shows is read from the model, the plan and the
 //! solver's statistics.
 
-use crate::model::{cost_from_micros, Model};
+use crate::boundary;
+use crate::model::{cost_from_micros, Enforcement, Model};
 use crate::plan::{Plan, Status};
 use crate::quantity::{display, MAX_AMOUNT};
 use crate::solve::Stats;
@@ -109,6 +112,7 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     for u in &plan.unmet {
         let _ = writeln!(s, "\nunmet {} in {}: {}", u.rule, u.pool, u.reason);
     }
+    s.push_str(&boundaries(model, plan));
     if let Some(st) = stats {
         let _ = writeln!(
             s,
@@ -125,6 +129,65 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         }
     }
     s
+}
+
+/// The namespaces the plan spreads over several pools, as findings; empty when none does.
+fn boundaries(model: &Model, plan: &Plan) -> String {
+    let spans = boundary::namespace_spans(model, plan);
+    if spans.is_empty() {
+        return String::new();
+    }
+    let mut s = format!(
+        "\nfinding: {} namespace(s) span several pools (namespaceBoundary: {}). {}:\n",
+        spans.len(),
+        model.policy.namespace_boundary.as_str(),
+        boundary::MEANING
+    );
+    for span in &spans {
+        let _ = writeln!(s, "  - {span}");
+    }
+    s.push_str("  to keep those pools apart, give the workloads of each pool a namespace of their own; namespaceBoundary: deny refuses such plans\n");
+    s
+}
+
+/// Kinds of DaemonSet that tolerate every taint, with real examples: what an admission policy
+/// without `systemDaemonSets` denies.
+const TOLERATE_EVERYTHING: &str = "the CNI (aws-node, calico-node, kube-flannel-ds), kube-proxy, \
+CSI node plugins (ebs-csi-node) and log, monitoring and security agents (fluent-bit, \
+node-exporter)";
+
+/// What `plan` must say about how the admission policy is bound, or `None` when it is bound
+/// with `Deny` and the system DaemonSets are listed.
+pub fn admission_warning(model: &Model) -> Option<String> {
+    let p = &model.policy;
+    let policy = match &p.origin {
+        Some(origin) => format!("the Policy ({origin})"),
+        None => "the input (no Policy document)".to_string(),
+    };
+    match (p.system_daemon_sets.is_empty(), p.admission) {
+        (true, Enforcement::Warn) => Some(format!(
+            "WARNING: {policy} lists no systemDaemonSets, and the admission policy denies the \
+             pods of every DaemonSet that tolerates every taint unless it is listed: \
+             {TOLERATE_EVERYTHING}. Without its CNI a new node never gets networking. So \
+             admission/binding.yaml binds the policy with validationActions [Warn, Audit]: pods \
+             that escape their pool are only warned about and audited, NOT denied.\n  fix: \
+             list those DaemonSets (`kubectl get daemonsets -A` shows them) under \
+             spec.systemDaemonSets, or set spec.admission: deny if none of yours tolerates \
+             every taint"
+        )),
+        (true, Enforcement::Deny) => Some(format!(
+            "WARNING: {policy} lists no systemDaemonSets and sets admission: deny, so the \
+             admission policy denies new pods of every DaemonSet that tolerates every taint: \
+             {TOLERATE_EVERYTHING}. Check `kubectl get daemonsets -A` before applying \
+             admission/"
+        )),
+        (false, Enforcement::Warn) => Some(format!(
+            "note: {policy} sets admission: warn, so admission/binding.yaml binds the policy \
+             with validationActions [Warn, Audit]: pods that escape their pool are warned about \
+             and audited, not denied; set admission: deny (the default) to enforce it"
+        )),
+        (false, Enforcement::Deny) => None,
+    }
 }
 
 /// `cpu 63% memory 41% pods 9%`: requests plus overhead over allocatable, per resource used.
@@ -178,7 +241,7 @@ fn list(names: &[String], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use crate::solve::{solve, SolveOptions};
-    use crate::testing::{model, node, workload};
+    use crate::testing::{model, node, policy, workload};
 
     #[test]
     fn the_summary_shows_status_pools_utilisation_and_unused_nodes() {
@@ -202,5 +265,54 @@ mod tests {
             text.contains("unused nodes (1), free to decommission: b"),
             "{text}"
         );
+        assert!(!text.contains("finding"), "{text}");
+    }
+
+    #[test]
+    fn the_summary_names_each_namespace_over_several_pools() {
+        let m = model(&[
+            &policy("separateBy: [sensitivity]"),
+            &workload("docs", "sensitivity: public"),
+            &workload("billing", "sensitivity: restricted"),
+            &node("a", "", ""),
+            &node("b", "", ""),
+        ]);
+        let solved = solve(&m, &SolveOptions::default());
+        let text = super::summary(&m, &solved.plan, None);
+        assert!(
+            text.contains("finding: 1 namespace(s) span several pools (namespaceBoundary: warn)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  - namespace default spans 2 pools: "),
+            "{text}"
+        );
+        assert!(text.contains("(restricted: billing)"), "{text}");
+    }
+
+    #[test]
+    fn admission_warnings_say_why_the_binding_only_warns() {
+        let warning = |spec: &str| {
+            let m = model(&[
+                &policy(spec),
+                &workload("w", "sensitivity: public"),
+                &node("a", "", ""),
+            ]);
+            super::admission_warning(&m)
+        };
+        let unlisted = warning("minNodesPerPool: 1").expect("a warning");
+        assert!(unlisted.starts_with("WARNING: the Policy ("), "{unlisted}");
+        assert!(unlisted.contains("[Warn, Audit]"), "{unlisted}");
+        assert!(unlisted.contains("calico-node"), "{unlisted}");
+        assert!(
+            unlisted.contains("fix: list those DaemonSets"),
+            "{unlisted}"
+        );
+        let denied = warning("admission: deny").expect("a warning");
+        assert!(denied.contains("sets admission: deny"), "{denied}");
+        let listed = "systemDaemonSets: [{name: kube-proxy}]";
+        assert_eq!(warning(listed), None);
+        let trial = warning(&format!("{listed}, admission: warn")).expect("a note");
+        assert!(trial.starts_with("note: "), "{trial}");
     }
 }

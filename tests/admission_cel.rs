@@ -1,20 +1,26 @@
 //! The admission policy's CEL, evaluated against sample pods with the `cel-interpreter` crate.
 //!
-//! The harness does what the API server does with a ValidatingAdmissionPolicy: a pod is
+//! The harness does what the API server does with a ValidatingAdmissionPolicy: a request is
 //! checked only when every match condition holds; the variables are evaluated in order into
-//! `variables`; the pod is denied when a validation is false, with the message its
-//! `messageExpression` evaluates to. Sample pods go through k8s-openapi's `Pod` first, so they
-//! have the shape (and the absent fields) of what the API server hands to the policy.
+//! `variables` (lazily in Kubernetes: a variable that fails, such as a pod field read on a
+//! Binding, is an error only where a validation reaches it, so here it is left out of
+//! `variables` and a validation that reads it fails the test); the request is denied when a
+//! validation is false, with the message its `messageExpression` evaluates to. Sample pods and
+//! Bindings go through k8s-openapi's types first, so they have the shape (and the absent
+//! fields) of what the API server hands to the policy; `request` has the fields of the
+//! AdmissionRequest it converts to unstructured (`filter.go` in k8s.io/apiserver
+//! `pkg/admission/plugin/cel`), an empty `subResource` or username left out as `omitempty`
+//! leaves it.
 
 use cel_interpreter::{Context, Program, Value};
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Binding, Pod};
 use serde_json::{json, Value as Json};
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use tierplan::emit::admission;
+use tierplan::emit::admission::{self, DAEMON_SET_CONTROLLER_USERS, SCHEDULER_USER};
 use tierplan::emit::{POD_POOL_LABEL, POOL_LABEL, POOL_TAINT_KEY};
 use tierplan::model::Model;
 use tierplan::plan::Plan;
@@ -27,7 +33,7 @@ spec:
   separateBy: [sensitivity]
   systemDaemonSets:
     - {name: kube-proxy}
-    - {name: node-agent, namespace: monitoring}
+    - {name: fluent-bit, namespace: logging}
 ---
 apiVersion: tierplan/v1alpha1
 kind: Workload
@@ -67,13 +73,17 @@ struct Fixture {
     binding: ValidatingAdmissionPolicyBinding,
 }
 
+fn model_of(input: &str) -> Model {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("input.yaml");
+    std::fs::write(&file, input).expect("write input");
+    tierplan::model::build_from_paths(&[file]).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let file = dir.path().join("input.yaml");
-        std::fs::write(&file, INPUT).expect("write input");
-        let model = tierplan::model::build_from_paths(&[file]).unwrap_or_else(|e| panic!("{e}"));
+        let model = model_of(INPUT);
         let plan = tierplan::solve::solve(&model, &Default::default()).plan;
         assert_eq!(plan.pools.len(), 3, "one pool per sensitivity: {plan:?}");
         let (policy, binding) = admission::objects(&model, &plan);
@@ -87,29 +97,42 @@ fn fixture() -> &'static Fixture {
 }
 
 /// The pool the plan gives workload `id`.
-fn pool_of(id: &str) -> String {
+fn planned_pool(id: &str) -> &'static tierplan::plan::Pool {
     let plan = &fixture().plan;
     let pool = plan
         .pools
         .iter()
         .find(|p| p.workloads.iter().any(|w| w == id));
     pool.unwrap_or_else(|| panic!("{id} is in no pool"))
-        .name
-        .clone()
+}
+
+/// The name of the pool the plan gives workload `id`.
+fn pool_of(id: &str) -> String {
+    planned_pool(id).name.clone()
+}
+
+/// A node of the pool the plan gives workload `id`.
+fn node_of(id: &str) -> String {
+    planned_pool(id).nodes[0].clone()
 }
 
 fn compile(expression: &str) -> Program {
     Program::compile(expression).unwrap_or_else(|e| panic!("{expression}\ndoes not parse: {e}"))
 }
 
-fn eval(expression: &str, bindings: &[(&str, &Value)]) -> Value {
+fn try_eval(
+    expression: &str,
+    bindings: &[(&str, &Value)],
+) -> Result<Value, cel_interpreter::ExecutionError> {
     let mut context = Context::default();
     for (name, value) in bindings {
         context.add_variable_from_value(*name, (*value).clone());
     }
-    compile(expression)
-        .execute(&context)
-        .unwrap_or_else(|e| panic!("{expression}\nfails: {e:?}"))
+    compile(expression).execute(&context)
+}
+
+fn eval(expression: &str, bindings: &[(&str, &Value)]) -> Value {
+    try_eval(expression, bindings).unwrap_or_else(|e| panic!("{expression}\nfails: {e:?}"))
 }
 
 fn cel(json: &Json) -> Value {
@@ -133,21 +156,62 @@ fn pod(namespace: &str, body: Json) -> Json {
     serde_json::to_value(typed).expect("Pods serialise")
 }
 
+/// A user who may create pods, but is no controller of the cluster.
+const USER: &str = "jane";
+/// The ReplicaSet controller's user, for pods of Deployments.
+const REPLICASET_CONTROLLER: &str = "system:serviceaccount:kube-system:replicaset-controller";
+/// The DaemonSet controller's user with `--use-service-account-credentials`.
+const DAEMON_SET_CONTROLLER: &str = DAEMON_SET_CONTROLLER_USERS[0];
+
+/// A Binding of pod `name` in `namespace` to `node`.
+fn binding(namespace: &str, name: &str, node: &str, annotations: Json) -> Json {
+    let body = json!({
+        "apiVersion": "v1", "kind": "Binding",
+        "metadata": {"namespace": namespace, "name": name, "annotations": annotations},
+        "target": {"kind": "Node", "name": node}
+    });
+    let typed: Binding = serde_json::from_value(body).expect("a valid Binding");
+    serde_json::to_value(typed).expect("Bindings serialise")
+}
+
+/// The AdmissionRequest for `object` (a Pod, or a Binding through the pod's `binding`
+/// subresource) from `user` (an empty one is left out).
+fn request(operation: &str, object: &Json, user: &str) -> Json {
+    let namespace = object["metadata"]["namespace"].as_str().expect("namespace");
+    let mut request = json!({
+        "operation": operation,
+        "namespace": namespace,
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "userInfo": {"groups": ["system:authenticated"]}
+    });
+    if !user.is_empty() {
+        request["userInfo"]["username"] = json!(user);
+    }
+    if object["kind"] == "Binding" {
+        request["subResource"] = json!("binding");
+    }
+    request
+}
+
 /// What the policy does with a request: `Ok` admits (or does not match), `Err` holds the
 /// messages of the failed validations.
 fn review(operation: &str, object: &Json, old: Option<&Json>) -> Result<(), Vec<String>> {
-    review_by(&fixture().policy, operation, object, old)
+    review_by(
+        &fixture().policy,
+        &request(operation, object, USER),
+        object,
+        old,
+    )
 }
 
 fn review_by(
     policy: &ValidatingAdmissionPolicy,
-    operation: &str,
+    request: &Json,
     object: &Json,
     old: Option<&Json>,
 ) -> Result<(), Vec<String>> {
     let spec = policy.spec.as_ref().expect("spec");
-    let namespace = object["metadata"]["namespace"].as_str().expect("namespace");
-    let request = cel(&json!({"operation": operation, "namespace": namespace}));
+    let request = cel(request);
     let object = cel(object);
     let old = old.map_or(Value::Null, cel);
     let base = [
@@ -167,8 +231,9 @@ fn review_by(
         let so_far = Value::from(variables.clone());
         let mut bindings = base.to_vec();
         bindings.push(("variables", &so_far));
-        let value = eval(&variable.expression, &bindings);
-        variables.insert(variable.name.clone(), value);
+        if let Ok(value) = try_eval(&variable.expression, &bindings) {
+            variables.insert(variable.name.clone(), value);
+        }
     }
     let variables = Value::from(variables);
     let mut bindings = base.to_vec();
@@ -197,20 +262,35 @@ fn review_by(
     }
 }
 
-fn create(object: &Json) -> Result<(), Vec<String>> {
-    review("CREATE", object, None)
+/// CREATE of `object` by `user`.
+fn create_by(user: &str, object: &Json) -> Result<(), Vec<String>> {
+    review_by(
+        &fixture().policy,
+        &request("CREATE", object, user),
+        object,
+        None,
+    )
 }
 
 fn admitted(object: &Json) {
-    if let Err(messages) = create(object) {
-        panic!("denied:\n{}\n{object:#}", messages.join("\n"));
+    admitted_from(USER, object);
+}
+
+fn admitted_from(user: &str, object: &Json) {
+    if let Err(messages) = create_by(user, object) {
+        panic!("denied to {user}:\n{}\n{object:#}", messages.join("\n"));
     }
 }
 
 /// Asserts the pod is denied with a message containing every one of `words`.
 fn denied(object: &Json, words: &[&str]) {
-    let messages = match create(object) {
-        Ok(()) => panic!("admitted:\n{object:#}"),
+    denied_to(USER, object, words);
+}
+
+/// Asserts `user` is denied `object` with a message containing every one of `words`.
+fn denied_to(user: &str, object: &Json, words: &[&str]) {
+    let messages = match create_by(user, object) {
+        Ok(()) => panic!("admitted from {user}:\n{object:#}"),
         Err(m) => m,
     };
     assert!(
@@ -253,13 +333,20 @@ fn web_pod_with(f: impl FnOnce(&mut Json)) -> Json {
     pod("shop", p)
 }
 
+/// A pod that claims to belong to DaemonSet `daemon_set` and tolerates every taint, as
+/// fluent-bit's DaemonSet does (`output/elasticsearch/fluent-bit-ds.yaml` of
+/// fluent/fluent-bit-kubernetes-logging, in `../shared/realworld/fluent-bit/`).
 fn system_pod(namespace: &str, daemon_set: &str, controller: bool) -> Json {
     pod(
         namespace,
         json!({
             "metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet",
                 "name": daemon_set, "uid": "u", "controller": controller}]},
-            "spec": {"tolerations": [{"operator": "Exists"}]}
+            "spec": {"tolerations": [
+                {"key": "node-role.kubernetes.io/master", "operator": "Exists", "effect": "NoSchedule"},
+                {"operator": "Exists", "effect": "NoExecute"},
+                {"operator": "Exists", "effect": "NoSchedule"}
+            ]}
         }),
     )
 }
@@ -293,17 +380,49 @@ fn policy_and_binding_shape() {
         .as_ref()
         .and_then(|m| m.resource_rules.clone())
         .expect("resource rules");
-    assert_eq!(rules.len(), 1);
-    assert_eq!(rules[0].resources, Some(vec!["pods".to_string()]));
+    let strings = |xs: &[&str]| Some(xs.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+    let shape: Vec<_> = rules
+        .iter()
+        .map(|r| (r.resources.clone(), r.operations.clone()))
+        .collect();
     assert_eq!(
-        rules[0].operations,
-        Some(vec!["CREATE".to_string(), "UPDATE".to_string()])
+        shape,
+        [
+            (strings(&["pods"]), strings(&["CREATE", "UPDATE"])),
+            (strings(&["bindings", "pods/binding"]), strings(&["CREATE"])),
+        ]
     );
     let binding = f.binding.spec.as_ref().expect("binding spec");
     assert_eq!(binding.policy_name, f.policy.metadata.name);
     assert_eq!(binding.validation_actions, Some(vec!["Deny".to_string()]));
     // No namespace selector: every namespace is checked.
     assert!(binding.match_resources.is_none());
+}
+
+#[test]
+fn the_binding_warns_until_system_daemon_sets_are_listed() {
+    let unlisted = INPUT.replace(
+        "  systemDaemonSets:\n    - {name: kube-proxy}\n    - {name: fluent-bit, namespace: logging}\n",
+        "",
+    );
+    assert_ne!(unlisted, INPUT);
+    let actions = |input: &str| {
+        let model = model_of(input);
+        let (_, binding) = admission::objects(&model, &fixture().plan);
+        binding
+            .spec
+            .and_then(|s| s.validation_actions)
+            .expect("actions")
+    };
+    let warn = ["Warn".to_string(), "Audit".to_string()];
+    // The CNI's pods would be denied on every new node: only warn and audit ...
+    assert_eq!(actions(&unlisted), warn);
+    // ... unless the Policy asks for deny; and a Policy may ask for warn to try it out.
+    let deny_unlisted = unlisted.replace("separateBy:", "admission: deny\n  separateBy:");
+    assert_eq!(actions(&deny_unlisted), ["Deny".to_string()]);
+    let warn_listed = INPUT.replace("separateBy:", "admission: warn\n  separateBy:");
+    assert_eq!(actions(&warn_listed), warn);
+    assert_eq!(actions(INPUT), ["Deny".to_string()]);
 }
 
 #[test]
@@ -475,24 +594,101 @@ fn pod_claiming_a_pool_not_planned_for_its_namespace_is_denied() {
 }
 
 #[test]
-fn system_daemon_set_pod_tolerating_everything_is_admitted() {
-    admitted(&system_pod("kube-system", "kube-proxy", true));
-    admitted(&system_pod("monitoring", "node-agent", true));
+fn system_daemon_set_pods_made_by_the_daemon_set_controller_are_admitted() {
+    // With --use-service-account-credentials, and with the controller manager's own
+    // credentials for every controller.
+    for user in DAEMON_SET_CONTROLLER_USERS {
+        admitted_from(user, &system_pod("kube-system", "kube-proxy", true));
+        admitted_from(user, &system_pod("logging", "fluent-bit", true));
+    }
 }
 
 #[test]
-fn forged_system_daemon_set_pods_are_denied() {
-    // The right name in the wrong namespace.
-    denied(&system_pod("shop", "kube-proxy", true), &["without a key"]);
-    denied(
-        &system_pod("kube-system", "node-agent", true),
-        &["without a key"],
+fn a_forged_owner_reference_is_no_system_daemon_set() {
+    // The attack of issue 12: a pod in `logging` that claims fluent-bit as its controller,
+    // tolerates every taint and names a node of the restricted pool.
+    let restricted = node_of("pay/payroll");
+    let mut forged = system_pod("logging", "fluent-bit", true);
+    forged["spec"]["nodeName"] = json!(restricted);
+    for user in [
+        USER,
+        REPLICASET_CONTROLLER,
+        "system:serviceaccount:logging:fluent-bit",
+        "",
+    ] {
+        denied_to(user, &forged, &["without a key"]);
+        denied_to(user, &forged, &["spec.nodeName"]);
+    }
+    // The same pod made by the DaemonSet controller is fluent-bit's own.
+    admitted_from(DAEMON_SET_CONTROLLER, &forged);
+}
+
+#[test]
+fn the_daemon_set_controller_makes_no_exception_for_other_daemon_sets() {
+    let others = [
+        // The right name in the wrong namespace.
+        ("shop", "kube-proxy", true),
+        ("kube-system", "fluent-bit", true),
+        // A DaemonSet the Policy does not list.
+        ("logging", "falco", true),
+        // An owner that is not the controller.
+        ("kube-system", "kube-proxy", false),
+    ];
+    for user in DAEMON_SET_CONTROLLER_USERS {
+        for (namespace, daemon_set, controller) in others {
+            let p = system_pod(namespace, daemon_set, controller);
+            denied_to(user, &p, &["without a key"]);
+        }
+    }
+}
+
+#[test]
+fn only_the_default_scheduler_binds_pods() {
+    let restricted = node_of("pay/payroll");
+    let b = binding("shop", "web-1", &restricted, json!({}));
+    admitted_from(SCHEDULER_USER, &b);
+    for user in [
+        USER,
+        DAEMON_SET_CONTROLLER,
+        "system:kube-controller-manager",
+        "",
+    ] {
+        denied_to(user, &b, &["only the default scheduler", "Binding"]);
+    }
+    // The older `bindings` resource is the same request.
+    let mut older = request("CREATE", &b, USER);
+    older["resource"]["resource"] = json!("bindings");
+    older.as_object_mut().unwrap().remove("subResource");
+    let messages = review_by(&fixture().policy, &older, &b, None).expect_err("denied");
+    assert!(messages[0].contains("not jane"), "{messages:?}");
+    // A Binding copies its annotations onto the pod, but is no mirror pod.
+    let mirror = binding(
+        "shop",
+        "web-1",
+        &restricted,
+        json!({"kubernetes.io/config.mirror": "x"}),
     );
-    // An owner that is not the controller.
-    denied(
-        &system_pod("kube-system", "kube-proxy", false),
-        &["without a key"],
-    );
+    denied(&mirror, &["only the default scheduler"]);
+    admitted_from(SCHEDULER_USER, &mirror);
+}
+
+#[test]
+fn another_scheduler_is_refused_to_unpinned_pods_only() {
+    let other = |p: &mut Json| p["spec"]["schedulerName"] = json!("my-scheduler");
+    let mut unpinned = pod("elsewhere", json!({"spec": {}}));
+    other(&mut unpinned);
+    denied(&pod("elsewhere", unpinned), &["my-scheduler", "NoExecute"]);
+    // kube-scheduler by name is the default.
+    admitted(&pod(
+        "elsewhere",
+        json!({"spec": {"schedulerName": "default-scheduler"}}),
+    ));
+    // A pinned pod stays in its pool whoever binds it: the kubelet checks its node affinity.
+    admitted(&web_pod_with(other));
+    // A system DaemonSet's pods are the DaemonSet's own business.
+    let mut agent = system_pod("logging", "fluent-bit", true);
+    other(&mut agent);
+    admitted_from(DAEMON_SET_CONTROLLER, &pod("logging", agent));
 }
 
 #[test]
@@ -588,9 +784,16 @@ fn plan_without_pools_and_policy_without_system_daemon_sets() {
     let mut plan = f.plan.clone();
     plan.pools.clear();
     let (policy, _) = admission::objects(&model, &plan);
-    let create = |object: &Json| review_by(&policy, "CREATE", object, None);
+    let by = |user: &str, object: &Json| {
+        review_by(&policy, &request("CREATE", object, user), object, None)
+    };
+    let create = |object: &Json| by(USER, object);
     assert_eq!(create(&pod("shop", json!({"spec": {}}))), Ok(()));
-    assert!(create(&system_pod("kube-system", "kube-proxy", true)).is_err());
+    assert!(by(
+        DAEMON_SET_CONTROLLER,
+        &system_pod("kube-system", "kube-proxy", true)
+    )
+    .is_err());
     let messages = create(&web_pod()).expect_err("no pool is planned for shop");
     assert!(
         messages.iter().any(|m| m.contains("remove the label")),
@@ -643,18 +846,33 @@ fn pod_from_patch(patch: &Json) -> Json {
 fn pods_of_the_emitted_workload_patches_are_admitted() {
     let f = fixture();
     let files = tierplan::emit::manifests(&f.model, &f.plan).expect("manifests");
-    let mut checked = 0;
+    let mut checked = Vec::new();
     for (path, text) in &files {
         if !path.starts_with("workloads/") || path.ends_with("kustomization.yaml") {
             continue;
         }
         let patch: Json = serde_yaml::from_str(text).expect("a patch");
         let p = pod_from_patch(&patch);
-        if let Err(messages) = create(&p) {
+        // Each pod as its controller creates it; a planned DaemonSet workload is no system
+        // DaemonSet, so its pods must be pinned although the DaemonSet controller makes them.
+        let user = match patch["kind"].as_str() {
+            Some("DaemonSet") => DAEMON_SET_CONTROLLER,
+            _ => REPLICASET_CONTROLLER,
+        };
+        if let Err(messages) = create_by(user, &p) {
             panic!("{path}: denied:\n{}\n{p:#}", messages.join("\n"));
         }
-        checked += 1;
+        let id = format!(
+            "{}/{}",
+            patch["metadata"]["namespace"], patch["metadata"]["name"]
+        );
+        checked.push(id.replace('"', ""));
     }
-    // Three workloads; system DaemonSets keep their own tolerations, without a patch.
-    assert_eq!(checked, 3);
+    for w in &f.model.workloads {
+        assert!(
+            checked.contains(&w.id),
+            "{} has no patch: {checked:?}",
+            w.id
+        );
+    }
 }

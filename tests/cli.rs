@@ -200,3 +200,96 @@ fn schemas_are_up_to_date() {
         );
     }
 }
+
+/// `example`'s files copied into a fresh directory, with `edit` applied to its policy.yaml.
+fn edited_example(name: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(example(name)).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file = path.file_name().unwrap();
+        let text = if file == "policy.yaml" {
+            edit(text)
+        } else {
+            text
+        };
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn plan_states_each_namespace_over_several_pools() {
+    let out = tempfile::tempdir().unwrap();
+    let run = plan_into(&example("multi-tenant-saas"), out.path()).expect(0);
+    let text = run.stdout();
+    assert!(text.contains("finding: "), "{text}");
+    // platform runs the public docs site and restricted billing.
+    let line = text
+        .lines()
+        .find(|l| l.contains("namespace platform spans 4 pools"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("public/internal: docs-site") && line.contains("restricted: billing"),
+        "{line}"
+    );
+    let notes = std::fs::read_to_string(out.path().join("manifests/NOTES.txt")).unwrap();
+    assert!(
+        notes.contains("  - namespace platform spans 4 pools: "),
+        "{notes}"
+    );
+}
+
+#[test]
+fn namespace_boundary_deny_refuses_the_input() {
+    let input = edited_example("multi-tenant-saas", |p| {
+        p.replace("spec:\n", "spec:\n  namespaceBoundary: deny\n")
+    });
+    let out = tempfile::tempdir().unwrap();
+    let run = plan_into(input.path().to_str().unwrap(), &out.path().join("o")).expect(2);
+    let text = run.stderr();
+    assert!(
+        text.contains("policy.yaml: document 1: spec.namespaceBoundary: namespace platform spans"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[E071]") && text.contains("fix: give the workloads of each pool"),
+        "{text}"
+    );
+    assert!(
+        !out.path().join("o").join("plan.json").exists(),
+        "nothing is written"
+    );
+}
+
+#[test]
+fn plan_says_loudly_that_admission_only_warns_without_system_daemon_sets() {
+    let unlisted = edited_example("nist-800-190", |p| {
+        let start = p
+            .find("  systemDaemonSets:")
+            .expect("the example lists them");
+        let end = p[start..].find("  # Every pool").expect("then headroom") + start;
+        format!("{}{}", &p[..start], &p[end..])
+    });
+    let out = tempfile::tempdir().unwrap();
+    let run = plan_into(unlisted.path().to_str().unwrap(), out.path()).expect(0);
+    let text = run.stderr();
+    assert!(
+        text.contains("WARNING: the Policy (") && text.contains("lists no systemDaemonSets"),
+        "{text}"
+    );
+    assert!(
+        text.contains("NOT denied") && text.contains("aws-node"),
+        "{text}"
+    );
+    let binding =
+        std::fs::read_to_string(out.path().join("manifests/admission/binding.yaml")).unwrap();
+    assert!(binding.contains("- Warn\n  - Audit"), "{binding}");
+    // With the DaemonSets listed, as in the example, the binding denies and nothing is said.
+    let out = tempfile::tempdir().unwrap();
+    let run = plan_into(&example("nist-800-190"), out.path()).expect(0);
+    assert!(!run.stderr().contains("WARNING"), "{}", run.stderr());
+    let binding =
+        std::fs::read_to_string(out.path().join("manifests/admission/binding.yaml")).unwrap();
+    assert!(binding.contains("- Deny"), "{binding}");
+}

@@ -255,12 +255,19 @@ fn correct_manifests_prove_isolation() {
     assert_eq!(e.daemon_set, "kube-system/kube-proxy");
     assert_eq!(e.pools, ["db", "web"]);
     assert!(e.assumed);
+    // web and db are both in `default`: pod creation there reaches both pools.
+    assert_eq!(proof.namespaces.len(), 1);
+    assert_eq!(proof.namespaces[0].namespace, "default");
     let text = proof.to_string();
     assert!(text.contains("kube-system/kube-proxy runs on"), "{text}");
     assert!(text.ends_with("HOLDS: no pod template can reach a node outside its pool"));
     assert!(
         text.contains("strategic merge") && text.contains("kubectl kustomize"),
         "assumptions are stated: {text}"
+    );
+    assert!(
+        text.contains("finding: namespace default spans 2 pools"),
+        "the namespace boundary is stated: {text}"
     );
 }
 
@@ -519,6 +526,12 @@ fn every_feasible_example_plans_manifests_that_prove_isolation() {
             String::from_utf8_lossy(&check.stderr)
         );
         assert!(stdout.contains("HOLDS"), "{name}: {stdout}");
+        if name == "multi-tenant-saas" {
+            assert!(
+                stdout.contains("finding: namespace platform spans 4 pools"),
+                "{stdout}"
+            );
+        }
     }
 }
 
@@ -688,4 +701,22 @@ fn duplicate_nodes_in_a_built_file_fail() {
     );
     let proof = prove_built(&twice).unwrap();
     assert_fails(&proof, Rule::Duplicate, "", "n2");
+}
+
+#[test]
+fn a_spanning_namespace_fails_when_the_policy_denies_it() {
+    let input = INPUT.replace(
+        "systemDaemonSets: [{name: kube-proxy}]",
+        "systemDaemonSets: [{name: kube-proxy}]\n  namespaceBoundary: deny",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &kustomized(&correct()));
+    let proof = prove(&model_from(&input), &plan(), dir.path()).unwrap();
+    assert!(
+        proof
+            .failures
+            .iter()
+            .any(|f| f.rule == Rule::NamespaceBoundary),
+        "{proof}"
+    );
 }

@@ -28,53 +28,93 @@
 //!    by name skips the scheduler, and the kubelet checks only `NoExecute` taints, so the
 //!    pools' `NoSchedule` taints would not keep it out. (Pinned pods may: the kubelet does
 //!    check required node affinity and nodeSelector.)
+//! 7. A pod that is not pinned names no `schedulerName` but `default-scheduler` on creation:
+//!    another scheduler may ignore taints, and the kubelet would then admit the pod on a pool
+//!    node, for the same reason as in rule 6. The kubelet's own check is `generalFilter` in
+//!    k8s.io/kubernetes `pkg/kubelet/lifecycle/predicate.go`: `scheduler.AdmissionCheck`
+//!    (resources, required node affinity with nodeSelector, nodeName, host ports) plus
+//!    `FindMatchingUntoleratedTaint` filtered to `TaintEffectNoExecute` ("Kubelet is only
+//!    interested in the NoExecute taint"). Pinned pods may name another scheduler.
+//! 8. Only the default scheduler binds pods: a `Binding` (CREATE of `pods/binding`, or of the
+//!    older `bindings` resource) names a node for a pod already admitted, skipping the
+//!    scheduler and rules 6 and 7, and the policy cannot see that pod (the API server also
+//!    copies the Binding's labels and annotations onto it: `setPodNodeAndMetadata` in
+//!    `pkg/registry/core/pod/storage/storage.go`). It is admitted only from
+//!    `system:kube-scheduler`, kube-scheduler's identity (`user.KubeScheduler` in
+//!    k8s.io/apiserver `pkg/authentication/user`; the bootstrap ClusterRole
+//!    `system:kube-scheduler` grants it `create` on `bindings` and `pods/binding`). A second
+//!    scheduler therefore cannot bind; its pods stay pending. Rules 1 to 7 do not apply to a
+//!    Binding.
 //!
 //! Pods of a tiered namespace (one with planned workloads) without `POD_POOL_LABEL` are
 //! admitted when they tolerate no pool: they run on nodes outside every pool.
 //!
 //! The boundary is the namespace, not the workload: a pod says which workload it belongs to
 //! only through labels and ownerReferences its creator chooses, so whoever may create pods in a
-//! namespace may put them in any pool planned for that namespace's workloads. Where that is
-//! too coarse, `separateBy: [namespace, ...]` gives each namespace pools of its own.
+//! namespace may put them in any pool planned for that namespace's workloads
+//! ([`crate::boundary`] lists the namespaces that span several pools).
 //!
 //! Exceptions:
-//! - Pods of the Policy's system DaemonSets (CNI, kube-proxy, agents) may tolerate every
-//!   taint. They are recognised by their namespace and a controller ownerReference to an
-//!   `apps` DaemonSet of a listed name. The pod's creator sets ownerReferences, so anyone who
-//!   can create pods in a system DaemonSet's namespace can claim the exception: RBAC must keep
-//!   pod creation in those namespaces to the cluster's administrators and controllers.
+//! - Pods of the Policy's system DaemonSets (CNI, kube-proxy, agents) are exempt from rules
+//!   1 to 7, so they keep their own tolerations, wildcards included. The pod's creator writes
+//!   `metadata.ownerReferences`, so a reference alone proves nothing; the exception holds
+//!   when the request comes from the DaemonSet controller AND the pod, in a listed namespace,
+//!   has a controller ownerReference to an `apps` DaemonSet of a listed name. The controller
+//!   only ever writes a reference to the DaemonSet whose template it instantiates, so the
+//!   exception reaches exactly the pods of the listed DaemonSets: RBAC must keep write access
+//!   to those DaemonSet objects to the cluster's administrators. The DaemonSet controller's
+//!   identity is
+//!   - `system:serviceaccount:kube-system:daemon-set-controller` when kube-controller-manager
+//!     runs with `--use-service-account-credentials` (kubeadm sets it, in
+//!     `cmd/kubeadm/app/phases/controlplane/manifests.go`; a managed control plane's flags
+//!     are not public, which is one reason the other identity is accepted too): then
+//!     `createClientBuilders` in `cmd/kube-controller-manager/app/controllermanager.go` gives
+//!     each controller a token of the service account in `kube-system` named by its
+//!     `ClientOrDie` call, `"daemon-set-controller"` in `startDaemonSetController`
+//!     (`cmd/kube-controller-manager/app/apps.go`); its bootstrap role is
+//!     `system:controller:daemon-set-controller`
+//!     (`plugin/pkg/auth/authorizer/rbac/bootstrappolicy/controller_policy.go`);
+//!   - `system:kube-controller-manager` without that flag: every controller then uses the
+//!     controller manager's own credentials. That identity is accepted too, because the only
+//!     controller that writes a controller reference to a DaemonSet is the DaemonSet
+//!     controller (ReplicaSet, Job and StatefulSet controllers reference their own kinds, and
+//!     `GetPodFromTemplate` in `pkg/controller/controller_utils.go` copies a template's
+//!     labels, annotations and finalizers but no ownerReferences), so the pair of
+//!     creator and reference still names the listed DaemonSet's own pods. No one else should
+//!     hold either identity; `impersonate` on users or service accounts is cluster-admin power.
 //! - Mirror pods (annotation `kubernetes.io/config.mirror`) are not checked: they are the API
 //!   view of a kubelet's static pods, which run from files on the node whatever the API says
 //!   (control-plane static pods carry wildcard tolerations), and a kubelet never runs a
 //!   mirror pod it did not create itself.
 //!
-//! What else the policy relies on:
-//! - Only the scheduler binds pods (`create` on `pods/binding`, which the built-in `admin` and
-//!   `edit` roles lack): a Binding names a node for a pod already admitted, skipping both the
-//!   scheduler and this policy's nodeName rule.
-//! - Every DaemonSet that tolerates every taint (CNI, kube-proxy, CSI node plugins, agents) is
-//!   a `systemDaemonSets` entry of the Policy: rule 1 denies the pods of any other, and a CNI
-//!   whose pods are denied leaves new nodes without networking. Before binding with `Deny`, a
-//!   cluster can run the binding with `validationActions: [Warn, Audit]` to see what would be
-//!   denied.
+//! What else the policy relies on: every DaemonSet that tolerates every taint (CNI,
+//! kube-proxy, CSI node plugins, agents) is a `systemDaemonSets` entry of the Policy: rule 1
+//! denies the pods of any other, and a CNI whose pods are denied leaves new nodes without
+//! networking. Until the Policy lists them (or sets `admission: deny`), the binding is
+//! emitted with `validationActions: [Warn, Audit]`, which reports what would be denied.
 //!
-//! Matching: pods, on CREATE and on UPDATE, in every namespace (the binding has no namespace
-//! selector), `failurePolicy: Fail`, `validationActions: [Deny]`. Updates are checked only when
-//! they change the fields that decide placement (tolerations, which an update may extend,
-//! node affinity and nodeSelector, which an update may extend while the pod is gated): other
-//! updates of a pod that predates the policy, such as a controller removing a finalizer, must
-//! keep working.
+//! Matching: pods on CREATE and on UPDATE, and Bindings on CREATE, in every namespace (the
+//! binding has no namespace selector), `failurePolicy: Fail`, `validationActions: [Deny]`
+//! (see above for `[Warn, Audit]`). Updates are checked only when they change the fields that
+//! decide placement (tolerations, which an update may extend, node affinity and nodeSelector,
+//! which an update may extend while the pod is gated): other updates of a pod that predates
+//! the policy, such as a controller removing a finalizer, must keep working.
 //!
 //! The CEL uses only what both Kubernetes and the `cel-interpreter` crate evaluate (`has()`,
 //! `in`, `exists`, `all`, `size`, map and list literals, the conditional operator; no optional
 //! `?.` syntax), so that the tests evaluate the very expressions this module emits. Every field
-//! the pod may omit is guarded by `has()` (Kubernetes fails on a missing field) and map keys by
-//! `in` before indexing (cel-interpreter fails on a missing field too, but gives null for a
-//! missing map key, so the tests cannot catch a missing `in`). The planned pools per namespace and the system DaemonSets are map
-//! literals in the `variables`, sorted, so the objects are byte-identical across runs.
+//! the request or the pod may omit is guarded by `has()` (Kubernetes fails on a missing field;
+//! `request` is the AdmissionRequest converted to unstructured, so an empty `subResource` or
+//! `userInfo.username` is absent) and map keys by `in` before indexing (cel-interpreter fails
+//! on a missing field too, but gives null for a missing map key, so the tests cannot catch a
+//! missing `in`). Every pod rule starts with `variables.binding ||`, so that on a Binding,
+//! which has no `spec`, no pod field is read (Kubernetes evaluates variables lazily and
+//! `||` absorbs errors; cel-interpreter short-circuits from the left). The planned pools per
+//! namespace and the system DaemonSets are map literals in the `variables`, sorted, so the
+//! objects are byte-identical across runs.
 
 use super::{POD_POOL_LABEL, POOL_LABEL, POOL_TAINT_KEY};
-use crate::model::Model;
+use crate::model::{Enforcement, Model};
 use crate::plan::Plan;
 use k8s_openapi::api::admissionregistration::v1::{
     MatchCondition, MatchResources, NamedRuleWithOperations, ValidatingAdmissionPolicy,
@@ -90,6 +130,32 @@ pub const POLICY_NAME: &str = "tierplan-pool-isolation";
 /// The annotation the kubelet puts on mirror pods.
 const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
+/// The DaemonSet controller's user with `--use-service-account-credentials`, and the
+/// controller manager's own, which every controller uses without that flag.
+pub const DAEMON_SET_CONTROLLER_USERS: [&str; 2] = [
+    "system:serviceaccount:kube-system:daemon-set-controller",
+    "system:kube-controller-manager",
+];
+
+/// The user kube-scheduler authenticates as: the only one that may bind pods.
+pub const SCHEDULER_USER: &str = "system:kube-scheduler";
+
+/// The scheduler the pods may name without being pinned (the API server's default).
+const DEFAULT_SCHEDULER: &str = "default-scheduler";
+
+/// Whether the request creates a Binding: through the pod's `binding` subresource or the
+/// older namespaced `bindings` resource (both in kube-scheduler's bootstrap role).
+const IS_BINDING: &str = "request.resource.resource == 'bindings' || \
+    (has(request.subResource) && request.subResource == 'binding')";
+
+/// `validationActions` of the binding for `model`'s Policy.
+pub fn validation_actions(model: &Model) -> Vec<String> {
+    match model.policy.admission {
+        Enforcement::Deny => vec!["Deny".into()],
+        Enforcement::Warn => vec!["Warn".into(), "Audit".into()],
+    }
+}
+
 /// The policy and its binding for `plan`.
 pub fn objects(
     model: &Model,
@@ -103,13 +169,10 @@ pub fn objects(
         spec: Some(ValidatingAdmissionPolicySpec {
             failure_policy: Some("Fail".into()),
             match_constraints: Some(MatchResources {
-                resource_rules: Some(vec![NamedRuleWithOperations {
-                    api_groups: Some(vec![String::new()]),
-                    api_versions: Some(vec!["v1".into()]),
-                    operations: Some(vec!["CREATE".into(), "UPDATE".into()]),
-                    resources: Some(vec!["pods".into()]),
-                    ..Default::default()
-                }]),
+                resource_rules: Some(vec![
+                    core_rule(&["CREATE", "UPDATE"], &["pods"]),
+                    core_rule(&["CREATE"], &["bindings", "pods/binding"]),
+                ]),
                 ..Default::default()
             }),
             match_conditions: Some(match_conditions()),
@@ -126,11 +189,23 @@ pub fn objects(
         },
         spec: Some(ValidatingAdmissionPolicyBindingSpec {
             policy_name: Some(POLICY_NAME.into()),
-            validation_actions: Some(vec!["Deny".into()]),
+            validation_actions: Some(validation_actions(model)),
             ..Default::default()
         }),
     };
     (policy, binding)
+}
+
+/// A rule matching `operations` on `resources` of the core API group, v1.
+fn core_rule(operations: &[&str], resources: &[&str]) -> NamedRuleWithOperations {
+    let strings = |xs: &[&str]| Some(xs.iter().map(|x| x.to_string()).collect());
+    NamedRuleWithOperations {
+        api_groups: Some(vec![String::new()]),
+        api_versions: Some(vec!["v1".into()]),
+        operations: strings(operations),
+        resources: strings(resources),
+        ..Default::default()
+    }
 }
 
 /// A CEL string literal.
@@ -186,9 +261,12 @@ fn changed(path: &str) -> String {
 fn match_conditions() -> Vec<MatchCondition> {
     vec![
         MatchCondition {
+            // A Binding copies its annotations onto its pod, so a Binding is never taken for a
+            // mirror pod.
             name: "not-a-mirror-pod".into(),
             expression: format!(
-                "!has(object.metadata.annotations) || !({} in object.metadata.annotations)",
+                "{IS_BINDING} || !has(object.metadata.annotations) || \
+                 !({} in object.metadata.annotations)",
                 lit(MIRROR_ANNOTATION)
             ),
         },
@@ -232,6 +310,7 @@ fn variables(model: &Model, plan: &Plan) -> Vec<Variable> {
     }
     let label = lit(POD_POOL_LABEL);
     let pool_label = lit(POOL_LABEL);
+    let controllers: Vec<String> = DAEMON_SET_CONTROLLER_USERS.iter().map(|u| lit(u)).collect();
     let var = |name: &str, expression: String| Variable {
         name: name.into(),
         expression,
@@ -242,6 +321,11 @@ fn variables(model: &Model, plan: &Plan) -> Vec<Variable> {
         // extension that cel-interpreter lacks).
         var("tierPools", joined_map_lit(&tiers)),
         var("systemDaemonSets", map_lit(&system)),
+        var("binding", IS_BINDING.into()),
+        var(
+            "user",
+            "has(request.userInfo.username) ? request.userInfo.username : ''".into(),
+        ),
         var(
             "tolerations",
             "has(object.spec.tolerations) ? object.spec.tolerations : []".into(),
@@ -253,15 +337,20 @@ fn variables(model: &Model, plan: &Plan) -> Vec<Variable> {
                  ? object.metadata.labels[{label}] : ''"
             ),
         ),
+        // Created by the DaemonSet controller (who writes the ownerReference) for a listed
+        // DaemonSet of this namespace.
         var(
             "system",
-            "request.namespace in variables.systemDaemonSets && \
-             has(object.metadata.ownerReferences) && \
-             object.metadata.ownerReferences.exists(r, \
-             r.kind == 'DaemonSet' && r.apiVersion.startsWith('apps/') && \
-             has(r.controller) && r.controller && \
-             r.name in variables.systemDaemonSets[request.namespace])"
-                .into(),
+            format!(
+                "variables.user in [{}] && \
+                 request.namespace in variables.systemDaemonSets && \
+                 has(object.metadata.ownerReferences) && \
+                 object.metadata.ownerReferences.exists(r, \
+                 r.kind == 'DaemonSet' && r.apiVersion.startsWith('apps/') && \
+                 has(r.controller) && r.controller && \
+                 r.name in variables.systemDaemonSets[request.namespace])",
+                controllers.join(", ")
+            ),
         ),
         var(
             "pinned",
@@ -290,13 +379,28 @@ fn validations() -> Vec<Validation> {
         "{{key: {taint}, operator: Equal, value: <pool>, effect: NoSchedule}} for the pool in \
          its {pod_label} label"
     );
+    // Every pod rule holds for a Binding, which has no pod fields to read (rule 8 is its own).
     let check = |expression: String, message: String| Validation {
-        expression,
+        expression: format!("variables.binding || {expression}"),
         message_expression: Some(message),
         reason: Some("Forbidden".into()),
         ..Default::default()
     };
     vec![
+        Validation {
+            expression: format!(
+                "!variables.binding || variables.user == {}",
+                lit(SCHEDULER_USER)
+            ),
+            message_expression: Some(format!(
+                "'tierplan: only the default scheduler ({SCHEDULER_USER}) may bind pods to \
+                 nodes, not ' + (variables.user == '' ? 'a user without a name' : variables.user) + \
+                 ': a Binding skips the scheduler, and with it the NoSchedule taints that keep \
+                 pods off tierplan pools; let kube-scheduler place the pod'"
+            )),
+            reason: Some("Forbidden".into()),
+            ..Default::default()
+        },
         check(
             "variables.system || \
              !variables.tolerations.exists(t, !has(t.key) || t.key == '')"
@@ -367,6 +471,20 @@ fn validations() -> Vec<Validation> {
              it the NoSchedule taints that keep pods off tierplan pools; let the scheduler \
              place it (remove spec.nodeName, use node affinity instead)'"
                 .into(),
+        ),
+        check(
+            format!(
+                "variables.system || variables.pinned || request.operation != 'CREATE' || \
+                 !has(object.spec.schedulerName) || object.spec.schedulerName == {}",
+                lit(DEFAULT_SCHEDULER)
+            ),
+            format!(
+                "'tierplan: this pod names the scheduler ' + object.spec.schedulerName + ', \
+                 which may ignore the NoSchedule taints that keep pods off tierplan pools (the \
+                 kubelet checks only NoExecute taints); remove spec.schedulerName to use \
+                 {DEFAULT_SCHEDULER}, or label and pin the pod to its pool as the workload \
+                 patches of tierplan do'"
+            ),
         ),
     ]
 }

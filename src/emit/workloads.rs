@@ -7,9 +7,14 @@
 //! required fields (`selector: {}`, `containers: []`, `schedule: ''`) and the patch would
 //! overwrite the user's.
 
-use super::{check_name, documents, inventory_nodes, nodes, pool_of, EmitError, PatchRef};
+use super::{
+    admission, check_name, documents, inventory_nodes, nodes, pool_of, EmitError, PatchRef,
+};
 use super::{Kustomization, POD_POOL_LABEL, POOL_LABEL, POOL_TAINT_KEY, WORKLOAD_LABEL};
-use crate::model::{names, Controller, Model, Node as ModelNode, Workload, ZONE_LABEL};
+use crate::boundary;
+use crate::model::{
+    names, Controller, Enforcement, Model, Node as ModelNode, Workload, ZONE_LABEL,
+};
 use crate::plan::{Plan, Pool};
 use crate::policy;
 use k8s_openapi::api::core::v1::{
@@ -158,7 +163,7 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
         format!("{DIR}/kustomization.yaml"),
         format!("{COMPONENT_HEADER}{}", documents(&[&component])),
     ));
-    files.push(("NOTES.txt".into(), notes_text(model, &notes)));
+    files.push(("NOTES.txt".into(), notes_text(model, plan, &notes)));
     Ok(files)
 }
 
@@ -378,7 +383,7 @@ fn unexpressed(model: &Model, w: &Workload) -> Vec<String> {
     out
 }
 
-fn notes_text(model: &Model, unexpressed: &[String]) -> String {
+fn notes_text(model: &Model, plan: &Plan, unexpressed: &[String]) -> String {
     let mut s = String::from(NOTES_HEADER);
     s.push_str("\nRules of the plan that these manifests cannot enforce (the scheduler may place\nreplicas so that they break; the plan's own placement keeps them):\n");
     if unexpressed.is_empty() {
@@ -396,7 +401,84 @@ fn notes_text(model: &Model, unexpressed: &[String]) -> String {
     for ds in &model.policy.system_daemon_sets {
         s.push_str(&format!("  - {}/{}\n", ds.namespace, ds.name));
     }
+    if !model.policy.system_daemon_sets.is_empty() {
+        s.push_str(&format!(
+            "Each must tolerate the pool taints in its own manifest: most CNI, kube-proxy and\n\
+             agent DaemonSets tolerate every taint (operator: Exists); one that tolerates only\n\
+             some (the NVIDIA device plugin tolerates nvidia.com/gpu) needs\n\
+             {{key: {POOL_TAINT_KEY}, operator: Exists}} added.\n"
+        ));
+    }
+    s.push('\n');
+    s.push_str(&wrap(&admission_note(model), "", ""));
+    s.push('\n');
+    s.push_str(&wrap(
+        &format!(
+            "Namespaces whose workloads are in several pools. {}:",
+            boundary::MEANING
+        ),
+        "",
+        "",
+    ));
+    let spans = boundary::namespace_spans(model, plan);
+    if spans.is_empty() {
+        s.push_str("  none\n");
+    }
+    for span in &spans {
+        s.push_str(&wrap(&span.to_string(), "  - ", "    "));
+    }
     s
+}
+
+/// `text` in lines of at most `NOTES_WIDTH` columns, the first after `first`, the others
+/// after `rest`; a word longer than a line stays whole.
+fn wrap(text: &str, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.len() + 1 + word.len() > NOTES_WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// Width of NOTES.txt, as its header.
+const NOTES_WIDTH: usize = 90;
+
+/// How admission/binding.yaml binds the policy, and why.
+fn admission_note(model: &Model) -> String {
+    let p = &model.policy;
+    let why = match (p.admission, p.system_daemon_sets.is_empty()) {
+        (Enforcement::Deny, _) => "pods that escape their pool are rejected",
+        (Enforcement::Warn, true) => {
+            "pods that escape their pool are only warned about and audited, because the Policy \
+             lists no systemDaemonSets and the policy would deny the pods of every DaemonSet that \
+             tolerates every taint (CNI, kube-proxy, CSI node plugins, log, monitoring and \
+             security agents); list them in spec.systemDaemonSets, or set spec.admission: deny, \
+             and plan again to enforce it"
+        }
+        (Enforcement::Warn, false) => {
+            "pods that escape their pool are only warned about and audited (spec.admission: \
+             warn); set it to deny and plan again to enforce it"
+        }
+    };
+    format!(
+        "Admission: admission/binding.yaml binds the policy with validationActions [{}]: \
+         {why}.",
+        admission::validation_actions(model).join(", ")
+    )
 }
 
 const NOTES_HEADER: &str = "\

@@ -101,14 +101,24 @@ pub struct PolicySpec {
     /// Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_nodes_per_pool: Option<i64>,
-    /// DaemonSets that run on every node of every pool (CNI, kube-proxy, log and security
-    /// agents): their requests are reserved on every node, on top of `nodeOverhead`, and they
-    /// are the only workloads allowed to tolerate every pool's taint.
+    /// DaemonSets that run on every node of every pool (CNI, kube-proxy, CSI node plugins,
+    /// log, monitoring and security agents): their requests are reserved on every node, on top
+    /// of `nodeOverhead`, and their pods, made by the DaemonSet controller, are the only pods
+    /// the admission policy lets tolerate every taint. List every DaemonSet that does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub system_daemon_sets: Vec<SystemDaemonSetSpec>,
     /// Where Karpenter NodePools (catalog mode) point for cloud settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub karpenter: Option<KarpenterSpec>,
+    /// How the admission policy is bound: `deny` rejects pods that escape their pool, `warn`
+    /// only warns and audits (`validationActions: [Warn, Audit]`). Default: `deny` when
+    /// `systemDaemonSets` lists any, else `warn` (an unlisted CNI would be denied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission: Option<String>,
+    /// A namespace whose workloads the plan puts in several pools lets whoever may create
+    /// pods in it use any of them: `warn` reports it, `deny` refuses the input. Default `warn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_boundary: Option<String>,
 }
 
 /// One system DaemonSet of `spec.systemDaemonSets`.

@@ -1,7 +1,7 @@
 //! Validation: typed wire documents → [`Model`], reporting every problem at once.
 
 use super::{
-    names, Controller, Model, Node, NodeClassRef, NodeRequirement, NodeType, Policy,
+    names, Controller, Enforcement, Model, Node, NodeClassRef, NodeRequirement, NodeType, Policy,
     SystemDaemonSet, Taint, Workload, BUILTIN_ATTRIBUTES, INSTANCE_TYPE_LABEL, PODS, ZONE_LABEL,
 };
 use crate::input::diag::hint;
@@ -43,6 +43,30 @@ pub fn build_from_paths(paths: &[PathBuf]) -> Result<Model, InputError> {
             Err(InputError::new(diags))
         }
     }
+}
+
+/// A `warn | deny` setting of the Policy; `None` when absent or invalid (reported).
+fn enforcement(
+    origin: Option<&Origin>,
+    path: &str,
+    value: Option<&str>,
+    d: &mut Vec<Diagnostic>,
+) -> Option<Enforcement> {
+    let value = value?;
+    let found = Enforcement::ALL.into_iter().find(|e| e.as_str() == value);
+    if found.is_none() {
+        let values = Enforcement::ALL.map(Enforcement::as_str);
+        d.push(Diagnostic::new(
+            "E070",
+            origin,
+            path,
+            format!("unknown value `{value}`"),
+            format!("{} use one of {}", hint(value, values), values.join(", "))
+                .trim()
+                .to_string(),
+        ));
+    }
+    found
 }
 
 /// Validates typed documents into a model, or returns every problem found.
@@ -423,6 +447,22 @@ impl Ctx<'_> {
                 1
             }
         };
+        // Without system DaemonSets the policy would deny the CNI's and kube-proxy's pods on
+        // new nodes, so it only warns until they are listed or `deny` is asked for.
+        let admission_default = if system_daemon_sets.is_empty() {
+            Enforcement::Warn
+        } else {
+            Enforcement::Deny
+        };
+        let admission = enforcement(origin, "spec.admission", s.admission.as_deref(), d)
+            .unwrap_or(admission_default);
+        let namespace_boundary = enforcement(
+            origin,
+            "spec.namespaceBoundary",
+            s.namespace_boundary.as_deref(),
+            d,
+        )
+        .unwrap_or(Enforcement::Warn);
         Policy {
             origin: origin.cloned(),
             sensitivity_levels: levels,
@@ -434,6 +474,8 @@ impl Ctx<'_> {
             min_nodes_per_pool,
             system_daemon_sets,
             karpenter_node_class,
+            admission,
+            namespace_boundary,
         }
     }
 
@@ -1191,6 +1233,33 @@ mod tests {
         ]);
         let codes: Vec<&str> = found.iter().map(|(c, _)| *c).collect();
         assert_eq!(codes, ["E063", "E031", "E061", "E035", "E042"], "{found:?}");
+    }
+
+    #[test]
+    fn admission_defaults_to_deny_only_with_system_daemon_sets() {
+        let policy = |spec: &str| {
+            format!("apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {{name: p}}\nspec: {{{spec}}}\n")
+        };
+        let settings = |spec: &str| {
+            let m = try_build(&[&policy(spec), &workload("web", ""), NODE]).unwrap();
+            (m.policy.admission, m.policy.namespace_boundary)
+        };
+        use Enforcement::{Deny, Warn};
+        assert_eq!(settings("minNodesPerPool: 1"), (Warn, Warn));
+        assert_eq!(settings("systemDaemonSets: [{name: cni}]"), (Deny, Warn));
+        let explicit = "systemDaemonSets: [{name: cni}], admission: warn, namespaceBoundary: deny";
+        assert_eq!(settings(explicit), (Warn, Deny));
+        assert_eq!(
+            problems(&[
+                &policy("admission: denied, namespaceBoundary: Warn"),
+                &workload("web", ""),
+                NODE
+            ]),
+            [
+                ("E070", "spec.admission".to_string()),
+                ("E070", "spec.namespaceBoundary".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -151,6 +151,8 @@ fn policy(m: &Model) -> PolicyDoc {
                 name: class.name.clone(),
             }),
         }),
+        admission: Some(p.admission.as_str().to_string()),
+        namespace_boundary: Some(p.namespace_boundary.as_str().to_string()),
     };
     document("Policy", named("policy"), spec)
 }

@@ -61,6 +61,30 @@ pub struct Policy {
     /// Sorted by (namespace, name).
     pub system_daemon_sets: Vec<SystemDaemonSet>,
     pub karpenter_node_class: NodeClassRef,
+    /// How the admission policy is bound (`spec.admission`, defaulted).
+    pub admission: Enforcement,
+    /// Whether a namespace spanning several pools is reported or refused
+    /// (`spec.namespaceBoundary`).
+    pub namespace_boundary: Enforcement,
+}
+
+/// How strictly a Policy setting is enforced: report only, or refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforcement {
+    Warn,
+    Deny,
+}
+
+impl Enforcement {
+    pub const ALL: [Enforcement; 2] = [Enforcement::Warn, Enforcement::Deny];
+
+    /// The value as written in the Policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enforcement::Warn => "warn",
+            Enforcement::Deny => "deny",
+        }
+    }
 }
 
 /// A DaemonSet that runs on every node of every pool: the one allowed exception to tiering.

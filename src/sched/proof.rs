@@ -3,9 +3,10 @@
 
 use super::filter::{self, NodeView, PodFilter};
 use super::read::{self, Evidence, NodePoolDoc, Parts, PodSource, ProofError, Source};
+use crate::boundary::{self, NamespaceSpan};
 use crate::emit::admission::{self, POLICY_NAME};
 use crate::emit::POD_POOL_LABEL;
-use crate::model::{Model, INSTANCE_TYPE_LABEL, ZONE_LABEL};
+use crate::model::{Enforcement, Model, INSTANCE_TYPE_LABEL, ZONE_LABEL};
 use crate::plan::Plan;
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBindingSpec, ValidatingAdmissionPolicySpec,
@@ -88,6 +89,8 @@ pub enum Rule {
     Duplicate,
     /// The admission policy is missing, altered or not enforcing.
     Admission,
+    /// A namespace spans several pools although the Policy's `namespaceBoundary` is deny.
+    NamespaceBoundary,
     /// Something the proof cannot reason about (strategic-merge directives, nodeName,
     /// another scheduler, unknown operators, unparseable affinity).
     Unsupported,
@@ -117,6 +120,7 @@ impl Rule {
             Rule::Untiered => "untiered",
             Rule::Duplicate => "duplicate",
             Rule::Admission => "admission",
+            Rule::NamespaceBoundary => "namespace-boundary",
             Rule::Unsupported => "unsupported",
         }
     }
@@ -178,6 +182,9 @@ pub struct Proof {
     pub failures: Vec<Failure>,
     /// Sorted by DaemonSet.
     pub exceptions: Vec<Exception>,
+    /// Namespaces whose workloads are in several pools: anyone who may create pods there
+    /// may choose any of them. A failure under `namespaceBoundary: deny`, else a finding.
+    pub namespaces: Vec<NamespaceSpan>,
 }
 
 impl Proof {
@@ -226,6 +233,12 @@ impl fmt::Display for Proof {
                     }
                 )?;
             }
+        }
+        for span in &self.namespaces {
+            writeln!(f, "finding: {span}")?;
+        }
+        if !self.namespaces.is_empty() {
+            writeln!(f, "  meaning: {}", boundary::MEANING)?;
         }
         for x in &self.failures {
             let mut subject = Vec::new();
@@ -385,6 +398,19 @@ impl<'a> Prover<'a> {
         self.soft_taints(m);
         self.duplicates(m);
         self.admission(m);
+        let namespaces = boundary::namespace_spans(self.model, self.plan);
+        if self.model.policy.namespace_boundary == Enforcement::Deny {
+            for span in &namespaces {
+                self.fail(
+                    Rule::NamespaceBoundary,
+                    "",
+                    &span.namespace,
+                    "",
+                    format!("{span}, and the Policy's namespaceBoundary is deny"),
+                    "give the workloads of each pool a namespace of their own",
+                );
+            }
+        }
         let mut failures: Vec<Failure> = self.failures.into_values().collect();
         failures
             .sort_by(|a, b| (a.rule, &a.workload, &a.node).cmp(&(b.rule, &b.workload, &b.node)));
@@ -392,6 +418,7 @@ impl<'a> Prover<'a> {
             counts: self.counts,
             failures,
             exceptions,
+            namespaces,
         }
     }
 
