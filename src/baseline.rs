@@ -7,7 +7,7 @@
 //! and pool rules are re-derived here from the model.
 
 use crate::input::wire::API_VERSION;
-use crate::model::{cost_from_micros, Model, Workload};
+use crate::model::{cost_from_micros, Model};
 use crate::plan::{Objective, Placement, Plan, Pool, Status, Unmet, Unplaced};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,24 +18,13 @@ struct Class {
     workloads: Vec<usize>,
 }
 
-/// A class name: `attr=value,...` over `separateBy` in policy order, or `dedicated:<id>`.
-fn class_name(model: &Model, w: &Workload) -> String {
-    if w.dedicated {
-        return format!("dedicated:{}", w.id);
-    }
-    let parts: Vec<String> = model
-        .policy
-        .separate_by
-        .iter()
-        .map(|a| format!("{a}={}", w.attribute(a)))
-        .collect();
-    parts.join(",")
-}
-
 fn classes(model: &Model) -> Vec<Class> {
     let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, w) in model.workloads.iter().enumerate() {
-        by_name.entry(class_name(model, w)).or_default().push(i);
+        by_name
+            .entry(crate::policy::class_name(model, w))
+            .or_default()
+            .push(i);
     }
     by_name
         .into_iter()

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 /// workload is a class of its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Class {
-    /// `attr=value,...` over `separateBy` in policy order, or `dedicated:<workload id>`.
+    /// `attr=value,...` over `separateBy` in policy order, `dedicated:<workload id>`, or
+    /// [`ALL_CLASS`] when `separateBy` is empty.
     pub name: String,
     pub dedicated: bool,
     /// Indices into `model.workloads`, ascending.
@@ -21,11 +22,7 @@ pub struct Class {
 pub fn classes(model: &Model) -> Vec<Class> {
     let mut by_key: BTreeMap<String, Class> = BTreeMap::new();
     for (i, w) in model.workloads.iter().enumerate() {
-        let (name, dedicated) = if w.dedicated {
-            (format!("dedicated:{}", w.id), true)
-        } else {
-            (class_name(model, w), false)
-        };
+        let (name, dedicated) = (class_name(model, w), w.dedicated);
         by_key
             .entry(name.clone())
             .or_insert_with(|| Class {
@@ -39,7 +36,18 @@ pub fn classes(model: &Model) -> Vec<Class> {
     by_key.into_values().collect()
 }
 
-fn class_name(model: &Model, w: &Workload) -> String {
+/// The class of every workload that is not dedicated when `separateBy` is empty: no
+/// `attr=value` name can be it, since those always hold `=`.
+pub const ALL_CLASS: &str = "all";
+
+/// The name of `w`'s class (see [`Class::name`]).
+pub fn class_name(model: &Model, w: &Workload) -> String {
+    if w.dedicated {
+        return format!("dedicated:{}", w.id);
+    }
+    if model.policy.separate_by.is_empty() {
+        return ALL_CLASS.into();
+    }
     model
         .policy
         .separate_by

@@ -293,3 +293,28 @@ fn plan_says_loudly_that_admission_only_warns_without_system_daemon_sets() {
         std::fs::read_to_string(out.path().join("manifests/admission/binding.yaml")).unwrap();
     assert!(binding.contains("- Deny"), "{binding}");
 }
+
+#[test]
+fn an_empty_separate_by_puts_every_workload_in_one_class() {
+    // It used to end in exit 3: the planner named that one class with the empty string,
+    // which the checker refuses.
+    let input = edited_example("nist-800-190", |p| {
+        let line = p
+            .lines()
+            .find(|l| l.trim_start().starts_with("separateBy:"))
+            .expect("the example sets separateBy")
+            .to_string();
+        p.replace(&line, "  separateBy: []")
+    });
+    let out = tempfile::tempdir().unwrap();
+    let run = plan_into(input.path().to_str().unwrap(), out.path()).expect(0);
+    assert!(run.stdout().contains("class all"), "{}", run.stdout());
+    let plan = out.path().join("plan.json");
+    tierplan(&[
+        "check",
+        input.path().to_str().unwrap(),
+        "--plan",
+        plan.to_str().unwrap(),
+    ])
+    .expect(0);
+}
