@@ -74,6 +74,36 @@ enum Command {
     },
 }
 
+/// Writes to standard output. Output goes through these, not `print!`, so that a reader that
+/// went away (`tierplan plan … | head -1`) ends the program quietly, as ripgrep does, instead
+/// of in a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_stdout(&format!($($arg)*))
+    };
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        write_stdout(&format!("{}\n", format!($($arg)*)))
+    };
+}
+
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+/// Whether `e` is a write to a pipe whose reader has gone.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Output is only ever replaced whole (temp file + rename); waiting for a write in progress
@@ -88,6 +118,7 @@ fn main() -> ExitCode {
     }
     match run(cli) {
         Ok(code) => code,
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -116,6 +147,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(w) = work_limit {
                 options.work_limit = w;
             }
+            anyhow::ensure!(
+                out.as_os_str() != "-",
+                "--out -: tierplan writes plan.json and manifests/ into a directory, not to standard output\n  fix: name a directory, e.g. --out tierplan-out"
+            );
             // Refused before planning rather than after, so that nobody waits for nothing.
             let out = OutDir::new(&out, force)?;
             out.check(PLAN_FILE)?;
@@ -165,20 +200,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             // Manifests of an earlier plan left beside these would enforce a different plan.
             let done = out.write_replacing(&files, Some(MANIFESTS_DIR))?;
-            print!(
+            out!(
                 "{}",
                 report::summary(&model, &solved.plan, Some(&solved.stats))
-            );
-            println!("wrote {}", done.written[0].display());
+            )?;
+            outln!("wrote {}", done.written[0].display())?;
             if !manifests.is_empty() {
-                println!(
+                outln!(
                     "wrote {} files under {} (build with `kubectl kustomize`)",
                     manifests.len(),
                     out.path(MANIFESTS_DIR).display()
-                );
+                )?;
             }
             for path in &done.removed {
-                println!("removed {} (from an earlier plan)", path.display());
+                outln!("removed {} (from an earlier plan)", path.display())?;
             }
             for path in &done.kept {
                 eprintln!("warning: {} is from an earlier plan but was changed since, so it was left in place; remove it by hand", path.display());
@@ -212,13 +247,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let result = check::check(&model, &plan_doc);
-            println!("{result}");
+            outln!("{result}")?;
             let mut valid = result.is_valid();
             if manifests.is_some() || !built.is_empty() {
                 match evidence(manifests.as_deref(), &built) {
                     Ok(evidence) => {
                         let proof = tierplan::sched::prove_evidence(&model, &plan_doc, &evidence);
-                        println!("{proof}");
+                        outln!("{proof}")?;
                         valid &= proof.holds();
                     }
                     Err(e) => {
@@ -240,7 +275,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|(name, text)| (*name, text.as_bytes()))
                 .collect();
             for path in OutDir::new(&dir, force)?.write(&files)? {
-                println!("wrote {}", path.display());
+                outln!("wrote {}", path.display())?;
             }
             Ok(ExitCode::SUCCESS)
         }

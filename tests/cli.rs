@@ -318,3 +318,36 @@ fn an_empty_separate_by_puts_every_workload_in_one_class() {
     ])
     .expect(0);
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // `tierplan plan … | head -1`: the reader goes away after one line. Rust ignores
+    // SIGPIPE, so the write fails with EPIPE; that must end the program with 0, not a panic.
+    let out = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tierplan"))
+        .args(["plan", &example("nist-800-190"), "--out"])
+        .arg(out.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closing our end before tierplan writes makes every write of its summary fail.
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn out_dash_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_tierplan"))
+        .current_dir(dir.path())
+        .args(["plan", &example("nist-800-190"), "--out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("not to standard output"));
+    assert!(!dir.path().join("-").exists(), "no folder named `-`");
+}
