@@ -351,3 +351,21 @@ fn out_dash_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("not to standard output"));
     assert!(!dir.path().join("-").exists(), "no folder named `-`");
 }
+
+#[test]
+fn an_empty_inventory_names_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(&example("nist-800-190")).join("workloads.yaml"),
+        dir.path().join("workloads.yaml"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = plan_into(dir.path().to_str().unwrap(), out.path()).expect(2);
+    let stderr = run.stderr();
+    assert!(stderr.contains("[E051]"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("in what was read: {}", dir.path().display())),
+        "{stderr}"
+    );
+}

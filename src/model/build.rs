@@ -34,12 +34,24 @@ pub fn build_from_paths(paths: &[PathBuf]) -> Result<Model, InputError> {
         Ok(model) if diags.is_empty() => Ok(model),
         Ok(_) => Err(InputError::new(diags)),
         Err(e) => {
+            let read: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             // "No document of this kind" would only mislead when one was left out as invalid.
-            diags.extend(e.diagnostics.into_iter().filter(|d| match d.code {
-                "E050" => !rejected.contains("Workload"),
-                "E051" => !rejected.contains("Node") && !rejected.contains("NodeType"),
-                _ => true,
-            }));
+            diags.extend(
+                e.diagnostics
+                    .into_iter()
+                    .filter(|d| match d.code {
+                        "E050" => !rejected.contains("Workload"),
+                        "E051" => !rejected.contains("Node") && !rejected.contains("NodeType"),
+                        _ => true,
+                    })
+                    .map(|mut d| {
+                        if matches!(d.code, "E050" | "E051") {
+                            d.problem =
+                                format!("{} in what was read: {}", d.problem, read.join(", "));
+                        }
+                        d
+                    }),
+            );
             Err(InputError::new(diags))
         }
     }
@@ -118,6 +130,7 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
     resolve_anti_affinity(&docs.workloads, &mut workloads, &mut d);
     resolve_co_location(&docs.workloads, &mut workloads, &mut d);
     check_totals(&resources, &workloads, &mut d);
+    undeclared_resources(&docs, &mut d);
 
     let mut nodes: Vec<Node> = docs
         .nodes
@@ -203,6 +216,47 @@ fn sort_unique<T>(
                 format!("{what} `{second}` is also defined in {at}"),
                 format!("give each {what} a unique {unique}"),
             ));
+        }
+    }
+}
+
+/// A resource a workload requests that no Node or NodeType declares could never be given to
+/// it: most likely a misspelling (`memroy`), so it is an input error, with the closest name.
+fn undeclared_resources(docs: &Documents, d: &mut Vec<Diagnostic>) {
+    if docs.nodes.is_empty() && docs.node_types.is_empty() {
+        return; // E051 says the inventory is empty.
+    }
+    let declared: BTreeSet<&str> = docs
+        .nodes
+        .iter()
+        .flat_map(|(_, n)| n.spec.allocatable.keys())
+        .chain(
+            docs.node_types
+                .iter()
+                .flat_map(|(_, t)| t.spec.allocatable.keys()),
+        )
+        .map(String::as_str)
+        .collect();
+    for (origin, w) in &docs.workloads {
+        for name in w.spec.resources.keys() {
+            // An invalid name is reported as such (E060).
+            let valid = names::qualified_name_problem(name).is_none();
+            if valid && !declared.contains(name.as_str()) {
+                let known = declared.iter().copied().chain([PODS]);
+                d.push(Diagnostic::new(
+                    "E055",
+                    Some(origin),
+                    format!("spec.resources.{name}"),
+                    format!("no Node or NodeType declares `{name}` in its allocatable, so no node could ever give it"),
+                    format!(
+                        "{} request a resource the nodes declare ({})",
+                        hint(name, known),
+                        declared.iter().copied().collect::<Vec<_>>().join(", ")
+                    )
+                    .trim()
+                    .to_string(),
+                ));
+            }
         }
     }
 }
@@ -1223,6 +1277,18 @@ mod tests {
         assert_eq!(aa, [&[1, 2][..], &[0], &[0]]);
         let e = try_build(&[&workload("a", "antiAffinity: [a]"), NODE]).unwrap_err();
         assert!(e.diagnostics[0].fix.contains("maxPerNode: 1"));
+    }
+
+    #[test]
+    fn a_resource_no_node_declares_is_an_input_error_with_the_closest_name() {
+        let e =
+            try_build(&[&workload("web", "resources: {memroy: 1Gi, cpu: 1}"), NODE]).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert_eq!((d.code, d.path.as_str()), ("E055", "spec.resources.memroy"));
+        assert!(d.fix.contains("did you mean `memory`?"), "{d}");
+        // An extended resource is fine once some node declares it.
+        let gpu = NODE.replace("memory: 16Gi", "memory: 16Gi, nvidia.com/gpu: 1");
+        assert!(try_build(&[&workload("web", "resources: {nvidia.com/gpu: 1}"), &gpu]).is_ok());
     }
 
     #[test]
