@@ -369,3 +369,21 @@ fn an_empty_inventory_names_what_was_read() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_unknown_field_does_not_hide_the_other_problems_of_its_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.yaml");
+    std::fs::write(
+        &input,
+        "apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: web}\nspec: {sensitivity: secret, replicaz: 2, resources: {cpu: 5x}}\n---\napiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {name: n1}\nspec: {allocatable: {cpu: 4}}\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = plan_into(input.to_str().unwrap(), out.path()).expect(2);
+    let stderr = run.stderr();
+    assert!(stderr.contains("invalid input: 3 problems"), "{stderr}");
+    for code in ["[E013]", "[E061]", "[E035]"] {
+        assert!(stderr.contains(code), "{code}: {stderr}");
+    }
+}

@@ -151,26 +151,57 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
     docs
 }
 
-/// Deserialises one document strictly; false (with a diagnostic) when it does not fit.
+/// Deserialises one document strictly; false (with a diagnostic) when it does not fit. An
+/// unknown field is reported and then set aside, so that the document's other problems (a bad
+/// quantity, an unknown sensitivity) are found in the same run; the input stays invalid.
 fn push_typed<T: DeserializeOwned>(
     out: &mut Vec<(Origin, T)>,
     origin: Origin,
-    value: serde_yaml::Value,
+    mut value: serde_yaml::Value,
     diags: &mut Vec<Diagnostic>,
 ) -> bool {
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(doc) => {
-            out.push((origin, doc));
-            true
-        }
-        Err(e) => {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            let (problem, fix) = explain_serde(&e.inner().to_string());
-            diags.push(Diagnostic::new("E013", Some(&origin), path, problem, fix));
-            false
+    loop {
+        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(doc) => {
+                out.push((origin, doc));
+                return true;
+            }
+            Err(e) => {
+                let path = e.path().to_string();
+                let path = if path == "." { String::new() } else { path };
+                let message = e.inner().to_string();
+                let (problem, fix) = explain_serde(&message);
+                diags.push(Diagnostic::new("E013", Some(&origin), path, problem, fix));
+                let unknown = message.starts_with("unknown field `");
+                if !(unknown && remove_at(&mut value, e.path())) {
+                    return false;
+                }
+            }
         }
     }
+}
+
+/// Removes the map entry `path` names; false when there is none (so no progress is made).
+fn remove_at(value: &mut serde_yaml::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((Segment::Map { key }, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for segment in parents {
+        let next = match segment {
+            Segment::Map { key } => at.get_mut(key.as_str()),
+            Segment::Seq { index } => at.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(v) => at = v,
+            None => return false,
+        }
+    }
+    at.as_mapping_mut()
+        .is_some_and(|m| m.remove(key.as_str()).is_some())
 }
 
 /// Turns serde's message into a problem and a fix; unknown fields get a did-you-mean.
@@ -261,6 +292,18 @@ mod tests {
         assert_eq!(diags[0].fix, "add `allocatable`");
         let (_, diags) = typed(&NODE.replace("cpu: 1", "cpu: [1]"));
         assert_eq!(diags[0].path, "spec.allocatable.cpu");
+    }
+
+    #[test]
+    fn an_unknown_field_does_not_hide_the_documents_other_problems() {
+        let (docs, diags) = typed(&NODE.replace(
+            "{allocatable: {cpu: 1}}",
+            "{allocatable: {cpu: 1}, zon: a, cots: 1}",
+        ));
+        let paths: Vec<&str> = diags.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["spec.zon", "spec.cots"]);
+        // Set aside, the document is read on, so validation can find what else is wrong.
+        assert_eq!(docs.nodes.len(), 1);
     }
 
     #[test]
