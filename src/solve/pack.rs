@@ -767,6 +767,21 @@ pub(super) fn meet_pool_rules(
     unmet
 }
 
+/// Drops from `pack.unmet` the rules its nodes now meet. Whether a pool rule holds is a
+/// property of the pool's final nodes, as the checker judges it, not of the build that first
+/// missed it: a repair that adds nodes for unplaced replicas may meet minNodesPerPool or
+/// headroom on the way. No search step breaks a rule that held, so none is added here.
+pub(super) fn settle_unmet(inst: &Instance, demand: &[u128], pack: &mut PoolPack) {
+    let k = inst.model.policy.node_failures;
+    let headroom_held =
+        k == 0 || headroom_deficit(inst, demand, pack.nodes.iter().map(|o| o.ty)).is_none();
+    let min_held = pack.nodes.len() >= inst.model.policy.min_nodes_per_pool as usize;
+    pack.unmet.retain(|&(rule, _)| match rule {
+        "headroom" => !headroom_held,
+        _ => !min_held,
+    });
+}
+
 /// Node types eligible for at least one of `workloads`, ascending.
 pub(super) fn pool_types(inst: &Instance, workloads: &[usize]) -> Vec<usize> {
     let mut types: Vec<usize> = workloads

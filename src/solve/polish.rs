@@ -304,6 +304,7 @@ impl<'a, 'm> Search<'a, 'm> {
             pack.shortfalls.clear();
         }
         pack.cost = nodes_cost(inst, &pack.nodes);
+        pack::settle_unmet(inst, &self.demand, pack);
     }
 
     // --- moves, logged for undo ------------------------------------------------------------
