@@ -1,0 +1,90 @@
+//! The last resort when the search ends incomplete: the baselines' plans (first-fit decreasing
+//! one pool per class, and kube-scheduler's way), which may succeed where the search's
+//! greedy pool-by-pool choices strand nodes. A complete one is read back into pools and
+//! packs, so the polish can release what it does not need.
+
+use super::instance::Instance;
+use super::pack::{nodes_cost, Open, PoolPack};
+use crate::baseline::{ffd_one_pool_per_class, kube_scheduler_least_allocated};
+use crate::plan::Plan;
+use std::collections::BTreeMap;
+
+/// The baselines' complete plans for `inst`, as (groups of classes, packs), in the order
+/// they were tried.
+pub(super) fn baseline_packs(inst: &Instance) -> Vec<(Vec<Vec<usize>>, Vec<PoolPack>)> {
+    [ffd_one_pool_per_class, kube_scheduler_least_allocated]
+        .into_iter()
+        .filter_map(|baseline| read_back(inst, &baseline(inst.model)))
+        .collect()
+}
+
+/// A complete plan on `inst`'s nodes as pools of whole classes with their packs; `None` when
+/// it is incomplete or names anything `inst` does not know (it never does for a baseline run
+/// on `inst.model`, but nothing is assumed).
+fn read_back(inst: &Instance, plan: &Plan) -> Option<(Vec<Vec<usize>>, Vec<PoolPack>)> {
+    let model = inst.model;
+    if !plan.unplaced.is_empty() || !plan.unmet.is_empty() {
+        return None;
+    }
+    let mut class_of = vec![usize::MAX; model.workloads.len()];
+    for (c, class) in inst.graph.classes.iter().enumerate() {
+        for &w in &class.workloads {
+            class_of[w] = c;
+        }
+    }
+    let mut pool_of_class: Vec<Option<usize>> = vec![None; inst.graph.classes.len()];
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut packs: Vec<PoolPack> = Vec::new();
+    // Per node: (pool, index in the pool's pack).
+    let mut slot: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    for (p, pool) in plan.pools.iter().enumerate() {
+        let mut classes: Vec<usize> = Vec::new();
+        for id in &pool.workloads {
+            let c = *class_of.get(model.workload_index(id)?)?;
+            match pool_of_class[c] {
+                Some(q) if q != p => return None,
+                Some(_) => {}
+                None => {
+                    pool_of_class[c] = Some(p);
+                    classes.push(c);
+                }
+            }
+        }
+        classes.sort_unstable();
+        let mut nodes = Vec::new();
+        for name in &pool.nodes {
+            let n = model.node_index(name)?;
+            slot.insert(n, (p, nodes.len()));
+            nodes.push(Open {
+                node: n,
+                ty: inst.node_type[n],
+                zone: inst.node_zone[n],
+                load: vec![0; model.resources.len()],
+                hosted: Vec::new(),
+            });
+        }
+        groups.push(classes);
+        packs.push(PoolPack {
+            nodes,
+            shortfalls: Vec::new(),
+            unmet: Vec::new(),
+            cost: 0,
+        });
+    }
+    // A class in no pool has no workload listed anywhere: the plan is not complete.
+    if pool_of_class.iter().any(Option::is_none) {
+        return None;
+    }
+    for placement in &plan.placements {
+        let w = model.workload_index(&placement.workload)?;
+        let &(p, i) = slot.get(&model.node_index(&placement.node)?)?;
+        if pool_of_class[class_of[w]] != Some(p) {
+            return None;
+        }
+        packs[p].nodes[i].add(&model.workloads[w].requests, w, 1);
+    }
+    for pack in &mut packs {
+        pack.cost = nodes_cost(inst, &pack.nodes);
+    }
+    Some((groups, packs))
+}
