@@ -90,7 +90,11 @@ pub fn examine(model: &Model) -> Verdict {
         let b = baseline(model);
         if b.status != Status::Infeasible && check(model, &b).is_valid() {
             baselines_valid.push(name);
-            cheapest = Some(cheapest.map_or(b.objective.cost, |c| c.min(b.objective.cost)));
+            // Beside existing nodes, the planner uses them first (README, catalog mode), where
+            // the catalog baseline buys everything: its cost is no floor there.
+            if name != "ffd-catalog" || model.nodes.is_empty() {
+                cheapest = Some(cheapest.map_or(b.objective.cost, |c| c.min(b.objective.cost)));
+            }
         }
     }
     let problem = if !sound {

@@ -1,18 +1,37 @@
-//! The last resort when the search ends incomplete: the baselines' plans (first-fit decreasing
-//! one pool per class, and kube-scheduler's way), which may succeed where the search's
-//! greedy pool-by-pool choices strand nodes. A complete one is read back into pools and
-//! packs, so the polish can release what it does not need.
+//! The last resort when the search ends incomplete, and a floor on its cost: the baselines'
+//! plans (first-fit decreasing one pool per class, on the inventory or on the cheapest
+//! catalog type, and kube-scheduler's way), which may succeed where the search's greedy
+//! pool-by-pool choices strand nodes. A complete one is read back into pools and packs, so
+//! the polish can release what it does not need.
 
-use super::instance::Instance;
+use super::instance::{Instance, Inventory};
 use super::pack::{nodes_cost, Open, PoolPack};
-use crate::baseline::{ffd_one_pool_per_class, kube_scheduler_least_allocated};
+use crate::baseline::{
+    ffd_cheapest_type_per_pool, ffd_one_pool_per_class, kube_scheduler_least_allocated,
+};
+use crate::model::Model;
 use crate::plan::Plan;
 use std::collections::BTreeMap;
+
+/// Replicas × nodes up to which the baselines are built even after a complete search, as a
+/// floor on its cost: they take a pass over the nodes per replica.
+const QUICK_SIZE: u64 = 4_000_000;
+
+/// Whether building the baselines costs little next to the search.
+pub(super) fn quick(inst: &Instance) -> bool {
+    inst.model.total_replicas() * inst.model.nodes.len() as u64 <= QUICK_SIZE
+}
 
 /// The baselines' complete plans for `inst`, as (groups of classes, packs), in the order
 /// they were tried.
 pub(super) fn baseline_packs(inst: &Instance) -> Vec<(Vec<Vec<usize>>, Vec<PoolPack>)> {
-    [ffd_one_pool_per_class, kube_scheduler_least_allocated]
+    let mut baselines: Vec<fn(&Model) -> Plan> =
+        vec![ffd_one_pool_per_class, kube_scheduler_least_allocated];
+    // Catalog types alone: that baseline buys every node, where existing ones go first.
+    if inst.types.iter().all(|t| t.catalog.is_some()) {
+        baselines.push(ffd_cheapest_type_per_pool);
+    }
+    baselines
         .into_iter()
         .filter_map(|baseline| read_back(inst, &baseline(inst.model)))
         .collect()
@@ -35,8 +54,11 @@ fn read_back(inst: &Instance, plan: &Plan) -> Option<(Vec<Vec<usize>>, Vec<PoolP
     let mut pool_of_class: Vec<Option<usize>> = vec![None; inst.graph.classes.len()];
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut packs: Vec<PoolPack> = Vec::new();
-    // Per node: (pool, index in the pool's pack).
+    // Per node: (pool, index in the pool's pack); the node of each name in the plan.
     let mut slot: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    let mut named: BTreeMap<&str, usize> = BTreeMap::new();
+    // Nodes a catalog plan buys become nodes materialised for the search.
+    let mut inv = Inventory::full(inst);
     for (p, pool) in plan.pools.iter().enumerate() {
         let mut classes: Vec<usize> = Vec::new();
         for id in &pool.workloads {
@@ -51,10 +73,22 @@ fn read_back(inst: &Instance, plan: &Plan) -> Option<(Vec<Vec<usize>>, Vec<PoolP
             }
         }
         classes.sort_unstable();
+        let bought: BTreeMap<String, (&str, &str)> = pool
+            .bought_nodes()
+            .into_iter()
+            .map(|b| (b.name, (b.node_type, b.zone)))
+            .collect();
         let mut nodes = Vec::new();
         for name in &pool.nodes {
-            let n = model.node_index(name)?;
-            slot.insert(n, (p, nodes.len()));
+            let n = match bought.get(name) {
+                Some(&(ty, zone)) => take_bought(inst, &mut inv, ty, zone)?,
+                None => model.node_index(name)?,
+            };
+            inv.claim(inst, n);
+            named.insert(name, n);
+            if slot.insert(n, (p, nodes.len())).is_some() {
+                return None;
+            }
             nodes.push(Open {
                 node: n,
                 ty: inst.node_type[n],
@@ -77,7 +111,7 @@ fn read_back(inst: &Instance, plan: &Plan) -> Option<(Vec<Vec<usize>>, Vec<PoolP
     }
     for placement in &plan.placements {
         let w = model.workload_index(&placement.workload)?;
-        let &(p, i) = slot.get(&model.node_index(&placement.node)?)?;
+        let &(p, i) = slot.get(named.get(placement.node.as_str())?)?;
         if pool_of_class[class_of[w]] != Some(p) {
             return None;
         }
@@ -87,4 +121,13 @@ fn read_back(inst: &Instance, plan: &Plan) -> Option<(Vec<Vec<usize>>, Vec<PoolP
         pack.cost = nodes_cost(inst, &pack.nodes);
     }
     Some((groups, packs))
+}
+
+/// A free node materialised for the search as catalog type `ty` in `zone`.
+fn take_bought(inst: &Instance, inv: &mut Inventory, ty: &str, zone: &str) -> Option<usize> {
+    let catalog = inst.model.node_type_index(ty)?;
+    let z = inst.zones.binary_search_by(|x| x.as_str().cmp(zone)).ok()?;
+    let t = (0..inst.types.len())
+        .find(|&t| inst.types[t].catalog == Some(catalog) && inv.available(t, z) > 0)?;
+    inv.take(t, z)
 }

@@ -187,13 +187,18 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
             }
         }
     }
-    // The last resort: a baseline's complete plan, polished from there. The search packs
-    // pool by pool and may strand the nodes a later pool needs for its rules, where one pool
-    // per class, filled in the baselines' order, still fits.
+    // The last resort, and a floor: a baseline's complete plan, polished from there, when
+    // the search ends incomplete or (where the baselines are quick to build) costs more. The
+    // search packs pool by pool and may strand what a later pool needs, where one pool per
+    // class, filled in the baselines' order, still fits.
     let mut last_budget = Budget::new(options.work_limit, deadline);
     let (unplaced, unmet, ..) = total_key(&packs);
-    if !proved && (unplaced > 0 || unmet > 0) {
+    let incomplete = unplaced > 0 || unmet > 0;
+    if !proved && (incomplete || last_resort::quick(inst)) {
         for (g, mut p) in last_resort::baseline_packs(inst) {
+            if total_key(&p) >= total_key(&packs) {
+                continue;
+            }
             let pools: Vec<Vec<usize>> = g.iter().map(|c| workloads_of(inst, c)).collect();
             polish::polish(
                 inst,

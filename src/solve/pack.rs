@@ -596,22 +596,26 @@ impl Packer<'_, '_> {
         }
         let types = self.types;
         while let Some(def) = self.deficit(nodes) {
-            // The free node that most reduces the normalised deficit per unit of cost.
+            // The free node that most reduces the normalised deficit per unit of cost. A pool
+            // of K nodes or fewer keeps nothing after losing K, so a node alone gains nothing
+            // there: each type is judged as bringing the pool to K + 1 nodes, with copies of
+            // itself as the nodes still missing.
             let current: f64 = def;
+            let copies = (k + 1).saturating_sub(nodes.len()).max(1);
             let mut best: Option<(bool, f64, usize, usize)> = None;
             for &t in types {
+                let with_t = nodes
+                    .iter()
+                    .map(|o| o.ty)
+                    .chain(std::iter::repeat_n(t, copies));
+                let gain = current - self.deficit_of(with_t).unwrap_or(0.0);
                 for z in 0..inv.zones() {
-                    if inv.available(t, z) == 0 {
-                        continue;
-                    }
-                    let after = self.deficit_with(nodes, Some(t)).unwrap_or(0.0);
-                    let gain = current - after;
-                    if gain <= 1e-12 {
+                    if inv.available(t, z) == 0 || gain <= 1e-12 {
                         continue;
                     }
                     let zone_load = nodes.iter().filter(|o| o.zone == z).count();
-                    let score =
-                        (self.inst.types[t].cost as f64 + 1e-3) / gain + zone_load as f64 * 1e-9;
+                    let cost = (self.inst.types[t].cost * copies as u64) as f64;
+                    let score = (cost + 1e-3) / gain + zone_load as f64 * 1e-9;
                     // Existing nodes before bought ones, then the best score.
                     let bought = self.inst.types[t].catalog.is_some();
                     if best.is_none_or(|(b, s, _, _)| (bought, score) < (b, s)) {
@@ -632,17 +636,13 @@ impl Packer<'_, '_> {
         }
     }
 
-    fn deficit(&self, nodes: &[Open]) -> Option<f64> {
-        self.deficit_with(nodes, None)
-    }
-
     /// Σ over resources of (demand − (capacity − K largest)) / largest type capacity, when
-    /// positive, for `nodes` plus one more node of type `extra`; `None` when headroom holds.
-    fn deficit_with(&self, nodes: &[Open], extra: Option<usize>) -> Option<f64> {
-        self.deficit_of(nodes.iter().map(|o| o.ty).chain(extra))
+    /// positive, for `nodes`; `None` when headroom holds.
+    fn deficit(&self, nodes: &[Open]) -> Option<f64> {
+        self.deficit_of(nodes.iter().map(|o| o.ty))
     }
 
-    /// The headroom deficit of a pool made of nodes of these types (see `deficit_with`).
+    /// The headroom deficit of a pool made of nodes of these types (see `deficit`).
     fn deficit_of(&self, types: impl Iterator<Item = usize> + Clone) -> Option<f64> {
         headroom_deficit(self.inst, self.demand, types)
     }
