@@ -69,6 +69,9 @@ impl Verdict {
     }
 }
 
+/// A baseline planner.
+type Baseline = fn(&Model) -> Plan;
+
 /// Plans `model` as `tierplan plan` does and compares with the baselines.
 pub fn examine(model: &Model) -> Verdict {
     let plan = solve(model, &SolveOptions::default()).plan;
@@ -79,7 +82,7 @@ pub fn examine(model: &Model) -> Verdict {
     } else {
         report.is_consistent()
     };
-    let baselines: [(&'static str, fn(&Model) -> Plan); 3] = [
+    let baselines: [(&str, Baseline); 3] = [
         ("ffd", ffd_one_pool_per_class),
         ("kube", kube_scheduler_least_allocated),
         ("ffd-catalog", ffd_cheapest_type_per_pool),
