@@ -170,7 +170,7 @@ pub fn instance(seed: u64, index: u64) -> (String, Documents) {
         anti_affinity_fraction: rng.gen_range(0.0..0.2),
         node_selector_fraction: rng.gen_range(0.0..0.2),
     };
-    let (mode, docs) = match rng.gen_range(0..10) {
+    let (mode, mut docs) = match rng.gen_range(0..10) {
         0..=6 => ("nodes", generate(&p)),
         7 | 8 => ("catalog", catalog(&p, rng.gen_range(2..=8))),
         _ => {
@@ -182,6 +182,12 @@ pub fn instance(seed: u64, index: u64) -> (String, Documents) {
             ("mixed", docs)
         }
     };
+    // A type's max, over all zones and pools, now and then.
+    for (_, t) in &mut docs.node_types {
+        if rng.gen_bool(0.3) {
+            t.spec.max = Some(rng.gen_range(1..=8));
+        }
+    }
     let name = format!(
         "sweep-{seed}-{index}-{mode}-{}-h{node_failures}",
         if scarce { "scarce" } else { "loose" }

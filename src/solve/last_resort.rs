@@ -25,15 +25,30 @@ pub(super) fn quick(inst: &Instance) -> bool {
 /// The baselines' complete plans for `inst`, as (groups of classes, packs), in the order
 /// they were tried.
 pub(super) fn baseline_packs(inst: &Instance) -> Vec<(Vec<Vec<usize>>, Vec<PoolPack>)> {
-    let mut baselines: Vec<fn(&Model) -> Plan> =
-        vec![ffd_one_pool_per_class, kube_scheduler_least_allocated];
-    // Catalog types alone: that baseline buys every node, where existing ones go first.
-    if inst.types.iter().all(|t| t.catalog.is_some()) {
-        baselines.push(ffd_cheapest_type_per_pool);
+    let model = inst.model;
+    let existing = |n: &usize| inst.types[inst.node_type[*n]].catalog.is_none();
+    let all_existing = (0..model.nodes.len()).all(|n| existing(&n));
+    let none_existing = !(0..model.nodes.len()).any(|n| existing(&n));
+    // Beside catalog types, existing nodes go first (README, catalog mode): the inventory
+    // baselines get those alone, and the catalog one, which buys every node, is left out.
+    let own = (!all_existing && !none_existing).then(|| Model {
+        nodes: (0..model.nodes.len())
+            .filter(existing)
+            .map(|n| model.nodes[n].clone())
+            .collect(),
+        ..model.clone()
+    });
+    let base = own.as_ref().unwrap_or(model);
+    let mut plans = vec![
+        ffd_one_pool_per_class(base),
+        kube_scheduler_least_allocated(base),
+    ];
+    if none_existing {
+        plans.push(ffd_cheapest_type_per_pool(model));
     }
-    baselines
-        .into_iter()
-        .filter_map(|baseline| read_back(inst, &baseline(inst.model)))
+    plans
+        .iter()
+        .filter_map(|plan| read_back(inst, plan))
         .collect()
 }
 
@@ -82,9 +97,17 @@ fn read_back(inst: &Instance, plan: &Plan) -> Option<(Vec<Vec<usize>>, Vec<PoolP
         for name in &pool.nodes {
             let n = match bought.get(name) {
                 Some(&(ty, zone)) => take_bought(inst, &mut inv, ty, zone)?,
-                None => model.node_index(name)?,
+                None => {
+                    let n = model.node_index(name)?;
+                    // A catalog type's max holds over all its zones, which a baseline run on
+                    // the materialised nodes does not know: a plan past it is no plan.
+                    if inv.available(inst.node_type[n], inst.node_zone[n]) == 0 {
+                        return None;
+                    }
+                    inv.claim(inst, n);
+                    n
+                }
             };
-            inv.claim(inst, n);
             named.insert(name, n);
             if slot.insert(n, (p, nodes.len())).is_some() {
                 return None;

@@ -849,3 +849,28 @@ fn load_share(inst: &Instance, o: &Open) -> f64 {
         .map(|(&l, &c)| l as f64 / c as f64)
         .fold(0.0, f64::max)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{model, node, policy, workload};
+
+    #[test]
+    fn headroom_for_k_failures_takes_k_more_nodes_than_the_replicas_need() {
+        // One small replica, nodeFailures 2: a second node alone keeps nothing after two
+        // losses, yet the third makes headroom hold, so the packer must look past the second.
+        let m = model(&[
+            &policy("headroom: {nodeFailures: 2}"),
+            &workload("x", "sensitivity: public, resources: {cpu: 1}"),
+            &node("a", "", ""),
+            &node("b", "", ""),
+            &node("c", "", ""),
+            &node("d", "", ""),
+        ]);
+        let inst = Instance::new(&m);
+        let mut inv = Inventory::full(&inst);
+        let p = pack_pool(&inst, &[0], &mut inv, &mut Budget::new(1_000_000, None));
+        assert!(p.shortfalls.is_empty() && p.unmet.is_empty(), "{p:?}");
+        assert_eq!(p.nodes.len(), 3);
+    }
+}
