@@ -10,8 +10,8 @@ use tierplan::model;
 use tierplan::plan::Status;
 use tierplan::solve::{solve, SolveOptions};
 
-/// Instances of the bounded sweep: about 15 seconds in the test profile on 2 cores.
-const BOUNDED: u64 = 150;
+/// Instances of the bounded sweep: about 10 seconds in the test profile on 2 cores.
+const BOUNDED: u64 = 100;
 
 /// Plans a shared case with the binary, as a user would, and returns its exit code and the
 /// planner's status; `None` when the shared data is absent.
