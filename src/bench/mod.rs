@@ -7,6 +7,7 @@
 
 pub mod child;
 pub mod report;
+pub mod sweep;
 
 use crate::check::check;
 use crate::convert::alibaba::Alibaba;

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
-use tierplan::bench::{self, report, Method, RunOptions, Suite};
+use tierplan::bench::{self, report, sweep, Method, RunOptions, Suite};
 use tierplan::convert::{self, Format};
 
 #[derive(Parser)]
@@ -42,6 +42,18 @@ enum Command {
         out: Option<PathBuf>,
         /// Keep only instances whose family/name contains one of these.
         filters: Vec<String>,
+    },
+    /// Differential sweep: plan random small and medium instances, check every plan, and
+    /// compare with the baselines; instances where the planner fails are written to --keep.
+    Sweep {
+        /// Number of instances.
+        #[arg(long, default_value_t = 10_000)]
+        instances: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the instances it finds go, each with its expected outcome.
+        #[arg(long, default_value = "tests/data/sweep")]
+        keep: PathBuf,
     },
     /// Internal: one method on one converted instance (run by `run` as a child process).
     #[command(hide = true)]
@@ -142,6 +154,38 @@ fn main() -> Result<()> {
                 bail!("{}", broken.join("\n"));
             }
             Ok(())
+        }
+        Command::Sweep {
+            instances,
+            seed,
+            keep,
+        } => {
+            let bar = indicatif::ProgressBar::new(instances);
+            let found = sweep::run(seed, instances, |s| {
+                bar.set_message(format!("{} found", s.findings.len()));
+                bar.inc(1);
+            });
+            bar.finish_and_clear();
+            println!(
+                "{} instances (seed {seed}): a baseline complete on {}, the planner on {}, costlier than a baseline on {}; {} found",
+                found.instances,
+                found.baseline_complete,
+                found.planner_complete,
+                found.costlier,
+                found.findings.len()
+            );
+            if found.findings.is_empty() {
+                return Ok(());
+            }
+            std::fs::create_dir_all(&keep)
+                .with_context(|| format!("cannot create {}", keep.display()))?;
+            for (name, problem, expected, yaml) in &found.findings {
+                let file = keep.join(format!("{name}.yaml"));
+                std::fs::write(&file, format!("{}\n{yaml}", expected.header()))
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                println!("{}: {problem}", file.display());
+            }
+            bail!("{} instance(s) found", found.findings.len())
         }
         Command::Solve {
             method,

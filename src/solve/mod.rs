@@ -16,6 +16,7 @@ mod explain;
 mod feasible;
 mod group;
 mod instance;
+mod last_resort;
 mod pack;
 mod polish;
 
@@ -186,6 +187,31 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
             }
         }
     }
+    // The last resort, and a floor: a baseline's complete plan, polished from there, when
+    // the search ends incomplete or (where the baselines are quick to build) costs more. The
+    // search packs pool by pool and may strand what a later pool needs, where one pool per
+    // class, filled in the baselines' order, still fits.
+    let mut last_budget = Budget::new(options.work_limit, deadline);
+    let (unplaced, unmet, ..) = total_key(&packs);
+    let incomplete = unplaced > 0 || unmet > 0;
+    if !proved && (incomplete || last_resort::quick(inst)) {
+        for (g, mut p) in last_resort::baseline_packs(inst) {
+            if total_key(&p) >= total_key(&packs) {
+                continue;
+            }
+            let pools: Vec<Vec<usize>> = g.iter().map(|c| workloads_of(inst, c)).collect();
+            polish::polish(
+                inst,
+                &pools,
+                &mut p,
+                bound.micros.unwrap_or(0),
+                &mut last_budget,
+            );
+            if total_key(&p) < total_key(&packs) {
+                (groups, packs) = (g, p);
+            }
+        }
+    }
     let stats = Stats {
         elapsed: start.elapsed(),
         bound_elapsed,
@@ -194,11 +220,13 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
         work: grouping_budget.used
             + assembly_budget.used
             + polish_budget.used
-            + fallback_budget.used,
+            + fallback_budget.used
+            + last_budget.used,
         stopped_by_time: grouping_budget.stopped_by_time
             || assembly_budget.stopped_by_time
             || polish_budget.stopped_by_time
-            || fallback_budget.stopped_by_time,
+            || fallback_budget.stopped_by_time
+            || last_budget.stopped_by_time,
         groupings_evaluated: candidates.len(),
         separated_classes: bound.separated_classes,
     };

@@ -596,22 +596,26 @@ impl Packer<'_, '_> {
         }
         let types = self.types;
         while let Some(def) = self.deficit(nodes) {
-            // The free node that most reduces the normalised deficit per unit of cost.
+            // The free node that most reduces the normalised deficit per unit of cost. A pool
+            // of K nodes or fewer keeps nothing after losing K, so a node alone gains nothing
+            // there: each type is judged as bringing the pool to K + 1 nodes, with copies of
+            // itself as the nodes still missing.
             let current: f64 = def;
+            let copies = (k + 1).saturating_sub(nodes.len()).max(1);
             let mut best: Option<(bool, f64, usize, usize)> = None;
             for &t in types {
+                let with_t = nodes
+                    .iter()
+                    .map(|o| o.ty)
+                    .chain(std::iter::repeat_n(t, copies));
+                let gain = current - self.deficit_of(with_t).unwrap_or(0.0);
                 for z in 0..inv.zones() {
-                    if inv.available(t, z) == 0 {
-                        continue;
-                    }
-                    let after = self.deficit_with(nodes, Some(t)).unwrap_or(0.0);
-                    let gain = current - after;
-                    if gain <= 1e-12 {
+                    if inv.available(t, z) == 0 || gain <= 1e-12 {
                         continue;
                     }
                     let zone_load = nodes.iter().filter(|o| o.zone == z).count();
-                    let score =
-                        (self.inst.types[t].cost as f64 + 1e-3) / gain + zone_load as f64 * 1e-9;
+                    let cost = (self.inst.types[t].cost * copies as u64) as f64;
+                    let score = (cost + 1e-3) / gain + zone_load as f64 * 1e-9;
                     // Existing nodes before bought ones, then the best score.
                     let bought = self.inst.types[t].catalog.is_some();
                     if best.is_none_or(|(b, s, _, _)| (bought, score) < (b, s)) {
@@ -632,17 +636,13 @@ impl Packer<'_, '_> {
         }
     }
 
-    fn deficit(&self, nodes: &[Open]) -> Option<f64> {
-        self.deficit_with(nodes, None)
-    }
-
     /// Σ over resources of (demand − (capacity − K largest)) / largest type capacity, when
-    /// positive, for `nodes` plus one more node of type `extra`; `None` when headroom holds.
-    fn deficit_with(&self, nodes: &[Open], extra: Option<usize>) -> Option<f64> {
-        self.deficit_of(nodes.iter().map(|o| o.ty).chain(extra))
+    /// positive, for `nodes`; `None` when headroom holds.
+    fn deficit(&self, nodes: &[Open]) -> Option<f64> {
+        self.deficit_of(nodes.iter().map(|o| o.ty))
     }
 
-    /// The headroom deficit of a pool made of nodes of these types (see `deficit_with`).
+    /// The headroom deficit of a pool made of nodes of these types (see `deficit`).
     fn deficit_of(&self, types: impl Iterator<Item = usize> + Clone) -> Option<f64> {
         headroom_deficit(self.inst, self.demand, types)
     }
@@ -767,6 +767,21 @@ pub(super) fn meet_pool_rules(
     unmet
 }
 
+/// Drops from `pack.unmet` the rules its nodes now meet. Whether a pool rule holds is a
+/// property of the pool's final nodes, as the checker judges it, not of the build that first
+/// missed it: a repair that adds nodes for unplaced replicas may meet minNodesPerPool or
+/// headroom on the way. No search step breaks a rule that held, so none is added here.
+pub(super) fn settle_unmet(inst: &Instance, demand: &[u128], pack: &mut PoolPack) {
+    let k = inst.model.policy.node_failures;
+    let headroom_held =
+        k == 0 || headroom_deficit(inst, demand, pack.nodes.iter().map(|o| o.ty)).is_none();
+    let min_held = pack.nodes.len() >= inst.model.policy.min_nodes_per_pool as usize;
+    pack.unmet.retain(|&(rule, _)| match rule {
+        "headroom" => !headroom_held,
+        _ => !min_held,
+    });
+}
+
 /// Node types eligible for at least one of `workloads`, ascending.
 pub(super) fn pool_types(inst: &Instance, workloads: &[usize]) -> Vec<usize> {
     let mut types: Vec<usize> = workloads
@@ -833,4 +848,29 @@ fn load_share(inst: &Instance, o: &Open) -> f64 {
         .filter(|(_, &c)| c > 0 && c < crate::quantity::MAX_AMOUNT)
         .map(|(&l, &c)| l as f64 / c as f64)
         .fold(0.0, f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{model, node, policy, workload};
+
+    #[test]
+    fn headroom_for_k_failures_takes_k_more_nodes_than_the_replicas_need() {
+        // One small replica, nodeFailures 2: a second node alone keeps nothing after two
+        // losses, yet the third makes headroom hold, so the packer must look past the second.
+        let m = model(&[
+            &policy("headroom: {nodeFailures: 2}"),
+            &workload("x", "sensitivity: public, resources: {cpu: 1}"),
+            &node("a", "", ""),
+            &node("b", "", ""),
+            &node("c", "", ""),
+            &node("d", "", ""),
+        ]);
+        let inst = Instance::new(&m);
+        let mut inv = Inventory::full(&inst);
+        let p = pack_pool(&inst, &[0], &mut inv, &mut Budget::new(1_000_000, None));
+        assert!(p.shortfalls.is_empty() && p.unmet.is_empty(), "{p:?}");
+        assert_eq!(p.nodes.len(), 3);
+    }
 }

@@ -304,6 +304,7 @@ impl<'a, 'm> Search<'a, 'm> {
             pack.shortfalls.clear();
         }
         pack.cost = nodes_cost(inst, &pack.nodes);
+        pack::settle_unmet(inst, &self.demand, pack);
     }
 
     // --- moves, logged for undo ------------------------------------------------------------
@@ -1684,6 +1685,33 @@ mod tests {
         assert!(p.shortfalls.is_empty());
         assert_eq!(p.nodes.len(), 2);
         assert_eq!(inv.available(inst.node_type[1], inst.node_zone[1]), 0);
+    }
+
+    #[test]
+    fn a_repair_that_takes_nodes_settles_the_rules_they_meet() {
+        // The build found no node for x: minNodesPerPool and headroom unmet. The repair takes
+        // one node for x, which meets minNodesPerPool but not headroom (nodeFailures 1).
+        let m = model(&[
+            &crate::testing::policy("headroom: {nodeFailures: 1}"),
+            &workload("x", "sensitivity: public, resources: {cpu: 6}"),
+            &node("n0", "", "allocatable: {cpu: 10}"),
+        ]);
+        let inst = Instance::new(&m);
+        let mut inv = Inventory::full(&inst);
+        let mut p = pack(&inst, Vec::new(), &[0]);
+        p.unmet.push(("headroom", String::new()));
+        p.unmet.push(("minNodesPerPool", String::new()));
+        repair(
+            &inst,
+            &[0],
+            &mut p,
+            &mut inv,
+            &mut Budget::new(1_000_000, None),
+        );
+        assert!(p.shortfalls.is_empty());
+        assert_eq!(p.nodes.len(), 1);
+        let rules: Vec<&str> = p.unmet.iter().map(|(r, _)| *r).collect();
+        assert_eq!(rules, ["headroom"]);
     }
 
     #[test]
