@@ -301,6 +301,12 @@ mod tests {
             &workload("big", "sensitivity: public, resources: {cpu: 3800m}"),
             &workload("arm", "sensitivity: public, nodeSelector: {arch: arm64}"),
             &node("n", "arch: amd64", ""),
+            // Another node declares GPUs, so requesting them is no input error (E055).
+            &node(
+                "z",
+                "",
+                "allocatable: {cpu: 4, memory: 16Gi, pods: 110, nvidia.com/gpu: 1}",
+            ),
         ]);
         let n = &m.nodes[0];
         let check = |w: usize| {

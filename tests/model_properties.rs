@@ -218,12 +218,15 @@ impl Gen {
                 .push((origin(1), document("Policy", "gen", spec)));
         }
         let n = self.workloads.len();
+        let widgets_declared = self.nodes.iter().any(|g| g.widgets.is_some());
         for (i, w) in self.workloads.iter().enumerate() {
             let mut resources = BTreeMap::from([
                 ("cpu".to_string(), q(format!("{}m", w.cpu_milli))),
                 ("memory".to_string(), q(format!("{}Mi", w.memory_mi))),
             ]);
-            if let Some(k) = w.widgets {
+            // A request of a resource no node declares is an input error (E055), so widgets
+            // are asked for only where some node has them.
+            if let Some(k) = w.widgets.filter(|k| *k == 0 || widgets_declared) {
                 resources.insert("example.com/widget".into(), q(k.to_string()));
             }
             let mut spec = WorkloadSpec {

@@ -238,10 +238,12 @@ fn undeclared_resources(docs: &Documents, d: &mut Vec<Diagnostic>) {
         .map(String::as_str)
         .collect();
     for (origin, w) in &docs.workloads {
-        for name in w.spec.resources.keys() {
-            // An invalid name is reported as such (E060).
+        for (name, q) in &w.spec.resources {
+            // An invalid name or quantity is reported as such (E060, E061); a zero request
+            // asks nothing of any node.
             let valid = names::qualified_name_problem(name).is_none();
-            if valid && !declared.contains(name.as_str()) {
+            let asks = quantity::parse(&q.0, Unit::for_resource(name)).is_ok_and(|a| a > 0);
+            if valid && asks && !declared.contains(name.as_str()) {
                 let known = declared.iter().copied().chain([PODS]);
                 d.push(Diagnostic::new(
                     "E055",
