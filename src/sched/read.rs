@@ -809,9 +809,12 @@ fn patch(path: &Path, doc: usize, value: Value) -> Result<PodSource, ProofError>
     }
     let api_version = string_at(&value, &["apiVersion"]).unwrap_or_default();
     let kind = string_at(&value, &["kind"]).unwrap_or_default().to_string();
-    let Some((want_version, template_at)) =
-        template_path(&kind).filter(|_| kind != "ReplicaSet" && kind != "ReplicationController")
-    else {
+    // The kinds tierplan patches: a workload's `controller`.
+    let patched = matches!(
+        kind.as_str(),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob"
+    );
+    let Some((want_version, template_at)) = template_path(&kind).filter(|_| patched) else {
         return Err(field(
             path,
             doc,
