@@ -12,6 +12,9 @@ use crate::quantity::{display, MAX_AMOUNT};
 use crate::solve::Stats;
 use std::fmt::Write;
 
+/// Hours in the month cloud price lists quote (365 × 24 / 12, rounded), as AWS's does.
+const HOURS_PER_MONTH: f64 = 730.0;
+
 /// The summary of `plan` for a terminal.
 pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     let mut s = String::new();
@@ -47,8 +50,11 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     let o = &plan.objective;
     let _ = write!(
         s,
-        "status: {status}; cost {:.4}/h on {} nodes; lower bound {:.4}",
-        o.cost, o.nodes, o.lower_bound
+        "status: {status}; cost {:.4}/h on {} nodes ({:.2} per month of {HOURS_PER_MONTH} h); lower bound {:.4}",
+        o.cost,
+        o.nodes,
+        o.cost * HOURS_PER_MONTH,
+        o.lower_bound
     );
     match o.gap {
         Some(g) => {
@@ -256,7 +262,7 @@ mod tests {
         let solved = solve(&m, &SolveOptions::default());
         let text = super::summary(&m, &solved.plan, Some(&solved.stats));
         assert!(
-            text.contains("status: optimal; cost 1.0000/h on 1 nodes"),
+            text.contains("status: optimal; cost 1.0000/h on 1 nodes (730.00 per month of 730 h)"),
             "{text}"
         );
         assert!(text.contains("pool-1: 1 node(s)"), "{text}");
