@@ -130,7 +130,7 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
     resolve_anti_affinity(&docs.workloads, &mut workloads, &mut d);
     resolve_co_location(&docs.workloads, &mut workloads, &mut d);
     check_totals(&resources, &workloads, &mut d);
-    undeclared_resources(&docs, &mut d);
+    undeclared_resources(&docs, &resources, &workloads, &mut d);
 
     let mut nodes: Vec<Node> = docs
         .nodes
@@ -222,10 +222,17 @@ fn sort_unique<T>(
 
 /// A resource a workload requests that no Node or NodeType declares could never be given to
 /// it: most likely a misspelling (`memroy`), so it is an input error, with the closest name.
-fn undeclared_resources(docs: &Documents, d: &mut Vec<Diagnostic>) {
+fn undeclared_resources(
+    docs: &Documents,
+    resources: &[String],
+    workloads: &[Workload],
+    d: &mut Vec<Diagnostic>,
+) {
     if docs.nodes.is_empty() && docs.node_types.is_empty() {
         return; // E051 says the inventory is empty.
     }
+    // Declared as written, so that a node whose amount is invalid (reported on its own) still
+    // declares the resource.
     let declared: BTreeSet<&str> = docs
         .nodes
         .iter()
@@ -237,17 +244,19 @@ fn undeclared_resources(docs: &Documents, d: &mut Vec<Diagnostic>) {
         )
         .map(String::as_str)
         .collect();
-    for (origin, w) in &docs.workloads {
-        for (name, q) in &w.spec.resources {
-            // An invalid name or quantity is reported as such (E060, E061); a zero request
-            // asks nothing of any node.
-            let valid = names::qualified_name_problem(name).is_none();
-            let asks = quantity::parse(&q.0, Unit::for_resource(name)).is_ok_and(|a| a > 0);
-            if valid && asks && !declared.contains(name.as_str()) {
+    for w in workloads {
+        // An invalid name or amount was reported (E060, E061) and left at zero; a zero request
+        // asks nothing of any node.
+        for (name, _) in resources
+            .iter()
+            .zip(&w.requests)
+            .filter(|(name, amount)| **amount > 0 && name.as_str() != PODS)
+        {
+            if !declared.contains(name.as_str()) {
                 let known = declared.iter().copied().chain([PODS]);
                 d.push(Diagnostic::new(
                     "E055",
-                    Some(origin),
+                    Some(&w.origin),
                     format!("spec.resources.{name}"),
                     format!("no Node or NodeType declares `{name}` in its allocatable, so no node could ever give it"),
                     format!(
