@@ -43,6 +43,9 @@ pub const ASSUMPTIONS: [&str; 5] = [
      pods in a namespace may put them in any pool planned for that namespace's workloads",
 ];
 
+/// The fix for an admission policy that is missing or altered.
+const APPLY_ADMISSION: &str = "apply admission/ as `tierplan plan` wrote it";
+
 /// A stable code for each kind of failure, for scripts and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rule {
@@ -750,26 +753,6 @@ impl<'a> Prover<'a> {
                 source: pod,
             });
         }
-        let mut seen: BTreeMap<(&str, String), Vec<&Source>> = BTreeMap::new();
-        for pod in &m.pods {
-            seen.entry((pod.kind.as_str(), pod.id()))
-                .or_default()
-                .push(&pod.source);
-        }
-        for ((kind, id), sources) in seen.iter().filter(|(_, s)| s.len() > 1) {
-            self.fail(
-                Rule::Duplicate,
-                id,
-                kind,
-                "",
-                format!(
-                    "{} {kind} documents for this object ({}): which one wins depends on the order they are applied in",
-                    sources.len(),
-                    sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                ),
-                "keep one document per object",
-            );
-        }
         let built = m.pods.iter().any(|p| !p.patch);
         for w in &self.model.workloads {
             let present = m
@@ -1135,37 +1118,50 @@ impl<'a> Prover<'a> {
         out
     }
 
-    /// Several documents for one Node, NodePool or admission object: applied one after the
-    /// other (server-side apply under one field manager drops what the second omits, such
-    /// as a taint), the last wins, so the evidence does not say what the cluster gets.
+    /// Several documents for one object (a workload, Node, NodePool or admission object):
+    /// applied one after the other (server-side apply under one field manager drops what the
+    /// second omits, such as a taint), the last wins, so the evidence does not say what the
+    /// cluster gets.
     fn duplicates(&mut self, m: &Evidence) {
-        let mut seen: BTreeMap<(&str, &str), Vec<&Source>> = BTreeMap::new();
+        // (kind, name) → (the workload id to report, or "", and where each document is).
+        type Seen<'e> = BTreeMap<(&'e str, String), (String, Vec<&'e Source>)>;
+        let mut seen: Seen = BTreeMap::new();
+        let mut add = |kind, name: String, workload: String, source| {
+            seen.entry((kind, name))
+                .or_insert_with(|| (workload, Vec::new()))
+                .1
+                .push(source);
+        };
+        for pod in &m.pods {
+            add(pod.kind.as_str(), pod.id(), pod.id(), &pod.source);
+        }
         for n in &m.nodes {
-            seen.entry(("Node", &n.name)).or_default().push(&n.source);
+            add("Node", n.name.clone(), String::new(), &n.source);
         }
         for np in &m.node_pools {
-            seen.entry(("NodePool", np.pool()))
-                .or_default()
-                .push(&np.source);
+            add("NodePool", np.pool().to_string(), String::new(), &np.source);
         }
         for p in &m.policies {
-            let name = p.object.metadata.name.as_deref().unwrap_or_default();
-            seen.entry(("ValidatingAdmissionPolicy", name))
-                .or_default()
-                .push(&p.source);
+            let name = p.object.metadata.name.clone().unwrap_or_default();
+            add("ValidatingAdmissionPolicy", name, String::new(), &p.source);
         }
         for b in &m.bindings {
-            let name = b.object.metadata.name.as_deref().unwrap_or_default();
-            seen.entry(("ValidatingAdmissionPolicyBinding", name))
-                .or_default()
-                .push(&b.source);
+            let name = b.object.metadata.name.clone().unwrap_or_default();
+            add(
+                "ValidatingAdmissionPolicyBinding",
+                name,
+                String::new(),
+                &b.source,
+            );
         }
-        for ((kind, name), sources) in seen.into_iter().filter(|(_, s)| s.len() > 1) {
+        for ((kind, name), (workload, sources)) in
+            seen.into_iter().filter(|(_, (_, s))| s.len() > 1)
+        {
             self.fail(
                 Rule::Duplicate,
-                "",
+                &workload,
                 &format!("{kind}/{name}"),
-                if kind == "Node" { name } else { "" },
+                if kind == "Node" { &name } else { "" },
                 format!(
                     "{} documents for {kind} {name} ({}): applied in turn, the last one wins and drops what it omits",
                     sources.len(),
@@ -1183,7 +1179,6 @@ impl<'a> Prover<'a> {
     /// that they are in force, unaltered.
     fn admission(&mut self, m: &Evidence) {
         let (want, want_binding) = admission::objects(self.model, self.plan);
-        let fix = "apply admission/ as `tierplan plan` wrote it";
         let named = |name: Option<&String>| name.map(String::as_str) == Some(POLICY_NAME);
         match m
             .policies
@@ -1197,7 +1192,7 @@ impl<'a> Prover<'a> {
                 "policy",
                 "",
                 format!("no ValidatingAdmissionPolicy {POLICY_NAME}: nothing stops a pod from tolerating another pool's taint"),
-                fix,
+                APPLY_ADMISSION,
             ),
         }
         self.binding(m, want_binding.spec.unwrap_or_default());
@@ -1209,7 +1204,6 @@ impl<'a> Prover<'a> {
         policy: &read::Located<ValidatingAdmissionPolicy>,
         want_spec: ValidatingAdmissionPolicySpec,
     ) {
-        let fix = "apply admission/ as `tierplan plan` wrote it";
         let where_ = policy.source.to_string();
         let spec = policy.object.spec.clone().unwrap_or_default();
         // Kubernetes defaults failurePolicy to Fail.
@@ -1247,7 +1241,7 @@ impl<'a> Prover<'a> {
                     name,
                     "",
                     format!("{where_}: spec.{name} differs from what tierplan writes for this plan, so the proof cannot rely on the policy"),
-                    fix,
+                    APPLY_ADMISSION,
                 );
             }
         }

@@ -491,18 +491,26 @@ fn referenced(
     Ok(full)
 }
 
-/// Files of `path`, read whole, at most `limit` bytes.
+/// The file at `path`, read whole, at most `limit` bytes.
 fn read_limited(path: &Path, limit: u64) -> Result<String, ProofError> {
-    use std::io::Read;
-    let read_err = |source| ProofError::Read {
+    let file = std::fs::File::open(path).map_err(|source| ProofError::Read {
         path: path.into(),
         source,
-    };
-    let file = std::fs::File::open(path).map_err(read_err)?;
+    })?;
+    read_bounded(file, path, limit)
+}
+
+/// All of `reader` (named `path` in errors), refused past `limit` bytes.
+fn read_bounded(reader: impl std::io::Read, path: &Path, limit: u64) -> Result<String, ProofError> {
+    use std::io::Read;
     let mut text = String::new();
-    file.take(limit + 1)
+    reader
+        .take(limit + 1)
         .read_to_string(&mut text)
-        .map_err(read_err)?;
+        .map_err(|source| ProofError::Read {
+            path: path.into(),
+            source,
+        })?;
     if text.len() as u64 > limit {
         return Err(ProofError::TooLarge {
             path: path.into(),
@@ -514,32 +522,15 @@ fn read_limited(path: &Path, limit: u64) -> Result<String, ProofError> {
 
 /// Reads a built file (`-` for standard input), at most [`MAX_BUILT_BYTES`].
 pub fn built_file(path: &Path) -> Result<Evidence, ProofError> {
-    let text = if path == Path::new("-") {
-        use std::io::Read;
-        let mut text = String::new();
-        std::io::stdin()
-            .take(MAX_BUILT_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|source| ProofError::Read {
-                path: path.into(),
-                source,
-            })?;
-        if text.len() as u64 > MAX_BUILT_BYTES {
-            return Err(ProofError::TooLarge {
-                path: path.into(),
-                limit: MAX_BUILT_BYTES,
-            });
-        }
-        text
+    if path == Path::new("-") {
+        let stdin = Path::new("(standard input)");
+        built(
+            stdin,
+            &read_bounded(std::io::stdin(), stdin, MAX_BUILT_BYTES)?,
+        )
     } else {
-        read_limited(path, MAX_BUILT_BYTES)?
-    };
-    let name = if path == Path::new("-") {
-        Path::new("(standard input)")
-    } else {
-        path
-    };
-    built(name, &text)
+        built(path, &read_limited(path, MAX_BUILT_BYTES)?)
+    }
 }
 
 /// The non-empty YAML documents of a file.
