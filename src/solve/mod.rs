@@ -177,10 +177,8 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
         );
     }
     // Past the exhaustive sizes, a complete search repairs a result still incomplete.
-    let (unplaced, unmet, ..) = total_key(&packs);
-    let incomplete = unplaced > 0 || unmet > 0;
     let mut fallback_budget = Budget::new(options.work_limit.min(feasible::WORK_LIMIT), deadline);
-    if options.exhaustive && !proved && incomplete && feasible::applies(inst) {
+    if options.exhaustive && !proved && incomplete(&packs) && feasible::applies(inst) {
         if let feasible::Outcome::Found(g, p) = feasible::search(inst, &mut fallback_budget) {
             if total_key(&p) < total_key(&packs) {
                 (groups, packs) = (g, p);
@@ -192,9 +190,7 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     // search packs pool by pool and may strand what a later pool needs, where one pool per
     // class, filled in the baselines' order, still fits.
     let mut last_budget = Budget::new(options.work_limit, deadline);
-    let (unplaced, unmet, ..) = total_key(&packs);
-    let incomplete = unplaced > 0 || unmet > 0;
-    if !proved && (incomplete || last_resort::quick(inst)) {
+    if !proved && (incomplete(&packs) || last_resort::quick(inst)) {
         for (g, mut p) in last_resort::baseline_packs(inst) {
             if total_key(&p) >= total_key(&packs) {
                 continue;
@@ -331,6 +327,12 @@ fn assemble_in_order(
         .into_iter()
         .map(|p| p.expect("every pool packed"))
         .collect()
+}
+
+/// Whether some replica is unplaced or some pool rule unmet.
+fn incomplete(packs: &[PoolPack]) -> bool {
+    let (unplaced, unmet, ..) = total_key(packs);
+    unplaced > 0 || unmet > 0
 }
 
 fn total_key(packs: &[PoolPack]) -> (u64, usize, u64, usize) {
