@@ -60,7 +60,8 @@ enum Command {
         manifests: Option<PathBuf>,
         /// Prove on the output of `kubectl kustomize` of your own kustomization (`-` for
         /// standard input; repeatable): its objects are judged as built, your workloads
-        /// included. With --manifests, only DIR's cluster-wide objects are added to them.
+        /// included. Node labels and taints are never built: pass --manifests DIR too, which
+        /// adds DIR's node scripts and those of its cluster-wide objects the build lacks.
         #[arg(long, value_name = "FILE")]
         built: Vec<PathBuf>,
     },
@@ -250,7 +251,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             outln!("{result}")?;
             let mut valid = result.is_valid();
             if manifests.is_some() || !built.is_empty() {
-                match evidence(manifests.as_deref(), &built) {
+                match tierplan::sched::read::combined(manifests.as_deref(), &built) {
                     Ok(evidence) => {
                         let proof = tierplan::sched::prove_evidence(&model, &plan_doc, &evidence);
                         outln!("{proof}")?;
@@ -280,28 +281,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// What the proof judges: a manifests directory as kustomize builds it, built files, or a
-/// directory's cluster-wide objects with the workloads of built files.
-fn evidence(
-    manifests: Option<&std::path::Path>,
-    built: &[PathBuf],
-) -> Result<tierplan::sched::Evidence, tierplan::sched::ProofError> {
-    use tierplan::sched::{read, Parts};
-    let parts = if built.is_empty() {
-        Parts::All
-    } else {
-        Parts::ClusterObjects
-    };
-    let mut evidence = match manifests {
-        Some(dir) => read::directory(dir, parts)?,
-        None => tierplan::sched::Evidence::default(),
-    };
-    for file in built {
-        evidence.extend(read::built_file(file)?);
-    }
-    Ok(evidence)
 }
 
 /// The file `plan` writes into its output directory.

@@ -5,7 +5,7 @@
 //! what it wrote. A file whose content no longer matches (edited by hand, or someone else's
 //! file of the same name) is not tierplan's to overwrite, nor to remove.
 //!
-//! Names are relative paths of plain components separated by `/` (`manifests/nodes.yaml`);
+//! Names are relative paths of plain components separated by `/` (`manifests/nodes/taint.sh`);
 //! subdirectories are created as real directories, and a link in their place is refused like
 //! a link in a file's place.
 

@@ -122,7 +122,13 @@ fn online_boutique_built_with_the_manifests_holds() {
     }
     let tree = Tree::new();
     let built = tree.build(".", "built.yaml");
-    let (code, text) = tree.check(&["--built", built.to_str().unwrap()]);
+    let manifests = tree.path("out/manifests");
+    let (code, text) = tree.check(&[
+        "--built",
+        built.to_str().unwrap(),
+        "--manifests",
+        manifests.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("HOLDS"), "{text}");
     // 11 planned Deployments and loadgenerator, which the plan leaves out: no toleration,
@@ -156,6 +162,8 @@ fn online_boutique_built_with_the_manifests_holds() {
             plan.to_str().unwrap(),
             "--built",
             "-",
+            "--manifests",
+            manifests.to_str().unwrap(),
         ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -561,11 +561,11 @@ fn check_exits_1_when_emitted_manifests_are_tampered_with() {
 #[test]
 fn check_exits_2_when_manifests_are_unreadable() {
     let (_dir, check) = plan_and_check("nist-800-190", |m| {
-        std::fs::write(m.join("nodes.yaml"), "apiVersion: [unclosed").unwrap();
+        std::fs::write(m.join("admission/policy.yaml"), "apiVersion: [unclosed").unwrap();
     });
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert_eq!(check.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("nodes.yaml"), "{stderr}");
+    assert!(stderr.contains("admission/policy.yaml"), "{stderr}");
 }
 
 #[test]

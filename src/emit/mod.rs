@@ -6,9 +6,10 @@
 //! It reads the model and the plan only; the proof in `sched` re-reads what is written here.
 //!
 //! Layout of `manifests/` (`kubectl kustomize manifests/` builds it):
-//! - `kustomization.yaml`: the cluster-wide objects below;
-//! - `nodes.yaml`: one `v1 Node` per inventory node in a pool, with the pool label and taint;
-//! - `rollback/nodes.yaml`: the same Nodes bare, to take tierplan's labels and taints off;
+//! - `kustomization.yaml`: the admission policy and binding, and the NodePools;
+//! - `ROLLOUT.md`: the order of application, with the commands (`rollout/` holds its files);
+//! - `nodes/label.sh`, `nodes/taint.sh`: `kubectl label`/`kubectl taint` of every inventory
+//!   node in a pool (and of nodes leaving one); `rollback/nodes.sh` undoes them;
 //! - `admission/policy.yaml`, `admission/binding.yaml`: the ValidatingAdmissionPolicy;
 //! - `karpenter/<pool>.yaml`: one NodePool per pool that buys nodes (catalog mode);
 //! - `workloads/`: a kustomize Component of strategic-merge patches, one per planned
@@ -24,11 +25,12 @@ pub const POOL_TAINT_KEY: &str = "node-restriction.kubernetes.io/tierplan-pool";
 /// Pod-template label naming the pool a workload's pods belong to (read by the admission
 /// policy).
 pub const POD_POOL_LABEL: &str = "tierplan.io/pool";
-/// Field manager for server-side apply of `nodes.yaml`.
+/// Field manager for server-side apply of the admission objects and NodePools.
 pub const FIELD_MANAGER: &str = "tierplan";
 
 mod karpenter;
 mod nodes;
+mod rollout;
 mod workloads;
 
 pub use karpenter::NodePool;
@@ -72,11 +74,9 @@ pub fn manifests(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, Em
     }
     let mut files: Vec<(String, String)> = Vec::new();
     let mut resources: Vec<String> = Vec::new();
-    if let Some((apply, rollback)) = nodes::files(model, plan)? {
-        files.push((nodes::FILE.into(), apply));
-        files.push((nodes::ROLLBACK_FILE.into(), rollback));
-        resources.push(nodes::FILE.into());
-    }
+    let node_files = nodes::files(model, plan)?;
+    files.extend(rollout::files(model, plan, &node_files));
+    files.extend(node_files);
     let (policy, binding) = admission::objects(model, plan);
     files.push(("admission/policy.yaml".into(), documents(&[&policy])));
     files.push(("admission/binding.yaml".into(), documents(&[&binding])));
@@ -102,9 +102,9 @@ pub fn manifests(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, Em
 }
 
 const KUSTOMIZATION_HEADER: &str = "\
-# Written by tierplan. The cluster-wide objects that enforce the plan: node labels and taints
-# (nodes.yaml), the admission policy, and Karpenter NodePools for the nodes to buy.
-# Apply nodes.yaml with server-side apply as its header says; the workload patches in
+# Written by tierplan. The cluster-wide objects that enforce the plan: the admission policy
+# and the Karpenter NodePools for the nodes to buy. Apply them last (ROLLOUT.md, step 6).
+# Node labels and taints are set by nodes/*.sh, never by apply; the workload patches in
 # workloads/ are a kustomize Component to layer onto your own manifests.
 ";
 
@@ -204,37 +204,81 @@ mod tests {
     }
 
     #[test]
-    fn nodes_keep_their_own_taints_and_roll_back_to_them() {
+    fn node_scripts_set_the_pool_and_clear_stale_labels_and_taints() {
+        let stale = "{key: node-restriction.kubernetes.io/tierplan-pool, value: pool-9, effect: NoSchedule}";
         let m = model(&[
             &workload("gpu", "sensitivity: public, nodeSelector: {gpu: 'yes'}"),
             &node(
                 "n1",
                 "gpu: 'yes'",
-                "allocatable: {cpu: 4}, taints: [{key: nvidia.com/gpu, value: present, effect: NoSchedule}, {key: node-restriction.kubernetes.io/tierplan-pool, value: pool-9, effect: NoSchedule}]",
+                &format!("allocatable: {{cpu: 4}}, taints: [{{key: nvidia.com/gpu, value: present, effect: NoSchedule}}, {stale}]"),
             ),
+            // Left its pool: an earlier plan's label and taint must go.
+            &node(
+                "n2",
+                "node-restriction.kubernetes.io/tierplan-pool: pool-9",
+                &format!("allocatable: {{cpu: 4}}, taints: [{stale}]"),
+            ),
+            // Never in a pool: no command at all.
+            &node("n3", "", "allocatable: {cpu: 4}"),
         ]);
         let p = plan(vec![pool("pool-1", &["default/gpu"], &["n1"], Vec::new())]);
         let files = manifests(&m, &p).unwrap();
-        let nodes: Vec<k8s_openapi::api::core::v1::Node> =
-            serde_yaml::Deserializer::from_str(file(&files, "nodes.yaml"))
-                .map(|d| serde::Deserialize::deserialize(d).unwrap())
-                .collect();
-        let taints = nodes[0].spec.as_ref().unwrap().taints.as_ref().unwrap();
-        // The stale pool taint of an earlier run is replaced, the GPU taint kept.
-        let keys: Vec<(&str, Option<&str>)> = taints
-            .iter()
-            .map(|t| (t.key.as_str(), t.value.as_deref()))
-            .collect();
+        let commands = |path| -> Vec<&str> {
+            file(&files, path)
+                .lines()
+                .filter(|l| l.starts_with("kubectl"))
+                .collect()
+        };
         assert_eq!(
-            keys,
+            commands("nodes/label.sh"),
             [
-                ("nvidia.com/gpu", Some("present")),
-                (POOL_TAINT_KEY, Some("pool-1"))
+                "kubectl label node n1 node-restriction.kubernetes.io/tierplan-pool=pool-1 --overwrite",
+                "kubectl label node n2 node-restriction.kubernetes.io/tierplan-pool-",
             ]
         );
-        let rollback = file(&files, "rollback/nodes.yaml");
-        assert!(rollback.contains("nvidia.com/gpu") && !rollback.contains(POOL_TAINT_KEY));
-        assert!(!rollback.contains("labels"));
+        // `--overwrite` replaces n1's stale NoSchedule pool taint; the GPU taint is not named.
+        assert_eq!(
+            commands("nodes/taint.sh"),
+            [
+                "kubectl taint node n1 node-restriction.kubernetes.io/tierplan-pool=pool-1:NoSchedule --overwrite",
+                "kubectl taint node n2 node-restriction.kubernetes.io/tierplan-pool-",
+            ]
+        );
+        assert_eq!(
+            commands("rollback/nodes.sh"),
+            [
+                "kubectl taint node n1 node-restriction.kubernetes.io/tierplan-pool-",
+                "kubectl label node n1 node-restriction.kubernetes.io/tierplan-pool-",
+            ]
+        );
+        assert!(file(&files, "nodes/taint.sh").contains("\nset -eu\n"));
+        assert!(!file(&files, "rollback/nodes.sh").contains("set -e"));
+        // Nodes are never applied through the kustomization.
+        assert!(!file(&files, "kustomization.yaml").contains("- nodes"));
+        let rollout = file(&files, "ROLLOUT.md");
+        let order: Vec<usize> = [
+            "sh nodes/label.sh",
+            "rollout status deployment gpu",
+            "binding-warn.yaml",
+            "sh nodes/taint.sh",
+            "kubectl drain $n",
+            "-k .",
+        ]
+        .iter()
+        .map(|s| {
+            rollout
+                .find(s)
+                .unwrap_or_else(|| panic!("{s} in {rollout}"))
+        })
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{rollout}");
+        let warn: k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding =
+            serde_yaml::from_str(file(&files, "rollout/binding-warn.yaml")).unwrap();
+        assert_eq!(
+            warn.spec.unwrap().validation_actions.unwrap(),
+            ["Warn", "Audit"]
+        );
         let patch: WorkloadPatch =
             serde_yaml::from_str(file(&files, "workloads/default.gpu.yaml")).unwrap();
         let tolerations = &patch.pod_template().unwrap().spec.tolerations;
@@ -346,7 +390,7 @@ mod tests {
             vec![bought("a", 2), bought("b", 1)],
         )]);
         let files = manifests(&m, &p).unwrap();
-        assert!(!files.iter().any(|(p, _)| p == "nodes.yaml"));
+        assert!(!files.iter().any(|(p, _)| p.starts_with("nodes/")));
         let np: NodePool = serde_yaml::from_str(file(&files, "karpenter/pool-1.yaml")).unwrap();
         assert_eq!(np.spec.limits["cpu"], "5790m");
         assert_eq!(np.spec.limits["memory"], (3u64 * 7 * (1 << 30)).to_string());

@@ -1,48 +1,136 @@
-//! `nodes.yaml` and `rollback/nodes.yaml`: the pool label and taint of every inventory node in
-//! a pool, as `v1 Node` objects for server-side apply, and the objects that take them off.
+//! `nodes/label.sh`, `nodes/taint.sh` and `rollback/nodes.sh`: the `kubectl label` and
+//! `kubectl taint` commands that give every inventory node its pool label and taint, take a
+//! stale label or taint of an earlier plan off the nodes that leave their pool, and undo both.
 //!
-//! Under server-side apply, `metadata.labels` is a granular map, so tierplan's field manager
-//! owns only the label key it sets. `spec.taints` is an atomic list (`+listType=atomic` in
-//! k8s.io/api core/v1 `NodeSpec`; `x-kubernetes-list-type: atomic` in the 1.33 OpenAPI), so
-//! an apply owns and sets the whole list: the node's existing taints are therefore written
-//! beside the pool's taint, and the rollback file writes them back alone.
+//! Why commands and not `v1 Node` objects for server-side apply: `spec.taints` is an atomic
+//! list (`+listType=atomic` in k8s.io/api core/v1 `NodeSpec`), and "whenever a field's value
+//! does change, ownership moves from its current manager to the manager making the change"
+//! (kubernetes.io, Server-Side Apply, Field management). A cordon or a NotReady transition
+//! has the node lifecycle controller rewrite the list, after which an apply that omits the
+//! pool taint no longer owns it and leaves it in place: the rollback silently does nothing.
+//! `kubectl taint` (the procedure of kubernetes.io, Taints and Tolerations) reads the live
+//! list and changes only the taint it names (`reorganizeTaints` in k8s.io/kubectl
+//! `pkg/cmd/taint/utils.go`: with `--overwrite`, a taint of the same key and effect is
+//! replaced; `KEY-` removes every taint of that key), so other managers' taints survive in
+//! both directions. Labels are a map, but `kubectl label` is used for them too, so that
+//! both scripts read the same way and the proof (`sched::read`) parses one small grammar.
+//!
+//! The scripts are the applied artefact and the proof's evidence: `tierplan check
+//! --manifests` reads them, not a description of them.
 
-use super::{check_name, documents, inventory_nodes, EmitError, FIELD_MANAGER, POOL_LABEL};
-use super::{POOL_TAINT_KEY, WORKLOAD_LABEL};
-use crate::model::{names, Model, Node as ModelNode, Taint as ModelTaint};
+use super::{check_name, inventory_nodes, EmitError, POOL_LABEL, POOL_TAINT_KEY};
+use crate::model::{names, Model, Node, Taint as ModelTaint};
 use crate::plan::Plan;
-use k8s_openapi::api::core::v1::{Node, NodeSpec, Taint};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::Taint;
 use std::collections::BTreeMap;
+use std::fmt;
 
-pub const FILE: &str = "nodes.yaml";
-pub const ROLLBACK_FILE: &str = "rollback/nodes.yaml";
+pub const LABEL_FILE: &str = "nodes/label.sh";
+pub const TAINT_FILE: &str = "nodes/taint.sh";
+pub const ROLLBACK_FILE: &str = "rollback/nodes.sh";
 
-/// (nodes.yaml, rollback/nodes.yaml), or `None` when no pool has an inventory node.
-pub fn files(model: &Model, plan: &Plan) -> Result<Option<(String, String)>, EmitError> {
-    let mut apply: Vec<(String, Node)> = Vec::new();
-    let mut rollback: Vec<(String, Node)> = Vec::new();
-    for pool in &plan.pools {
-        for node in inventory_nodes(model, pool) {
-            check_name("node name", &node.name, names::dns_subdomain_problem)?;
-            let mut taints = existing_taints(node);
-            rollback.push((node.name.clone(), object(node, None, taints.clone())));
-            taints.push(pool_taint(&pool.name));
-            let labels = BTreeMap::from([(POOL_LABEL.to_string(), pool.name.clone())]);
-            apply.push((node.name.clone(), object(node, Some(labels), taints)));
+/// One node command tierplan writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Command<'a> {
+    /// `kubectl label node N KEY=POOL --overwrite`
+    Label(&'a str, &'a str),
+    /// `kubectl label node N KEY-`
+    Unlabel(&'a str),
+    /// `kubectl taint node N KEY=POOL:NoSchedule --overwrite`
+    Taint(&'a str, &'a str),
+    /// `kubectl taint node N KEY-`: every taint of the key, whatever its effect.
+    Untaint(&'a str),
+}
+
+impl fmt::Display for Command<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Label(node, pool) => {
+                write!(
+                    f,
+                    "kubectl label node {node} {POOL_LABEL}={pool} --overwrite"
+                )
+            }
+            Command::Unlabel(node) => write!(f, "kubectl label node {node} {POOL_LABEL}-"),
+            Command::Taint(node, pool) => write!(
+                f,
+                "kubectl taint node {node} {POOL_TAINT_KEY}={pool}:NoSchedule --overwrite"
+            ),
+            Command::Untaint(node) => write!(f, "kubectl taint node {node} {POOL_TAINT_KEY}-"),
         }
     }
-    if apply.is_empty() {
-        return Ok(None);
+}
+
+/// What the node scripts do to one node.
+struct Change<'m> {
+    node: &'m Node,
+    /// The node's pool in this plan, if any.
+    pool: Option<&'m str>,
+}
+
+/// The scripts, as (path, content), or nothing when no inventory node is in a pool or
+/// carries a tierplan label or taint.
+pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
+    let mut pool_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for pool in &plan.pools {
+        for node in inventory_nodes(model, pool) {
+            pool_of.insert(&node.name, &pool.name);
+        }
     }
-    apply.sort_by(|a, b| a.0.cmp(&b.0));
-    rollback.sort_by(|a, b| a.0.cmp(&b.0));
-    let apply: Vec<&Node> = apply.iter().map(|(_, n)| n).collect();
-    let rollback: Vec<&Node> = rollback.iter().map(|(_, n)| n).collect();
-    Ok(Some((
-        format!("{}{}", apply_header(), documents(&apply)),
-        format!("{}{}", rollback_header(), documents(&rollback)),
-    )))
+    let mut changes: Vec<Change> = Vec::new();
+    for node in &model.nodes {
+        let pool = pool_of.get(node.name.as_str()).copied();
+        if pool.is_some() || stale(node) {
+            check_name("node name", &node.name, names::dns_subdomain_problem)?;
+            changes.push(Change { node, pool });
+        }
+    }
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    changes.sort_by(|a, b| a.node.name.cmp(&b.node.name));
+    let mut label = Vec::new();
+    let mut taint = Vec::new();
+    let mut rollback = Vec::new();
+    for c in &changes {
+        let name = c.node.name.as_str();
+        match c.pool {
+            Some(pool) => {
+                label.push(Command::Label(name, pool));
+                // A pool-key taint of another effect (not written by tierplan) would survive
+                // `--overwrite`, which replaces only the same key and effect.
+                if c.node
+                    .taints
+                    .iter()
+                    .any(|t| t.key == POOL_TAINT_KEY && t.effect != "NoSchedule")
+                {
+                    taint.push(Command::Untaint(name));
+                }
+                taint.push(Command::Taint(name, pool));
+                rollback.push(Command::Untaint(name));
+                rollback.push(Command::Unlabel(name));
+            }
+            None => {
+                if c.node.labels.contains_key(POOL_LABEL) {
+                    label.push(Command::Unlabel(name));
+                }
+                if c.node.taints.iter().any(|t| t.key == POOL_TAINT_KEY) {
+                    taint.push(Command::Untaint(name));
+                }
+            }
+        }
+    }
+    let mut out = vec![
+        (LABEL_FILE.to_string(), script(LABEL_HEADER, &label, true)),
+        (TAINT_FILE.to_string(), script(TAINT_HEADER, &taint, true)),
+    ];
+    if !rollback.is_empty() {
+        out.push((
+            ROLLBACK_FILE.to_string(),
+            script(ROLLBACK_HEADER, &rollback, false),
+        ));
+    }
+    Ok(out)
 }
 
 /// The pool taint: `POOL_TAINT_KEY=<pool>:NoSchedule`.
@@ -57,7 +145,7 @@ pub fn pool_taint(pool: &str) -> Taint {
 
 /// The node's own taints, without any pool taint of an earlier tierplan run (an inventory
 /// taken from a cluster where a plan was applied carries one).
-pub fn existing_taints(node: &ModelNode) -> Vec<Taint> {
+pub fn existing_taints(node: &Node) -> Vec<Taint> {
     node.taints
         .iter()
         .filter(|t| t.key != POOL_TAINT_KEY)
@@ -74,55 +162,42 @@ fn taint(t: &ModelTaint) -> Taint {
     }
 }
 
-fn object(node: &ModelNode, labels: Option<BTreeMap<String, String>>, taints: Vec<Taint>) -> Node {
-    Node {
-        metadata: ObjectMeta {
-            name: Some(node.name.clone()),
-            labels,
-            ..Default::default()
-        },
-        // An empty list would make tierplan own `spec.taints` for nothing.
-        spec: (!taints.is_empty()).then(|| NodeSpec {
-            taints: Some(taints),
-            ..Default::default()
-        }),
-        status: None,
+/// Whether the inventory shows a tierplan label or taint of an earlier plan on the node.
+fn stale(node: &Node) -> bool {
+    node.labels.contains_key(POOL_LABEL) || node.taints.iter().any(|t| t.key == POOL_TAINT_KEY)
+}
+
+/// A POSIX shell script: `set -eu` stops at the first failed command, so a partial run is
+/// visible and can be re-run (every command is idempotent). The rollback goes on past a
+/// failure instead: `kubectl taint KEY-` fails on a node that no longer has the taint.
+fn script(header: &str, commands: &[Command], stop_on_error: bool) -> String {
+    let mut s = String::from("#!/bin/sh\n");
+    s.push_str(header);
+    if stop_on_error {
+        s.push_str("set -eu\n");
     }
+    for c in commands {
+        s.push_str(&c.to_string());
+        s.push('\n');
+    }
+    s
 }
 
-fn apply_header() -> String {
-    format!(
-        "\
-# Written by tierplan: the pool label ({POOL_LABEL}) and the pool taint
-# ({POOL_TAINT_KEY}=<pool>:NoSchedule) of every existing node in a pool.
-#
-# Apply with server-side apply and tierplan's own field manager:
-#   kubectl apply --server-side --field-manager={FIELD_MANAGER} -f nodes.yaml
-# Labels are a granular map under server-side apply: tierplan owns only its label key and
-# leaves every other label alone. spec.taints is an atomic list: whoever applies it owns and
-# sets the whole list. So each Node below lists the taints the node had in the inventory
-# beside the pool taint. When another manager (the kubelet, `kubectl taint`) owns the node's
-# taints, apply stops with a conflict instead of changing them: compare the node's current
-# taints with the ones listed here, and only if they agree re-run with --force-conflicts.
-#
-# Roll back with the same field manager:
-#   kubectl apply --server-side --field-manager={FIELD_MANAGER} -f rollback/nodes.yaml
-# It lists the same Nodes without the label and with their own taints only, which removes
-# exactly the label and the taint tierplan set.
-#
-# Workload pods carry {WORKLOAD_LABEL} and tolerate only their own pool's taint; see
-# workloads/kustomization.yaml.
-"
-    )
-}
+const LABEL_HEADER: &str = "\
+# Written by tierplan: step 1 of ROLLOUT.md. Gives every inventory node of a pool the pool
+# label, and takes the label of an earlier plan off nodes that are in no pool now.
+# `tierplan check --manifests` reads these lines as the nodes' labels; edit the plan, not them.
+";
 
-fn rollback_header() -> String {
-    format!(
-        "\
-# Written by tierplan: takes tierplan's pool label and taint off the nodes of nodes.yaml.
-#   kubectl apply --server-side --field-manager={FIELD_MANAGER} -f rollback/nodes.yaml
-# Applied with the field manager that applied nodes.yaml, it drops the label key tierplan
-# owned and sets spec.taints back to the node's own taints (as in the inventory).
-"
-    )
-}
+const TAINT_HEADER: &str = "\
+# Written by tierplan: step 4 of ROLLOUT.md. Gives every inventory node of a pool the pool
+# taint (NoSchedule), and takes the taint of an earlier plan off nodes that are in no pool
+# now. `kubectl taint` changes only the taint it names; the node's other taints stay.
+# `tierplan check --manifests` reads these lines as the nodes' taints; edit the plan, not them.
+";
+
+const ROLLBACK_HEADER: &str = "\
+# Written by tierplan: takes the pool taint and label off every node of nodes/label.sh.
+# Delete the admission binding first (ROLLOUT.md, Rollback). A node that has already lost
+# its taint makes `kubectl taint` print `not found`; the script goes on.
+";

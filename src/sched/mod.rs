@@ -8,7 +8,7 @@
 //! checks that the policy in force is the one tierplan writes for the plan (its meaning is
 //! tested by evaluating that CEL against pods, in tests/admission_cel.rs).
 //!
-//! The node universe is every inventory node with `nodes.yaml` applied, every node the plan
+//! The node universe is every inventory node with the node scripts (`nodes/*.sh`) applied, every node the plan
 //! buys as the NodePool that admits it would launch it, and one node per NodePool built from
 //! its template alone. The proof shows (a) that each replica's planned node passes its pod
 //! template's filters, (b) that no workload's template passes them on a node outside its
@@ -17,6 +17,7 @@
 //! on, every planned workload has a patch, and the admission policy is in force, and (d) it
 //! lists the system DaemonSets that reach several pools as the only cross-tier exceptions.
 
+pub mod commands;
 pub mod filter;
 pub mod proof;
 pub mod read;

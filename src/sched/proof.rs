@@ -1,6 +1,7 @@
 //! The static proof: under kube-scheduler's own filter rules, every replica can run on its
 //! planned node and no pod template can reach a node of another pool.
 
+use super::commands as read_cmd;
 use super::filter::{self, NodeView, PodFilter};
 use super::read::{self, Evidence, NodePoolDoc, Parts, PodSource, ProofError, Source};
 use crate::boundary::{self, NamespaceSpan};
@@ -32,10 +33,11 @@ pub const ASSUMPTIONS: [&str; 5] = [
     "every DaemonSet may use the host network; pods that set `spec.nodeName` or another \
      `schedulerName` skip kube-scheduler's filters, so the admission policy must deny them \
      unless they are pinned to their pool",
-    "nodes carry only the inventory's labels and taints with nodes.yaml applied by server-side \
-     apply (labels merged, the taint list replaced), or, when Karpenter launches them, their \
-     NodePool template's labels and taints; NodeRestriction keeps kubelets from relabelling \
-     node-restriction.kubernetes.io/ keys",
+    "nodes carry only the inventory's labels and taints with the node scripts run to the end \
+     (nodes/label.sh, then nodes/taint.sh; any `v1 Node` object of the kustomization applied \
+     before them, labels merged and the taint list replaced), or, when Karpenter launches them, \
+     their NodePool template's labels and taints; NodeRestriction keeps kubelets from \
+     relabelling node-restriction.kubernetes.io/ keys",
     "scheduling is decided by the filters on taints, nodeSelector and required node affinity; \
      resources, pod affinity and spread only ever narrow where a pod may go",
     "pods created outside the objects read are held to their tier by the pool taints and by \
@@ -76,7 +78,7 @@ pub enum Rule {
     /// A patch for an object that is no workload of the input, or that narrows a system
     /// DaemonSet's tolerations.
     StrayPatch,
-    /// A Node of nodes.yaml that is not in the inventory.
+    /// A Node object or node command for a node that is not in the inventory.
     UnknownNode,
     /// A node the plan buys that no NodePool can launch.
     NodePoolGap,
@@ -436,7 +438,7 @@ impl<'a> Prover<'a> {
         out
     }
 
-    /// Every inventory node, with nodes.yaml applied.
+    /// Every inventory node, with the Node objects and then the node scripts applied.
     fn inventory(&mut self, m: &Evidence) -> Vec<UNode> {
         let pools = self.node_pools();
         let mut nodes: Vec<UNode> = self
@@ -466,9 +468,11 @@ impl<'a> Prover<'a> {
                     "",
                     &patch.name,
                     &patch.name,
-                    "nodes.yaml sets labels and taints on a node that is not in the inventory; \
-                     server-side apply would create a Node object for it"
-                        .into(),
+                    format!(
+                        "{}: a Node object for a node that is not in the inventory; applying it \
+                         would create one",
+                        patch.source
+                    ),
                     "plan with the inventory the manifests were written for, or regenerate them",
                 );
                 continue;
@@ -479,6 +483,24 @@ impl<'a> Prover<'a> {
             if let Some(taints) = &patch.taints {
                 node.taints = taints.clone();
             }
+        }
+        for command in &m.node_commands {
+            let Some(i) = self.model.node_index(&command.node) else {
+                self.fail(
+                    Rule::UnknownNode,
+                    "",
+                    &command.node,
+                    &command.node,
+                    format!(
+                        "{}: labels or taints a node that is not in the inventory",
+                        command.source.file.display()
+                    ),
+                    "plan with the inventory the manifests were written for, or regenerate them",
+                );
+                continue;
+            };
+            let node = &mut nodes[i];
+            command.apply(&mut node.labels, &mut node.taints);
         }
         for n in &mut nodes {
             n.labels
@@ -1320,7 +1342,7 @@ impl<'a> Prover<'a> {
                     pool,
                     &n.name,
                     format!("a pod that tolerates nothing can schedule on this node of pool {pool}: it has no NoSchedule or NoExecute taint"),
-                    "give the node its pool's NoSchedule taint (nodes.yaml, or the NodePool template)",
+                    "give the node its pool's NoSchedule taint (nodes/taint.sh, or the NodePool template)",
                 );
             }
         }
@@ -1350,7 +1372,25 @@ impl<'a> Prover<'a> {
                         "",
                         &patch.name,
                         &patch.name,
-                        format!("nodes.yaml adds the PreferNoSchedule taint {}, which the scheduler may ignore", filter::taint_text(t)),
+                        format!("{}: adds the PreferNoSchedule taint {}, which the scheduler may ignore", patch.source, filter::taint_text(t)),
+                        "use effect NoSchedule for pool taints",
+                    );
+                }
+            }
+        }
+        for c in &m.node_commands {
+            if let read_cmd::Action::SetTaint(key, value, effect) = &c.action {
+                if effect == "PreferNoSchedule" {
+                    self.fail(
+                        Rule::SoftIsolation,
+                        "",
+                        &c.node,
+                        &c.node,
+                        format!(
+                            "{} line {}: sets the PreferNoSchedule taint {key}={value}, which the scheduler may ignore",
+                            c.source.file.display(),
+                            c.source.doc
+                        ),
                         "use effect NoSchedule for pool taints",
                     );
                 }

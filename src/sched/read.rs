@@ -18,6 +18,7 @@
 //! k8s-openapi has no Karpenter types. YAML that kustomize (go-yaml) would read differently
 //! from serde_yaml is refused: merge keys (`<<`) and explicit tags such as `!!binary`.
 
+use super::commands::NodeCommand;
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
@@ -25,7 +26,7 @@ use k8s_openapi::api::core::v1::{Node, PodSpec, PodTemplateSpec, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 use serde_yaml::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
@@ -51,6 +52,12 @@ pub enum ProofError {
     TooLarge { path: PathBuf, limit: u64 },
     #[error("{}: not valid YAML: {message}\n  fix: regenerate the manifests with `tierplan plan`", path.display())]
     Yaml { path: PathBuf, message: String },
+    #[error("{}: line {line}: `{text}` is not a node command tierplan writes\n  fix: regenerate the manifests with `tierplan plan`; the scripts are evidence, edit the plan instead", path.display())]
+    Command {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
     #[error("{}: line {line}: {problem}\n  fix: write the value out in plain YAML, as `kubectl kustomize` prints it", path.display())]
     Divergent {
         path: PathBuf,
@@ -196,7 +203,10 @@ pub struct Located<T> {
 /// Everything the proof reads.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
+    /// `v1 Node` objects (applied by `kubectl apply`: labels merged, the taint list set).
     pub nodes: Vec<NodePatch>,
+    /// The node scripts' commands, in the order they run, after any Node object.
+    pub node_commands: Vec<NodeCommand>,
     pub pods: Vec<PodSource>,
     pub node_pools: Vec<NodePoolDoc>,
     pub policies: Vec<Located<ValidatingAdmissionPolicy>>,
@@ -209,12 +219,50 @@ impl Evidence {
     /// The union of two readings (e.g. a directory's cluster-wide objects and a built file).
     pub fn extend(&mut self, other: Evidence) {
         self.nodes.extend(other.nodes);
+        self.node_commands.extend(other.node_commands);
         self.pods.extend(other.pods);
         self.node_pools.extend(other.node_pools);
         self.policies.extend(other.policies);
         self.bindings.extend(other.bindings);
         self.skipped += other.skipped;
     }
+}
+
+/// What the proof judges: a manifests directory as kustomize builds it, or built files.
+/// With both, what is built is what is applied: the directory adds its node scripts (nodes
+/// are never built) and those of its cluster-wide objects that no built file holds (same
+/// kind and name), e.g. when tierplan's kustomization is applied on its own.
+pub fn combined(dir: Option<&Path>, built: &[PathBuf]) -> Result<Evidence, ProofError> {
+    let mut out = Evidence::default();
+    for file in built {
+        out.extend(built_file(file)?);
+    }
+    let Some(dir) = dir else {
+        return Ok(out);
+    };
+    if built.is_empty() {
+        return directory(dir, Parts::All);
+    }
+    let from_dir = directory(dir, Parts::ClusterObjects)?;
+    out.node_commands.extend(from_dir.node_commands);
+    let name = |m: &ObjectMeta| m.name.clone().unwrap_or_default();
+    add_missing(&mut out.nodes, from_dir.nodes, |n| n.name.clone());
+    add_missing(&mut out.node_pools, from_dir.node_pools, |p| {
+        p.pool().into()
+    });
+    add_missing(&mut out.policies, from_dir.policies, |p| {
+        name(&p.object.metadata)
+    });
+    add_missing(&mut out.bindings, from_dir.bindings, |b| {
+        name(&b.object.metadata)
+    });
+    Ok(out)
+}
+
+/// Adds to `out` the objects of `from` whose name (`key`) no object of `out` has.
+fn add_missing<T>(out: &mut Vec<T>, from: Vec<T>, key: impl Fn(&T) -> String) {
+    let have: BTreeSet<String> = out.iter().map(&key).collect();
+    out.extend(from.into_iter().filter(|x| !have.contains(&key(x))));
 }
 
 /// What [`directory`] reads of a manifests directory.
@@ -233,7 +281,10 @@ pub fn directory(dir: &Path, parts: Parts) -> Result<Evidence, ProofError> {
     if !dir.is_dir() {
         return Err(ProofError::NotADirectory { path: dir.into() });
     }
-    let mut out = Evidence::default();
+    let mut out = Evidence {
+        node_commands: super::commands::read(dir, crate::emit::POOL_LABEL)?,
+        ..Evidence::default()
+    };
     let Some(top) = kustomization_file(dir)? else {
         return Err(field(
             &dir.join(KUSTOMIZATION_FILES[0]),
@@ -492,7 +543,7 @@ fn referenced(
 }
 
 /// The file at `path`, read whole, at most `limit` bytes.
-fn read_limited(path: &Path, limit: u64) -> Result<String, ProofError> {
+pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<String, ProofError> {
     let file = std::fs::File::open(path).map_err(|source| ProofError::Read {
         path: path.into(),
         source,
