@@ -377,6 +377,7 @@ impl<'m> Packer<'m> {
             unplaced: self.unplaced,
             unmet: self.unmet,
             unused_nodes,
+            inputs: Some(model.fingerprint.clone()),
         }
     }
 
@@ -611,6 +612,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
         unplaced,
         unmet: Vec::new(),
         unused_nodes: model.nodes.iter().map(|n| n.name.clone()).collect(),
+        inputs: Some(model.fingerprint.clone()),
     }
 }
 

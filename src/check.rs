@@ -28,6 +28,10 @@ pub struct Violation {
 /// it could not do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
+    /// (the plan's, these inputs') fingerprints when the plan records other inputs than
+    /// these: a plan of other inputs is expected to violate rules, and saying so first
+    /// spares the reader a list of consequences.
+    pub other_inputs: Option<(String, String)>,
     pub violations: Vec<Violation>,
     /// Entries of the plan's `unplaced`.
     pub unplaced: usize,
@@ -49,6 +53,14 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some((plan, here)) = &self.other_inputs {
+            writeln!(
+                f,
+                "note: the plan was made for other inputs (its inputs {plan}, these {here}); \
+                 what follows checks it against these\n  fix: plan again with these inputs, \
+                 or check with the inputs the plan was made for"
+            )?;
+        }
         for v in &self.violations {
             writeln!(f, "{}: {}", v.rule, v.message)?;
         }
@@ -107,6 +119,11 @@ pub fn check(model: &Model, plan: &Plan) -> Report {
     violations.sort();
     violations.dedup();
     Report {
+        other_inputs: plan
+            .inputs
+            .as_ref()
+            .filter(|p| **p != model.fingerprint)
+            .map(|p| (p.clone(), model.fingerprint.clone())),
         violations,
         unplaced: plan.unplaced.len(),
         unmet: plan.unmet.len(),
@@ -1186,6 +1203,7 @@ mod tests {
             unplaced: Vec::new(),
             unmet: Vec::new(),
             unused_nodes: Vec::new(),
+            inputs: None,
         };
         derive(m, &mut plan);
         plan

@@ -34,6 +34,10 @@ pub struct Plan {
     pub unmet: Vec<Unmet>,
     /// Nodes in no pool: free to decommission.
     pub unused_nodes: Vec<String>,
+    /// The fingerprint of the inputs the plan was made for (`sha256:…`, over the documents'
+    /// content, not their files or layout); absent in plans written by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

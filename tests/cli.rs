@@ -387,3 +387,41 @@ fn an_unknown_field_does_not_hide_the_other_problems_of_its_document() {
         assert!(stderr.contains(code), "{code}: {stderr}");
     }
 }
+
+#[test]
+fn check_says_first_when_the_plan_was_made_for_other_inputs() {
+    let out = tempfile::tempdir().unwrap();
+    plan_into(&example("nist-800-190"), out.path()).expect(0);
+    let plan = out.path().join("plan.json");
+    let plan = plan.to_str().unwrap();
+    let text = std::fs::read_to_string(plan).unwrap();
+    assert!(text.contains("\"inputs\": \"sha256:"), "{text}");
+
+    let other = tierplan(&["check", &example("multi-tenant-saas"), "--plan", plan]).expect(1);
+    assert!(
+        other
+            .stdout()
+            .starts_with("note: the plan was made for other inputs"),
+        "{}",
+        other.stdout()
+    );
+
+    // The same documents in one file, in another order, with comments and an annotation:
+    // the same inputs.
+    let one = tempfile::tempdir().unwrap();
+    let mut docs: Vec<String> = Vec::new();
+    for f in ["workloads.yaml", "nodes.yaml", "policy.yaml"] {
+        let path = Path::new(&example("nist-800-190")).join(f);
+        docs.push(std::fs::read_to_string(path).unwrap());
+    }
+    let all = format!("# one file\n{}", docs.join("\n---\n")).replacen(
+        "metadata: {name: storefront, namespace: web}",
+        "metadata: {name: storefront, namespace: web, annotations: {owner: platform-team}}",
+        1,
+    );
+    assert!(all.contains("owner: platform-team"));
+    let file = one.path().join("all.yaml");
+    std::fs::write(&file, all).unwrap();
+    let same = tierplan(&["check", file.to_str().unwrap(), "--plan", plan]).expect(0);
+    assert!(!same.stdout().contains("other inputs"), "{}", same.stdout());
+}

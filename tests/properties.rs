@@ -890,6 +890,7 @@ fn witness_plan(m: &Model, best: &BruteOptimum, class_names: &[String]) -> Plan 
         unplaced: Vec::new(),
         unmet: Vec::new(),
         unused_nodes,
+        inputs: None,
     }
 }
 

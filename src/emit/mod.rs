@@ -186,6 +186,7 @@ mod tests {
             unplaced: Vec::new(),
             unmet: Vec::new(),
             unused_nodes: Vec::new(),
+            inputs: None,
         }
     }
 

@@ -27,6 +27,50 @@ pub struct Documents {
     pub rejected_kinds: std::collections::BTreeSet<&'static str>,
 }
 
+impl Documents {
+    /// `sha256:<hex>` of the documents' content: each document's kind, metadata (but its
+    /// annotations, which tierplan ignores) and spec as canonical JSON, sorted by kind,
+    /// namespace and name. Files, document order, comments and YAML layout do not count, so
+    /// the same inventory gives the same fingerprint however it is laid out in files.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        fn canonical<S: serde::Serialize + Clone>(
+            docs: &[(Origin, wire::Document<S>)],
+        ) -> Vec<(String, String, String, String)> {
+            docs.iter()
+                .map(|(_, d)| {
+                    let mut d = d.clone();
+                    d.metadata.annotations.clear();
+                    let json = serde_json::to_string(
+                        &serde_json::to_value(&d).expect("documents serialise"),
+                    )
+                    .expect("JSON values serialise");
+                    let m = &d.metadata;
+                    (
+                        d.kind,
+                        m.namespace.clone().unwrap_or_default(),
+                        m.name.clone(),
+                        json,
+                    )
+                })
+                .collect()
+        }
+        let mut all = canonical(&self.policies);
+        all.extend(canonical(&self.workloads));
+        all.extend(canonical(&self.nodes));
+        all.extend(canonical(&self.node_types));
+        all.sort();
+        let mut hash = Sha256::new();
+        for (.., json) in &all {
+            hash.update(json.as_bytes());
+            hash.update(b"\n");
+        }
+        let digest = hash.finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+}
+
 /// Reads and types every document under `paths`. Documents that could not be read or typed
 /// are left out and described in the returned diagnostics, so that validation can still
 /// report the problems of the others in the same run.

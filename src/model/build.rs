@@ -83,6 +83,7 @@ fn enforcement(
 
 /// Validates typed documents into a model, or returns every problem found.
 pub fn build(docs: Documents) -> Result<Model, InputError> {
+    let fingerprint = docs.fingerprint();
     let mut d = Vec::new();
     let resources = collect_resources(&docs);
     let ctx = Ctx {
@@ -192,6 +193,7 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
             workloads,
             nodes,
             node_types,
+            fingerprint,
         })
     } else {
         Err(InputError::new(d))

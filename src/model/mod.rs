@@ -44,6 +44,9 @@ pub struct Model {
     pub nodes: Vec<Node>,
     /// Machine types that may be bought (catalog mode), sorted by name.
     pub node_types: Vec<NodeType>,
+    /// Of the input documents (`input::Documents::fingerprint`); plan.json records it so
+    /// that `check` can tell a plan of other inputs from a wrong plan.
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -479,6 +479,7 @@ fn to_plan(
         unplaced,
         unmet,
         unused_nodes,
+        inputs: Some(model.fingerprint.clone()),
     }
 }
 
