@@ -94,6 +94,7 @@ pub fn check(model: &Model, plan: &Plan) -> Report {
     let pools = c.pools();
     let placed = c.placements(&pools);
     c.classes(&pools);
+    c.platform(&pools);
     c.compatibility(&pools);
     c.nodes(&pools, &placed);
     c.useful_nodes(&pools);
@@ -501,7 +502,9 @@ impl Checker<'_> {
         let model = self.model;
         let mut classes: BTreeMap<ClassKey, Vec<usize>> = BTreeMap::new();
         for (i, w) in model.workloads.iter().enumerate() {
-            let key = if w.dedicated {
+            let key = if w.platform {
+                ClassKey::Platform
+            } else if w.dedicated {
                 ClassKey::Dedicated(i)
             } else {
                 let values = model
@@ -544,6 +547,32 @@ impl Checker<'_> {
         }
     }
 
+    /// Platform workloads, and only they, are in the pool marked `platform`: its nodes carry
+    /// no pool taint or label, so a tier workload there would share nodes with any pod the
+    /// plan does not cover, and a platform workload (left unpinned) in a tier pool would hold
+    /// capacity its pods cannot reach.
+    fn platform(&mut self, pools: &Pools) {
+        let model = self.model;
+        for (p, members) in pools.workloads.iter().enumerate() {
+            let pool = &self.plan.pools[p];
+            for &w in members {
+                let wl = &model.workloads[w];
+                let m = match (pool.platform, wl.platform) {
+                    (true, false) => format!(
+                        "tier workload `{}` is in platform pool `{}`, whose nodes any pod may use",
+                        wl.id, pool.name
+                    ),
+                    (false, true) => format!(
+                        "platform workload `{}` is in tier pool `{}`, whose taint keeps its pods off",
+                        wl.id, pool.name
+                    ),
+                    _ => continue,
+                };
+                self.flag("platform", m);
+            }
+        }
+    }
+
     /// Every two distinct workloads of a pool may share a node.
     fn compatibility(&mut self, pools: &Pools) {
         let model = self.model;
@@ -554,6 +583,10 @@ impl Checker<'_> {
             let mut groups: BTreeMap<(Vec<&str>, Vec<bool>), Vec<usize>> = BTreeMap::new();
             for &w in members {
                 let wl = &model.workloads[w];
+                // Platform workloads all share; mixing them with tiers is `platform`'s finding.
+                if wl.platform {
+                    continue;
+                }
                 if wl.dedicated {
                     if members.len() > 1 {
                         let others: Vec<String> = members
@@ -993,12 +1026,14 @@ impl Checker<'_> {
 enum ClassKey {
     Shared(Vec<String>),
     Dedicated(usize),
+    Platform,
 }
 
 impl ClassKey {
     fn describe(&self, model: &Model) -> String {
         match self {
             ClassKey::Dedicated(w) => format!("dedicated:{}", model.workloads[*w].id),
+            ClassKey::Platform => "platform".to_string(),
             ClassKey::Shared(values) => {
                 let parts: Vec<String> = model
                     .policy
@@ -1171,6 +1206,7 @@ mod tests {
                         classes: vec![format!("class-of-{name}")],
                         workloads,
                         nodes,
+                        platform: false,
                         node_types: Vec::new(),
                     }
                 })

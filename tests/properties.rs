@@ -863,6 +863,7 @@ fn witness_plan(m: &Model, best: &BruteOptimum, class_names: &[String]) -> Plan 
             classes,
             workloads,
             nodes,
+            platform: false,
             node_types: Vec::new(),
         });
     }

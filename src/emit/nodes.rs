@@ -22,7 +22,8 @@ pub const ROLLBACK_FILE: &str = "rollback/nodes.yaml";
 pub fn files(model: &Model, plan: &Plan) -> Result<Option<(String, String)>, EmitError> {
     let mut apply: Vec<(String, Node)> = Vec::new();
     let mut rollback: Vec<(String, Node)> = Vec::new();
-    for pool in &plan.pools {
+    // Platform nodes stay untainted and unlabelled: pods the plan does not cover run there.
+    for pool in plan.pools.iter().filter(|p| !p.platform) {
         for node in inventory_nodes(model, pool) {
             check_name("node name", &node.name, names::dns_subdomain_problem)?;
             let mut taints = existing_taints(node);

@@ -175,6 +175,7 @@ fn workload(m: &Model, w: &super::Workload) -> WorkloadDoc {
         purpose: builtin("purpose"),
         attributes,
         dedicated: w.dedicated,
+        platform: w.platform,
         max_per_node: w.max_per_node.map(i64::from),
         min_zones: w.min_zones.map(i64::from),
         anti_affinity: w
