@@ -9,7 +9,7 @@ use tierplan::emit;
 use tierplan::model::{self, Model};
 use tierplan::plan::{Plan, PLATFORM_POOL};
 use tierplan::report::summary;
-use tierplan::sched::prove;
+use tierplan::sched::{prove, prove_evidence, read, Proof, Rule};
 use tierplan::solve::{solve, SolveOptions};
 
 fn model_of(yaml: &str) -> Model {
@@ -77,16 +77,21 @@ metadata: {name: m7i.xlarge}
 spec: {allocatable: {cpu: 3920m, memory: 14Gi, pods: 58}, cost: 0.2016, zones: [eu-central-1a, eu-central-1b]}
 ";
 
-/// Writes the manifests of `plan` and proves them.
-fn proved(m: &Model, plan: &Plan) -> Vec<(String, String)> {
-    let files = emit::manifests(m, plan).expect("manifests");
+/// Writes `files` as a manifests directory and proves it.
+fn prove_files(m: &Model, plan: &Plan, files: &[(String, String)]) -> Proof {
     let dir = tempfile::tempdir().unwrap();
-    for (path, text) in &files {
+    for (path, text) in files {
         let p = dir.path().join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    let proof = prove(m, plan, dir.path()).expect("readable manifests");
+    prove(m, plan, dir.path()).expect("readable manifests")
+}
+
+/// Emits the manifests of `plan` and proves them.
+fn proved(m: &Model, plan: &Plan) -> Vec<(String, String)> {
+    let files = emit::manifests(m, plan).expect("manifests");
+    let proof = prove_files(m, plan, &files);
     assert!(proof.holds(), "{proof}");
     files
 }
@@ -216,19 +221,60 @@ fn without_platform_workloads_the_summary_says_where_unplanned_pods_can_run() {
 }
 
 #[test]
-fn a_platform_workload_takes_no_tier_attribute() {
-    let yaml = "
-apiVersion: tierplan/v1alpha1
-kind: Workload
-metadata: {name: coredns, namespace: kube-system}
-spec: {platform: true, sensitivity: public, dedicated: true}
-";
-    let (docs, diags) = tierplan::input::read_bytes(Path::new("in.yaml"), yaml.as_bytes());
-    assert!(diags.is_empty(), "{diags:?}");
-    let err = model::build(docs).unwrap_err().to_string();
-    assert!(err.contains("E056"), "{err}");
-    assert!(
-        err.contains("spec.sensitivity") && err.contains("spec.dedicated"),
-        "{err}"
+fn the_proof_judges_platform_workloads_as_pods_no_tier_pins() {
+    let m = model_of(&format!("{TIERS}{PLATFORM}{}", nodes(6)));
+    let plan = planned(&m);
+    let files = proved(&m, &plan);
+    let fails = |proof: &Proof, rule: Rule| {
+        proof
+            .failures
+            .iter()
+            .any(|f| f.rule == rule && f.workload == "kube-system/coredns")
+    };
+    // What `kubectl kustomize` of the user's kustomization gives: the cluster-wide objects,
+    // the tier Deployments as their patches make them, and CoreDNS as upstream ships it
+    // (kubernetes/kubernetes cluster/addons/dns/coredns/coredns.yaml.base tolerates
+    // CriticalAddonsOnly only).
+    let mut built: Vec<&str> = files
+        .iter()
+        .filter(|(p, _)| {
+            p == "nodes.yaml"
+                || p.starts_with("admission/")
+                || (p.starts_with("workloads/") && !p.ends_with("kustomization.yaml"))
+        })
+        .map(|(_, text)| text.as_str())
+        .collect();
+    let coredns = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {template: {spec: {containers: [{name: coredns, image: coredns}], tolerations: [{key: CriticalAddonsOnly, operator: Exists}]}}}\n";
+    built.push(coredns);
+    let prove_built = |text: &str| {
+        let evidence = read::built(Path::new("built.yaml"), text).unwrap();
+        prove_evidence(&m, &plan, &evidence)
+    };
+    let proof = prove_built(&built.join("---\n"));
+    assert!(proof.holds(), "{proof}");
+    // A CoreDNS that tolerates the pool taint reaches the tiers' nodes.
+    let escaping = coredns.replace(
+        "key: CriticalAddonsOnly",
+        &format!("key: {}", emit::POOL_TAINT_KEY),
     );
+    *built.last_mut().unwrap() = &escaping;
+    assert!(fails(&prove_built(&built.join("---\n")), Rule::Untiered));
+
+    // A patch that pins a platform workload is not tierplan's: its pods are left unpinned.
+    let mut files = files.clone();
+    let (_, web) = files
+        .iter()
+        .find(|(p, _)| p == "workloads/shop.web.yaml")
+        .unwrap()
+        .clone();
+    let pinned = web
+        .replace("name: web", "name: coredns")
+        .replace("namespace: shop", "namespace: kube-system");
+    files.push(("workloads/kube-system.coredns.yaml".into(), pinned));
+    for (path, text) in &mut files {
+        if path == "workloads/kustomization.yaml" {
+            text.push_str("- path: kube-system.coredns.yaml\n");
+        }
+    }
+    assert!(fails(&prove_files(&m, &plan, &files), Rule::StrayPatch));
 }
