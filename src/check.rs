@@ -1421,6 +1421,47 @@ mod tests {
     }
 
     #[test]
+    fn platform_workloads_and_only_they_are_in_the_platform_pool() {
+        let m = model(&[
+            workload("dns", "platform: true"),
+            workload("metrics", "platform: true"),
+            workload("web", "sensitivity: public"),
+            node("n1", "", "allocatable: {cpu: 4}"),
+            node("n2", "", "allocatable: {cpu: 4}"),
+        ]);
+        let placements: &[(&str, u32, &str)] =
+            &[("dns", 0, "n1"), ("metrics", 0, "n1"), ("web", 0, "n2")];
+        let mut ok = plan(
+            &m,
+            &[
+                ("platform", &["dns", "metrics"], &["n1"]),
+                ("w", &["web"], &["n2"]),
+            ],
+            placements,
+        );
+        ok.pools[0].platform = true;
+        assert!(check(&m, &ok).is_valid(), "{}", check(&m, &ok));
+        let mut unmarked = ok.clone();
+        unmarked.pools[0].platform = false;
+        let r = check(&m, &unmarked);
+        assert_rules(&r, &["platform", "platform"]);
+        assert_mentions(
+            &r,
+            "platform",
+            &["platform workload `default/dns`", "tier pool"],
+        );
+        let mut mixed = plan(
+            &m,
+            &[("platform", &["dns", "metrics", "web"], &["n1", "n2"])],
+            placements,
+        );
+        mixed.pools[0].platform = true;
+        let r = check(&m, &mixed);
+        assert_rules(&r, &["platform"]);
+        assert_mentions(&r, "platform", &["tier workload `default/web`"]);
+    }
+
+    #[test]
     fn a_dedicated_workload_shares_no_pool() {
         let m = model(&[
             policy("{separateBy: [sensitivity]}"),

@@ -269,6 +269,35 @@ mod tests {
     }
 
     #[test]
+    fn platform_workloads_form_one_class_that_shares_with_no_tier() {
+        let m = model(&[
+            &policy("separateBy: [namespace], shareWhen: [{namespace: [default, kube-system]}]"),
+            &workload("web", "sensitivity: public"),
+            &format!(
+                "{}\n---\n{}",
+                "apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: coredns, namespace: kube-system}\nspec: {platform: true}",
+                "apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: ingress, namespace: ingress}\nspec: {platform: true}"
+            ),
+            &node("n", "", ""),
+        ]);
+        let names: Vec<String> = classes(&m).into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["namespace=default", PLATFORM_CLASS]);
+        let w = |id: &str| &m.workloads[m.workload_index(id).unwrap()];
+        // Namespaces differ and no rule lists both, yet platform workloads share ...
+        assert!(attributes_compatible(
+            &m,
+            w("kube-system/coredns"),
+            w("ingress/ingress")
+        ));
+        // ... and a shareWhen rule does not let a tier in.
+        assert!(!attributes_compatible(
+            &m,
+            w("default/web"),
+            w("kube-system/coredns")
+        ));
+    }
+
+    #[test]
     fn a_rule_must_match_both_workloads_on_every_key() {
         let m = model(&[
             &policy("separateBy: [sensitivity], shareWhen: [{sensitivity: [public, internal], tenant: [shared]}]"),
