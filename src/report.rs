@@ -137,7 +137,7 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
 fn unplanned_home(model: &Model, plan: &Plan) -> String {
     let mut s = String::new();
     let unused = &plan.unused_nodes;
-    if plan.pools.iter().any(|p| p.platform) {
+    if model.workloads.iter().any(|w| w.platform) {
         if !unused.is_empty() {
             let _ = writeln!(
                 s,
