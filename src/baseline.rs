@@ -266,7 +266,8 @@ impl<'m> Packer<'m> {
     /// unused eligible nodes until headroom and minNodesPerPool hold, or says what is unmet.
     fn complete_pool(&mut self, pool: usize, class: &Class, mut opened: Vec<usize>) -> Pool {
         let model = self.model;
-        let pool_name = format!("pool-{}", pool + 1);
+        let platform = class.name == crate::policy::PLATFORM_CLASS;
+        let pool_name = crate::plan::pool_name(platform, pool + 1);
         let mut demand = vec![0u128; model.resources.len()];
         for &w in &class.workloads {
             let wl = &model.workloads[w];
@@ -337,6 +338,7 @@ impl<'m> Packer<'m> {
             classes: vec![class.name.clone()],
             workloads,
             nodes,
+            platform,
             node_types: Vec::new(),
         }
     }
@@ -537,7 +539,8 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
                 best = Some((cost, ty.name.clone(), plan));
             }
         }
-        let name = format!("pool-{}", pools.len() + 1);
+        let name =
+            crate::plan::pool_name(class.name == crate::policy::PLATFORM_CLASS, pools.len() + 1);
         let Some((_, ty, plan)) = best else {
             for &w in &class.workloads {
                 let wl = &model.workloads[w];

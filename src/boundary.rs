@@ -38,7 +38,8 @@ pub fn namespace_spans(model: &Model, plan: &Plan) -> Vec<NamespaceSpan> {
     // namespace → pool → (workload names, sensitivities)
     type Share = (BTreeSet<String>, BTreeSet<String>);
     let mut by_namespace: BTreeMap<String, BTreeMap<&str, Share>> = BTreeMap::new();
-    for pool in &plan.pools {
+    // The platform pool grants nothing: its nodes are open to every pod anyway.
+    for pool in plan.pools.iter().filter(|p| !p.platform) {
         for id in &pool.workloads {
             // A plan naming a workload the model lacks is `check`'s finding; its namespace is
             // still part of the id.

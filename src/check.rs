@@ -106,6 +106,7 @@ pub fn check(model: &Model, plan: &Plan) -> Report {
     let pools = c.pools();
     let placed = c.placements(&pools);
     c.classes(&pools);
+    c.platform(&pools);
     c.compatibility(&pools);
     c.nodes(&pools, &placed);
     c.useful_nodes(&pools);
@@ -518,7 +519,9 @@ impl Checker<'_> {
         let model = self.model;
         let mut classes: BTreeMap<ClassKey, Vec<usize>> = BTreeMap::new();
         for (i, w) in model.workloads.iter().enumerate() {
-            let key = if w.dedicated {
+            let key = if w.platform {
+                ClassKey::Platform
+            } else if w.dedicated {
                 ClassKey::Dedicated(i)
             } else {
                 let values = model
@@ -561,6 +564,32 @@ impl Checker<'_> {
         }
     }
 
+    /// Platform workloads, and only they, are in the pool marked `platform`: its nodes carry
+    /// no pool taint or label, so a tier workload there would share nodes with any pod the
+    /// plan does not cover, and a platform workload (left unpinned) in a tier pool would hold
+    /// capacity its pods cannot reach.
+    fn platform(&mut self, pools: &Pools) {
+        let model = self.model;
+        for (p, members) in pools.workloads.iter().enumerate() {
+            let pool = &self.plan.pools[p];
+            for &w in members {
+                let wl = &model.workloads[w];
+                let m = match (pool.platform, wl.platform) {
+                    (true, false) => format!(
+                        "tier workload `{}` is in platform pool `{}`, whose nodes any pod may use",
+                        wl.id, pool.name
+                    ),
+                    (false, true) => format!(
+                        "platform workload `{}` is in tier pool `{}`, whose taint keeps its pods off",
+                        wl.id, pool.name
+                    ),
+                    _ => continue,
+                };
+                self.flag("platform", m);
+            }
+        }
+    }
+
     /// Every two distinct workloads of a pool may share a node.
     fn compatibility(&mut self, pools: &Pools) {
         let model = self.model;
@@ -571,6 +600,10 @@ impl Checker<'_> {
             let mut groups: BTreeMap<(Vec<&str>, Vec<bool>), Vec<usize>> = BTreeMap::new();
             for &w in members {
                 let wl = &model.workloads[w];
+                // Platform workloads all share; mixing them with tiers is `platform`'s finding.
+                if wl.platform {
+                    continue;
+                }
                 if wl.dedicated {
                     if members.len() > 1 {
                         let others: Vec<String> = members
@@ -1010,12 +1043,14 @@ impl Checker<'_> {
 enum ClassKey {
     Shared(Vec<String>),
     Dedicated(usize),
+    Platform,
 }
 
 impl ClassKey {
     fn describe(&self, model: &Model) -> String {
         match self {
             ClassKey::Dedicated(w) => format!("dedicated:{}", model.workloads[*w].id),
+            ClassKey::Platform => "platform".to_string(),
             ClassKey::Shared(values) => {
                 let parts: Vec<String> = model
                     .policy
@@ -1188,6 +1223,7 @@ mod tests {
                         classes: vec![format!("class-of-{name}")],
                         workloads,
                         nodes,
+                        platform: false,
                         node_types: Vec::new(),
                     }
                 })
@@ -1400,6 +1436,47 @@ mod tests {
             "compatibility",
             &["default/d", "exposure", "(`` vs `internet`)"],
         );
+    }
+
+    #[test]
+    fn platform_workloads_and_only_they_are_in_the_platform_pool() {
+        let m = model(&[
+            workload("dns", "platform: true"),
+            workload("metrics", "platform: true"),
+            workload("web", "sensitivity: public"),
+            node("n1", "", "allocatable: {cpu: 4}"),
+            node("n2", "", "allocatable: {cpu: 4}"),
+        ]);
+        let placements: &[(&str, u32, &str)] =
+            &[("dns", 0, "n1"), ("metrics", 0, "n1"), ("web", 0, "n2")];
+        let mut ok = plan(
+            &m,
+            &[
+                ("platform", &["dns", "metrics"], &["n1"]),
+                ("w", &["web"], &["n2"]),
+            ],
+            placements,
+        );
+        ok.pools[0].platform = true;
+        assert!(check(&m, &ok).is_valid(), "{}", check(&m, &ok));
+        let mut unmarked = ok.clone();
+        unmarked.pools[0].platform = false;
+        let r = check(&m, &unmarked);
+        assert_rules(&r, &["platform", "platform"]);
+        assert_mentions(
+            &r,
+            "platform",
+            &["platform workload `default/dns`", "tier pool"],
+        );
+        let mut mixed = plan(
+            &m,
+            &[("platform", &["dns", "metrics", "web"], &["n1", "n2"])],
+            placements,
+        );
+        mixed.pools[0].platform = true;
+        let r = check(&m, &mixed);
+        assert_rules(&r, &["platform"]);
+        assert_mentions(&r, "platform", &["tier workload `default/web`"]);
     }
 
     #[test]

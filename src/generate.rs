@@ -655,6 +655,7 @@ pub fn generate(p: &GenParams) -> Documents {
             purpose: None,
             attributes: BTreeMap::new(),
             dedicated: d.dedicated,
+            platform: false,
             max_per_node: d.max_per_node.then_some(1),
             min_zones: d.min_zones.then_some(min_zones),
             anti_affinity,

@@ -32,6 +32,8 @@ pub enum Edge {
 pub enum Conflict {
     /// One of the classes is a dedicated workload.
     Dedicated,
+    /// One class is the platform class, which shares with no tier.
+    Platform,
     /// This `separateBy` attribute differs and no `shareWhen` rule excuses it.
     Attribute(String),
 }
@@ -64,6 +66,11 @@ impl ConstraintGraph {
             for j in i + 1..classes.len() {
                 let edge = if compatible[i][j] {
                     Edge::Compatible
+                } else if [i, j]
+                    .iter()
+                    .any(|&c| classes[c].name == policy::PLATFORM_CLASS)
+                {
+                    Edge::Conflict(Conflict::Platform)
                 } else if classes[i].dedicated || classes[j].dedicated {
                     Edge::Conflict(Conflict::Dedicated)
                 } else {

@@ -32,7 +32,8 @@ pub struct Plan {
     /// Pool-level rules (headroom, minNodesPerPool) that could not be met.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmet: Vec<Unmet>,
-    /// Nodes in no pool: free to decommission.
+    /// Nodes in no pool. Free to decommission when the input declares its platform
+    /// workloads; otherwise the only untainted nodes left for pods the plan does not cover.
     pub unused_nodes: Vec<String>,
     /// The fingerprint of the inputs the plan was made for (`sha256:…`, over the documents'
     /// content, not their files or layout); absent in plans written by hand.
@@ -63,10 +64,27 @@ pub struct Pool {
     pub workloads: Vec<String>,
     /// Node names, sorted: inventory nodes and the nodes to buy (see `nodeTypes`).
     pub nodes: Vec<String>,
+    /// The pool of the platform workloads (those that run outside the tiers): its nodes get
+    /// no pool label or taint, so pods the plan does not cover may run there too, and its
+    /// workloads get no patch. Named [`PLATFORM_POOL`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub platform: bool,
     /// Catalog mode: the nodes to buy for this pool, by type and zone. They are named
     /// `<pool>-<type>-<n>`, n counting from 1 per pool and type through these entries in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node_types: Vec<Bought>,
+}
+
+/// The name of the pool of platform workloads.
+pub const PLATFORM_POOL: &str = "platform";
+
+/// The name of a pool: [`PLATFORM_POOL`] for the platform pool, else `pool-<number>`.
+pub fn pool_name(platform: bool, number: usize) -> String {
+    if platform {
+        PLATFORM_POOL.to_string()
+    } else {
+        format!("pool-{number}")
+    }
 }
 
 /// Nodes of one type to buy in one zone for a pool.

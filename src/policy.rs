@@ -40,8 +40,15 @@ pub fn classes(model: &Model) -> Vec<Class> {
 /// `attr=value` name can be it, since those always hold `=`.
 pub const ALL_CLASS: &str = "all";
 
+/// The class of every platform workload: they share one pool, apart from every tier, whatever
+/// `separateBy` says. No other class name lacks both `=` and `:`, and [`ALL_CLASS`] differs.
+pub const PLATFORM_CLASS: &str = "platform";
+
 /// The name of `w`'s class (see [`Class::name`]).
 pub fn class_name(model: &Model, w: &Workload) -> String {
+    if w.platform {
+        return PLATFORM_CLASS.into();
+    }
     if w.dedicated {
         return format!("dedicated:{}", w.id);
     }
@@ -57,10 +64,14 @@ pub fn class_name(model: &Model, w: &Workload) -> String {
         .join(",")
 }
 
-/// Whether two distinct workloads may share a node as far as attributes go: neither is
-/// dedicated and every `separateBy` attribute is equal or excused by one `shareWhen` rule
-/// that names it and matches both. Anti-affinity is a node-level rule, handled apart.
+/// Whether two distinct workloads may share a node as far as attributes go: both are platform
+/// workloads, or neither is, neither is dedicated and every `separateBy` attribute is equal
+/// or excused by one `shareWhen` rule that names it and matches both. Anti-affinity is a
+/// node-level rule, handled apart.
 pub fn attributes_compatible(model: &Model, a: &Workload, b: &Workload) -> bool {
+    if a.platform || b.platform {
+        return a.platform && b.platform;
+    }
     if a.dedicated || b.dedicated {
         return false;
     }
@@ -255,6 +266,35 @@ mod tests {
         let idx = |name: &str| cs.iter().position(|c| c.name == name).unwrap();
         assert!(compat[idx("sensitivity=public")][idx("sensitivity=internal")]);
         assert!(!compat[idx("sensitivity=public")][idx("sensitivity=confidential")]);
+    }
+
+    #[test]
+    fn platform_workloads_form_one_class_that_shares_with_no_tier() {
+        let m = model(&[
+            &policy("separateBy: [namespace], shareWhen: [{namespace: [default, kube-system]}]"),
+            &workload("web", "sensitivity: public"),
+            &format!(
+                "{}\n---\n{}",
+                "apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: coredns, namespace: kube-system}\nspec: {platform: true}",
+                "apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: ingress, namespace: ingress}\nspec: {platform: true}"
+            ),
+            &node("n", "", ""),
+        ]);
+        let names: Vec<String> = classes(&m).into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["namespace=default", PLATFORM_CLASS]);
+        let w = |id: &str| &m.workloads[m.workload_index(id).unwrap()];
+        // Namespaces differ and no rule lists both, yet platform workloads share ...
+        assert!(attributes_compatible(
+            &m,
+            w("kube-system/coredns"),
+            w("ingress/ingress")
+        ));
+        // ... and a shareWhen rule does not let a tier in.
+        assert!(!attributes_compatible(
+            &m,
+            w("default/web"),
+            w("kube-system/coredns")
+        ));
     }
 
     #[test]

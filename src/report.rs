@@ -7,7 +7,7 @@
 
 use crate::boundary;
 use crate::model::{cost_from_micros, Enforcement, Model};
-use crate::plan::{Plan, Status};
+use crate::plan::{Plan, Status, PLATFORM_POOL};
 use crate::quantity::{display, MAX_AMOUNT};
 use crate::solve::Stats;
 use std::fmt::Write;
@@ -89,14 +89,7 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
             utilisation(model, &placed, &pool.workloads, &nodes)
         );
     }
-    if !plan.unused_nodes.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nunused nodes ({}), free to decommission: {}",
-            plan.unused_nodes.len(),
-            list(&plan.unused_nodes, 12)
-        );
-    }
+    s.push_str(&unplanned_home(model, plan));
     if !plan.unplaced.is_empty() {
         let _ = writeln!(s, "\nunplaced replicas: {}", plan.unplaced.len());
         let mut last = "";
@@ -134,6 +127,86 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
             let _ = writeln!(s, "note: --time-limit cut the search; the plan is the best found so far and may differ between runs");
         }
     }
+    s
+}
+
+/// Where the pods the plan does not cover (CoreDNS, metrics-server, ingress controllers, the
+/// autoscaler, ...) can run: the platform pool when the input declares platform workloads,
+/// and then nodes in no pool are free; otherwise only the nodes in no pool without a taint
+/// of their own, which are then not free to decommission.
+fn unplanned_home(model: &Model, plan: &Plan) -> String {
+    let mut s = String::new();
+    let unused = &plan.unused_nodes;
+    if model.workloads.iter().any(|w| w.platform) {
+        if !unused.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nunused nodes ({}), free to decommission (pool {PLATFORM_POOL} holds the platform workloads): {}",
+                unused.len(),
+                list(unused, 12)
+            );
+        }
+        return s;
+    }
+    // A node's own NoSchedule or NoExecute taint keeps unplanned pods off it as well.
+    let open: Vec<usize> = unused
+        .iter()
+        .filter_map(|n| model.node_index(n))
+        .filter(|&n| {
+            model.nodes[n]
+                .taints
+                .iter()
+                .all(|t| t.effect == "PreferNoSchedule")
+        })
+        .collect();
+    let _ = write!(
+        s,
+        "\nno platform workloads declared: pods the plan does not cover (CoreDNS, metrics-server, \
+         ingress controllers, the autoscaler, anything in a namespace without planned workloads) \
+         can run only on nodes without a pool taint: "
+    );
+    if open.is_empty() {
+        let _ = writeln!(s, "none, so they will stay pending");
+    } else {
+        let names: Vec<String> = open.iter().map(|&n| model.nodes[n].name.clone()).collect();
+        let mut capacity = Vec::new();
+        for (r, name) in model.resources.iter().enumerate() {
+            let total: u128 = open
+                .iter()
+                .filter_map(|&n| model.nodes[n].allocatable[r])
+                .filter(|&a| a < MAX_AMOUNT)
+                .map(|a| u128::from(a.saturating_sub(model.policy.node_overhead[r])))
+                .sum();
+            if total > 0 && matches!(name.as_str(), "cpu" | "memory") {
+                capacity.push(format!(
+                    "{name} {}",
+                    display(name, total.min(u128::from(u64::MAX)) as u64)
+                ));
+            }
+        }
+        let _ = writeln!(
+            s,
+            "{} node(s) ({} after overhead), not free to decommission: {}",
+            open.len(),
+            if capacity.is_empty() {
+                "no cpu or memory".to_string()
+            } else {
+                capacity.join(", ")
+            },
+            list(&names, 12)
+        );
+        let taken = unused.len() - open.len();
+        if taken > 0 {
+            let _ = writeln!(
+                s,
+                "  {taken} more unused node(s) carry a taint of their own that keeps those pods off"
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "  to reserve capacity for them, declare them as Workloads with `platform: true`"
+    );
     s
 }
 
@@ -267,10 +340,12 @@ mod tests {
         );
         assert!(text.contains("pool-1: 1 node(s)"), "{text}");
         assert!(text.contains("cpu 50% (2)"), "{text}");
+        // Without platform workloads, the unused node is the only home of unplanned pods.
         assert!(
-            text.contains("unused nodes (1), free to decommission: b"),
+            text.contains("can run only on nodes without a pool taint: 1 node(s) (cpu 4, memory 16.0Gi after overhead), not free to decommission: b"),
             "{text}"
         );
+        assert!(!text.contains("unused nodes ("), "{text}");
         assert!(!text.contains("finding"), "{text}");
     }
 

@@ -410,8 +410,13 @@ fn check_says_first_when_the_plan_was_made_for_other_inputs() {
     // the same inputs.
     let one = tempfile::tempdir().unwrap();
     let mut docs: Vec<String> = Vec::new();
-    for f in ["workloads.yaml", "nodes.yaml", "policy.yaml"] {
-        let path = Path::new(&example("nist-800-190")).join(f);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(example("nist-800-190"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.reverse();
+    for path in files {
         docs.push(std::fs::read_to_string(path).unwrap());
     }
     let all = format!("# one file\n{}", docs.join("\n---\n")).replacen(

@@ -561,6 +561,22 @@ fn rejects_unknown_sensitivity_level() {
 }
 
 #[test]
+fn rejects_tier_attributes_on_a_platform_workload() {
+    workload_with(
+        "sensitivity: public",
+        "platform: true, sensitivity: public, dedicated: true",
+    )
+    .says(&[
+        "w.yaml: document 1",
+        "E056",
+        "spec.sensitivity",
+        "a platform workload has no tier",
+    ])
+    .says(&["E056", "spec.dedicated"])
+    .problems(2);
+}
+
+#[test]
 fn rejects_share_when_naming_an_unknown_attribute() {
     with_policy("{shareWhen: [{sensitivty: [public, internal]}]}")
         .says(&[

@@ -320,6 +320,8 @@ fn without_origins(mut m: Model) -> Model {
     m.policy.origin = None;
     m.workloads.iter_mut().for_each(|w| w.origin = o.clone());
     m.nodes.iter_mut().for_each(|n| n.origin = o.clone());
+    // Of the documents as written, which a round trip through the model rewrites.
+    m.fingerprint.clear();
     m
 }
 

@@ -54,6 +54,8 @@ struct GenWorkload {
     min_zones: Option<i64>,
     /// `nodeSelector: {disk: ssd}`.
     wants_ssd: bool,
+    /// `platform: true`: runs outside the tiers (its tier attributes are left out).
+    platform: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +137,7 @@ fn workload_strategy() -> impl Strategy<Value = GenWorkload> {
         prop::option::weighted(0.3, 1i64..=2),
         prop::option::weighted(0.25, 1i64..=3),
         prop::bool::weighted(0.15),
+        prop::bool::weighted(0.1),
     )
         .prop_map(
             |(
@@ -147,6 +150,7 @@ fn workload_strategy() -> impl Strategy<Value = GenWorkload> {
                 max_per_node,
                 min_zones,
                 wants_ssd,
+                platform,
             )| GenWorkload {
                 replicas,
                 cpu_milli,
@@ -157,6 +161,7 @@ fn workload_strategy() -> impl Strategy<Value = GenWorkload> {
                 max_per_node,
                 min_zones,
                 wants_ssd,
+                platform,
             },
         )
 }
@@ -287,6 +292,12 @@ fn to_documents(g: &Gen) -> Documents {
             min_zones: w.min_zones,
             ..Default::default()
         };
+        if w.platform {
+            spec.platform = true;
+            spec.sensitivity = None;
+            spec.exposure = None;
+            spec.dedicated = false;
+        }
         if w.wants_ssd {
             spec.node_selector = BTreeMap::from([("disk".to_string(), "ssd".to_string())]);
         }
@@ -425,6 +436,10 @@ type Hosted = Vec<(usize, usize, u32)>;
 type Pools = (u64, Vec<BrutePool>);
 
 fn may_share(m: &Model, a: &Workload, b: &Workload) -> bool {
+    // Platform workloads share with each other only, whatever separateBy says.
+    if a.platform || b.platform {
+        return a.platform && b.platform;
+    }
     if a.dedicated || b.dedicated {
         return false;
     }
@@ -443,23 +458,28 @@ fn carries(node: &model::Node, labels: &BTreeMap<String, String>) -> bool {
 
 impl<'m> Brute<'m> {
     fn new(m: &'m Model) -> Self {
-        let mut by_key: BTreeMap<(Option<usize>, Vec<String>), Vec<usize>> = BTreeMap::new();
+        // (platform, dedicated workload, separateBy values)
+        type Key = (bool, Option<usize>, Vec<String>);
+        let mut by_key: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
         for (i, w) in m.workloads.iter().enumerate() {
-            let key = if w.dedicated {
-                (Some(i), Vec::new())
+            let key = if w.platform {
+                (true, None, Vec::new())
+            } else if w.dedicated {
+                (false, Some(i), Vec::new())
             } else {
                 let values = m
                     .policy
                     .separate_by
                     .iter()
                     .map(|a| w.attribute(a).to_string());
-                (None, values.collect())
+                (false, None, values.collect())
             };
             by_key.entry(key).or_default().push(i);
         }
         let class_names = by_key
             .keys()
-            .map(|(ded, values)| match ded {
+            .map(|(platform, ded, values)| match ded {
+                _ if *platform => "platform".to_string(),
                 Some(w) => format!("dedicated:{}", m.workloads[*w].id),
                 None => m
                     .policy
@@ -861,6 +881,7 @@ fn witness_plan(m: &Model, best: &BruteOptimum, class_names: &[String]) -> Plan 
         pools.push(plan::Pool {
             name: format!("bf-{}", p + 1),
             classes,
+            platform: bp.workloads.iter().any(|&w| m.workloads[w].platform),
             workloads,
             nodes,
             node_types: Vec::new(),

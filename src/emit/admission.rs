@@ -285,7 +285,8 @@ fn match_conditions() -> Vec<MatchCondition> {
 fn variables(model: &Model, plan: &Plan) -> Vec<Variable> {
     // Namespace → pools hosting its planned workloads.
     let mut tiers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for pool in &plan.pools {
+    // The platform pool is no tier: its pods are unpinned, held only by the pool taints.
+    for pool in plan.pools.iter().filter(|p| !p.platform) {
         for id in &pool.workloads {
             let namespace = match model.workload_index(id) {
                 Some(w) => model.workloads[w].namespace.clone(),

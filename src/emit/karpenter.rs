@@ -78,6 +78,8 @@ pub struct NodeClassReference {
 pub struct Requirement {
     pub key: String,
     pub operator: String,
+    /// Empty for `Exists` and `DoesNotExist`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
 }
 
@@ -175,6 +177,24 @@ pub fn node_pool(model: &Model, pool: &Pool) -> Result<NodePool, EmitError> {
             );
         }
     }
+    // The platform pool's nodes carry no pool label or taint, so that pods the plan does not
+    // cover can run there. Its NodePool requires the pool label to be absent, which keeps
+    // every tiered pod (it requires its pool's label) from matching it; unplanned pods, which
+    // tolerate no pool taint, match only it (karpenter.sh docs, concepts/nodepools: a NodePool
+    // whose taint a pod does not tolerate is not used for it).
+    let (labels, taints) = if pool.platform {
+        requirements.push(Requirement {
+            key: POOL_LABEL.into(),
+            operator: "DoesNotExist".into(),
+            values: Vec::new(),
+        });
+        (BTreeMap::new(), Vec::new())
+    } else {
+        (
+            BTreeMap::from([(POOL_LABEL.to_string(), pool.name.clone())]),
+            vec![super::nodes::pool_taint(&pool.name)],
+        )
+    };
     let class = &model.policy.karpenter_node_class;
     Ok(NodePool {
         api_version: API_VERSION.into(),
@@ -185,9 +205,7 @@ pub fn node_pool(model: &Model, pool: &Pool) -> Result<NodePool, EmitError> {
         },
         spec: NodePoolSpec {
             template: NodeClaimTemplate {
-                metadata: TemplateMetadata {
-                    labels: BTreeMap::from([(POOL_LABEL.to_string(), pool.name.clone())]),
-                },
+                metadata: TemplateMetadata { labels },
                 spec: NodeClaimTemplateSpec {
                     node_class_ref: NodeClassReference {
                         group: class.group.clone(),
@@ -195,7 +213,7 @@ pub fn node_pool(model: &Model, pool: &Pool) -> Result<NodePool, EmitError> {
                         name: class.name.clone(),
                     },
                     requirements,
-                    taints: vec![super::nodes::pool_taint(&pool.name)],
+                    taints,
                 },
             },
             // The plan's limits hold the headroom nodes already, so consolidation may only

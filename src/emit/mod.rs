@@ -196,6 +196,7 @@ mod tests {
             classes: Vec::new(),
             workloads: workloads.iter().map(|w| w.to_string()).collect(),
             nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            platform: false,
             node_types,
         }
     }

@@ -72,7 +72,8 @@ struct Change<'m> {
 /// carries a tierplan label or taint.
 pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
     let mut pool_of: BTreeMap<&str, &str> = BTreeMap::new();
-    for pool in &plan.pools {
+    // Platform nodes stay untainted and unlabelled: pods the plan does not cover run there.
+    for pool in plan.pools.iter().filter(|p| !p.platform) {
         for node in inventory_nodes(model, pool) {
             pool_of.insert(&node.name, &pool.name);
         }

@@ -121,7 +121,8 @@ fn text(model: &Model, plan: &Plan, nodes: bool, rollback: bool) -> String {
     }
     s.push_str("## 5. Move the pods of other tiers off each pool's nodes\n\n");
     let mut any = false;
-    for pool in &plan.pools {
+    // Platform nodes host whatever the tiers do not: nothing has to leave them.
+    for pool in plan.pools.iter().filter(|p| !p.platform) {
         let nodes: Vec<&str> = pool
             .nodes
             .iter()
@@ -180,12 +181,13 @@ fn text(model: &Model, plan: &Plan, nodes: bool, rollback: bool) -> String {
     s
 }
 
-/// (namespace, name, controller kind) of every planned workload that `kubectl rollout
-/// status` follows, sorted.
+/// (namespace, name, controller kind) of every patched workload (platform workloads get no
+/// patch) that `kubectl rollout status` follows, sorted.
 fn workloads<'m>(model: &'m Model, plan: &Plan) -> Vec<(&'m str, &'m str, &'static str)> {
     let mut out: Vec<(&str, &str, &str)> = plan
         .pools
         .iter()
+        .filter(|p| !p.platform)
         .flat_map(|p| &p.workloads)
         .filter_map(|id| model.workloads.iter().find(|w| &w.id == id))
         .filter(|w| !matches!(w.controller, Controller::Job | Controller::CronJob))

@@ -15,7 +15,7 @@ use crate::boundary;
 use crate::model::{
     names, Controller, Enforcement, Model, Node as ModelNode, Workload, ZONE_LABEL,
 };
-use crate::plan::{Plan, Pool};
+use crate::plan::{Plan, Pool, PLATFORM_POOL};
 use crate::policy;
 use k8s_openapi::api::core::v1::{
     Affinity, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
@@ -114,6 +114,11 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
                 problem: "is in no pool of the plan".into(),
             });
         };
+        // Platform workloads are not pinned: their capacity is reserved on untainted nodes,
+        // where their pods land as unplanned pods do.
+        if pool.platform {
+            continue;
+        }
         let patch = workload_patch(model, w, pool)?;
         targets.insert((w.controller, &w.namespace, &w.name));
         files.push((
@@ -408,6 +413,23 @@ fn notes_text(model: &Model, plan: &Plan, unexpressed: &[String]) -> String {
              some (the NVIDIA device plugin tolerates nvidia.com/gpu) needs\n\
              {{key: {POOL_TAINT_KEY}, operator: Exists}} added.\n"
         ));
+    }
+    s.push_str(&format!(
+        "\nPlatform workloads, unpinned (no patch): the plan reserves their capacity on the nodes\n\
+         of pool {PLATFORM_POOL}, which carry no pool label or taint, so any pod no tier pins runs\n\
+         there too:\n"
+    ));
+    let platform: Vec<&String> = plan
+        .pools
+        .iter()
+        .filter(|p| p.platform)
+        .flat_map(|p| &p.workloads)
+        .collect();
+    if platform.is_empty() {
+        s.push_str("  none: pods no tier pins have only the nodes in no pool\n");
+    }
+    for id in platform {
+        s.push_str(&format!("  - {id}\n"));
     }
     s.push('\n');
     s.push_str(&wrap(&admission_note(model), "", ""));

@@ -195,6 +195,11 @@ pub struct WorkloadSpec {
     /// Its replicas share nodes with no other workload.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dedicated: bool,
+    /// Runs outside the tiers (CoreDNS, metrics-server, ingress controllers, the autoscaler):
+    /// planned on untainted nodes of the `platform` pool and left unpinned. Takes no tier
+    /// attribute.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub platform: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_per_node: Option<i64>,
     /// Replicas span at least min(minZones, replicas) zones.

@@ -699,7 +699,29 @@ impl Ctx<'_> {
                 attributes.insert(key.clone(), value.clone());
             }
         }
+        // A platform workload is untiered: a tier attribute would claim an isolation that
+        // its unpinned pods do not get.
+        let tier_fields = [
+            ("spec.sensitivity", s.sensitivity.is_some()),
+            ("spec.exposure", s.exposure.is_some()),
+            ("spec.trust", s.trust.is_some()),
+            ("spec.tenant", s.tenant.is_some()),
+            ("spec.purpose", s.purpose.is_some()),
+            ("spec.attributes", !s.attributes.is_empty()),
+            ("spec.dedicated", s.dedicated),
+        ];
         match &s.sensitivity {
+            _ if s.platform => {
+                for (path, _) in tier_fields.iter().filter(|(_, set)| *set) {
+                    d.push(Diagnostic::new(
+                        "E056",
+                        o,
+                        *path,
+                        "a platform workload has no tier",
+                        "remove it, or drop `platform: true` to plan the workload in a tier",
+                    ));
+                }
+            }
             None => d.push(Diagnostic::new(
                 "E034",
                 o,
@@ -755,6 +777,7 @@ impl Ctx<'_> {
             requests,
             attributes,
             dedicated: s.dedicated,
+            platform: s.platform,
             max_per_node,
             min_zones,
             anti_affinity: Vec::new(),

@@ -211,6 +211,9 @@ pub struct Workload {
     /// Every attribute with a value: the built-in ones and the `attributes` map.
     pub attributes: BTreeMap<String, String>,
     pub dedicated: bool,
+    /// Runs outside the tiers: one class with every other platform workload, in a pool whose
+    /// nodes carry no pool label or taint, and given no patch.
+    pub platform: bool,
     pub max_per_node: Option<u32>,
     pub min_zones: Option<u32>,
     /// Indices of workloads this one must never share a node with (both directions merged,

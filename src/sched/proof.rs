@@ -6,7 +6,7 @@ use super::filter::{self, NodeView, PodFilter};
 use super::read::{self, Evidence, NodePoolDoc, Parts, PodSource, ProofError, Source};
 use crate::boundary::{self, NamespaceSpan};
 use crate::emit::admission::{self, POLICY_NAME};
-use crate::emit::POD_POOL_LABEL;
+use crate::emit::{POD_POOL_LABEL, POOL_LABEL};
 use crate::model::{Enforcement, Model, INSTANCE_TYPE_LABEL, ZONE_LABEL};
 use crate::plan::Plan;
 use k8s_openapi::api::admissionregistration::v1::{
@@ -427,10 +427,17 @@ impl<'a> Prover<'a> {
         }
     }
 
-    /// Pool of each node name the plan lists.
+    /// Tiered pool of each node name the plan lists. The platform pool's nodes are in no
+    /// tier: any pod may use them, and no tiered pod may reach them.
     fn node_pools(&self) -> BTreeMap<&'a str, usize> {
         let mut out = BTreeMap::new();
-        for (i, p) in self.plan.pools.iter().enumerate() {
+        for (i, p) in self
+            .plan
+            .pools
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.platform)
+        {
             for n in &p.nodes {
                 out.entry(n.as_str()).or_insert(i);
             }
@@ -549,7 +556,7 @@ impl<'a> Prover<'a> {
             labels.insert(HOSTNAME_LABEL.into(), name.clone());
             nodes.push(UNode {
                 name,
-                pool,
+                pool: pool.filter(|&p| !plan.pools[p].platform),
                 labels,
                 taints: tmpl.spec.taints.clone(),
             });
@@ -569,9 +576,21 @@ impl<'a> Prover<'a> {
                     let own = &own.node_pool.spec.template.metadata.labels;
                     labels.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
+                // A platform node carries no pool label, so a NodePool that writes one onto
+                // its nodes never launches it.
                 let admitting: Vec<&NodePoolDoc> = m
                     .node_pools
                     .iter()
+                    .filter(|np| {
+                        !(pool.platform
+                            && np
+                                .node_pool
+                                .spec
+                                .template
+                                .metadata
+                                .labels
+                                .contains_key(POOL_LABEL))
+                    })
                     .filter(|np| self.admits(np, &labels))
                     .collect();
                 self.counts.admissions += m.node_pools.len();
@@ -633,7 +652,7 @@ impl<'a> Prover<'a> {
                 labels.insert(HOSTNAME_LABEL.into(), b.name.clone());
                 nodes.push(UNode {
                     name: b.name,
-                    pool: Some(pi),
+                    pool: (!pool.platform).then_some(pi),
                     labels,
                     taints,
                 });
@@ -686,8 +705,15 @@ impl<'a> Prover<'a> {
     /// One template per pod source: a workload's, a system DaemonSet's or (built objects
     /// only) one the plan does not cover, with the static checks that need no node.
     fn templates(&mut self, m: &'a Evidence) -> Vec<Template<'a>> {
+        // Tiered workloads only: platform workloads are unpinned, judged as untiered pods.
         let mut pool_of: BTreeMap<&str, usize> = BTreeMap::new();
-        for (i, p) in self.plan.pools.iter().enumerate() {
+        for (i, p) in self
+            .plan
+            .pools
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.platform)
+        {
             for w in &p.workloads {
                 pool_of.entry(w.as_str()).or_insert(i);
             }
@@ -707,6 +733,21 @@ impl<'a> Prover<'a> {
                 .workload_index(&id)
                 .map(|w| &self.model.workloads[w]);
             let role = match workload {
+                Some(w) if w.platform && pod.patch => {
+                    self.fail(
+                        Rule::StrayPatch,
+                        &id,
+                        "",
+                        "",
+                        format!(
+                            "{}: patches platform workload {id}, which the plan leaves unpinned on untainted nodes",
+                            pod.source
+                        ),
+                        "delete the patch, or drop `platform: true` from the Workload and plan it in a tier",
+                    );
+                    continue;
+                }
+                Some(w) if w.platform => Role::Untiered,
                 Some(w) if pod.kind == w.controller.kind() => {
                     Role::Workload(pool_of.get(id.as_str()).copied())
                 }

@@ -370,8 +370,16 @@ fn to_plan(
     let mut unmet = Vec::new();
     let mut in_pool = vec![false; model.nodes.len()];
     let mut cost: u64 = 0;
-    for (p, &i) in order.iter().enumerate() {
-        let name = format!("pool-{}", p + 1);
+    // Tiered pools are numbered on their own, so that declaring platform workloads renames none.
+    let mut tiered = 0;
+    for &i in &order {
+        let platform = groups[i]
+            .iter()
+            .any(|&c| inst.graph.classes[c].name == crate::policy::PLATFORM_CLASS);
+        if !platform {
+            tiered += 1;
+        }
+        let name = plan::pool_name(platform, tiered);
         let pack = &packs[i];
         let mut nodes: Vec<usize> = pack.nodes.iter().map(|o| o.node).collect();
         nodes.sort_unstable();
@@ -434,6 +442,7 @@ fn to_plan(
                 names.sort();
                 names
             },
+            platform,
             node_types,
         });
     }
