@@ -266,6 +266,7 @@ impl<'m> Packer<'m> {
     /// unused eligible nodes until headroom and minNodesPerPool hold, or says what is unmet.
     fn complete_pool(&mut self, pool: usize, class: &Class, mut opened: Vec<usize>) -> Pool {
         let model = self.model;
+        // Provisional: the finished plan is named by `naming`.
         let pool_name = format!("pool-{}", pool + 1);
         let mut demand = vec![0u128; model.resources.len()];
         for &w in &class.workloads {
@@ -358,7 +359,7 @@ impl<'m> Packer<'m> {
             .collect();
         unused_nodes.sort();
         let feasible = self.unplaced.is_empty() && self.unmet.is_empty();
-        Plan {
+        let mut plan = Plan {
             api_version: API_VERSION.to_string(),
             kind: "Plan".to_string(),
             status: if feasible {
@@ -371,13 +372,16 @@ impl<'m> Packer<'m> {
                 nodes: in_pool.len() as u64,
                 lower_bound: 0.0,
                 gap: feasible.then_some(if cost > 0.0 { 1.0 } else { 0.0 }),
+                disruption: None,
             },
             pools,
             placements: self.placements,
             unplaced: self.unplaced,
             unmet: self.unmet,
             unused_nodes,
-        }
+        };
+        crate::naming::name_plan(model, &mut plan);
+        plan
     }
 
     /// Per-node capacity for pool rules: allocatable less overhead (0 where undeclared).
@@ -536,6 +540,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
                 best = Some((cost, ty.name.clone(), plan));
             }
         }
+        // Provisional: the finished plan is named by `naming`.
         let name = format!("pool-{}", pools.len() + 1);
         let Some((_, ty, plan)) = best else {
             for &w in &class.workloads {
@@ -592,7 +597,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
         .sum();
     let nodes = pools.iter().map(|p| p.nodes.len() as u64).sum();
     let complete = unplaced.is_empty();
-    Plan {
+    let mut plan = Plan {
         api_version: API_VERSION.to_string(),
         kind: "Plan".to_string(),
         status: if complete {
@@ -605,13 +610,16 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
             nodes,
             lower_bound: 0.0,
             gap: complete.then_some(1.0),
+            disruption: None,
         },
         pools,
         placements,
         unplaced,
         unmet: Vec::new(),
         unused_nodes: model.nodes.iter().map(|n| n.name.clone()).collect(),
-    }
+    };
+    crate::naming::name_plan(model, &mut plan);
+    plan
 }
 
 /// kube-scheduler's way on a fixed inventory: each replica in input order (workloads in the
@@ -807,8 +815,11 @@ mod tests {
     fn one_pool_per_class_named_over_separate_by() {
         let m = model::build(generate(&GenParams::scaled(120, 100, 9))).unwrap();
         let plan = ffd_one_pool_per_class(&m);
-        for (i, pool) in plan.pools.iter().enumerate() {
-            assert_eq!(pool.name, format!("pool-{}", i + 1));
+        let mut names = std::collections::BTreeSet::new();
+        for pool in &plan.pools {
+            // Named after its class, as the solver names pools (see `naming`).
+            assert_eq!(crate::model::names::dns_label_problem(&pool.name), None);
+            assert!(names.insert(pool.name.clone()), "{} twice", pool.name);
             assert_eq!(pool.classes.len(), 1);
             let c = &pool.classes[0];
             assert!(

@@ -1158,6 +1158,7 @@ mod tests {
                 nodes: 0,
                 lower_bound: 0.0,
                 gap: Some(0.0),
+                disruption: None,
             },
             pools: pools
                 .iter()
@@ -1216,6 +1217,7 @@ mod tests {
             nodes: in_pools.len() as u64,
             lower_bound: cost,
             gap: Some(0.0),
+            disruption: None,
         };
     }
 

@@ -62,6 +62,13 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         }
         None => s.push('\n'),
     }
+    if let Some(d) = &o.disruption {
+        let _ = writeln!(
+            s,
+            "against the previous plan: {} replicas moved, {} nodes relabelled",
+            d.moved_replicas, d.relabelled_nodes
+        );
+    }
     for pool in &plan.pools {
         let nodes: Vec<usize> = pool
             .nodes

@@ -884,6 +884,7 @@ fn witness_plan(m: &Model, best: &BruteOptimum, class_names: &[String]) -> Plan 
             nodes: in_pool.iter().filter(|&&u| u).count() as u64,
             lower_bound: cost,
             gap: Some(0.0),
+            disruption: None,
         },
         pools,
         placements,

@@ -2,6 +2,7 @@
 
 use super::{
     names, Controller, Enforcement, Model, Node, NodeClassRef, NodeRequirement, NodeType, Policy,
+    PoolName,
     SystemDaemonSet, Taint, Workload, BUILTIN_ATTRIBUTES, INSTANCE_TYPE_LABEL, PODS, ZONE_LABEL,
 };
 use crate::input::diag::hint;
@@ -460,6 +461,48 @@ impl Ctx<'_> {
                 }
             })
             .collect();
+        let pools = s
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let path = format!("spec.pools[{i}]");
+                check_name(
+                    origin,
+                    &format!("{path}.name"),
+                    &entry.name,
+                    NameRule::Label,
+                    d,
+                );
+                check_rule(
+                    origin,
+                    &format!("{path}.match"),
+                    &entry.matches,
+                    known,
+                    &levels,
+                    d,
+                );
+                PoolName {
+                    name: entry.name.clone(),
+                    matches: entry.matches.clone(),
+                }
+            })
+            .collect();
+        // Two pools cannot share a name (it is their label and taint value), and one entry
+        // whose classes end in several pools names only one of them, so a repeated name
+        // could never name both.
+        let mut seen = BTreeSet::new();
+        for (i, entry) in s.pools.iter().enumerate() {
+            if !seen.insert(&entry.name) {
+                d.push(Diagnostic::new(
+                    "E022",
+                    origin,
+                    format!("spec.pools[{i}].name"),
+                    format!("`{}` is listed twice", entry.name),
+                    "give each entry its own name",
+                ));
+            }
+        }
         let mut node_overhead: Vec<Amount> = self
             .amounts(origin, "spec.nodeOverhead", &s.node_overhead, true, d)
             .into_iter()
@@ -534,6 +577,7 @@ impl Ctx<'_> {
             separate_by,
             share_when: s.share_when.clone(),
             node_requirements,
+            pools,
             node_overhead,
             node_failures,
             min_nodes_per_pool,
