@@ -47,9 +47,10 @@ pub(super) fn settle(
         for nodes in ty.nodes_by_zone.iter().filter(|ns| ns.len() > 1) {
             let roles: Vec<Option<(usize, usize)>> =
                 nodes.iter().map(|n| holder.get(n).copied()).collect();
-            // Kept replicas count before keeping a node's pool: one replica outweighs every
-            // label of the group.
-            let score = |role: Option<(usize, usize)>, n: usize| -> usize {
+            // Kept replicas count before keeping a node's pool (one replica outweighs every
+            // label of the group), and that before staying where the search put it.
+            let score = |r: usize, k: usize| -> usize {
+                let (role, n) = (roles[r], nodes[k]);
                 let pool = role.map(|(p, _)| names[p].as_str());
                 let kept: u32 = role.map_or(0, |(p, i)| {
                     packs[p].nodes[i]
@@ -58,11 +59,12 @@ pub(super) fn settle(
                         .map(|&(w, c)| c.min(was.count(w, n)))
                         .sum()
                 });
-                kept as usize * (nodes.len() + 1) + usize::from(was.pool(n) == pool)
+                let follows = kept as usize * (nodes.len() + 1) + usize::from(was.pool(n) == pool);
+                follows * 2 + usize::from(r == k)
             };
             let mut pairs: Vec<(Reverse<usize>, usize, usize)> = (0..nodes.len())
                 .flat_map(|r| (0..nodes.len()).map(move |k| (r, k)))
-                .map(|(r, k)| (Reverse(score(roles[r], nodes[k])), r, k))
+                .map(|(r, k)| (Reverse(score(r, k)), r, k))
                 .filter(|&(Reverse(s), ..)| s > 0)
                 .collect();
             pairs.sort_unstable();
