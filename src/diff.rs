@@ -172,7 +172,10 @@ fn node_pools(plan: &Plan) -> BTreeMap<&str, Option<&str>> {
 fn counts(plan: &Plan) -> BTreeMap<&str, BTreeMap<&str, u32>> {
     let mut out: BTreeMap<&str, BTreeMap<&str, u32>> = BTreeMap::new();
     for p in &plan.placements {
-        *out.entry(&p.workload).or_default().entry(&p.node).or_default() += 1;
+        *out.entry(&p.workload)
+            .or_default()
+            .entry(&p.node)
+            .or_default() += 1;
     }
     out
 }
@@ -192,7 +195,11 @@ mod tests {
     use super::*;
     use crate::plan::{Objective, Placement, Pool, Status};
 
-    fn plan(pools: &[(&str, &[&str], &[&str])], placements: &[(&str, &str)], unused: &[&str]) -> Plan {
+    fn plan(
+        pools: &[(&str, &[&str], &[&str])],
+        placements: &[(&str, &str)],
+        unused: &[&str],
+    ) -> Plan {
         let mut replica: BTreeMap<&str, u32> = BTreeMap::new();
         Plan {
             api_version: "tierplan/v1alpha1".into(),

@@ -294,7 +294,10 @@ mod tests {
         let m = model(&[
             &policy("shareWhen: [{sensitivity: [public, internal]}]"),
             &workload("web", "sensitivity: public, exposure: internet"),
-            &workload("api", "sensitivity: internal, exposure: internet, trust: first-party"),
+            &workload(
+                "api",
+                "sensitivity: internal, exposure: internet, trust: first-party",
+            ),
             &workload("ci", "sensitivity: internal, dedicated: true"),
             &node("a", "", ""),
         ]);

@@ -66,6 +66,8 @@ pub struct Disruption {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Pool {
+    /// A DNS-1123 label, the pool's node label and taint value: given by the Policy's
+    /// `pools`, kept from the previous plan, or derived from the pool's most sensitive class.
     pub name: String,
     /// Class names (`attr=value,...` over `separateBy`, or `dedicated:<id>`).
     pub classes: Vec<String>,
@@ -154,7 +156,10 @@ impl Plan {
         let mut nodes: HashMap<String, String> = HashMap::new();
         for (pool, name) in self.pools.iter_mut().zip(names) {
             let before: Vec<String> = pool.bought_nodes().into_iter().map(|b| b.name).collect();
-            pools.insert(std::mem::replace(&mut pool.name, name.clone()), name.clone());
+            pools.insert(
+                std::mem::replace(&mut pool.name, name.clone()),
+                name.clone(),
+            );
             for (old, new) in before.into_iter().zip(pool.bought_nodes()) {
                 nodes.insert(old, new.name);
             }

@@ -272,7 +272,8 @@ mod tests {
             text.contains("status: optimal; cost 1.0000/h on 1 nodes (730.00 per month of 730 h)"),
             "{text}"
         );
-        assert!(text.contains("pool-1: 1 node(s)"), "{text}");
+        // One class, `sensitivity=public,exposure=,trust=`: its pool is named `public`.
+        assert!(text.contains("\npublic: 1 node(s)"), "{text}");
         assert!(text.contains("cpu 50% (2)"), "{text}");
         assert!(
             text.contains("unused nodes (1), free to decommission: b"),

@@ -70,8 +70,7 @@ spec:
 ";
 
 #[test]
-fn adding_a_workload_of_a_new_class_renames_no_pool_and_relabels_no_node_that_keeps_its_tier()
-{
+fn adding_a_workload_of_a_new_class_renames_no_pool_and_relabels_no_node_that_keeps_its_tier() {
     let before = plan(&load(&example("nist-800-190")), None, 0);
     let dir = edited("nist-800-190", &[("extra.yaml", PARTNER_FEED)]);
     let model = load(dir.path());
@@ -173,7 +172,10 @@ fn a_shuffled_previous_plan_is_followed_where_cost_allows() {
     }
     shuffled.unused_nodes.iter_mut().for_each(swap);
     shuffled.unused_nodes.sort();
-    shuffled.placements.iter_mut().for_each(|p| swap(&mut p.node));
+    shuffled
+        .placements
+        .iter_mut()
+        .for_each(|p| swap(&mut p.node));
     shuffled.placements.sort();
     assert_ne!(diff(&own, &shuffled).disruption().relabelled_nodes, 0);
     assert!(tierplan::check::check(&model, &shuffled).is_valid());
@@ -285,7 +287,9 @@ fn a_previous_plan_of_other_inputs_is_only_a_hint() {
         replica: 0,
         node: "ip-gone".into(),
     });
-    partial.placements.retain(|p| p.workload != "web/storefront");
+    partial
+        .placements
+        .retain(|p| p.workload != "web/storefront");
     let followed = plan(&model, Some(&partial), 0);
     let mut same = followed.clone();
     same.objective.disruption = None;
@@ -342,7 +346,11 @@ fn the_cli_reports_and_records_the_disruption() {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let first = tempfile::tempdir().unwrap();
@@ -369,7 +377,9 @@ fn the_cli_reports_and_records_the_disruption() {
     );
     let json = std::fs::read_to_string(second.path().join("plan.json")).unwrap();
     assert!(
-        json.contains("\"disruption\": {\n      \"movedReplicas\": 0,\n      \"relabelledNodes\": 0\n    }"),
+        json.contains(
+            "\"disruption\": {\n      \"movedReplicas\": 0,\n      \"relabelledNodes\": 0\n    }"
+        ),
         "{json}"
     );
     let checked = tierplan(&[
@@ -425,7 +435,12 @@ spec: {{sensitivity: public, resources: {{cpu: 500m}}}}
     assert_eq!(previous.pools[0].nodes, ["n1", "n2"]);
     // The cluster runs a on n1 and b on n2, which the planner would not choose itself.
     for p in &mut previous.placements {
-        p.node = if p.workload == "default/a" { "n1" } else { "n2" }.to_string();
+        p.node = if p.workload == "default/a" {
+            "n1"
+        } else {
+            "n2"
+        }
+        .to_string();
     }
     assert!(tierplan::check::check(&old_model, &previous).is_valid());
     // A new workload of the same class: the previous plan no longer holds as it stands.
@@ -447,7 +462,10 @@ spec: {sensitivity: public, resources: {cpu: 500m}}
             .find(|x| x.workload == w)
             .map(|x| x.node.as_str())
     };
-    assert_eq!((node_of("default/a"), node_of("default/b")), (Some("n1"), Some("n2")));
+    assert_eq!(
+        (node_of("default/a"), node_of("default/b")),
+        (Some("n1"), Some("n2"))
+    );
     assert_eq!(p.objective.cost, own.objective.cost);
     assert_eq!(p.objective.disruption.unwrap().moved_replicas, 0);
 }

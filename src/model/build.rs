@@ -2,8 +2,8 @@
 
 use super::{
     names, Controller, Enforcement, Model, Node, NodeClassRef, NodeRequirement, NodeType, Policy,
-    PoolName,
-    SystemDaemonSet, Taint, Workload, BUILTIN_ATTRIBUTES, INSTANCE_TYPE_LABEL, PODS, ZONE_LABEL,
+    PoolName, SystemDaemonSet, Taint, Workload, BUILTIN_ATTRIBUTES, INSTANCE_TYPE_LABEL, PODS,
+    ZONE_LABEL,
 };
 use crate::input::diag::hint;
 use crate::input::wire::{NodeDoc, NodeTypeDoc, PolicyDoc, PolicySpec, Quantity, WorkloadDoc};

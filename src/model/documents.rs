@@ -5,8 +5,8 @@
 use super::{Model, BUILTIN_ATTRIBUTES, PODS};
 use crate::input::wire::{
     CoLocationSpec, Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec, NodeDoc,
-    NodeRequirementSpec, NodeSpec, PoolNameSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, Quantity,
-    SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec, API_VERSION,
+    NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, PoolNameSpec,
+    Quantity, SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec, API_VERSION,
 };
 use crate::input::{Documents, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};

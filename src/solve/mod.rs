@@ -362,7 +362,14 @@ fn finish(
     options: &SolveOptions,
 ) -> Plan {
     let Some(previous) = options.previous.as_ref() else {
-        return to_plan(inst, &found.groups, &found.packs, &found.bound, bought, None);
+        return to_plan(
+            inst,
+            &found.groups,
+            &found.packs,
+            &found.bound,
+            bought,
+            None,
+        );
     };
     stable::settle(inst, &found.groups, &mut found.packs, previous);
     let mut candidates = vec![(found.groups.clone(), found.packs.clone())];

@@ -142,7 +142,8 @@ impl<'p> Before<'p> {
         let model = inst.model;
         let mut count = HashMap::new();
         for p in &previous.placements {
-            if let (Some(w), Some(n)) = (model.workload_index(&p.workload), model.node_index(&p.node))
+            if let (Some(w), Some(n)) =
+                (model.workload_index(&p.workload), model.node_index(&p.node))
             {
                 *count.entry((w, n)).or_default() += 1;
             }
