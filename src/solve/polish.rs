@@ -32,7 +32,7 @@ use super::pack::{self, headroom_deficit, nodes_cost, Open, PoolPack};
 use super::Budget;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Nodes tried for an ejection in one step; a random sample when the pool is larger.
 const EJECTION_SAMPLE: usize = 64;
@@ -160,8 +160,8 @@ pub fn repair(
     s.finish(pack, inv);
 }
 
-/// Moves replicas of one pool back to the nodes they ran on before: `before(w, node)` is how
-/// many of `w` ran on `node`. A replica moves from a node holding more than it did to one
+/// Moves replicas of one pool back to the nodes they ran on before: `before[(w, node)]` is
+/// how many of `w` ran on `node`. A replica moves from a node holding more than it did to one
 /// holding fewer, one at a time and only where every rule still holds. The pool keeps its
 /// nodes, and with them its cost and pool rules (headroom and pool size do not depend on
 /// where replicas sit).
@@ -169,26 +169,45 @@ pub(super) fn return_home(
     inst: &Instance,
     workloads: &[usize],
     pack: &mut PoolPack,
-    before: impl Fn(usize, usize) -> u32,
+    before: &HashMap<(usize, usize), u32>,
 ) {
     let mut s = Search::new(inst, workloads, pack, 0);
-    for j in 0..s.nodes.len() {
-        for &w in workloads {
-            'more: while before(w, s.nodes[j].node) > s.nodes[j].count(w) {
-                for i in 0..s.nodes.len() {
-                    if i == j || s.nodes[i].count(w) <= before(w, s.nodes[i].node) {
-                        continue;
-                    }
-                    s.remove(i, w);
-                    if s.fits(&s.nodes[j], w) && s.zone_allows(j, w) {
-                        s.add(j, w);
-                        s.commit();
-                        continue 'more;
-                    }
-                    s.rollback(0);
+    let at = |w: usize, n: usize| before.get(&(w, n)).copied().unwrap_or(0);
+    let index: HashMap<usize, usize> = s
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(j, o)| (o.node, j))
+        .collect();
+    // (node index, workload) of every replica's previous home in this pool, in order.
+    let mut homes: Vec<(usize, usize)> = before
+        .keys()
+        .filter(|(w, _)| workloads.binary_search(w).is_ok())
+        .filter_map(|&(w, n)| Some((*index.get(&n)?, w)))
+        .collect();
+    homes.sort_unstable();
+    // The nodes hosting each workload: where a replica may leave from.
+    let mut hosts: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (j, o) in s.nodes.iter().enumerate() {
+        for &(w, _) in &o.hosted {
+            hosts.entry(w).or_default().push(j);
+        }
+    }
+    for (j, w) in homes {
+        'more: while at(w, s.nodes[j].node) > s.nodes[j].count(w) {
+            for &i in hosts.get(&w).into_iter().flatten() {
+                if i == j || s.nodes[i].count(w) <= at(w, s.nodes[i].node) {
+                    continue;
                 }
-                break;
+                s.remove(i, w);
+                if s.fits(&s.nodes[j], w) && s.zone_allows(j, w) {
+                    s.add(j, w);
+                    s.commit();
+                    continue 'more;
+                }
+                s.rollback(0);
             }
+            break;
         }
     }
     pack.nodes = s.nodes;

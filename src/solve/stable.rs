@@ -22,7 +22,7 @@ use super::{polish, workloads_of};
 use crate::naming::pool_names;
 use crate::plan::Plan;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Swaps nodes and moves replicas towards `previous` (see the module docs).
 pub(super) fn settle(
@@ -45,49 +45,103 @@ pub(super) fn settle(
     }
     for ty in inst.types.iter().filter(|t| t.catalog.is_none()) {
         for nodes in ty.nodes_by_zone.iter().filter(|ns| ns.len() > 1) {
-            let roles: Vec<Option<(usize, usize)>> =
-                nodes.iter().map(|n| holder.get(n).copied()).collect();
-            // Kept replicas count before keeping a node's pool (one replica outweighs every
-            // label of the group), and that before staying where the search put it.
-            let score = |r: usize, k: usize| -> usize {
-                let (role, n) = (roles[r], nodes[k]);
-                let pool = role.map(|(p, _)| names[p].as_str());
-                let kept: u32 = role.map_or(0, |(p, i)| {
-                    packs[p].nodes[i]
-                        .hosted
-                        .iter()
-                        .map(|&(w, c)| c.min(was.count(w, n)))
-                        .sum()
-                });
-                let follows = kept as usize * (nodes.len() + 1) + usize::from(was.pool(n) == pool);
-                follows * 2 + usize::from(r == k)
-            };
-            let mut pairs: Vec<(Reverse<usize>, usize, usize)> = (0..nodes.len())
-                .flat_map(|r| (0..nodes.len()).map(move |k| (r, k)))
-                .map(|(r, k)| (Reverse(score(r, k)), r, k))
-                .filter(|&(Reverse(s), ..)| s > 0)
-                .collect();
-            pairs.sort_unstable();
-            let mut node_of: Vec<Option<usize>> = vec![None; nodes.len()];
-            let mut taken = vec![false; nodes.len()];
-            for (_, r, k) in pairs {
-                if node_of[r].is_none() && !taken[k] {
-                    node_of[r] = Some(k);
-                    taken[k] = true;
-                }
-            }
-            let mut free = (0..nodes.len()).filter(|&k| !taken[k]);
-            for (r, role) in roles.iter().enumerate() {
-                let k = node_of[r].unwrap_or_else(|| free.next().expect("as many nodes as roles"));
-                if let Some((p, i)) = *role {
-                    packs[p].nodes[i].node = nodes[k];
-                }
+            for (n, (p, i)) in reassign(nodes, &holder, packs, &names, &was) {
+                packs[p].nodes[i].node = n;
             }
         }
     }
     for (ws, pack) in pools.iter().zip(packs.iter_mut()) {
-        polish::return_home(inst, ws, pack, |w, n| was.count(w, n));
+        polish::return_home(inst, ws, pack, &was.count);
     }
+}
+
+/// The node each pool role on `nodes` (interchangeable nodes) takes, as (node, (pool, index in
+/// its pack)). First by replicas kept: a role goes to the node that ran the most of its
+/// replicas before (then one of its pool, then its own). The others then take, in this order
+/// of preference: their own node if it was in their pool, another node of their pool, their
+/// own node if it was in another pool, another such node, their own node, any node. A node
+/// of another pool comes before one of none because the node left over stays in no pool:
+/// taking the unused one would relabel both.
+fn reassign(
+    nodes: &[usize],
+    holder: &HashMap<usize, (usize, usize)>,
+    packs: &[PoolPack],
+    names: &[String],
+    was: &Before,
+) -> Vec<(usize, (usize, usize))> {
+    let local: HashMap<usize, usize> = nodes.iter().enumerate().map(|(k, &n)| (n, k)).collect();
+    // (the node the search chose, the role).
+    let roles: Vec<(usize, (usize, usize))> = nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(k, n)| Some((k, *holder.get(n)?)))
+        .collect();
+    let pool_of = |k: usize| was.pool(nodes[k]);
+    let labelled = |k: usize, (p, _): (usize, usize)| pool_of(k) == Some(names[p].as_str());
+    let mut pairs = Vec::new();
+    for (r, &(own, role)) in roles.iter().enumerate() {
+        let (p, i) = role;
+        let mut kept: BTreeMap<usize, u32> = BTreeMap::new();
+        for &(w, c) in &packs[p].nodes[i].hosted {
+            for &n in was.nodes_of.get(&w).into_iter().flatten() {
+                if let Some(&k) = local.get(&n) {
+                    *kept.entry(k).or_default() += c.min(was.count[&(w, n)]);
+                }
+            }
+        }
+        for (k, kept) in kept {
+            pairs.push((Reverse((kept, labelled(k, role), k == own)), r, k));
+        }
+    }
+    pairs.sort_unstable();
+    let mut at: Vec<Option<usize>> = vec![None; roles.len()];
+    let mut free: BTreeSet<usize> = (0..nodes.len()).collect();
+    for (_, r, k) in pairs {
+        if at[r].is_none() && free.remove(&k) {
+            at[r] = Some(k);
+        }
+    }
+    // The rest, by the preferences above; free nodes by their previous pool.
+    let mut by_pool: BTreeMap<Option<&str>, BTreeSet<usize>> = BTreeMap::new();
+    for &k in &free {
+        by_pool.entry(pool_of(k)).or_default().insert(k);
+    }
+    for preference in 0..6 {
+        for (r, &(own, role)) in roles.iter().enumerate() {
+            if at[r].is_some() {
+                continue;
+            }
+            let own_free = free.contains(&own);
+            let pooled = |by_pool: &BTreeMap<Option<&str>, BTreeSet<usize>>| {
+                by_pool
+                    .iter()
+                    .filter(|(pool, _)| pool.is_some())
+                    .find_map(|(_, ks)| ks.first().copied())
+            };
+            let pick = match preference {
+                0 => (own_free && labelled(own, role)).then_some(own),
+                1 => by_pool
+                    .get(&Some(names[role.0].as_str()))
+                    .and_then(|ks| ks.first().copied()),
+                2 => (own_free && pool_of(own).is_some()).then_some(own),
+                3 => pooled(&by_pool),
+                4 => own_free.then_some(own),
+                _ => free.first().copied(),
+            };
+            if let Some(k) = pick {
+                free.remove(&k);
+                if let Some(ks) = by_pool.get_mut(&pool_of(k)) {
+                    ks.remove(&k);
+                }
+                at[r] = Some(k);
+            }
+        }
+    }
+    roles
+        .iter()
+        .zip(at)
+        .map(|(&(_, role), k)| (nodes[k.expect("as many nodes as roles")], role))
+        .collect()
 }
 
 /// The previous plan as pools of the current instance, when it still holds as it stands for
@@ -133,6 +187,8 @@ pub(super) fn previous_packs(
 struct Before<'p> {
     /// (workload, node) → replicas.
     count: HashMap<(usize, usize), u32>,
+    /// Workload → the nodes it ran on.
+    nodes_of: HashMap<usize, Vec<usize>>,
     /// Node → the name of its pool.
     pool: HashMap<usize, &'p str>,
 }
@@ -140,7 +196,7 @@ struct Before<'p> {
 impl<'p> Before<'p> {
     fn new(inst: &Instance, previous: &'p Plan) -> Self {
         let model = inst.model;
-        let mut count = HashMap::new();
+        let mut count: HashMap<(usize, usize), u32> = HashMap::new();
         for p in &previous.placements {
             if let (Some(w), Some(n)) =
                 (model.workload_index(&p.workload), model.node_index(&p.node))
@@ -148,6 +204,12 @@ impl<'p> Before<'p> {
                 *count.entry((w, n)).or_default() += 1;
             }
         }
+        let mut nodes_of: HashMap<usize, Vec<usize>> = HashMap::new();
+        for &(w, n) in count.keys() {
+            nodes_of.entry(w).or_default().push(n);
+        }
+        // Sorted, so that every choice made from them is deterministic.
+        nodes_of.values_mut().for_each(|ns| ns.sort_unstable());
         let pool = previous
             .pools
             .iter()
@@ -158,11 +220,11 @@ impl<'p> Before<'p> {
                     .map(move |n| (n, p.name.as_str()))
             })
             .collect();
-        Before { count, pool }
-    }
-
-    fn count(&self, w: usize, n: usize) -> u32 {
-        self.count.get(&(w, n)).copied().unwrap_or(0)
+        Before {
+            count,
+            nodes_of,
+            pool,
+        }
     }
 
     fn pool(&self, n: usize) -> Option<&'p str> {
