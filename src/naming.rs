@@ -170,6 +170,34 @@ pub fn name_plan(model: &Model, plan: &mut Plan) {
     plan.rename_pools(&names);
 }
 
+/// The Policy's `pools` entries whose classes `plan` puts in several pools, as (entry name,
+/// those pools' names, sorted): only one of them can carry the name (see the module docs).
+pub fn split_entries(model: &Model, plan: &Plan) -> Vec<(String, Vec<String>)> {
+    let mut pools_of: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
+    for pool in &plan.pools {
+        let ws: Vec<usize> = pool
+            .workloads
+            .iter()
+            .filter_map(|id| model.workload_index(id))
+            .collect();
+        for ws in classes_of(model, &ws).values() {
+            if let Some(entry) = entry_of(model, ws) {
+                pools_of.entry(entry).or_default().insert(&pool.name);
+            }
+        }
+    }
+    pools_of
+        .into_iter()
+        .filter(|(_, pools)| pools.len() > 1)
+        .map(|(e, pools)| {
+            (
+                model.policy.pools[e].name.clone(),
+                pools.into_iter().map(String::from).collect(),
+            )
+        })
+        .collect()
+}
+
 /// A pool's workloads by class name.
 fn classes_of(model: &Model, workloads: &[usize]) -> BTreeMap<String, Vec<usize>> {
     let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -361,6 +389,14 @@ mod tests {
         assert_eq!(
             names_of(&m, &[&["web"], &["cache"], &["db"]]),
             ["web", "confidential-internal", "data"]
+        );
+        let plan = crate::baseline::ffd_one_pool_per_class(&m);
+        assert_eq!(
+            split_entries(&m, &plan),
+            [(
+                "data".to_string(),
+                vec!["confidential-internal".to_string(), "data".to_string()]
+            )]
         );
     }
 
