@@ -18,7 +18,7 @@
 
 use crate::model::names::dns_label_problem;
 use crate::model::Model;
-use crate::plan::Plan;
+use crate::plan::{Plan, Pool};
 use crate::policy::class_name;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -156,16 +156,7 @@ pub fn match_previous(
 /// Gives every pool of `plan` its name by [`pool_names`] (without a previous plan): for plans
 /// built under provisional names, such as the baselines'.
 pub fn name_plan(model: &Model, plan: &mut Plan) {
-    let pools: Vec<Vec<usize>> = plan
-        .pools
-        .iter()
-        .map(|p| {
-            p.workloads
-                .iter()
-                .filter_map(|id| model.workload_index(id))
-                .collect()
-        })
-        .collect();
+    let pools: Vec<Vec<usize>> = plan.pools.iter().map(|p| workloads_in(model, p)).collect();
     let names = pool_names(model, &pools, None);
     plan.rename_pools(&names);
 }
@@ -175,12 +166,7 @@ pub fn name_plan(model: &Model, plan: &mut Plan) {
 pub fn split_entries(model: &Model, plan: &Plan) -> Vec<(String, Vec<String>)> {
     let mut pools_of: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
     for pool in &plan.pools {
-        let ws: Vec<usize> = pool
-            .workloads
-            .iter()
-            .filter_map(|id| model.workload_index(id))
-            .collect();
-        for ws in classes_of(model, &ws).values() {
+        for ws in classes_of(model, &workloads_in(model, pool)).values() {
             if let Some(entry) = entry_of(model, ws) {
                 pools_of.entry(entry).or_default().insert(&pool.name);
             }
@@ -195,6 +181,14 @@ pub fn split_entries(model: &Model, plan: &Plan) -> Vec<(String, Vec<String>)> {
                 pools.into_iter().map(String::from).collect(),
             )
         })
+        .collect()
+}
+
+/// The model indices of a plan pool's workloads (unknown ids left out).
+fn workloads_in(model: &Model, pool: &Pool) -> Vec<usize> {
+    pool.workloads
+        .iter()
+        .filter_map(|id| model.workload_index(id))
         .collect()
 }
 

@@ -56,6 +56,12 @@ fn plan(model: &Model, previous: Option<&Plan>, stability_micros: u64) -> Plan {
     plan
 }
 
+/// What a plan equal to the previous one disturbs.
+const UNDISTURBED: Option<Disruption> = Some(Disruption {
+    moved_replicas: 0,
+    relabelled_nodes: 0,
+});
+
 /// A workload of a class the NIST example does not have (confidential data exposed to
 /// partners).
 const PARTNER_FEED: &str = "apiVersion: tierplan/v1alpha1
@@ -115,14 +121,7 @@ fn replanning_unchanged_input_with_previous_moves_nothing() {
         let model = load(&example(name));
         let before = plan(&model, None, 0);
         let again = plan(&model, Some(&before), 0);
-        assert_eq!(
-            again.objective.disruption,
-            Some(Disruption {
-                moved_replicas: 0,
-                relabelled_nodes: 0
-            }),
-            "{name}"
-        );
+        assert_eq!(again.objective.disruption, UNDISTURBED, "{name}");
         let mut same = again.clone();
         same.objective.disruption = None;
         assert_eq!(same, before, "{name}: the same plan");
@@ -140,13 +139,7 @@ fn a_previous_plan_under_other_names_keeps_them_and_moves_nothing() {
     let again = plan(&model, Some(&old), 0);
     let got: Vec<&str> = again.pools.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(got, names);
-    assert_eq!(
-        again.objective.disruption,
-        Some(Disruption {
-            moved_replicas: 0,
-            relabelled_nodes: 0
-        })
-    );
+    assert_eq!(again.objective.disruption, UNDISTURBED);
 }
 
 #[test]
@@ -195,13 +188,7 @@ fn a_shuffled_previous_plan_is_followed_where_cost_allows() {
     for previous in [&shuffled, &partial] {
         let again = plan(&model, Some(previous), 0);
         assert_eq!(again.objective.cost, own.objective.cost);
-        assert_eq!(
-            again.objective.disruption,
-            Some(Disruption {
-                moved_replicas: 0,
-                relabelled_nodes: 0
-            })
-        );
+        assert_eq!(again.objective.disruption, UNDISTURBED);
     }
 }
 
