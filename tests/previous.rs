@@ -393,6 +393,15 @@ fn the_cli_reports_and_records_the_disruption() {
         second.path().join("manifests").to_str().unwrap(),
     ]);
     assert!(checked.contains("HOLDS"), "{checked}");
+    // A previous plan that cannot be read is a usage error, before anything is planned.
+    let missing = first.path().join("missing.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierplan"))
+        .args(["plan", input, "--out", &out(&second), "--previous"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json: cannot read the plan"));
 }
 
 #[test]
