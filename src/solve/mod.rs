@@ -380,7 +380,10 @@ fn finish(
             let mut plan = to_plan(inst, &groups, &packs, &found.bound, bought, Some(previous));
             let disruption = crate::diff::diff(previous, &plan).disruption();
             let (unplaced, unmet, cost, _) = total_key(&packs);
-            let weighed = cost + options.stability_micros * disruption.moved_replicas;
+            let weighed = options
+                .stability_micros
+                .saturating_mul(disruption.moved_replicas)
+                .saturating_add(cost);
             plan.objective.disruption = Some(disruption);
             let key = (
                 unplaced,
