@@ -360,7 +360,7 @@ impl<'m> Packer<'m> {
             .collect();
         unused_nodes.sort();
         let feasible = self.unplaced.is_empty() && self.unmet.is_empty();
-        Plan {
+        let mut plan = Plan {
             api_version: API_VERSION.to_string(),
             kind: "Plan".to_string(),
             status: if feasible {
@@ -373,6 +373,7 @@ impl<'m> Packer<'m> {
                 nodes: in_pool.len() as u64,
                 lower_bound: 0.0,
                 gap: feasible.then_some(if cost > 0.0 { 1.0 } else { 0.0 }),
+                disruption: None,
             },
             pools,
             placements: self.placements,
@@ -380,7 +381,9 @@ impl<'m> Packer<'m> {
             unmet: self.unmet,
             unused_nodes,
             inputs: Some(model.fingerprint.clone()),
-        }
+        };
+        crate::naming::name_plan(model, &mut plan);
+        plan
     }
 
     /// Per-node capacity for pool rules: allocatable less overhead (0 where undeclared).
@@ -596,7 +599,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
         .sum();
     let nodes = pools.iter().map(|p| p.nodes.len() as u64).sum();
     let complete = unplaced.is_empty();
-    Plan {
+    let mut plan = Plan {
         api_version: API_VERSION.to_string(),
         kind: "Plan".to_string(),
         status: if complete {
@@ -609,6 +612,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
             nodes,
             lower_bound: 0.0,
             gap: complete.then_some(1.0),
+            disruption: None,
         },
         pools,
         placements,
@@ -616,7 +620,9 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
         unmet: Vec::new(),
         unused_nodes: model.nodes.iter().map(|n| n.name.clone()).collect(),
         inputs: Some(model.fingerprint.clone()),
-    }
+    };
+    crate::naming::name_plan(model, &mut plan);
+    plan
 }
 
 /// kube-scheduler's way on a fixed inventory: each replica in input order (workloads in the
@@ -812,8 +818,11 @@ mod tests {
     fn one_pool_per_class_named_over_separate_by() {
         let m = model::build(generate(&GenParams::scaled(120, 100, 9))).unwrap();
         let plan = ffd_one_pool_per_class(&m);
-        for (i, pool) in plan.pools.iter().enumerate() {
-            assert_eq!(pool.name, format!("pool-{}", i + 1));
+        let mut names = std::collections::BTreeSet::new();
+        for pool in &plan.pools {
+            // Named after its class, as the solver names pools (see `naming`).
+            assert_eq!(crate::model::names::dns_label_problem(&pool.name), None);
+            assert!(names.insert(pool.name.clone()), "{} twice", pool.name);
             assert_eq!(pool.classes.len(), 1);
             let c = &pool.classes[0];
             assert!(

@@ -94,7 +94,7 @@ pub fn namespace_spans(model: &Model, plan: &Plan) -> Vec<NamespaceSpan> {
 }
 
 impl fmt::Display for SpannedPool {
-    /// `pool-4 (internal: grafana, prometheus)`
+    /// `internal-internal-first-party (internal: grafana, prometheus)`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (", self.pool)?;
         if !self.sensitivities.is_empty() {
@@ -105,8 +105,8 @@ impl fmt::Display for SpannedPool {
 }
 
 impl fmt::Display for NamespaceSpan {
-    /// `namespace platform spans 2 pools: pool-3 (public: docs-site), pool-9 (restricted:
-    /// billing)`
+    /// `namespace platform spans 2 pools: public-internet (public: docs-site),
+    /// restricted-internal (restricted: billing)`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let pools: Vec<String> = self.pools.iter().map(ToString::to_string).collect();
         write!(

@@ -1210,6 +1210,7 @@ mod tests {
                 nodes: 0,
                 lower_bound: 0.0,
                 gap: Some(0.0),
+                disruption: None,
             },
             pools: pools
                 .iter()
@@ -1270,6 +1271,7 @@ mod tests {
             nodes: in_pools.len() as u64,
             lower_bound: cost,
             gap: Some(0.0),
+            disruption: None,
         };
     }
 

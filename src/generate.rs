@@ -595,6 +595,7 @@ pub fn generate(p: &GenParams) -> Documents {
             matches: BTreeMap::from([("sensitivity".to_string(), vec!["restricted".to_string()])]),
             node_selector: BTreeMap::from([(HARDENED_LABEL.to_string(), "true".to_string())]),
         }],
+        pools: Vec::new(),
         node_overhead: BTreeMap::from([
             ("cpu".to_string(), q(format!("{OVERHEAD_CPU_M}m"))),
             ("memory".to_string(), q(format!("{OVERHEAD_MEM_MI}Mi"))),

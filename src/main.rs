@@ -2,7 +2,6 @@
 //! (or the plan checks out), 1 infeasible plan or violations, 2 invalid input or usage,
 //! 3 a plan the independent checker refuses (a bug), 130 interrupted.
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
@@ -45,6 +44,16 @@ enum Command {
         /// depend on this, never on machine speed.
         #[arg(long, value_name = "UNITS")]
         work_limit: Option<u64>,
+        /// The plan.json the cluster runs now: pools that persist keep their names, and of
+        /// plans of equal cost the one that moves the fewest replicas and relabels the fewest
+        /// nodes wins. A hint: workloads and nodes it names that the input lacks are ignored.
+        #[arg(long, value_name = "FILE")]
+        previous: Option<PathBuf>,
+        /// With --previous: cost per hour one replica kept on its node is worth. The previous
+        /// plan, while still valid, is kept unless the new one saves more than this per
+        /// replica it moves.
+        #[arg(long, value_name = "COST", requires = "previous")]
+        stability: Option<f64>,
     },
     /// Re-verify a plan against the inputs, independently of the planner.
     Check {
@@ -135,6 +144,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             force,
             time_limit,
             work_limit,
+            previous,
+            stability,
         } => {
             let mut options = solve::SolveOptions::default();
             if let Some(t) = time_limit {
@@ -147,6 +158,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if let Some(w) = work_limit {
                 options.work_limit = w;
+            }
+            if let Some(w) = stability {
+                anyhow::ensure!(
+                    w.is_finite() && (0.0..=1e6).contains(&w),
+                    "--stability must be a cost per hour from 0 to 1000000, not {w}"
+                );
+                options.stability_micros = (w * 1e6).round() as u64;
+            }
+            if let Some(path) = &previous {
+                match read_plan(path) {
+                    Ok(p) => options.previous = Some(p),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return Ok(ExitCode::from(2));
+                    }
+                }
             }
             anyhow::ensure!(
                 out.as_os_str() != "-",
@@ -236,14 +263,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(model) = load(&paths) else {
                 return Ok(ExitCode::from(2));
             };
-            let mut text = String::new();
-            std::fs::File::open(&plan)
-                .and_then(|f| f.take(MAX_PLAN_BYTES).read_to_string(&mut text))
-                .with_context(|| format!("{}: cannot read the plan", plan.display()))?;
-            let plan_doc: Plan = match serde_json::from_str(&text) {
+            let plan_doc = match read_plan(&plan) {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("{}: not a tierplan plan: {e}\n  fix: pass the plan.json written by `tierplan plan`", plan.display());
+                    eprintln!("{e}");
                     return Ok(ExitCode::from(2));
                 }
             };
@@ -287,6 +310,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 const PLAN_FILE: &str = "plan.json";
 /// The directory of Kubernetes manifests `plan` writes beside it.
 const MANIFESTS_DIR: &str = "manifests";
+
+/// Reads a plan.json; `Err` says why it is none.
+fn read_plan(path: &std::path::Path) -> Result<Plan, String> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PLAN_BYTES).read_to_string(&mut text))
+        .map_err(|e| format!("{}: cannot read the plan: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a tierplan plan: {e}\n  fix: pass the plan.json written by `tierplan plan`",
+            path.display()
+        )
+    })
+}
 
 /// Loads and validates the input, printing every problem; `None` when it is invalid.
 fn load(paths: &[PathBuf]) -> Option<model::Model> {

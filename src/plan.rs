@@ -5,6 +5,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// `status` of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -52,11 +53,26 @@ pub struct Objective {
     pub lower_bound: f64,
     /// (cost − lowerBound) / cost; 0 when optimal; absent when infeasible.
     pub gap: Option<f64>,
+    /// Against the plan given as `--previous`: what applying this one disturbs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption: Option<Disruption>,
+}
+
+/// What applying a plan disturbs on a cluster running the previous one (see `diff`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Disruption {
+    /// Replicas of workloads in both plans that leave their node for another.
+    pub moved_replicas: u64,
+    /// Nodes of both plans whose pool changes, into or out of no pool included.
+    pub relabelled_nodes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Pool {
+    /// A DNS-1123 label, the pool's node label and taint value: given by the Policy's
+    /// `pools`, kept from the previous plan, or derived from the pool's most sensitive class.
     pub name: String,
     /// Class names (`attr=value,...` over `separateBy`, or `dedicated:<id>`).
     pub classes: Vec<String>,
@@ -155,6 +171,40 @@ pub struct Unmet {
 }
 
 impl Plan {
+    /// Gives pool i the name `names[i]` wherever the plan names it: the pool, its unmet
+    /// rules and the nodes it buys (which are named after it).
+    pub fn rename_pools(&mut self, names: &[String]) {
+        let mut pools: HashMap<String, String> = HashMap::new();
+        let mut nodes: HashMap<String, String> = HashMap::new();
+        for (pool, name) in self.pools.iter_mut().zip(names) {
+            let before: Vec<String> = pool.bought_nodes().into_iter().map(|b| b.name).collect();
+            pools.insert(
+                std::mem::replace(&mut pool.name, name.clone()),
+                name.clone(),
+            );
+            for (old, new) in before.into_iter().zip(pool.bought_nodes()) {
+                nodes.insert(old, new.name);
+            }
+            for n in &mut pool.nodes {
+                if let Some(new) = nodes.get(n) {
+                    n.clone_from(new);
+                }
+            }
+            pool.nodes.sort();
+        }
+        for p in &mut self.placements {
+            if let Some(new) = nodes.get(&p.node) {
+                p.node.clone_from(new);
+            }
+        }
+        self.placements.sort();
+        for u in &mut self.unmet {
+            if let Some(new) = pools.get(&u.pool) {
+                u.pool.clone_from(new);
+            }
+        }
+    }
+
     /// The canonical bytes of plan.json: pretty JSON with a trailing newline.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("plans always serialise");

@@ -1,6 +1,7 @@
 //! The human summary printed after planning: pools, nodes, utilisation, cost, bound, gap,
-//! and the namespaces spread over several pools; and the warning about an admission policy
-//! that only warns.
+//! the disruption against a previous plan, the namespaces spread over several pools and the
+//! Policy `pools` entries spread over several pools; and the warning about an admission
+//! policy that only warns.
 //!
 //! Owns presentation only; everything it shows is read from the model, the plan and the
 //! solver's statistics.
@@ -62,6 +63,13 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         }
         None => s.push('\n'),
     }
+    if let Some(d) = &o.disruption {
+        let _ = writeln!(
+            s,
+            "against the previous plan: {} replicas moved, {} nodes relabelled",
+            d.moved_replicas, d.relabelled_nodes
+        );
+    }
     for pool in &plan.pools {
         let nodes: Vec<usize> = pool
             .nodes
@@ -110,6 +118,14 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     }
     for u in &plan.unmet {
         let _ = writeln!(s, "\nunmet {} in {}: {}", u.rule, u.pool, u.reason);
+    }
+    for (name, pools) in crate::naming::split_entries(model, plan) {
+        let _ = writeln!(
+            s,
+            "\nPolicy pools entry `{name}` matches classes of {} pools ({}): one name labels one pool, so the others are named otherwise; give their classes entries of their own",
+            pools.len(),
+            pools.join(", ")
+        );
     }
     s.push_str(&boundaries(model, plan));
     if let Some(st) = stats {
@@ -323,6 +339,23 @@ mod tests {
     use crate::testing::{model, node, policy, workload};
 
     #[test]
+    fn the_summary_says_when_a_policy_pool_name_matches_classes_of_several_pools() {
+        let m = model(&[
+            &policy("pools: [{name: data, match: {sensitivity: [public, confidential]}}]"),
+            &workload("web", "sensitivity: public"),
+            &workload("db", "sensitivity: confidential"),
+            &node("a", "", ""),
+            &node("b", "", ""),
+        ]);
+        let solved = solve(&m, &SolveOptions::default());
+        let text = super::summary(&m, &solved.plan, None);
+        assert!(
+            text.contains("Policy pools entry `data` matches classes of 2 pools (data, public)"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_summary_shows_status_pools_utilisation_and_unused_nodes() {
         let m = model(&[
             &workload(
@@ -338,7 +371,8 @@ mod tests {
             text.contains("status: optimal; cost 1.0000/h on 1 nodes (730.00 per month of 730 h)"),
             "{text}"
         );
-        assert!(text.contains("pool-1: 1 node(s)"), "{text}");
+        // One class, `sensitivity=public,exposure=,trust=`: its pool is named `public`.
+        assert!(text.contains("\npublic: 1 node(s)"), "{text}");
         assert!(text.contains("cpu 50% (2)"), "{text}");
         // Without platform workloads, the unused node is the only home of unplanned pods.
         assert!(

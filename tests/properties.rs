@@ -905,6 +905,7 @@ fn witness_plan(m: &Model, best: &BruteOptimum, class_names: &[String]) -> Plan 
             nodes: in_pool.iter().filter(|&&u| u).count() as u64,
             lower_bound: cost,
             gap: Some(0.0),
+            disruption: None,
         },
         pools,
         placements,
@@ -1002,6 +1003,34 @@ proptest! {
         if let Err(e) = agreement(&plan, optimum) {
             prop_assert!(false, "{e}\n{}\ninput:\n{yaml}", plan.to_json());
         }
+    }
+
+    /// `--previous` is a hint: a plan of another instance (whose generated workloads and
+    /// nodes share names with this one's, with other attributes and sizes) never makes the
+    /// plan invalid, incomplete or dearer, and the instance's own plan as the hint changes
+    /// nothing.
+    #[test]
+    fn a_previous_plan_is_only_a_hint(g in gen_strategy(), other in gen_strategy()) {
+        let docs = to_documents(&g);
+        let yaml = to_yaml(&docs);
+        let m = build(docs);
+        let own = plan_of(&m);
+        let hinted = |previous: &Plan| {
+            let options = SolveOptions { previous: Some(previous.clone()), ..SolveOptions::default() };
+            solve::solve(&m, &options).plan
+        };
+        for previous in [plan_of(&build(to_documents(&other))), own.clone()] {
+            let plan = hinted(&previous);
+            let report = check(&m, &plan);
+            prop_assert!(report.is_consistent(), "{report}\n{}\ninput:\n{yaml}", plan.to_json());
+            if own.status != Status::Infeasible {
+                prop_assert!(report.is_valid(), "{report}\n{}\ninput:\n{yaml}", plan.to_json());
+                prop_assert!(plan.objective.cost <= own.objective.cost, "input:\n{yaml}");
+            }
+        }
+        let again = hinted(&own);
+        let d = again.objective.disruption.expect("recorded with a previous plan");
+        prop_assert_eq!((d.moved_replicas, d.relabelled_nodes), (0, 0), "input:\n{}", yaml);
     }
 
     /// The same agreement with the planner's own exhaustive search switched off, so that

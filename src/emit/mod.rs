@@ -180,6 +180,7 @@ mod tests {
                 nodes: 1,
                 lower_bound: 1.0,
                 gap: Some(0.0),
+                disruption: None,
             },
             pools,
             placements: Vec::new(),

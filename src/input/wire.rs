@@ -93,6 +93,11 @@ pub struct PolicySpec {
     /// Matching workloads may only run on nodes carrying these labels.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node_requirements: Vec<NodeRequirementSpec>,
+    /// Names for pools: a pool holding a class that an entry matches (every workload of the
+    /// class matches) takes the entry's name; the first matching entry wins. Pools no entry
+    /// names get a name derived from their most sensitive class.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<PoolNameSpec>,
     /// Resources reserved on every used node for system daemons.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_overhead: BTreeMap<String, Quantity>,
@@ -159,6 +164,18 @@ pub struct NodeRequirementSpec {
     #[serde(rename = "match")]
     pub matches: BTreeMap<String, Vec<String>>,
     pub node_selector: BTreeMap<String, String>,
+}
+
+/// One entry of `spec.pools`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolNameSpec {
+    /// The pool's name: a DNS-1123 label (it becomes a label value, a taint value and the
+    /// name of the pool's Karpenter NodePool).
+    pub name: String,
+    /// Attribute → allowed values, as in `nodeRequirements`.
+    #[serde(rename = "match")]
+    pub matches: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -2,7 +2,8 @@
 
 use super::{
     names, Controller, Enforcement, Model, Node, NodeClassRef, NodeRequirement, NodeType, Policy,
-    SystemDaemonSet, Taint, Workload, BUILTIN_ATTRIBUTES, INSTANCE_TYPE_LABEL, PODS, ZONE_LABEL,
+    PoolName, SystemDaemonSet, Taint, Workload, BUILTIN_ATTRIBUTES, INSTANCE_TYPE_LABEL, PODS,
+    ZONE_LABEL,
 };
 use crate::input::diag::hint;
 use crate::input::wire::{NodeDoc, NodeTypeDoc, PolicyDoc, PolicySpec, Quantity, WorkloadDoc};
@@ -462,6 +463,60 @@ impl Ctx<'_> {
                 }
             })
             .collect();
+        let pools = s
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let path = format!("spec.pools[{i}]");
+                check_name(
+                    origin,
+                    &format!("{path}.name"),
+                    &entry.name,
+                    NameRule::Label,
+                    d,
+                );
+                check_rule(
+                    origin,
+                    &format!("{path}.match"),
+                    &entry.matches,
+                    known,
+                    &levels,
+                    d,
+                );
+                PoolName {
+                    name: entry.name.clone(),
+                    matches: entry.matches.clone(),
+                }
+            })
+            .collect();
+        // Two pools cannot share a name (it is their label and taint value), and one entry
+        // whose classes end in several pools names only one of them, so a repeated name
+        // could never name both.
+        let mut seen = BTreeSet::new();
+        for (i, entry) in s.pools.iter().enumerate() {
+            if entry.name == crate::plan::PLATFORM_POOL {
+                d.push(Diagnostic::new(
+                    "E022",
+                    origin,
+                    format!("spec.pools[{i}].name"),
+                    format!(
+                        "`{}` is the name of the pool of platform workloads",
+                        entry.name
+                    ),
+                    "choose another name; the platform pool is always named `platform`",
+                ));
+            }
+            if !seen.insert(&entry.name) {
+                d.push(Diagnostic::new(
+                    "E022",
+                    origin,
+                    format!("spec.pools[{i}].name"),
+                    format!("`{}` is listed twice", entry.name),
+                    "give each entry its own name",
+                ));
+            }
+        }
         let mut node_overhead: Vec<Amount> = self
             .amounts(origin, "spec.nodeOverhead", &s.node_overhead, true, d)
             .into_iter()
@@ -536,6 +591,7 @@ impl Ctx<'_> {
             separate_by,
             share_when: s.share_when.clone(),
             node_requirements,
+            pools,
             node_overhead,
             node_failures,
             min_nodes_per_pool,

@@ -5,8 +5,8 @@
 use super::{Model, BUILTIN_ATTRIBUTES, PODS};
 use crate::input::wire::{
     CoLocationSpec, Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec, NodeDoc,
-    NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, Quantity,
-    SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec, API_VERSION,
+    NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, PoolNameSpec,
+    Quantity, SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec, API_VERSION,
 };
 use crate::input::{Documents, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};
@@ -136,6 +136,14 @@ fn policy(m: &Model) -> PolicyDoc {
             .map(|r| NodeRequirementSpec {
                 matches: r.matches.clone(),
                 node_selector: r.node_selector.clone(),
+            })
+            .collect(),
+        pools: p
+            .pools
+            .iter()
+            .map(|e| PoolNameSpec {
+                name: e.name.clone(),
+                matches: e.matches.clone(),
             })
             .collect(),
         node_overhead,

@@ -56,6 +56,8 @@ pub struct Policy {
     pub separate_by: Vec<String>,
     pub share_when: Vec<Rule>,
     pub node_requirements: Vec<NodeRequirement>,
+    /// `spec.pools`: names for the pools whose classes they match (see `naming`).
+    pub pools: Vec<PoolName>,
     /// Per resource, reserved on every used node (0 where none): the declared
     /// `nodeOverhead` plus the requests of every system DaemonSet.
     pub node_overhead: Vec<Amount>,
@@ -196,6 +198,14 @@ pub type Rule = BTreeMap<String, Vec<String>>;
 pub struct NodeRequirement {
     pub matches: Rule,
     pub node_selector: BTreeMap<String, String>,
+}
+
+/// A name the Policy gives to the pool holding the classes it matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolName {
+    /// A DNS-1123 label, unique among the Policy's entries.
+    pub name: String,
+    pub matches: Rule,
 }
 
 #[derive(Debug, Clone, PartialEq)]

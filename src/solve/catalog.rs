@@ -11,7 +11,7 @@
 //! Materialised nodes carry names no Kubernetes node can have (`~type~zone~n`); the plan
 //! renames the ones it uses `<pool>-<type>-<n>` (see [`crate::plan::Pool::node_types`]).
 
-use super::{search, to_plan, Instance, SolveOptions, Solved};
+use super::{finish, search, Instance, SolveOptions, Solved};
 use crate::model::{Model, Node, INSTANCE_TYPE_LABEL, ZONE_LABEL};
 use crate::plan::Bought;
 use crate::policy;
@@ -31,7 +31,7 @@ pub(super) fn solve(model: &Model, options: &SolveOptions, start: Instant) -> So
         round += 1;
         let (expanded, bought) = expand(model, &supply);
         let inst = Instance::with_catalog(&expanded, &bought);
-        let found = search(&inst, options, start);
+        let mut found = search(&inst, options, start);
         let mut used: BTreeMap<(usize, String), usize> = BTreeMap::new();
         for pack in &found.packs {
             for o in &pack.nodes {
@@ -46,7 +46,7 @@ pub(super) fn solve(model: &Model, options: &SolveOptions, start: Instant) -> So
             .map(|(key, _)| key.clone())
             .collect();
         if used_up.is_empty() || round == MAX_ROUNDS || found.stats.stopped_by_time {
-            let plan = to_plan(&inst, &found.groups, &found.packs, &found.bound, &bought);
+            let plan = finish(&inst, &mut found, &bought, options);
             let mut stats = found.stats;
             stats.elapsed = start.elapsed();
             return Solved { plan, stats };

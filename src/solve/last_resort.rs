@@ -55,7 +55,7 @@ pub(super) fn baseline_packs(inst: &Instance) -> Vec<(Vec<Vec<usize>>, Vec<PoolP
 /// A complete plan on `inst`'s nodes as pools of whole classes with their packs; `None` when
 /// it is incomplete or names anything `inst` does not know (it never does for a baseline run
 /// on `inst.model`, but nothing is assumed).
-fn read_back(inst: &Instance, plan: &Plan) -> Option<(Vec<Vec<usize>>, Vec<PoolPack>)> {
+pub(super) fn read_back(inst: &Instance, plan: &Plan) -> Option<(Vec<Vec<usize>>, Vec<PoolPack>)> {
     let model = inst.model;
     if !plan.unplaced.is_empty() || !plan.unmet.is_empty() {
         return None;

@@ -19,6 +19,7 @@ mod instance;
 mod last_resort;
 mod pack;
 mod polish;
+mod stable;
 
 pub use bound::Bound;
 
@@ -38,6 +39,14 @@ pub struct SolveOptions {
     /// heuristics fall short (see `feasible`); off only to test the heuristics and the bound
     /// on their own.
     pub exhaustive: bool,
+    /// The plan the cluster runs now: pools that persist keep their names, and among plans
+    /// of equal cost the one that moves the fewest replicas and relabels the fewest nodes
+    /// wins (see `stable`). A hint only: what it names that the input lacks is ignored.
+    pub previous: Option<Plan>,
+    /// Cost per hour, in millionths, that keeping one replica where `previous` has it is
+    /// worth: the previous plan, when still valid, is kept unless the new one saves more
+    /// than this per replica it moves.
+    pub stability_micros: u64,
 }
 
 impl Default for SolveOptions {
@@ -46,6 +55,8 @@ impl Default for SolveOptions {
             time_limit: None,
             work_limit: 200_000_000,
             exhaustive: true,
+            previous: None,
+            stability_micros: 0,
         }
     }
 }
@@ -109,8 +120,8 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
     let start = Instant::now();
     if model.node_types.is_empty() {
         let inst = Instance::new(model);
-        let found = search(&inst, options, start);
-        let plan = to_plan(&inst, &found.groups, &found.packs, &found.bound, &[]);
+        let mut found = search(&inst, options, start);
+        let plan = finish(&inst, &mut found, &[], options);
         return Solved {
             plan,
             stats: found.stats,
@@ -342,15 +353,62 @@ fn total_key(packs: &[PoolPack]) -> (u64, usize, u64, usize) {
     })
 }
 
+/// The plan document of what the search found; with a previous plan, brought close to it
+/// and weighed against it as it stands (see `stable`), and its disruption recorded.
+fn finish(
+    inst: &Instance,
+    found: &mut Found,
+    bought: &[Option<usize>],
+    options: &SolveOptions,
+) -> Plan {
+    let Some(previous) = options.previous.as_ref() else {
+        return to_plan(
+            inst,
+            &found.groups,
+            &found.packs,
+            &found.bound,
+            bought,
+            None,
+        );
+    };
+    stable::settle(inst, &found.groups, &mut found.packs, previous);
+    let mut candidates = vec![(found.groups.clone(), found.packs.clone())];
+    candidates.extend(stable::previous_packs(inst, previous));
+    candidates
+        .into_iter()
+        .map(|(groups, packs)| {
+            let mut plan = to_plan(inst, &groups, &packs, &found.bound, bought, Some(previous));
+            let disruption = crate::diff::diff(previous, &plan).disruption();
+            let (unplaced, unmet, cost, _) = total_key(&packs);
+            let weighed = options
+                .stability_micros
+                .saturating_mul(disruption.moved_replicas)
+                .saturating_add(cost);
+            plan.objective.disruption = Some(disruption);
+            let key = (
+                unplaced,
+                unmet,
+                weighed,
+                disruption.moved_replicas,
+                disruption.relabelled_nodes,
+            );
+            (key, plan)
+        })
+        .min_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, plan)| plan)
+        .expect("the search's plan is a candidate")
+}
+
 /// Turns packed pools into the plan document, in a canonical order. `bought[n]` is the
 /// catalog type of a node materialised for the search (see `catalog`); such nodes are named
-/// after their pool.
+/// after their pool. Pools are named by `naming`, after `previous` where they persist.
 fn to_plan(
     inst: &Instance,
     groups: &[Vec<usize>],
     packs: &[PoolPack],
     bound: &Bound,
     bought: &[Option<usize>],
+    previous: Option<&Plan>,
 ) -> Plan {
     let model = inst.model;
     // Pools ordered by their first class name; classes within by name.
@@ -364,22 +422,21 @@ fn to_plan(
         n
     };
     order.sort_by_key(|&i| names(&groups[i]));
+    let pool_workloads: Vec<Vec<usize>> = order
+        .iter()
+        .map(|&i| workloads_of(inst, &groups[i]))
+        .collect();
+    let pool_names = crate::naming::pool_names(model, &pool_workloads, previous);
     let mut pools = Vec::new();
     let mut placements = Vec::new();
     let mut unplaced = Vec::new();
     let mut unmet = Vec::new();
     let mut in_pool = vec![false; model.nodes.len()];
     let mut cost: u64 = 0;
-    // Tiered pools are numbered on their own, so that declaring platform workloads renames none.
-    let mut tiered = 0;
-    for &i in &order {
+    for ((&i, name), ws) in order.iter().zip(pool_names).zip(pool_workloads) {
         let platform = groups[i]
             .iter()
             .any(|&c| inst.graph.classes[c].name == crate::policy::PLATFORM_CLASS);
-        if !platform {
-            tiered += 1;
-        }
-        let name = plan::pool_name(platform, tiered);
         let pack = &packs[i];
         let mut nodes: Vec<usize> = pack.nodes.iter().map(|o| o.node).collect();
         nodes.sort_unstable();
@@ -388,7 +445,6 @@ fn to_plan(
             cost += model.nodes[n].cost_micros;
         }
         let (node_types, node_name) = catalog::name_bought(model, &name, &nodes, bought);
-        let ws = workloads_of(inst, &groups[i]);
         // Nodes hosting each workload, gathered in one pass over the pool's nodes.
         let mut hosts_of: std::collections::HashMap<usize, Vec<(usize, u32)>> =
             std::collections::HashMap::new();
@@ -482,6 +538,7 @@ fn to_plan(
             nodes: node_count,
             lower_bound: cost_from_micros(lower),
             gap,
+            disruption: None,
         },
         pools,
         placements,

@@ -32,7 +32,7 @@ use super::pack::{self, headroom_deficit, nodes_cost, Open, PoolPack};
 use super::Budget;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Nodes tried for an ejection in one step; a random sample when the pool is larger.
 const EJECTION_SAMPLE: usize = 64;
@@ -158,6 +158,98 @@ pub fn repair(
     let mut s = Search::new(inst, workloads, pack, 0);
     s.repair_with_free_nodes(inv, budget);
     s.finish(pack, inv);
+}
+
+/// Moves replicas of one pool back to the nodes they ran on before: `before[(w, node)]` is
+/// how many of `w` ran on `node`. A replica moves from a node holding more than it did to one
+/// holding fewer, one at a time and only where every rule still holds. The pool keeps its
+/// nodes, and with them its cost and pool rules (headroom and pool size do not depend on
+/// where replicas sit).
+pub(super) fn return_home(
+    inst: &Instance,
+    workloads: &[usize],
+    pack: &mut PoolPack,
+    before: &HashMap<(usize, usize), u32>,
+) {
+    let mut s = Search::new(inst, workloads, pack, 0);
+    let at = |w: usize, n: usize| before.get(&(w, n)).copied().unwrap_or(0);
+    let index: HashMap<usize, usize> = s
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(j, o)| (o.node, j))
+        .collect();
+    // (node index, workload) of every replica's previous home in this pool, in order.
+    let mut homes: Vec<(usize, usize)> = before
+        .keys()
+        .filter(|(w, _)| workloads.binary_search(w).is_ok())
+        .filter_map(|&(w, n)| Some((*index.get(&n)?, w)))
+        .collect();
+    homes.sort_unstable();
+    // The nodes hosting each workload: where a replica may leave from.
+    let mut hosts: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (j, o) in s.nodes.iter().enumerate() {
+        for &(w, _) in &o.hosted {
+            hosts.entry(w).or_default().push(j);
+        }
+    }
+    for (j, w) in homes {
+        'more: while at(w, s.nodes[j].node) > s.nodes[j].count(w) {
+            for &i in hosts.get(&w).into_iter().flatten() {
+                if i == j || s.nodes[i].count(w) <= at(w, s.nodes[i].node) {
+                    continue;
+                }
+                s.remove(i, w);
+                if s.fits(&s.nodes[j], w) && s.zone_allows(j, w) {
+                    s.add(j, w);
+                    s.commit();
+                    continue 'more;
+                }
+                s.rollback(0);
+            }
+            break;
+        }
+    }
+    pack.nodes = s.nodes;
+}
+
+/// Whether a pool read back from a plan keeps every rule as it stands: each replica fits
+/// where it is (node rules, checked as the replicas are put back one by one, which the
+/// rules being monotone makes the same as checking the end state), every replica of the
+/// pool is placed, each workload spans its zones, every node can host some workload of the
+/// pool, and headroom and pool size hold.
+pub(super) fn holds(inst: &Instance, workloads: &[usize], pack: &PoolPack) -> bool {
+    let mut empty = pack.clone();
+    for o in &mut empty.nodes {
+        o.load.iter_mut().for_each(|l| *l = 0);
+        o.hosted.clear();
+    }
+    empty.shortfalls.clear();
+    let mut s = Search::new(inst, workloads, &empty, 0);
+    for (j, o) in pack.nodes.iter().enumerate() {
+        for &(w, c) in &o.hosted {
+            for _ in 0..c {
+                if workloads.binary_search(&w).is_err() || !s.fits(&s.nodes[j], w) {
+                    return false;
+                }
+                s.apply(j, w, true);
+            }
+        }
+    }
+    let placed = |w: usize| s.nodes.iter().map(|o| o.count(w)).sum::<u32>();
+    let demand = inst.demand(workloads.iter().copied());
+    workloads
+        .iter()
+        .all(|&w| placed(w) == inst.model.workloads[w].replicas)
+        && s.zones_met()
+        && pack.nodes.iter().all(|o| {
+            workloads
+                .iter()
+                .any(|&w| inst.workloads[w].eligible.binary_search(&o.ty).is_ok())
+        })
+        && pack.nodes.len() >= inst.model.policy.min_nodes_per_pool as usize
+        && (inst.model.policy.node_failures == 0
+            || headroom_deficit(inst, &demand, pack.nodes.iter().map(|o| o.ty)).is_none())
 }
 
 /// Replicas to eject from one node: (workload, count).
