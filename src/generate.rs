@@ -21,9 +21,9 @@
 //!   `minZones`, an anti-affinity partner, a node selector, and a few dedicated ones.
 
 use crate::input::wire::{
-    KarpenterSpec, NodeClassRefSpec, NodeClassSpec,
-    Document, HeadroomSpec, Metadata, NodeDoc, NodeRequirementSpec, NodeSpec, NodeTypeDoc,
-    NodeTypeSpec, PolicyDoc, PolicySpec, Quantity, WorkloadDoc, WorkloadSpec, API_VERSION,
+    Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec, NodeClassSpec, NodeDoc,
+    NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, Quantity,
+    WorkloadDoc, WorkloadSpec, API_VERSION,
 };
 use crate::input::{Documents, Origin};
 use rand::seq::SliceRandom;

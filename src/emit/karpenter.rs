@@ -155,7 +155,10 @@ pub fn node_pools(model: &Model, pool: &Pool) -> Result<Vec<NodePool>, EmitError
 /// The name of each class's NodePool, in the order of `classes`: the pool's own name for a
 /// single class, else `<pool>-<class>`, or `<pool>-<n>` when those would not be distinct
 /// valid names (the `karpenter.sh/nodepool` label value of its nodes, at most 63 characters).
-fn node_pool_names<'a>(pool: &str, classes: impl ExactSizeIterator<Item = &'a NodeClassRef>) -> Vec<String> {
+fn node_pool_names<'a>(
+    pool: &str,
+    classes: impl ExactSizeIterator<Item = &'a NodeClassRef>,
+) -> Vec<String> {
     let n = classes.len();
     if n == 1 {
         return vec![pool.to_string()];
@@ -205,9 +208,18 @@ fn node_pool(
     // the template writes exactly the class's labels: Karpenter then launches for the pods
     // that require them, and only with this class.
     let mut labels = BTreeMap::from([(POOL_LABEL.to_string(), pool.name.clone())]);
-    for (key, value) in model.policy.node_class_labels.get(class).into_iter().flatten() {
+    for (key, value) in model
+        .policy
+        .node_class_labels
+        .get(class)
+        .into_iter()
+        .flatten()
+    {
         if let Some(problem) = restricted(key) {
-            return Err(err(format!("label `{key}` of node class `{}`: {problem}", class.name)));
+            return Err(err(format!(
+                "label `{key}` of node class `{}`: {problem}",
+                class.name
+            )));
         }
         labels.insert(key.clone(), value.clone());
     }
@@ -224,7 +236,11 @@ fn node_pool(
         let mut total: Option<u64> = None;
         for (b, t) in bought.iter().zip(&types) {
             if let Some(c) = t.capacity[r] {
-                total = Some(total.unwrap_or(0).saturating_add(c.saturating_mul(u64::from(b.count))));
+                total = Some(
+                    total
+                        .unwrap_or(0)
+                        .saturating_add(c.saturating_mul(u64::from(b.count))),
+                );
             }
         }
         if let Some(total) = total {

@@ -892,7 +892,11 @@ impl Ctx<'_> {
         let name = &doc.metadata.name;
         // The name becomes part of node names.
         check_name(o, "metadata.name", name, NameRule::Subdomain, d);
-        let instance_type = doc.spec.instance_type.clone().unwrap_or_else(|| name.clone());
+        let instance_type = doc
+            .spec
+            .instance_type
+            .clone()
+            .unwrap_or_else(|| name.clone());
         let instance_path = if doc.spec.instance_type.is_some() {
             "spec.instanceType"
         } else {
@@ -1022,20 +1026,22 @@ impl Ctx<'_> {
         let fix = "give the instance's capacity (vCPUs and memory before any reservation, as `kubectl get node -o yaml` shows under status.capacity): Karpenter's NodePool limits count it";
         for (r, name) in self.resources.iter().enumerate() {
             match (allocatable[r], capacity[r]) {
-                (Some(_), None) if name == "cpu" || name == "memory" => {
-                    d.push(Diagnostic::new(
-                        "E048",
-                        o,
-                        format!("spec.capacity.{name}"),
-                        format!("the node type declares allocatable {name} but no capacity"),
-                        fix,
-                    ))
-                }
+                (Some(_), None) if name == "cpu" || name == "memory" => d.push(Diagnostic::new(
+                    "E048",
+                    o,
+                    format!("spec.capacity.{name}"),
+                    format!("the node type declares allocatable {name} but no capacity"),
+                    fix,
+                )),
                 (Some(a), Some(c)) if c < a => d.push(Diagnostic::new(
                     "E048",
                     o,
                     format!("spec.capacity.{name}"),
-                    format!("capacity is below allocatable ({} < {})", quantity::format(c, Unit::for_resource(name)), quantity::format(a, Unit::for_resource(name))),
+                    format!(
+                        "capacity is below allocatable ({} < {})",
+                        quantity::format(c, Unit::for_resource(name)),
+                        quantity::format(a, Unit::for_resource(name))
+                    ),
                     fix,
                 )),
                 _ => {}
@@ -1051,7 +1057,13 @@ fn node_class_ref(
     r: &NodeClassRefSpec,
     d: &mut Vec<Diagnostic>,
 ) -> NodeClassRef {
-    check_name(origin, &format!("{path}.name"), &r.name, NameRule::Subdomain, d);
+    check_name(
+        origin,
+        &format!("{path}.name"),
+        &r.name,
+        NameRule::Subdomain,
+        d,
+    );
     NodeClassRef {
         group: r.group.clone(),
         kind: r.kind.clone(),

@@ -4,9 +4,9 @@
 
 use super::{Model, BUILTIN_ATTRIBUTES, PODS};
 use crate::input::wire::{
-    CoLocationSpec, Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec, NodeClassSpec, NodeDoc,
-    NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, Quantity,
-    SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec, API_VERSION,
+    CoLocationSpec, Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec,
+    NodeClassSpec, NodeDoc, NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc,
+    PolicySpec, Quantity, SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec, API_VERSION,
 };
 use crate::input::{Documents, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};

@@ -5,8 +5,10 @@ use super::filter::{self, NodeView, PodFilter};
 use super::read::{self, Evidence, NodePoolDoc, Parts, PodSource, ProofError, Source};
 use crate::boundary::{self, NamespaceSpan};
 use crate::emit::admission::{self, POLICY_NAME};
-use crate::emit::POD_POOL_LABEL;
-use crate::model::{Enforcement, Model, INSTANCE_TYPE_LABEL, ZONE_LABEL};
+use crate::emit::{POD_POOL_LABEL, POOL_LABEL};
+use crate::model::{
+    labelled_by_karpenter, Enforcement, Model, NodeClassRef, INSTANCE_TYPE_LABEL, ZONE_LABEL,
+};
 use crate::plan::Plan;
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBindingSpec, ValidatingAdmissionPolicySpec,
@@ -317,6 +319,21 @@ enum Role {
     Untiered,
 }
 
+/// Whether `np` launches its nodes with `class`.
+fn launches_with(np: &NodePoolDoc, class: &NodeClassRef) -> bool {
+    np.node_pool
+        .spec
+        .template
+        .spec
+        .node_class_ref
+        .as_ref()
+        .is_some_and(|r| same_class(r, class))
+}
+
+fn same_class(r: &read::ClassRef, class: &NodeClassRef) -> bool {
+    r.group == class.group && r.kind == class.kind && r.name == class.name
+}
+
 /// Proves that `manifests` (a `manifests/` directory) enforce `plan`: see the module docs.
 pub fn prove(model: &Model, plan: &Plan, manifests: &Path) -> Result<Proof, ProofError> {
     let evidence = read::directory(manifests, Parts::All)?;
@@ -335,15 +352,24 @@ struct Prover<'a> {
     /// failure distinct.
     failures: BTreeMap<(Rule, String, String), Failure>,
     counts: Counts,
+    /// Label keys some workload requires of its nodes.
+    required_keys: BTreeSet<String>,
 }
 
 impl<'a> Prover<'a> {
     fn new(model: &'a Model, plan: &'a Plan) -> Self {
+        let required_keys = model
+            .workloads
+            .iter()
+            .filter_map(|w| crate::policy::required_labels(model, w).ok())
+            .flat_map(|labels| labels.into_keys())
+            .collect();
         Prover {
             model,
             plan,
             failures: BTreeMap::new(),
             counts: Counts::default(),
+            required_keys,
         }
     }
 
@@ -508,56 +534,68 @@ impl<'a> Prover<'a> {
                     &np.node_pool.metadata.name,
                     "",
                     format!(
-                        "{}: NodePool `{}` is named after no pool of the plan that buys nodes",
-                        np.source, np.node_pool.metadata.name,
+                        "{}: NodePool `{}` labels its nodes `{POOL_LABEL}: {}`, which names no pool of the plan that buys nodes",
+                        np.source, np.node_pool.metadata.name, np.pool(),
                     ),
                     "delete the file, or regenerate the manifests from this plan",
                 );
             }
-            let tmpl = &np.node_pool.spec.template;
-            let mut labels = tmpl.metadata.labels.clone();
-            // Karpenter labels its nodes with the value of every single-valued `In`.
-            for r in &tmpl.spec.requirements {
-                if let (true, [v]) = (r.operator == "In", r.values.as_slice()) {
-                    labels.entry(r.key.clone()).or_insert_with(|| v.clone());
-                }
-            }
             let name = format!("{}-launchable", np.node_pool.metadata.name);
+            let mut labels = self.launched_labels(np);
             labels.insert(NODEPOOL_LABEL.into(), np.node_pool.metadata.name.clone());
             labels.insert(HOSTNAME_LABEL.into(), name.clone());
             nodes.push(UNode {
                 name,
                 pool,
                 labels,
-                taints: tmpl.spec.taints.clone(),
+                taints: np.node_pool.spec.template.spec.taints.clone(),
             });
         }
         for (pi, pool) in plan.pools.iter().enumerate() {
             for b in pool.bought_nodes() {
-                let mut labels = self
+                let Some(t) = self
                     .model
                     .node_type_index(b.node_type)
-                    .map(|t| self.model.node_types[t].labels.clone())
-                    .unwrap_or_default();
-                labels.insert(INSTANCE_TYPE_LABEL.into(), b.node_type.into());
-                labels.insert(ZONE_LABEL.into(), b.zone.into());
-                // What makes the node one of this pool is what the pool's own NodePool puts
-                // on it; another NodePool launches it only if its labels agree.
-                if let Some(own) = m.node_pools.iter().find(|np| np.pool() == pool.name) {
+                    .map(|t| &self.model.node_types[t])
+                else {
+                    continue; // the checker reports a type that is not in the input
+                };
+                // What the instance is, whichever NodePool launches it: its type, zone and
+                // the labels Karpenter derives from the instance type.
+                let mut instance: BTreeMap<String, String> = t
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| labelled_by_karpenter(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                instance.insert(INSTANCE_TYPE_LABEL.into(), t.instance_type.clone());
+                instance.insert(ZONE_LABEL.into(), b.zone.into());
+                // What makes the node one of this pool is what the pool's own NodePool for
+                // its node class puts on it; another NodePool launches it only if its labels
+                // agree.
+                let mut labels = instance.clone();
+                if let Some(own) = m
+                    .node_pools
+                    .iter()
+                    .find(|np| np.pool() == pool.name && launches_with(np, &t.node_class))
+                {
                     let own = &own.node_pool.spec.template.metadata.labels;
                     labels.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
                 let admitting: Vec<&NodePoolDoc> = m
                     .node_pools
                     .iter()
-                    .filter(|np| self.admits(np, &labels))
+                    .filter(|np| launches_with(np, &t.node_class) && self.admits(np, &labels))
                     .collect();
                 self.counts.admissions += m.node_pools.len();
                 let chosen = admitting
                     .iter()
                     .find(|np| np.pool() == pool.name)
                     .or(admitting.first());
-                let where_ = format!("{} in {}", b.node_type, b.zone);
+                let where_ = format!(
+                    "{} ({} with node class {}) in {}",
+                    t.name, t.instance_type, t.node_class.name, b.zone
+                );
                 match admitting.as_slice() {
                     [] => self.fail(
                         Rule::NodePoolGap,
@@ -565,7 +603,7 @@ impl<'a> Prover<'a> {
                         &pool.name,
                         &b.name,
                         format!("no NodePool can launch the {where_} the plan buys for pool {}", pool.name),
-                        "give the pool a NodePool whose requirements admit its instance types and zones",
+                        "give the pool a NodePool with the type's nodeClassRef whose requirements admit its instance types and zones",
                     ),
                     [_] => {}
                     many => self.fail(
@@ -596,17 +634,12 @@ impl<'a> Prover<'a> {
                         "regenerate the NodePools from this plan",
                     );
                 }
+                let mut labels = instance;
                 let mut taints = Vec::new();
                 if let Some(np) = chosen {
-                    let t = &np.node_pool.spec.template;
-                    labels.extend(
-                        t.metadata
-                            .labels
-                            .iter()
-                            .map(|(k, v)| (k.clone(), v.clone())),
-                    );
+                    labels.extend(self.launched_labels(np));
                     labels.insert(NODEPOOL_LABEL.into(), np.node_pool.metadata.name.clone());
-                    taints = t.spec.taints.clone();
+                    taints = np.node_pool.spec.template.spec.taints.clone();
                 }
                 labels.insert(HOSTNAME_LABEL.into(), b.name.clone());
                 nodes.push(UNode {
@@ -618,6 +651,40 @@ impl<'a> Prover<'a> {
             }
         }
         nodes
+    }
+
+    /// The labels a node launched by `np` has: those its node class guarantees (Policy
+    /// `karpenter.nodeClasses`), and those Karpenter writes from the template's labels and
+    /// single-valued `In` requirements, except a label some workload requires that the class
+    /// does not guarantee: Karpenter writes it whatever image the class boots, so it proves
+    /// nothing (a `host-os: bottlerocket` label on an Amazon Linux node).
+    fn launched_labels(&self, np: &NodePoolDoc) -> BTreeMap<String, String> {
+        let class = np.node_pool.spec.template.spec.node_class_ref.as_ref();
+        let guaranteed = self
+            .model
+            .policy
+            .node_class_labels
+            .iter()
+            .find(|(c, _)| class.is_some_and(|r| same_class(r, c)))
+            .map(|(_, labels)| labels.clone())
+            .unwrap_or_default();
+        let tmpl = &np.node_pool.spec.template;
+        let single = tmpl.spec.requirements.iter().filter_map(|r| {
+            match (r.operator.as_str(), r.values.as_slice()) {
+                ("In", [v]) => Some((&r.key, v)),
+                _ => None,
+            }
+        });
+        let mut labels = guaranteed.clone();
+        for (k, v) in tmpl.metadata.labels.iter().chain(single) {
+            let unproven = self.required_keys.contains(k.as_str())
+                && k != POOL_LABEL
+                && !labelled_by_karpenter(k);
+            if !unproven {
+                labels.insert(k.clone(), v.clone());
+            }
+        }
+        labels
     }
 
     /// Whether a NodePool can launch a node with these labels: its template labels agree
@@ -1139,7 +1206,12 @@ impl<'a> Prover<'a> {
             add("Node", n.name.clone(), String::new(), &n.source);
         }
         for np in &m.node_pools {
-            add("NodePool", np.pool().to_string(), String::new(), &np.source);
+            add(
+                "NodePool",
+                np.node_pool.metadata.name.clone(),
+                String::new(),
+                &np.source,
+            );
         }
         for p in &m.policies {
             let name = p.object.metadata.name.clone().unwrap_or_default();

@@ -152,6 +152,9 @@ pub struct TemplateMeta {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateSpec {
+    /// The node class every node of the NodePool is launched with (required by the CRD).
+    #[serde(default)]
+    pub node_class_ref: Option<ClassRef>,
     #[serde(default)]
     pub taints: Vec<Taint>,
     /// Taints Karpenter expects a daemon to remove once the node is ready: they keep no pod
@@ -160,6 +163,14 @@ pub struct TemplateSpec {
     pub startup_taints: Vec<Taint>,
     #[serde(default)]
     pub requirements: Vec<Requirement>,
+}
+
+/// A NodePool's `nodeClassRef`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ClassRef {
+    pub group: String,
+    pub kind: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -173,7 +184,7 @@ pub struct Requirement {
     pub min_values: Option<u32>,
 }
 
-/// A NodePool and where it was read. Its pool is its name, as tierplan names them.
+/// A NodePool and where it was read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodePoolDoc {
     pub source: Source,
@@ -181,8 +192,16 @@ pub struct NodePoolDoc {
 }
 
 impl NodePoolDoc {
+    /// The pool whose nodes it launches: the pool label its template writes on them (empty
+    /// when it writes none).
     pub fn pool(&self) -> &str {
-        &self.node_pool.metadata.name
+        self.node_pool
+            .spec
+            .template
+            .metadata
+            .labels
+            .get(crate::emit::POOL_LABEL)
+            .map_or("", String::as_str)
     }
 }
 
