@@ -36,8 +36,9 @@ pub const ASSUMPTIONS: [&str; 5] = [
      unless they are pinned to their pool",
     "nodes carry only the inventory's labels and taints with nodes.yaml applied by server-side \
      apply (labels merged, the taint list replaced), or, when Karpenter launches them, their \
-     NodePool template's labels and taints; NodeRestriction keeps kubelets from relabelling \
-     node-restriction.kubernetes.io/ keys",
+     NodePool template's labels and taints and the labels the Policy says its node class \
+     guarantees (a label a workload requires counts only when the class guarantees it); \
+     NodeRestriction keeps kubelets from relabelling node-restriction.kubernetes.io/ keys",
     "scheduling is decided by the filters on taints, nodeSelector and required node affinity; \
      resources, pod affinity and spread only ever narrow where a pod may go",
     "pods created outside the objects read are held to their tier by the pool taints and by \
@@ -86,6 +87,8 @@ pub enum Rule {
     NodePoolOverlap,
     /// A node the plan buys for one pool that only another pool's NodePool launches.
     WrongNodePool,
+    /// A node the plan buys that only a NodePool of another node class launches.
+    NodeClass,
     /// A NodePool file named after no pool that buys nodes.
     NodePoolForNoPool,
     /// (b) A built object the plan does not cover can schedule on a pool's node.
@@ -121,6 +124,7 @@ impl Rule {
             Rule::NodePoolGap => "nodepool-gap",
             Rule::NodePoolOverlap => "nodepool-overlap",
             Rule::WrongNodePool => "wrong-nodepool",
+            Rule::NodeClass => "node-class",
             Rule::NodePoolForNoPool => "nodepool-for-no-pool",
             Rule::Untiered => "untiered",
             Rule::Duplicate => "duplicate",
@@ -574,20 +578,44 @@ impl<'a> Prover<'a> {
                 // its node class puts on it; another NodePool launches it only if its labels
                 // agree.
                 let mut labels = instance.clone();
-                if let Some(own) = m
+                let own = m
                     .node_pools
                     .iter()
                     .find(|np| np.pool() == pool.name && launches_with(np, &t.node_class))
-                {
+                    .or_else(|| m.node_pools.iter().find(|np| np.pool() == pool.name));
+                if let Some(own) = own {
                     let own = &own.node_pool.spec.template.metadata.labels;
                     labels.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
-                let admitting: Vec<&NodePoolDoc> = m
-                    .node_pools
-                    .iter()
-                    .filter(|np| launches_with(np, &t.node_class) && self.admits(np, &labels))
-                    .collect();
                 self.counts.admissions += m.node_pools.len();
+                let mut admitting: Vec<&NodePoolDoc> = Vec::new();
+                for np in &m.node_pools {
+                    if self.admits(np, &labels) {
+                        admitting.push(np);
+                    }
+                }
+                // The plan buys the instance with its node class; a NodePool of another class
+                // would still launch the instance (Karpenter knows instance types, not
+                // NodeTypes), only booted from another image.
+                if admitting.iter().any(|np| launches_with(np, &t.node_class)) {
+                    admitting.retain(|np| launches_with(np, &t.node_class));
+                } else if let Some(np) = admitting.first() {
+                    self.fail(
+                        Rule::NodeClass,
+                        "",
+                        &pool.name,
+                        &b.name,
+                        format!(
+                            "the plan buys {} ({}) with node class {}, but NodePool {} launches it with {}",
+                            t.name,
+                            t.instance_type,
+                            t.node_class.name,
+                            np.node_pool.metadata.name,
+                            np.node_pool.spec.template.spec.node_class_ref.as_ref().map_or("none", |r| r.name.as_str())
+                        ),
+                        "give the NodePool the nodeClassRef of the types it buys, or regenerate the NodePools from this plan",
+                    );
+                }
                 let chosen = admitting
                     .iter()
                     .find(|np| np.pool() == pool.name)
