@@ -10,11 +10,14 @@
 //! - `nodes.yaml`: one `v1 Node` per inventory node in a pool, with the pool label and taint;
 //! - `rollback/nodes.yaml`: the same Nodes bare, to take tierplan's labels and taints off;
 //! - `admission/policy.yaml`, `admission/binding.yaml`: the ValidatingAdmissionPolicy;
-//! - `karpenter/<pool>.yaml`: one NodePool per pool that buys nodes (catalog mode);
+//! - `karpenter/<nodepool>.yaml`: the NodePools of each pool that buys nodes (catalog mode),
+//!   one per node class;
+//! - `headroom/`: placeholder pods that keep those pools' headroom nodes (see [`headroom`]);
 //! - `workloads/`: a kustomize Component of strategic-merge patches, one per planned
 //!   workload, to layer onto the user's own manifests.
 
 pub mod admission;
+pub mod headroom;
 
 /// Node label naming a node's pool. Under `node-restriction.kubernetes.io/` so that the
 /// NodeRestriction admission plugin keeps a node's kubelet from relabelling it.
@@ -82,7 +85,10 @@ pub fn manifests(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, Em
     files.push(("admission/binding.yaml".into(), documents(&[&binding])));
     resources.push("admission/policy.yaml".into());
     resources.push("admission/binding.yaml".into());
-    for (path, text) in karpenter::files(model, plan)? {
+    for (path, text) in karpenter::files(model, plan)?
+        .into_iter()
+        .chain(headroom::files(model, plan)?)
+    {
         resources.push(path.clone());
         files.push((path, text));
     }
@@ -103,7 +109,8 @@ pub fn manifests(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, Em
 
 const KUSTOMIZATION_HEADER: &str = "\
 # Written by tierplan. The cluster-wide objects that enforce the plan: node labels and taints
-# (nodes.yaml), the admission policy, and Karpenter NodePools for the nodes to buy.
+# (nodes.yaml), the admission policy, Karpenter NodePools for the nodes to buy, and the
+# placeholders that keep their headroom (headroom/).
 # Apply nodes.yaml with server-side apply as its header says; the workload patches in
 # workloads/ are a kustomize Component to layer onto your own manifests.
 ";

@@ -5,6 +5,7 @@ use super::filter::{self, NodeView, PodFilter};
 use super::read::{self, Evidence, NodePoolDoc, Parts, PodSource, ProofError, Source};
 use crate::boundary::{self, NamespaceSpan};
 use crate::emit::admission::{self, POLICY_NAME};
+use crate::emit::headroom;
 use crate::emit::{POD_POOL_LABEL, POOL_LABEL};
 use crate::model::{
     labelled_by_karpenter, Enforcement, Model, NodeClassRef, INSTANCE_TYPE_LABEL, ZONE_LABEL,
@@ -816,6 +817,24 @@ impl<'a> Prover<'a> {
                         continue;
                     }
                     Role::SystemDaemonSet
+                }
+                // A headroom placeholder holds its pool's nodes: judged as the pool's own
+                // workload, so it must reach no other pool.
+                _ if !pod.patch
+                    && pod.kind == "Deployment"
+                    && pod.namespace == headroom::NAMESPACE =>
+                {
+                    let pool = pod
+                        .template
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.labels.as_ref())
+                        .and_then(|l| l.get(POD_POOL_LABEL))
+                        .and_then(|name| self.plan.pools.iter().position(|p| &p.name == name));
+                    match pool {
+                        Some(p) => Role::Workload(Some(p)),
+                        None => Role::Untiered,
+                    }
                 }
                 _ if pod.patch => {
                     self.fail(

@@ -280,7 +280,7 @@ pub fn directory(dir: &Path, parts: Parts) -> Result<Evidence, ProofError> {
                     &file,
                     i + 1,
                     "kind",
-                    "not a kind tierplan writes (v1 Node, ValidatingAdmissionPolicy and its binding, karpenter.sh/v1 NodePool)".into(),
+                    "not a kind tierplan writes (v1 Node, ValidatingAdmissionPolicy and its binding, karpenter.sh/v1 NodePool, and the headroom Namespace, PriorityClass and Deployments)".into(),
                     "keep tierplan's directory as it wrote it; to prove your own kustomization, pass its `kubectl kustomize` output with --built",
                 ));
             }
@@ -694,9 +694,13 @@ fn object(
             node_pool: typed(&source, value)?,
             source,
         }),
+        // The headroom placeholders: whole Deployments, judged like planned workloads.
+        ("apps/v1", "Deployment") => out.pods.push(pod_object(source, &kind, value)?),
         _ if objects && pod_kind(&api_version, &kind) => {
             out.pods.push(pod_object(source, &kind, value)?)
         }
+        // The placeholders' namespace and priority: they decide no placement.
+        ("v1", "Namespace") | ("scheduling.k8s.io/v1", "PriorityClass") => out.skipped += 1,
         _ => return Ok(false),
     }
     Ok(true)
