@@ -333,12 +333,12 @@ mod tests {
     #[test]
     fn node_pools_buy_the_planned_types_and_zones_up_to_their_capacity() {
         let m = model(&[
-            &policy("nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {tierplan.io/host-os: bottlerocket}}]"),
+            &policy("nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {tierplan.io/host-os: bottlerocket}}], karpenter: {nodeClasses: [{group: karpenter.k8s.aws, kind: EC2NodeClass, name: bottlerocket, labels: {tierplan.io/host-os: bottlerocket}}]}"),
             &workload("vault", "sensitivity: restricted"),
-            "apiVersion: tierplan/v1alpha1\nkind: NodeType\nmetadata: {name: m5.large, labels: {tierplan.io/host-os: bottlerocket}}\nspec: {allocatable: {cpu: 1930m, memory: 7Gi, pods: 29}, cost: 0.1, zones: [a, b]}",
+            "apiVersion: tierplan/v1alpha1\nkind: NodeType\nmetadata: {name: m5.large-br}\nspec: {instanceType: m5.large, nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: bottlerocket}, allocatable: {cpu: 1930m, memory: 7Gi, pods: 29}, capacity: {cpu: 2, memory: 8Gi}, cost: 0.1, zones: [a, b]}",
         ]);
         let bought = |zone: &str, count| Bought {
-            node_type: "m5.large".into(),
+            node_type: "m5.large-br".into(),
             zone: zone.into(),
             count,
         };
@@ -346,20 +346,30 @@ mod tests {
             "pool-1",
             &["default/vault"],
             &[
-                "pool-1-m5.large-1",
-                "pool-1-m5.large-2",
-                "pool-1-m5.large-3",
+                "pool-1-m5.large-br-1",
+                "pool-1-m5.large-br-2",
+                "pool-1-m5.large-br-3",
             ],
             vec![bought("a", 2), bought("b", 1)],
         )]);
         let files = manifests(&m, &p).unwrap();
         assert!(!files.iter().any(|(p, _)| p == "nodes.yaml"));
         let np: NodePool = serde_yaml::from_str(file(&files, "karpenter/pool-1.yaml")).unwrap();
-        assert_eq!(np.spec.limits["cpu"], "5790m");
-        assert_eq!(np.spec.limits["memory"], (3u64 * 7 * (1 << 30)).to_string());
-        let reqs: Vec<(&str, Vec<&str>)> = np
-            .spec
-            .template
+        // Karpenter counts capacity against limits: 3 × 2 vCPUs, not 3 × 1930m.
+        assert_eq!(np.spec.limits["cpu"], "6000m");
+        assert_eq!(np.spec.limits["memory"], (3u64 * 8 * (1 << 30)).to_string());
+        let template = &np.spec.template;
+        assert_eq!(template.spec.node_class_ref.name, "bottlerocket");
+        // The host OS is the node class's to guarantee: a template label, not a requirement.
+        assert_eq!(
+            template
+                .metadata
+                .labels
+                .get("tierplan.io/host-os")
+                .map(String::as_str),
+            Some("bottlerocket")
+        );
+        let reqs: Vec<(&str, Vec<&str>)> = template
             .spec
             .requirements
             .iter()
@@ -375,7 +385,6 @@ mod tests {
             [
                 ("node.kubernetes.io/instance-type", vec!["m5.large"]),
                 ("topology.kubernetes.io/zone", vec!["a", "b"]),
-                ("tierplan.io/host-os", vec!["bottlerocket"]),
             ]
         );
         assert!(file(&files, "kustomization.yaml").contains("- karpenter/pool-1.yaml"));

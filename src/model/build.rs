@@ -1403,6 +1403,55 @@ mod tests {
             .collect()
     }
 
+    const TYPE: &str = "apiVersion: tierplan/v1alpha1\nkind: NodeType\n";
+
+    #[test]
+    fn node_types_name_instance_type_node_class_and_capacity() {
+        let policy = "apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec:\n  nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {os: br}}]\n  karpenter:\n    nodeClassRef: {group: g, kind: K, name: al2023}\n    nodeClasses: [{group: g, kind: K, name: br, labels: {os: br}}]\n";
+        let plain = format!("{TYPE}metadata: {{name: m7i.large}}\nspec: {{allocatable: {{cpu: 1930m, memory: 7Gi}}, capacity: {{cpu: 2, memory: 8Gi}}, zones: [a]}}\n");
+        let hardened = format!("{TYPE}metadata: {{name: m7i.large-br}}\nspec: {{instanceType: m7i.large, nodeClassRef: {{group: g, kind: K, name: br}}, allocatable: {{cpu: 1930m, memory: 7Gi}}, capacity: {{cpu: 2, memory: 8Gi}}, zones: [a]}}\n");
+        let m = try_build(&[policy, &workload("web", ""), &plain, &hardened]).unwrap();
+        let [plain, hardened] = [&m.node_types[0], &m.node_types[1]];
+        assert_eq!(
+            (plain.instance_type.as_str(), plain.node_class.name.as_str()),
+            ("m7i.large", "al2023")
+        );
+        assert_eq!(
+            (
+                hardened.instance_type.as_str(),
+                hardened.node_class.name.as_str()
+            ),
+            ("m7i.large", "br")
+        );
+        // The class's labels are the type's: the restricted workloads may use it.
+        assert_eq!(hardened.labels.get("os").map(String::as_str), Some("br"));
+        assert!(plain.labels.is_empty());
+        let cpu = m.resource_id("cpu").unwrap();
+        assert_eq!(
+            (plain.capacity[cpu], plain.allocatable[cpu]),
+            (Some(2000), Some(1930))
+        );
+    }
+
+    #[test]
+    fn a_required_label_must_come_from_the_node_class_and_capacity_is_required() {
+        let policy = "apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec:\n  nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {os: br}}]\n  karpenter:\n    nodeClasses: [{group: g, kind: K, name: br, labels: {os: br}}]\n";
+        // On the default class, which guarantees nothing, `os: br` would be a label Karpenter
+        // writes on any node; on `br` a contradicting value is refused; capacity is missing
+        // for memory and below allocatable for cpu; `kubernetes.io/arch` is Karpenter's own.
+        let unguaranteed = format!("{TYPE}metadata: {{name: a, labels: {{os: br, kubernetes.io/arch: amd64}}}}\nspec: {{allocatable: {{cpu: 2, memory: 7Gi}}, capacity: {{cpu: 1}}, zones: [a]}}\n");
+        let contradicting = format!("{TYPE}metadata: {{name: b, labels: {{os: al}}}}\nspec: {{nodeClassRef: {{group: g, kind: K, name: br}}, allocatable: {{cpu: 2}}, capacity: {{cpu: 2}}, zones: [a]}}\n");
+        assert_eq!(
+            problems(&[policy, &workload("web", ""), &unguaranteed, &contradicting]),
+            [
+                ("E049", "metadata.labels.os".to_string()),
+                ("E048", "spec.capacity.cpu".to_string()),
+                ("E048", "spec.capacity.memory".to_string()),
+                ("E049", "metadata.labels.os".to_string()),
+            ]
+        );
+    }
+
     #[test]
     fn applies_defaults_and_exact_units() {
         let m = try_build(&[&workload("web", "resources: {cpu: 1500m}"), NODE]).unwrap();

@@ -316,7 +316,7 @@ spec:
   systemDaemonSets: [{name: cilium, resources: {cpu: 50m, memory: 300Mi}}]
   karpenter:
     nodeClassRef: {group: g.io, kind: K, name: n}
-    nodeClasses: [{group: g.io, kind: K, name: br, labels: {host-os: bottlerocket}}]
+    nodeClasses: [{group: g.io, kind: K, name: br, labels: {disk: ssd, host-os: bottlerocket}}]
 ";
         let m = model_of(text);
         let again = model_of(&crate::generate::to_yaml(&to_documents(&m)));
