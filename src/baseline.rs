@@ -514,7 +514,10 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
             for i in 0..supply {
                 for zone in &ty.zones {
                     let mut labels = ty.labels.clone();
-                    labels.insert(crate::model::INSTANCE_TYPE_LABEL.into(), ty.name.clone());
+                    labels.insert(
+                        crate::model::INSTANCE_TYPE_LABEL.into(),
+                        ty.instance_type.clone(),
+                    );
                     labels.insert(crate::model::ZONE_LABEL.into(), zone.clone());
                     nodes.push(crate::model::Node {
                         origin: ty.origin.clone(),

@@ -179,7 +179,7 @@ pub fn with_bought_nodes(model: &Model, plan: &Plan) -> (Model, Vec<Violation>) 
                 ));
             }
             let mut labels = t.labels.clone();
-            labels.insert(INSTANCE_TYPE_LABEL.to_string(), t.name.clone());
+            labels.insert(INSTANCE_TYPE_LABEL.to_string(), t.instance_type.clone());
             labels.insert(ZONE_LABEL.to_string(), node.zone.to_string());
             nodes.push(Node {
                 origin: t.origin.clone(),

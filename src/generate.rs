@@ -21,8 +21,9 @@
 //!   `minZones`, an anti-affinity partner, a node selector, and a few dedicated ones.
 
 use crate::input::wire::{
-    Document, HeadroomSpec, Metadata, NodeDoc, NodeRequirementSpec, NodeSpec, NodeTypeDoc,
-    NodeTypeSpec, PolicyDoc, PolicySpec, Quantity, WorkloadDoc, WorkloadSpec, API_VERSION,
+    Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec, NodeClassSpec, NodeDoc,
+    NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, Quantity,
+    WorkloadDoc, WorkloadSpec, API_VERSION,
 };
 use crate::input::{Documents, Origin};
 use rand::seq::SliceRandom;
@@ -124,6 +125,24 @@ impl GenParams {
 pub fn catalog(p: &GenParams, types: usize) -> Documents {
     let mut docs = generate(p);
     docs.nodes.clear();
+    // Under Karpenter only a node class can guarantee the hardened label the hardened
+    // workloads require.
+    let hardened_class = NodeClassRefSpec {
+        group: "karpenter.k8s.aws".into(),
+        kind: "EC2NodeClass".into(),
+        name: "hardened".into(),
+    };
+    for (_, policy) in &mut docs.policies {
+        policy.spec.karpenter = Some(KarpenterSpec {
+            node_class_ref: None,
+            node_classes: vec![NodeClassSpec {
+                group: hardened_class.group.clone(),
+                kind: hardened_class.kind.clone(),
+                name: hardened_class.name.clone(),
+                labels: BTreeMap::from([(HARDENED_LABEL.to_string(), "true".to_string())]),
+            }],
+        });
+    }
     let zones: Vec<String> = (0..p.zones.min(26))
         .map(|z| format!("us-east-1{}", (b'a' + z as u8) as char))
         .collect();
@@ -150,7 +169,8 @@ pub fn catalog(p: &GenParams, types: usize) -> Documents {
             cost: price * vcpu as f64 * if hardened { 1.05 } else { 1.0 },
             weight: 0,
         };
-        let mut name = format!("{family}.{size}");
+        let instance_type = format!("{family}.{size}");
+        let mut name = instance_type.clone();
         if hardened {
             name.push_str("-hardened");
         }
@@ -175,10 +195,16 @@ pub fn catalog(p: &GenParams, types: usize) -> Documents {
                     ..Metadata::default()
                 },
                 spec: NodeTypeSpec {
+                    instance_type: Some(instance_type),
+                    node_class_ref: hardened.then(|| hardened_class.clone()),
                     allocatable: BTreeMap::from([
                         ("cpu".to_string(), q(format!("{}m", shape.cpu_m()))),
                         ("memory".to_string(), q(format!("{}Mi", shape.mem_mi()))),
                         ("pods".to_string(), q(PODS_PER_NODE.to_string())),
+                    ]),
+                    capacity: BTreeMap::from([
+                        ("cpu".to_string(), q(vcpu.to_string())),
+                        ("memory".to_string(), q(format!("{}Gi", shape.mem_gib))),
                     ]),
                     cost: Some((shape.cost * 1e4).round() / 1e4),
                     zones: zones.clone(),

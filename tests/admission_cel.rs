@@ -876,3 +876,68 @@ fn pods_of_the_emitted_workload_patches_are_admitted() {
         );
     }
 }
+
+/// A catalog plan with headroom: the policy admits the pods of each pool's placeholder
+/// Deployment (`headroom/`, created by the ReplicaSet controller in their namespace) and
+/// denies them in another pool.
+#[test]
+fn headroom_placeholders_are_admitted_in_their_own_pool_only() {
+    let model = model_of(
+        r#"
+apiVersion: tierplan/v1alpha1
+kind: Policy
+metadata: {name: p}
+spec:
+  separateBy: [sensitivity]
+  headroom: {nodeFailures: 1}
+  systemDaemonSets: [{name: kube-proxy}]
+---
+apiVersion: tierplan/v1alpha1
+kind: Workload
+metadata: {name: web, namespace: shop}
+spec: {sensitivity: public, resources: {cpu: 1}}
+---
+apiVersion: tierplan/v1alpha1
+kind: Workload
+metadata: {name: db, namespace: shop}
+spec: {sensitivity: confidential, resources: {cpu: 1}}
+---
+apiVersion: tierplan/v1alpha1
+kind: NodeType
+metadata: {name: m7i.large}
+spec: {capacity: {cpu: 2, memory: 8Gi}, allocatable: {cpu: 1930m, memory: 7Gi}, zones: [a]}
+"#,
+    );
+    let plan = tierplan::solve::solve(&model, &Default::default()).plan;
+    let files = tierplan::emit::manifests(&model, &plan).expect("manifests");
+    let (policy, _) = admission::objects(&model, &plan);
+    let pools: Vec<&str> = plan.pools.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(pools.len(), 2, "{plan:?}");
+    for (i, pool) in pools.iter().enumerate() {
+        let text = &files
+            .iter()
+            .find(|(path, _)| path == &format!("headroom/{pool}.yaml"))
+            .unwrap_or_else(|| panic!("no placeholder for {pool}"))
+            .1;
+        let deployment: k8s_openapi::api::apps::v1::Deployment =
+            serde_yaml::from_str(text).unwrap();
+        let template = deployment.spec.unwrap().template;
+        let placeholder = pod(
+            tierplan::emit::headroom::NAMESPACE,
+            json!({"metadata": template.metadata, "spec": template.spec}),
+        );
+        let create = |object: &Json| {
+            review_by(
+                &policy,
+                &request("CREATE", object, REPLICASET_CONTROLLER),
+                object,
+                None,
+            )
+        };
+        assert_eq!(create(&placeholder), Ok(()), "{placeholder:#}");
+        // The same pod claiming the other pool, whose taint it does not tolerate, is denied.
+        let mut elsewhere = placeholder.clone();
+        elsewhere["metadata"]["labels"][POD_POOL_LABEL] = json!(pools[1 - i]);
+        assert!(create(&elsewhere).is_err(), "{elsewhere:#}");
+    }
+}

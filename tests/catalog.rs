@@ -26,12 +26,12 @@ const TYPES: &str = "
 apiVersion: tierplan/v1alpha1
 kind: NodeType
 metadata: {name: small}
-spec: {allocatable: {cpu: 2, memory: 8Gi}, cost: 0.1, zones: [a, b]}
+spec: {allocatable: {cpu: 2, memory: 8Gi}, capacity: {cpu: 2, memory: 8Gi}, cost: 0.1, zones: [a, b]}
 ---
 apiVersion: tierplan/v1alpha1
 kind: NodeType
 metadata: {name: big}
-spec: {allocatable: {cpu: 8, memory: 32Gi}, cost: 0.35, zones: [a, b], max: 3}
+spec: {allocatable: {cpu: 8, memory: 32Gi}, capacity: {cpu: 8, memory: 32Gi}, cost: 0.35, zones: [a, b], max: 3}
 ";
 
 fn workloads(cpu: &str, replicas: u32) -> String {

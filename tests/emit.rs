@@ -186,6 +186,13 @@ fn objects_validate_against_the_kubernetes_schemas() {
             dir.join("admission/binding.yaml"),
         ];
         files.push(dir.join("rollout/binding-warn.yaml"));
+        // The headroom Namespace, PriorityClass and placeholder Deployments.
+        if let Ok(entries) = fs::read_dir(dir.join("headroom")) {
+            let mut headroom: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+            headroom.sort();
+            assert!(headroom.len() >= 3, "{headroom:?}");
+            files.extend(headroom);
+        }
         validate(&files);
     }
 }
@@ -365,5 +372,97 @@ fn node_scripts_are_valid_shell() {
                 run("sh", &["-n".as_ref(), path.as_os_str()]);
             }
         }
+    }
+}
+
+/// Karpenter counts a NodePool's nodes against `limits` by their capacity
+/// (kubernetes-sigs/karpenter `pkg/controllers/state/cluster.go`, `updateNodePoolResources`
+/// adds `StateNode.Capacity()`; `filterByRemainingResources` in
+/// `pkg/controllers/provisioning/scheduling/scheduler.go` drops every instance type whose
+/// `Capacity` exceeds what is left), so each NodePool's limits are the capacity of the nodes
+/// the plan buys with its node class for its pool: summing allocatable would leave every pool
+/// one node short (4 × m7i.large is 8 vCPUs, not 4 × 1930m).
+#[test]
+fn node_pool_limits_are_the_capacity_of_the_planned_nodes() {
+    let (model, plan) = planned("new-cluster");
+    let cpu = model.resource_id("cpu").unwrap();
+    let memory = model.resource_id("memory").unwrap();
+    let mut checked = 0;
+    for (path, text) in emit::manifests(&model, &plan).unwrap() {
+        if !path.starts_with("karpenter/") {
+            continue;
+        }
+        let np: emit::NodePool = serde_yaml::from_str(&text).unwrap();
+        let labels = &np.spec.template.metadata.labels;
+        let pool = plan
+            .pools
+            .iter()
+            .find(|p| {
+                p.name
+                    == labels
+                        .get(emit::POOL_LABEL)
+                        .map_or(tierplan::plan::PLATFORM_POOL, String::as_str)
+            })
+            .expect("a NodePool of a planned pool");
+        let class = &np.spec.template.spec.node_class_ref.name;
+        let (mut want_cpu, mut want_memory, mut allocatable_cpu) = (0, 0, 0);
+        for b in &pool.node_types {
+            let t = &model.node_types[model.node_type_index(&b.node_type).unwrap()];
+            if &t.node_class.name == class {
+                want_cpu += t.capacity[cpu].unwrap() * u64::from(b.count);
+                want_memory += t.capacity[memory].unwrap() * u64::from(b.count);
+                allocatable_cpu += t.allocatable[cpu].unwrap() * u64::from(b.count);
+            }
+        }
+        assert!(want_cpu > allocatable_cpu, "{path}");
+        assert_eq!(np.spec.limits["cpu"], format!("{want_cpu}m"), "{path}");
+        assert_eq!(np.spec.limits["memory"], want_memory.to_string(), "{path}");
+        checked += 1;
+    }
+    assert!(checked >= 2, "the catalog example buys nodes");
+}
+
+/// Each pool's NodePools launch with the node classes of the types it buys, one NodePool
+/// per class, and write on their nodes only the labels the Policy says the class guarantees:
+/// `tierplan.io/host-os: bottlerocket` only where the class is `bottlerocket`.
+#[test]
+fn node_pools_are_split_by_node_class_and_carry_only_guaranteed_labels() {
+    let (model, plan) = planned("new-cluster");
+    let mut classes_per_pool: std::collections::BTreeMap<String, BTreeSet<String>> =
+        Default::default();
+    for (path, text) in emit::manifests(&model, &plan).unwrap() {
+        if !path.starts_with("karpenter/") {
+            continue;
+        }
+        let np: emit::NodePool = serde_yaml::from_str(&text).unwrap();
+        let labels = &np.spec.template.metadata.labels;
+        let class = &np.spec.template.spec.node_class_ref.name;
+        assert_eq!(
+            labels.get("tierplan.io/host-os"),
+            Some(class),
+            "{path}: {labels:?}"
+        );
+        let pool = labels
+            .get(emit::POOL_LABEL)
+            .map_or(tierplan::plan::PLATFORM_POOL, String::as_str)
+            .to_string();
+        assert!(
+            classes_per_pool
+                .entry(pool)
+                .or_default()
+                .insert(class.clone()),
+            "{path}: a second NodePool of one class"
+        );
+    }
+    for pool in &plan.pools {
+        let want: BTreeSet<String> = pool
+            .node_types
+            .iter()
+            .map(|b| {
+                let t = &model.node_types[model.node_type_index(&b.node_type).unwrap()];
+                t.node_class.name.clone()
+            })
+            .collect();
+        assert_eq!(classes_per_pool[&pool.name], want, "{}", pool.name);
     }
 }

@@ -74,7 +74,7 @@ const TYPES: &str = "
 apiVersion: tierplan/v1alpha1
 kind: NodeType
 metadata: {name: m7i.xlarge}
-spec: {allocatable: {cpu: 3920m, memory: 14Gi, pods: 58}, cost: 0.2016, zones: [eu-central-1a, eu-central-1b]}
+spec: {allocatable: {cpu: 3920m, memory: 14Gi, pods: 58}, capacity: {cpu: 4, memory: 16Gi}, cost: 0.2016, zones: [eu-central-1a, eu-central-1b]}
 ";
 
 /// Writes `files` as a manifests directory and proves it.

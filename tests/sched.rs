@@ -47,7 +47,7 @@ spec: {allocatable: {cpu: 4, pods: 110}}
 apiVersion: tierplan/v1alpha1
 kind: NodeType
 metadata: {name: m5.large}
-spec: {allocatable: {cpu: 2, pods: 29}, zones: [a, b]}
+spec: {allocatable: {cpu: 2, pods: 29}, capacity: {cpu: 2}, zones: [a, b]}
 "#;
 
 const PLAN: &str = r#"{

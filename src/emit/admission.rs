@@ -46,6 +46,9 @@
 //!    scheduler therefore cannot bind; its pods stay pending. Rules 1 to 7 do not apply to a
 //!    Binding.
 //!
+//! The namespace of the headroom placeholders ([`super::headroom::NAMESPACE`]) counts as
+//! hosting planned workloads in every pool that has placeholders.
+//!
 //! Pods of a tiered namespace (one with planned workloads) without `POD_POOL_LABEL` are
 //! admitted when they tolerate no pool: they run on nodes outside every pool.
 //!
@@ -300,6 +303,13 @@ fn variables(model: &Model, plan: &Plan) -> Vec<Variable> {
                 .or_default()
                 .insert(pool.name.clone());
         }
+    }
+    // The placeholders of `headroom/` run in their own namespace, in the pools they reserve.
+    for pool in super::headroom::pools(model, plan) {
+        tiers
+            .entry(super::headroom::NAMESPACE.to_string())
+            .or_default()
+            .insert(pool.name.clone());
     }
     // Namespace → system DaemonSet names.
     let mut system: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

@@ -11,11 +11,14 @@
 //! - `nodes/label.sh`, `nodes/taint.sh`: `kubectl label`/`kubectl taint` of every inventory
 //!   node in a pool (and of nodes leaving one); `rollback/nodes.sh` undoes them;
 //! - `admission/policy.yaml`, `admission/binding.yaml`: the ValidatingAdmissionPolicy;
-//! - `karpenter/<pool>.yaml`: one NodePool per pool that buys nodes (catalog mode);
+//! - `karpenter/<nodepool>.yaml`: the NodePools of each pool that buys nodes (catalog mode),
+//!   one per node class;
+//! - `headroom/`: placeholder pods that keep those pools' headroom nodes (see [`headroom`]);
 //! - `workloads/`: a kustomize Component of strategic-merge patches, one per planned
 //!   workload, to layer onto the user's own manifests.
 
 pub mod admission;
+pub mod headroom;
 
 /// Node label naming a node's pool. Under `node-restriction.kubernetes.io/` so that the
 /// NodeRestriction admission plugin keeps a node's kubelet from relabelling it.
@@ -75,14 +78,19 @@ pub fn manifests(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, Em
     let mut files: Vec<(String, String)> = Vec::new();
     let mut resources: Vec<String> = Vec::new();
     let node_files = nodes::files(model, plan)?;
-    files.extend(rollout::files(model, plan, &node_files));
+    let buying: Vec<(String, String)> = karpenter::files(model, plan)?
+        .into_iter()
+        .chain(headroom::files(model, plan)?)
+        .collect();
+    let buying_paths: Vec<&str> = buying.iter().map(|(p, _)| p.as_str()).collect();
+    files.extend(rollout::files(model, plan, &node_files, &buying_paths));
     files.extend(node_files);
     let (policy, binding) = admission::objects(model, plan);
     files.push(("admission/policy.yaml".into(), documents(&[&policy])));
     files.push(("admission/binding.yaml".into(), documents(&[&binding])));
     resources.push("admission/policy.yaml".into());
     resources.push("admission/binding.yaml".into());
-    for (path, text) in karpenter::files(model, plan)? {
+    for (path, text) in buying {
         resources.push(path.clone());
         files.push((path, text));
     }
@@ -102,8 +110,9 @@ pub fn manifests(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, Em
 }
 
 const KUSTOMIZATION_HEADER: &str = "\
-# Written by tierplan. The cluster-wide objects that enforce the plan: the admission policy
-# and the Karpenter NodePools for the nodes to buy. Apply them last (ROLLOUT.md, step 6).
+# Written by tierplan. The cluster-wide objects that enforce the plan: the admission policy,
+# the Karpenter NodePools for the nodes to buy, and the placeholders that keep their headroom
+# (headroom/). Apply them last (ROLLOUT.md, step 6).
 # Node labels and taints are set by nodes/*.sh, never by apply; the workload patches in
 # workloads/ are a kustomize Component to layer onto your own manifests.
 ";
@@ -373,12 +382,12 @@ mod tests {
     #[test]
     fn node_pools_buy_the_planned_types_and_zones_up_to_their_capacity() {
         let m = model(&[
-            &policy("nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {tierplan.io/host-os: bottlerocket}}]"),
+            &policy("nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {tierplan.io/host-os: bottlerocket}}], karpenter: {nodeClasses: [{group: karpenter.k8s.aws, kind: EC2NodeClass, name: bottlerocket, labels: {tierplan.io/host-os: bottlerocket}}]}"),
             &workload("vault", "sensitivity: restricted"),
-            "apiVersion: tierplan/v1alpha1\nkind: NodeType\nmetadata: {name: m5.large, labels: {tierplan.io/host-os: bottlerocket}}\nspec: {allocatable: {cpu: 1930m, memory: 7Gi, pods: 29}, cost: 0.1, zones: [a, b]}",
+            "apiVersion: tierplan/v1alpha1\nkind: NodeType\nmetadata: {name: m5.large-br}\nspec: {instanceType: m5.large, nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: bottlerocket}, allocatable: {cpu: 1930m, memory: 7Gi, pods: 29}, capacity: {cpu: 2, memory: 8Gi}, cost: 0.1, zones: [a, b]}",
         ]);
         let bought = |zone: &str, count| Bought {
-            node_type: "m5.large".into(),
+            node_type: "m5.large-br".into(),
             zone: zone.into(),
             count,
         };
@@ -386,20 +395,30 @@ mod tests {
             "pool-1",
             &["default/vault"],
             &[
-                "pool-1-m5.large-1",
-                "pool-1-m5.large-2",
-                "pool-1-m5.large-3",
+                "pool-1-m5.large-br-1",
+                "pool-1-m5.large-br-2",
+                "pool-1-m5.large-br-3",
             ],
             vec![bought("a", 2), bought("b", 1)],
         )]);
         let files = manifests(&m, &p).unwrap();
         assert!(!files.iter().any(|(p, _)| p.starts_with("nodes/")));
         let np: NodePool = serde_yaml::from_str(file(&files, "karpenter/pool-1.yaml")).unwrap();
-        assert_eq!(np.spec.limits["cpu"], "5790m");
-        assert_eq!(np.spec.limits["memory"], (3u64 * 7 * (1 << 30)).to_string());
-        let reqs: Vec<(&str, Vec<&str>)> = np
-            .spec
-            .template
+        // Karpenter counts capacity against limits: 3 × 2 vCPUs, not 3 × 1930m.
+        assert_eq!(np.spec.limits["cpu"], "6000m");
+        assert_eq!(np.spec.limits["memory"], (3u64 * 8 * (1 << 30)).to_string());
+        let template = &np.spec.template;
+        assert_eq!(template.spec.node_class_ref.name, "bottlerocket");
+        // The host OS is the node class's to guarantee: a template label, not a requirement.
+        assert_eq!(
+            template
+                .metadata
+                .labels
+                .get("tierplan.io/host-os")
+                .map(String::as_str),
+            Some("bottlerocket")
+        );
+        let reqs: Vec<(&str, Vec<&str>)> = template
             .spec
             .requirements
             .iter()
@@ -415,7 +434,6 @@ mod tests {
             [
                 ("node.kubernetes.io/instance-type", vec!["m5.large"]),
                 ("topology.kubernetes.io/zone", vec!["a", "b"]),
-                ("tierplan.io/host-os", vec!["bottlerocket"]),
             ]
         );
         assert!(file(&files, "kustomization.yaml").contains("- karpenter/pool-1.yaml"));

@@ -21,8 +21,14 @@ use std::fmt::Write;
 pub const FILE: &str = "ROLLOUT.md";
 pub const WARN_BINDING_FILE: &str = "rollout/binding-warn.yaml";
 
-/// `ROLLOUT.md` and the `[Warn, Audit]` binding of step 3, as (path, content).
-pub fn files(model: &Model, plan: &Plan, node_files: &[(String, String)]) -> Vec<(String, String)> {
+/// `ROLLOUT.md` and the `[Warn, Audit]` binding of step 3, as (path, content). `buying`: the
+/// files of the NodePools and headroom placeholders, in the order to apply them.
+pub fn files(
+    model: &Model,
+    plan: &Plan,
+    node_files: &[(String, String)],
+    buying: &[&str],
+) -> Vec<(String, String)> {
     let (_, mut binding) = admission::objects(model, plan);
     if let Some(spec) = binding.spec.as_mut() {
         spec.validation_actions = Some(vec!["Warn".into(), "Audit".into()]);
@@ -31,7 +37,7 @@ pub fn files(model: &Model, plan: &Plan, node_files: &[(String, String)]) -> Vec
     vec![
         (
             FILE.into(),
-            text(model, plan, has(LABEL_FILE), has(ROLLBACK_FILE)),
+            text(model, plan, has(LABEL_FILE), has(ROLLBACK_FILE), buying),
         ),
         (
             WARN_BINDING_FILE.into(),
@@ -45,7 +51,7 @@ const WARN_HEADER: &str = "\
 # deny, every pod that would escape its pool. admission/binding.yaml replaces it in step 6.
 ";
 
-fn text(model: &Model, plan: &Plan, nodes: bool, rollback: bool) -> String {
+fn text(model: &Model, plan: &Plan, nodes: bool, rollback: bool, buying: &[&str]) -> String {
     let ssa = format!("kubectl apply --server-side --field-manager={FIELD_MANAGER}");
     let mut s = String::from(
         "# Rolling out this plan\n\n\
@@ -62,23 +68,17 @@ fn text(model: &Model, plan: &Plan, nodes: bool, rollback: bool) -> String {
              label of an earlier plan here.\n\n"
         );
     }
-    let karpenter: Vec<&str> = plan
-        .pools
-        .iter()
-        .filter(|p| !p.node_types.is_empty())
-        .map(|p| p.name.as_str())
-        .collect();
-    if !nodes && karpenter.is_empty() {
+    if !nodes && buying.is_empty() {
         s.push_str("No node is in a pool: nothing to label.\n\n");
     }
-    if !karpenter.is_empty() {
+    if !buying.is_empty() {
         s.push_str(
             "The nodes to buy come from Karpenter NodePools, which launch them labelled and \
-             tainted for their pool; apply them first, so that the pods of step 2 find nodes:\
-             \n\n```sh\n",
+             tainted for their pool, and placeholder pods keep their headroom nodes; apply \
+             them first, so that the pods of step 2 find nodes:\n\n```sh\n",
         );
-        for pool in &karpenter {
-            let _ = writeln!(s, "{ssa} -f karpenter/{pool}.yaml");
+        for path in buying {
+            let _ = writeln!(s, "{ssa} -f {path}");
         }
         s.push_str("```\n\n");
     }
@@ -158,10 +158,10 @@ fn text(model: &Model, plan: &Plan, nodes: bool, rollback: bool) -> String {
          (`validationActions: {:?}`){}. Nodes are never applied from here: \
          `kubectl apply` would set their whole taint list.\n\n",
         admission::validation_actions(model),
-        if karpenter.is_empty() {
+        if buying.is_empty() {
             ""
         } else {
-            " and the Karpenter NodePools"
+            ", the Karpenter NodePools and the headroom placeholders"
         },
     );
     s.push_str("## Rollback\n\n```sh\nkubectl delete validatingadmissionpolicybinding ");

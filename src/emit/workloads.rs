@@ -297,7 +297,7 @@ fn target(
 }
 
 /// The one toleration of a pool's taint: by key and value, never a wildcard.
-fn pool_toleration(pool: &str) -> Toleration {
+pub(super) fn pool_toleration(pool: &str) -> Toleration {
     Toleration {
         key: Some(POOL_TAINT_KEY.into()),
         operator: Some("Equal".into()),

@@ -143,10 +143,27 @@ pub struct SystemDaemonSetSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct KarpenterSpec {
-    /// The `nodeClassRef` of every emitted NodePool. Default: `karpenter.k8s.aws`,
+    /// The node class of NodeTypes that name none. Default: `karpenter.k8s.aws`,
     /// `EC2NodeClass`, `default`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_class_ref: Option<NodeClassRefSpec>,
+    /// Node classes and the labels each guarantees on its nodes (through its AMI family or
+    /// user data, which tierplan does not see). Only these labels may satisfy a workload's
+    /// required labels on nodes Karpenter launches; a class not listed guarantees none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_classes: Vec<NodeClassSpec>,
+}
+
+/// One node class of `spec.karpenter.nodeClasses`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeClassSpec {
+    pub group: String,
+    pub kind: String,
+    pub name: String,
+    /// Labels every node launched with this class has, whatever Karpenter is told.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -276,12 +293,26 @@ pub struct TaintSpec {
     pub effect: String,
 }
 
-/// `kind: NodeType`: a machine type that can be bought (catalog mode). `metadata.name` is the
-/// instance type (the `node.kubernetes.io/instance-type` label of its nodes).
+/// `kind: NodeType`: a machine that can be bought (catalog mode): an instance type launched
+/// with a node class. `metadata.labels` are labels its nodes have; under Karpenter each one a
+/// workload requires must be guaranteed by the node class (Policy `karpenter.nodeClasses`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NodeTypeSpec {
+    /// The instance type (the `node.kubernetes.io/instance-type` label). Default:
+    /// `metadata.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// The node class Karpenter launches it with. Default: the Policy's
+    /// `karpenter.nodeClassRef`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_class_ref: Option<NodeClassRefSpec>,
     pub allocatable: BTreeMap<String, Quantity>,
+    /// Per node, what the instance has before any reservation (vCPUs, memory): Karpenter's
+    /// NodePool `limits` count capacity, not allocatable. Required, with cpu and memory when
+    /// allocatable declares them.
+    #[serde(default)]
+    pub capacity: BTreeMap<String, Quantity>,
     /// Per hour, per node; default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,

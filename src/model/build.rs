@@ -1,12 +1,14 @@
 //! Validation: typed wire documents → [`Model`], reporting every problem at once.
 
 use super::{
-    names, Controller, Enforcement, Model, Node, NodeClassRef, NodeRequirement, NodeType, Policy,
-    PoolName, SystemDaemonSet, Taint, Workload, BUILTIN_ATTRIBUTES, INSTANCE_TYPE_LABEL, PODS,
-    ZONE_LABEL,
+    labelled_by_karpenter, names, Controller, Enforcement, Model, Node, NodeClassRef,
+    NodeRequirement, NodeType, Policy, PoolName, SystemDaemonSet, Taint, Workload,
+    BUILTIN_ATTRIBUTES, INSTANCE_TYPE_LABEL, PODS, ZONE_LABEL,
 };
 use crate::input::diag::hint;
-use crate::input::wire::{NodeDoc, NodeTypeDoc, PolicyDoc, PolicySpec, Quantity, WorkloadDoc};
+use crate::input::wire::{
+    NodeClassRefSpec, NodeDoc, NodeTypeDoc, PolicyDoc, PolicySpec, Quantity, WorkloadDoc,
+};
 use crate::input::{self, Diagnostic, Documents, InputError, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};
 use std::collections::{BTreeMap, BTreeSet};
@@ -167,10 +169,19 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
             "add the workloads to plan",
         ));
     }
+    // Labels some workload may require: a NodeType offering one must get it from its node
+    // class, or from Karpenter itself.
+    let required: BTreeSet<(&str, &str)> = policy
+        .node_requirements
+        .iter()
+        .flat_map(|r| &r.node_selector)
+        .chain(workloads.iter().flat_map(|w| &w.node_selector))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut node_types: Vec<NodeType> = docs
         .node_types
         .iter()
-        .map(|(origin, doc)| ctx.node_type(origin, doc, &mut d))
+        .map(|(origin, doc)| ctx.node_type(origin, doc, &policy, &required, &mut d))
         .collect();
     sort_unique(
         &mut node_types,
@@ -318,6 +329,7 @@ fn collect_resources(docs: &Documents) -> Vec<String> {
     }
     for (_, t) in &docs.node_types {
         names.extend(t.spec.allocatable.keys().cloned());
+        names.extend(t.spec.capacity.keys().cloned());
     }
     for (_, p) in &docs.policies {
         for ds in &p.spec.system_daemon_sets {
@@ -526,21 +538,45 @@ impl Ctx<'_> {
         let karpenter_node_class =
             match s.karpenter.as_ref().and_then(|k| k.node_class_ref.as_ref()) {
                 None => NodeClassRef::default(),
-                Some(r) => {
-                    check_name(
-                        origin,
-                        "spec.karpenter.nodeClassRef.name",
-                        &r.name,
-                        NameRule::Subdomain,
-                        d,
-                    );
-                    NodeClassRef {
-                        group: r.group.clone(),
-                        kind: r.kind.clone(),
-                        name: r.name.clone(),
-                    }
-                }
+                Some(r) => node_class_ref(origin, "spec.karpenter.nodeClassRef", r, d),
             };
+        let mut node_class_labels: BTreeMap<NodeClassRef, BTreeMap<String, String>> =
+            BTreeMap::new();
+        for (i, c) in s.karpenter.iter().flat_map(|k| &k.node_classes).enumerate() {
+            let path = format!("spec.karpenter.nodeClasses[{i}]");
+            let reference = node_class_ref(
+                origin,
+                &path,
+                &NodeClassRefSpec {
+                    group: c.group.clone(),
+                    kind: c.kind.clone(),
+                    name: c.name.clone(),
+                },
+                d,
+            );
+            check_labels(origin, &format!("{path}.labels"), &c.labels, d);
+            for key in c.labels.keys().filter(|k| labelled_by_karpenter(k)) {
+                d.push(Diagnostic::new(
+                    "E049",
+                    origin,
+                    format!("{path}.labels.{key}"),
+                    "Karpenter sets this label from the instance type, not the node class",
+                    "remove it; give it on the NodeTypes whose instances have it",
+                ));
+            }
+            if node_class_labels
+                .insert(reference, c.labels.clone())
+                .is_some()
+            {
+                d.push(Diagnostic::new(
+                    "E049",
+                    origin,
+                    path,
+                    format!("node class `{}` is listed twice", c.name),
+                    "list each node class once",
+                ));
+            }
+        }
         let node_failures = match s.headroom.as_ref().map(|h| h.node_failures) {
             None => 0,
             Some(k) if (0..=1000).contains(&k) => k as u32,
@@ -597,6 +633,7 @@ impl Ctx<'_> {
             min_nodes_per_pool,
             system_daemon_sets,
             karpenter_node_class,
+            node_class_labels,
             admission,
             namespace_boundary,
         }
@@ -923,12 +960,29 @@ impl Ctx<'_> {
         }
     }
 
-    fn node_type(&self, origin: &Origin, doc: &NodeTypeDoc, d: &mut Vec<Diagnostic>) -> NodeType {
+    fn node_type(
+        &self,
+        origin: &Origin,
+        doc: &NodeTypeDoc,
+        policy: &Policy,
+        required: &BTreeSet<(&str, &str)>,
+        d: &mut Vec<Diagnostic>,
+    ) -> NodeType {
         let o = Some(origin);
         let name = &doc.metadata.name;
-        // The name becomes a label value and part of node names.
+        // The name becomes part of node names.
         check_name(o, "metadata.name", name, NameRule::Subdomain, d);
-        check_label_value(o, "metadata.name", name, d);
+        let instance_type = doc
+            .spec
+            .instance_type
+            .clone()
+            .unwrap_or_else(|| name.clone());
+        let instance_path = if doc.spec.instance_type.is_some() {
+            "spec.instanceType"
+        } else {
+            "metadata.name"
+        };
+        check_label_value(o, instance_path, &instance_type, d);
         check_labels(o, "metadata.labels", &doc.metadata.labels, d);
         for key in [INSTANCE_TYPE_LABEL, ZONE_LABEL] {
             if doc.metadata.labels.contains_key(key) {
@@ -936,10 +990,49 @@ impl Ctx<'_> {
                     "E045",
                     o,
                     format!("metadata.labels.{key}"),
-                    "this label is set by tierplan from the type's name and zones",
+                    "this label is set by tierplan from the type's instanceType and zones",
                     "remove it",
                 ));
             }
+        }
+        let node_class = match &doc.spec.node_class_ref {
+            Some(r) => node_class_ref(o, "spec.nodeClassRef", r, d),
+            None => policy.karpenter_node_class.clone(),
+        };
+        let guaranteed = policy.node_class_labels.get(&node_class);
+        let mut labels = doc.metadata.labels.clone();
+        for (key, value) in &doc.metadata.labels {
+            let from_class = guaranteed.and_then(|g| g.get(key));
+            let problem = match from_class {
+                Some(v) if v != value => format!(
+                    "node class `{}` gives its nodes `{key}: {v}`",
+                    node_class.name
+                ),
+                Some(_) => continue,
+                // A label no workload requires decides nothing; one Karpenter derives from
+                // the instance type is a fact of the instance.
+                None if !required.contains(&(key.as_str(), value.as_str()))
+                    || labelled_by_karpenter(key) =>
+                {
+                    continue
+                }
+                None => format!(
+                    "a workload requires `{key}: {value}`, but node class `{}` does not guarantee it: \
+                     Karpenter would write the label on a node of any image",
+                    node_class.name
+                ),
+            };
+            d.push(Diagnostic::new(
+                "E049",
+                o,
+                format!("metadata.labels.{key}"),
+                problem,
+                "list the label under the node class in the Policy's karpenter.nodeClasses, \
+                 if the class's image guarantees it, or give the NodeType the node class that does",
+            ));
+        }
+        if let Some(g) = guaranteed {
+            labels.extend(g.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         if doc.spec.allocatable.is_empty() {
             d.push(Diagnostic::new(
@@ -951,6 +1044,8 @@ impl Ctx<'_> {
             ));
         }
         let mut allocatable = self.amounts(o, "spec.allocatable", &doc.spec.allocatable, false, d);
+        let capacity = self.amounts(o, "spec.capacity", &doc.spec.capacity, false, d);
+        self.check_capacity(o, &allocatable, &capacity, d);
         let pods = self
             .resources
             .binary_search_by(|r| r.as_str().cmp(PODS))
@@ -988,12 +1083,71 @@ impl Ctx<'_> {
         NodeType {
             origin: origin.clone(),
             name: name.clone(),
-            labels: doc.metadata.labels.clone(),
+            instance_type,
+            node_class,
+            labels,
             allocatable,
+            capacity,
             zones,
             cost_micros: cost_micros(o, doc.spec.cost, d),
             max,
         }
+    }
+
+    /// Karpenter's NodePool limits count capacity: every type needs it for cpu and memory
+    /// (the resources limits are emitted for), and it can never be below allocatable.
+    fn check_capacity(
+        &self,
+        o: Option<&Origin>,
+        allocatable: &[Option<Amount>],
+        capacity: &[Option<Amount>],
+        d: &mut Vec<Diagnostic>,
+    ) {
+        let fix = "give the instance's capacity (vCPUs and memory before any reservation, as `kubectl get node -o yaml` shows under status.capacity): Karpenter's NodePool limits count it";
+        for (r, name) in self.resources.iter().enumerate() {
+            match (allocatable[r], capacity[r]) {
+                (Some(_), None) if name == "cpu" || name == "memory" => d.push(Diagnostic::new(
+                    "E048",
+                    o,
+                    format!("spec.capacity.{name}"),
+                    format!("the node type declares allocatable {name} but no capacity"),
+                    fix,
+                )),
+                (Some(a), Some(c)) if c < a => d.push(Diagnostic::new(
+                    "E048",
+                    o,
+                    format!("spec.capacity.{name}"),
+                    format!(
+                        "capacity is below allocatable ({} < {})",
+                        quantity::format(c, Unit::for_resource(name)),
+                        quantity::format(a, Unit::for_resource(name))
+                    ),
+                    fix,
+                )),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A validated `nodeClassRef`.
+fn node_class_ref(
+    origin: Option<&Origin>,
+    path: &str,
+    r: &NodeClassRefSpec,
+    d: &mut Vec<Diagnostic>,
+) -> NodeClassRef {
+    check_name(
+        origin,
+        &format!("{path}.name"),
+        &r.name,
+        NameRule::Subdomain,
+        d,
+    );
+    NodeClassRef {
+        group: r.group.clone(),
+        kind: r.kind.clone(),
+        name: r.name.clone(),
     }
 }
 
@@ -1327,6 +1481,55 @@ mod tests {
             .iter()
             .map(|d| (d.code, d.path.clone()))
             .collect()
+    }
+
+    const TYPE: &str = "apiVersion: tierplan/v1alpha1\nkind: NodeType\n";
+
+    #[test]
+    fn node_types_name_instance_type_node_class_and_capacity() {
+        let policy = "apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec:\n  nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {os: br}}]\n  karpenter:\n    nodeClassRef: {group: g, kind: K, name: al2023}\n    nodeClasses: [{group: g, kind: K, name: br, labels: {os: br}}]\n";
+        let plain = format!("{TYPE}metadata: {{name: m7i.large}}\nspec: {{allocatable: {{cpu: 1930m, memory: 7Gi}}, capacity: {{cpu: 2, memory: 8Gi}}, zones: [a]}}\n");
+        let hardened = format!("{TYPE}metadata: {{name: m7i.large-br}}\nspec: {{instanceType: m7i.large, nodeClassRef: {{group: g, kind: K, name: br}}, allocatable: {{cpu: 1930m, memory: 7Gi}}, capacity: {{cpu: 2, memory: 8Gi}}, zones: [a]}}\n");
+        let m = try_build(&[policy, &workload("web", ""), &plain, &hardened]).unwrap();
+        let [plain, hardened] = [&m.node_types[0], &m.node_types[1]];
+        assert_eq!(
+            (plain.instance_type.as_str(), plain.node_class.name.as_str()),
+            ("m7i.large", "al2023")
+        );
+        assert_eq!(
+            (
+                hardened.instance_type.as_str(),
+                hardened.node_class.name.as_str()
+            ),
+            ("m7i.large", "br")
+        );
+        // The class's labels are the type's: the restricted workloads may use it.
+        assert_eq!(hardened.labels.get("os").map(String::as_str), Some("br"));
+        assert!(plain.labels.is_empty());
+        let cpu = m.resource_id("cpu").unwrap();
+        assert_eq!(
+            (plain.capacity[cpu], plain.allocatable[cpu]),
+            (Some(2000), Some(1930))
+        );
+    }
+
+    #[test]
+    fn a_required_label_must_come_from_the_node_class_and_capacity_is_required() {
+        let policy = "apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec:\n  nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {os: br}}]\n  karpenter:\n    nodeClasses: [{group: g, kind: K, name: br, labels: {os: br}}]\n";
+        // On the default class, which guarantees nothing, `os: br` would be a label Karpenter
+        // writes on any node; on `br` a contradicting value is refused; capacity is missing
+        // for memory and below allocatable for cpu; `kubernetes.io/arch` is Karpenter's own.
+        let unguaranteed = format!("{TYPE}metadata: {{name: a, labels: {{os: br, kubernetes.io/arch: amd64}}}}\nspec: {{allocatable: {{cpu: 2, memory: 7Gi}}, capacity: {{cpu: 1}}, zones: [a]}}\n");
+        let contradicting = format!("{TYPE}metadata: {{name: b, labels: {{os: al}}}}\nspec: {{nodeClassRef: {{group: g, kind: K, name: br}}, allocatable: {{cpu: 2}}, capacity: {{cpu: 2}}, zones: [a]}}\n");
+        assert_eq!(
+            problems(&[policy, &workload("web", ""), &unguaranteed, &contradicting]),
+            [
+                ("E049", "metadata.labels.os".to_string()),
+                ("E048", "spec.capacity.cpu".to_string()),
+                ("E048", "spec.capacity.memory".to_string()),
+                ("E049", "metadata.labels.os".to_string()),
+            ]
+        );
     }
 
     #[test]

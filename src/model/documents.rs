@@ -4,9 +4,10 @@
 
 use super::{Model, BUILTIN_ATTRIBUTES, PODS};
 use crate::input::wire::{
-    CoLocationSpec, Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec, NodeDoc,
-    NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, PoolNameSpec,
-    Quantity, SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec, API_VERSION,
+    CoLocationSpec, Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec,
+    NodeClassSpec, NodeDoc, NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc,
+    PolicySpec, PoolNameSpec, Quantity, SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec,
+    API_VERSION,
 };
 use crate::input::{Documents, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};
@@ -106,11 +107,10 @@ fn policy(m: &Model) -> PolicyDoc {
         .chain(p.system_daemon_sets.iter().flat_map(|ds| {
             (0..ds.requests.len()).filter(|&r| ds.requests[r] > 0 && m.resources[r] != PODS)
         }))
-        .chain(
-            m.node_types
-                .iter()
-                .flat_map(|t| (0..t.allocatable.len()).filter(|&r| t.allocatable[r].is_some())),
-        )
+        .chain(m.node_types.iter().flat_map(|t| {
+            (0..t.allocatable.len())
+                .filter(|&r| t.allocatable[r].is_some() || t.capacity[r].is_some())
+        }))
         .collect();
     let node_overhead = (0..m.resources.len())
         .filter(|&r| m.resources[r] != PODS && (declared[r] > 0 || !named_elsewhere.contains(&r)))
@@ -158,6 +158,16 @@ fn policy(m: &Model) -> PolicyDoc {
                 kind: class.kind.clone(),
                 name: class.name.clone(),
             }),
+            node_classes: p
+                .node_class_labels
+                .iter()
+                .map(|(c, labels)| NodeClassSpec {
+                    group: c.group.clone(),
+                    kind: c.kind.clone(),
+                    name: c.name.clone(),
+                    labels: labels.clone(),
+                })
+                .collect(),
         }),
         admission: Some(p.admission.as_str().to_string()),
         namespace_boundary: Some(p.namespace_boundary.as_str().to_string()),
@@ -232,8 +242,16 @@ fn node(m: &Model, n: &super::Node) -> NodeDoc {
 }
 
 fn node_type(m: &Model, t: &super::NodeType) -> NodeTypeDoc {
+    let class = &t.node_class;
     let spec = NodeTypeSpec {
+        instance_type: Some(t.instance_type.clone()),
+        node_class_ref: Some(NodeClassRefSpec {
+            group: class.group.clone(),
+            kind: class.kind.clone(),
+            name: class.name.clone(),
+        }),
         allocatable: allocatable(m, &t.allocatable),
+        capacity: allocatable(m, &t.capacity),
         cost: Some(super::cost_from_micros(t.cost_micros)),
         zones: t.zones.clone(),
         max: t.max.map(i64::from),
@@ -298,8 +316,10 @@ spec: {allocatable: {cpu: 2, pods: 58}, zone: y, taints: [{key: a.io/b, effect: 
 ---
 apiVersion: tierplan/v1alpha1
 kind: NodeType
-metadata: {name: m6i.large, labels: {disk: ssd}}
-spec: {allocatable: {cpu: 1930m, memory: 6Gi}, cost: 0.1, zones: [b, a], max: 4}
+metadata: {name: m6i.large-br, labels: {disk: ssd}}
+spec: {instanceType: m6i.large, nodeClassRef: {group: g.io, kind: K, name: br},
+  allocatable: {cpu: 1930m, memory: 6Gi}, capacity: {cpu: 2, memory: 8Gi, ephemeral-storage: 20Gi},
+  cost: 0.1, zones: [b, a], max: 4}
 ---
 apiVersion: tierplan/v1alpha1
 kind: Policy
@@ -307,7 +327,9 @@ metadata: {name: p}
 spec:
   nodeOverhead: {cpu: 100m}
   systemDaemonSets: [{name: cilium, resources: {cpu: 50m, memory: 300Mi}}]
-  karpenter: {nodeClassRef: {group: g.io, kind: K, name: n}}
+  karpenter:
+    nodeClassRef: {group: g.io, kind: K, name: n}
+    nodeClasses: [{group: g.io, kind: K, name: br, labels: {disk: ssd, host-os: bottlerocket}}]
 ";
         let m = model_of(text);
         let again = model_of(&crate::generate::to_yaml(&to_documents(&m)));

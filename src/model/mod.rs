@@ -65,7 +65,10 @@ pub struct Policy {
     pub min_nodes_per_pool: u32,
     /// Sorted by (namespace, name).
     pub system_daemon_sets: Vec<SystemDaemonSet>,
+    /// The node class of NodeTypes that name none.
     pub karpenter_node_class: NodeClassRef,
+    /// `karpenter.nodeClasses`: the labels each declared node class guarantees, by class.
+    pub node_class_labels: BTreeMap<NodeClassRef, BTreeMap<String, String>>,
     /// How the admission policy is bound (`spec.admission`, defaulted).
     pub admission: Enforcement,
     /// Whether a namespace spanning several pools is reported or refused
@@ -101,8 +104,9 @@ pub struct SystemDaemonSet {
     pub requests: Vec<Amount>,
 }
 
-/// The `nodeClassRef` of emitted Karpenter NodePools.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A Karpenter `nodeClassRef`: the provider object (an EC2NodeClass, say) that decides the
+/// image and so the host OS of the nodes launched with it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeClassRef {
     pub group: String,
     pub kind: String,
@@ -168,17 +172,25 @@ pub struct Taint {
     pub effect: String,
 }
 
-/// A machine type that can be bought: every node of it has these labels and capacity.
+/// A machine that can be bought: an instance type launched with a node class. Every node of
+/// it has these labels and resources.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeType {
     pub origin: Origin,
-    /// The instance type.
+    /// The NodeType's own name (plan.json and bought node names use it).
     pub name: String,
-    /// `metadata.labels`; bought nodes also get `node.kubernetes.io/instance-type` and
-    /// `topology.kubernetes.io/zone`.
+    /// The real instance type: `node.kubernetes.io/instance-type` of its nodes.
+    pub instance_type: String,
+    /// The node class Karpenter launches it with.
+    pub node_class: NodeClassRef,
+    /// `metadata.labels` and the labels its node class guarantees; bought nodes also get
+    /// `node.kubernetes.io/instance-type` and `topology.kubernetes.io/zone`.
     pub labels: BTreeMap<String, String>,
     /// As [`Node::allocatable`].
     pub allocatable: Vec<Option<Amount>>,
+    /// Per resource, what the instance has before reservations (`None` where undeclared):
+    /// Karpenter's NodePool limits count this.
+    pub capacity: Vec<Option<Amount>>,
     /// Sorted, at least one.
     pub zones: Vec<String>,
     pub cost_micros: u64,
@@ -190,6 +202,23 @@ pub struct NodeType {
 pub const INSTANCE_TYPE_LABEL: &str = "node.kubernetes.io/instance-type";
 /// The label carrying a node's zone.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+
+/// Whether Karpenter itself gives a launched node the label `key` from its instance type
+/// (kubernetes-sigs/karpenter `pkg/apis/v1/labels.go` `WellKnownLabels`, and the provider's
+/// `karpenter.k8s.aws/instance-*` labels): its value is a fact of the instance, so no node
+/// class needs to guarantee it.
+pub fn labelled_by_karpenter(key: &str) -> bool {
+    matches!(
+        key,
+        "kubernetes.io/arch"
+            | "kubernetes.io/os"
+            | "karpenter.sh/capacity-type"
+            | "topology.kubernetes.io/region"
+            | "node.kubernetes.io/windows-build"
+            | INSTANCE_TYPE_LABEL
+            | ZONE_LABEL
+    ) || key.starts_with("karpenter.k8s.aws/instance-")
+}
 
 /// Attribute → allowed values. A workload matches when every attribute has a listed value.
 pub type Rule = BTreeMap<String, Vec<String>>;

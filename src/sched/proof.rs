@@ -6,8 +6,11 @@ use super::filter::{self, NodeView, PodFilter};
 use super::read::{self, Evidence, NodePoolDoc, Parts, PodSource, ProofError, Source};
 use crate::boundary::{self, NamespaceSpan};
 use crate::emit::admission::{self, POLICY_NAME};
+use crate::emit::headroom;
 use crate::emit::{POD_POOL_LABEL, POOL_LABEL};
-use crate::model::{Enforcement, Model, INSTANCE_TYPE_LABEL, ZONE_LABEL};
+use crate::model::{
+    labelled_by_karpenter, Enforcement, Model, NodeClassRef, INSTANCE_TYPE_LABEL, ZONE_LABEL,
+};
 use crate::plan::Plan;
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBindingSpec, ValidatingAdmissionPolicySpec,
@@ -36,8 +39,9 @@ pub const ASSUMPTIONS: [&str; 5] = [
     "nodes carry only the inventory's labels and taints with the node scripts run to the end \
      (nodes/label.sh, then nodes/taint.sh; any `v1 Node` object of the kustomization applied \
      before them, labels merged and the taint list replaced), or, when Karpenter launches them, \
-     their NodePool template's labels and taints; NodeRestriction keeps kubelets from \
-     relabelling node-restriction.kubernetes.io/ keys",
+     their NodePool template's labels and taints and the labels the Policy says its node class \
+     guarantees (a label a workload requires counts only when the class guarantees it); \
+     NodeRestriction keeps kubelets from relabelling node-restriction.kubernetes.io/ keys",
     "scheduling is decided by the filters on taints, nodeSelector and required node affinity; \
      resources, pod affinity and spread only ever narrow where a pod may go",
     "pods created outside the objects read are held to their tier by the pool taints and by \
@@ -86,6 +90,8 @@ pub enum Rule {
     NodePoolOverlap,
     /// A node the plan buys for one pool that only another pool's NodePool launches.
     WrongNodePool,
+    /// A node the plan buys that only a NodePool of another node class launches.
+    NodeClass,
     /// A NodePool file named after no pool that buys nodes.
     NodePoolForNoPool,
     /// (b) A built object the plan does not cover can schedule on a pool's node.
@@ -121,6 +127,7 @@ impl Rule {
             Rule::NodePoolGap => "nodepool-gap",
             Rule::NodePoolOverlap => "nodepool-overlap",
             Rule::WrongNodePool => "wrong-nodepool",
+            Rule::NodeClass => "node-class",
             Rule::NodePoolForNoPool => "nodepool-for-no-pool",
             Rule::Untiered => "untiered",
             Rule::Duplicate => "duplicate",
@@ -319,6 +326,21 @@ enum Role {
     Untiered,
 }
 
+/// Whether `np` launches its nodes with `class`.
+fn launches_with(np: &NodePoolDoc, class: &NodeClassRef) -> bool {
+    np.node_pool
+        .spec
+        .template
+        .spec
+        .node_class_ref
+        .as_ref()
+        .is_some_and(|r| same_class(r, class))
+}
+
+fn same_class(r: &read::ClassRef, class: &NodeClassRef) -> bool {
+    r.group == class.group && r.kind == class.kind && r.name == class.name
+}
+
 /// Proves that `manifests` (a `manifests/` directory) enforce `plan`: see the module docs.
 pub fn prove(model: &Model, plan: &Plan, manifests: &Path) -> Result<Proof, ProofError> {
     let evidence = read::directory(manifests, Parts::All)?;
@@ -337,15 +359,24 @@ struct Prover<'a> {
     /// failure distinct.
     failures: BTreeMap<(Rule, String, String), Failure>,
     counts: Counts,
+    /// Label keys some workload requires of its nodes.
+    required_keys: BTreeSet<String>,
 }
 
 impl<'a> Prover<'a> {
     fn new(model: &'a Model, plan: &'a Plan) -> Self {
+        let required_keys = model
+            .workloads
+            .iter()
+            .filter_map(|w| crate::policy::required_labels(model, w).ok())
+            .flat_map(|labels| labels.into_keys())
+            .collect();
         Prover {
             model,
             plan,
             failures: BTreeMap::new(),
             counts: Counts::default(),
+            required_keys,
         }
     }
 
@@ -537,68 +568,101 @@ impl<'a> Prover<'a> {
                     &np.node_pool.metadata.name,
                     "",
                     format!(
-                        "{}: NodePool `{}` is named after no pool of the plan that buys nodes",
-                        np.source, np.node_pool.metadata.name,
+                        "{}: NodePool `{}` labels its nodes `{POOL_LABEL}: {}`, which names no pool of the plan that buys nodes",
+                        np.source, np.node_pool.metadata.name, np.pool(),
                     ),
                     "delete the file, or regenerate the manifests from this plan",
                 );
             }
-            let tmpl = &np.node_pool.spec.template;
-            let mut labels = tmpl.metadata.labels.clone();
-            // Karpenter labels its nodes with the value of every single-valued `In`.
-            for r in &tmpl.spec.requirements {
-                if let (true, [v]) = (r.operator == "In", r.values.as_slice()) {
-                    labels.entry(r.key.clone()).or_insert_with(|| v.clone());
-                }
-            }
             let name = format!("{}-launchable", np.node_pool.metadata.name);
+            let mut labels = self.launched_labels(np);
             labels.insert(NODEPOOL_LABEL.into(), np.node_pool.metadata.name.clone());
             labels.insert(HOSTNAME_LABEL.into(), name.clone());
             nodes.push(UNode {
                 name,
                 pool: pool.filter(|&p| !plan.pools[p].platform),
                 labels,
-                taints: tmpl.spec.taints.clone(),
+                taints: np.node_pool.spec.template.spec.taints.clone(),
             });
         }
         for (pi, pool) in plan.pools.iter().enumerate() {
             for b in pool.bought_nodes() {
-                let mut labels = self
+                let Some(t) = self
                     .model
                     .node_type_index(b.node_type)
-                    .map(|t| self.model.node_types[t].labels.clone())
-                    .unwrap_or_default();
-                labels.insert(INSTANCE_TYPE_LABEL.into(), b.node_type.into());
-                labels.insert(ZONE_LABEL.into(), b.zone.into());
-                // What makes the node one of this pool is what the pool's own NodePool puts
-                // on it; another NodePool launches it only if its labels agree.
-                if let Some(own) = m.node_pools.iter().find(|np| np.pool() == pool.name) {
+                    .map(|t| &self.model.node_types[t])
+                else {
+                    continue; // the checker reports a type that is not in the input
+                };
+                // What the instance is, whichever NodePool launches it: its type, zone and
+                // the labels Karpenter derives from the instance type.
+                let mut instance: BTreeMap<String, String> = t
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| labelled_by_karpenter(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                instance.insert(INSTANCE_TYPE_LABEL.into(), t.instance_type.clone());
+                instance.insert(ZONE_LABEL.into(), b.zone.into());
+                // What makes the node one of this pool is what the pool's own NodePool for
+                // its node class puts on it; another NodePool launches it only if its labels
+                // agree.
+                let mut labels = instance.clone();
+                let own = m
+                    .node_pools
+                    .iter()
+                    .find(|np| np.pool() == pool.name && launches_with(np, &t.node_class))
+                    .or_else(|| m.node_pools.iter().find(|np| np.pool() == pool.name));
+                if let Some(own) = own {
                     let own = &own.node_pool.spec.template.metadata.labels;
                     labels.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
-                // A platform node carries no pool label, so a NodePool that writes one onto
-                // its nodes never launches it.
-                let admitting: Vec<&NodePoolDoc> = m
-                    .node_pools
-                    .iter()
-                    .filter(|np| {
-                        !(pool.platform
-                            && np
-                                .node_pool
-                                .spec
-                                .template
-                                .metadata
-                                .labels
-                                .contains_key(POOL_LABEL))
-                    })
-                    .filter(|np| self.admits(np, &labels))
-                    .collect();
                 self.counts.admissions += m.node_pools.len();
+                let mut admitting: Vec<&NodePoolDoc> = Vec::new();
+                for np in &m.node_pools {
+                    // A platform node carries no pool label, so a NodePool that writes one
+                    // onto its nodes never launches it.
+                    let writes_pool = np
+                        .node_pool
+                        .spec
+                        .template
+                        .metadata
+                        .labels
+                        .contains_key(POOL_LABEL);
+                    if !(pool.platform && writes_pool) && self.admits(np, &labels) {
+                        admitting.push(np);
+                    }
+                }
+                // The plan buys the instance with its node class; a NodePool of another class
+                // would still launch the instance (Karpenter knows instance types, not
+                // NodeTypes), only booted from another image.
+                if admitting.iter().any(|np| launches_with(np, &t.node_class)) {
+                    admitting.retain(|np| launches_with(np, &t.node_class));
+                } else if let Some(np) = admitting.first() {
+                    self.fail(
+                        Rule::NodeClass,
+                        "",
+                        &pool.name,
+                        &b.name,
+                        format!(
+                            "the plan buys {} ({}) with node class {}, but NodePool {} launches it with {}",
+                            t.name,
+                            t.instance_type,
+                            t.node_class.name,
+                            np.node_pool.metadata.name,
+                            np.node_pool.spec.template.spec.node_class_ref.as_ref().map_or("none", |r| r.name.as_str())
+                        ),
+                        "give the NodePool the nodeClassRef of the types it buys, or regenerate the NodePools from this plan",
+                    );
+                }
                 let chosen = admitting
                     .iter()
                     .find(|np| np.pool() == pool.name)
                     .or(admitting.first());
-                let where_ = format!("{} in {}", b.node_type, b.zone);
+                let where_ = format!(
+                    "{} ({} with node class {}) in {}",
+                    t.name, t.instance_type, t.node_class.name, b.zone
+                );
                 match admitting.as_slice() {
                     [] => self.fail(
                         Rule::NodePoolGap,
@@ -606,7 +670,7 @@ impl<'a> Prover<'a> {
                         &pool.name,
                         &b.name,
                         format!("no NodePool can launch the {where_} the plan buys for pool {}", pool.name),
-                        "give the pool a NodePool whose requirements admit its instance types and zones",
+                        "give the pool a NodePool with the type's nodeClassRef whose requirements admit its instance types and zones",
                     ),
                     [_] => {}
                     many => self.fail(
@@ -637,17 +701,12 @@ impl<'a> Prover<'a> {
                         "regenerate the NodePools from this plan",
                     );
                 }
+                let mut labels = instance;
                 let mut taints = Vec::new();
                 if let Some(np) = chosen {
-                    let t = &np.node_pool.spec.template;
-                    labels.extend(
-                        t.metadata
-                            .labels
-                            .iter()
-                            .map(|(k, v)| (k.clone(), v.clone())),
-                    );
+                    labels.extend(self.launched_labels(np));
                     labels.insert(NODEPOOL_LABEL.into(), np.node_pool.metadata.name.clone());
-                    taints = t.spec.taints.clone();
+                    taints = np.node_pool.spec.template.spec.taints.clone();
                 }
                 labels.insert(HOSTNAME_LABEL.into(), b.name.clone());
                 nodes.push(UNode {
@@ -659,6 +718,40 @@ impl<'a> Prover<'a> {
             }
         }
         nodes
+    }
+
+    /// The labels a node launched by `np` has: those its node class guarantees (Policy
+    /// `karpenter.nodeClasses`), and those Karpenter writes from the template's labels and
+    /// single-valued `In` requirements, except a label some workload requires that the class
+    /// does not guarantee: Karpenter writes it whatever image the class boots, so it proves
+    /// nothing (a `host-os: bottlerocket` label on an Amazon Linux node).
+    fn launched_labels(&self, np: &NodePoolDoc) -> BTreeMap<String, String> {
+        let class = np.node_pool.spec.template.spec.node_class_ref.as_ref();
+        let guaranteed = self
+            .model
+            .policy
+            .node_class_labels
+            .iter()
+            .find(|(c, _)| class.is_some_and(|r| same_class(r, c)))
+            .map(|(_, labels)| labels.clone())
+            .unwrap_or_default();
+        let tmpl = &np.node_pool.spec.template;
+        let single = tmpl.spec.requirements.iter().filter_map(|r| {
+            match (r.operator.as_str(), r.values.as_slice()) {
+                ("In", [v]) => Some((&r.key, v)),
+                _ => None,
+            }
+        });
+        let mut labels = guaranteed.clone();
+        for (k, v) in tmpl.metadata.labels.iter().chain(single) {
+            let unproven = self.required_keys.contains(k.as_str())
+                && k != POOL_LABEL
+                && !labelled_by_karpenter(k);
+            if !unproven {
+                labels.insert(k.clone(), v.clone());
+            }
+        }
+        labels
     }
 
     /// Whether a NodePool can launch a node with these labels: its template labels agree
@@ -784,6 +877,24 @@ impl<'a> Prover<'a> {
                         continue;
                     }
                     Role::SystemDaemonSet
+                }
+                // A headroom placeholder holds its pool's nodes: judged as the pool's own
+                // workload, so it must reach no other pool.
+                _ if !pod.patch
+                    && pod.kind == "Deployment"
+                    && pod.namespace == headroom::NAMESPACE =>
+                {
+                    let pool = pod
+                        .template
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.labels.as_ref())
+                        .and_then(|l| l.get(POD_POOL_LABEL))
+                        .and_then(|name| self.plan.pools.iter().position(|p| &p.name == name));
+                    match pool {
+                        Some(p) => Role::Workload(Some(p)),
+                        None => Role::Untiered,
+                    }
                 }
                 _ if pod.patch => {
                     self.fail(
@@ -1202,7 +1313,12 @@ impl<'a> Prover<'a> {
             add("Node", n.name.clone(), String::new(), &n.source);
         }
         for np in &m.node_pools {
-            add("NodePool", np.pool().to_string(), String::new(), &np.source);
+            add(
+                "NodePool",
+                np.node_pool.metadata.name.clone(),
+                String::new(),
+                &np.source,
+            );
         }
         for p in &m.policies {
             let name = p.object.metadata.name.clone().unwrap_or_default();

@@ -159,6 +159,9 @@ pub struct TemplateMeta {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateSpec {
+    /// The node class every node of the NodePool is launched with (required by the CRD).
+    #[serde(default)]
+    pub node_class_ref: Option<ClassRef>,
     #[serde(default)]
     pub taints: Vec<Taint>,
     /// Taints Karpenter expects a daemon to remove once the node is ready: they keep no pod
@@ -167,6 +170,14 @@ pub struct TemplateSpec {
     pub startup_taints: Vec<Taint>,
     #[serde(default)]
     pub requirements: Vec<Requirement>,
+}
+
+/// A NodePool's `nodeClassRef`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ClassRef {
+    pub group: String,
+    pub kind: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -180,7 +191,7 @@ pub struct Requirement {
     pub min_values: Option<u32>,
 }
 
-/// A NodePool and where it was read. Its pool is its name, as tierplan names them.
+/// A NodePool and where it was read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodePoolDoc {
     pub source: Source,
@@ -188,8 +199,16 @@ pub struct NodePoolDoc {
 }
 
 impl NodePoolDoc {
+    /// The pool whose nodes it launches: the pool label its template writes on them, or the
+    /// platform pool when it writes none (platform nodes carry no pool label).
     pub fn pool(&self) -> &str {
-        &self.node_pool.metadata.name
+        self.node_pool
+            .spec
+            .template
+            .metadata
+            .labels
+            .get(crate::emit::POOL_LABEL)
+            .map_or(crate::plan::PLATFORM_POOL, String::as_str)
     }
 }
 
@@ -312,7 +331,7 @@ pub fn directory(dir: &Path, parts: Parts) -> Result<Evidence, ProofError> {
                     &file,
                     i + 1,
                     "kind",
-                    "not a kind tierplan writes (v1 Node, ValidatingAdmissionPolicy and its binding, karpenter.sh/v1 NodePool)".into(),
+                    "not a kind tierplan writes (v1 Node, ValidatingAdmissionPolicy and its binding, karpenter.sh/v1 NodePool, and the headroom Namespace, PriorityClass and Deployments)".into(),
                     "keep tierplan's directory as it wrote it; to prove your own kustomization, pass its `kubectl kustomize` output with --built",
                 ));
             }
@@ -726,9 +745,13 @@ fn object(
             node_pool: typed(&source, value)?,
             source,
         }),
+        // The headroom placeholders: whole Deployments, judged like planned workloads.
+        ("apps/v1", "Deployment") => out.pods.push(pod_object(source, &kind, value)?),
         _ if objects && pod_kind(&api_version, &kind) => {
             out.pods.push(pod_object(source, &kind, value)?)
         }
+        // The placeholders' namespace and priority: they decide no placement.
+        ("v1", "Namespace") | ("scheduling.k8s.io/v1", "PriorityClass") => out.skipped += 1,
         _ => return Ok(false),
     }
     Ok(true)

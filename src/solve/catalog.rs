@@ -66,7 +66,7 @@ fn max_of(model: &Model, t: usize) -> usize {
 fn prototype(model: &Model, t: usize, zone: &str, i: usize) -> Node {
     let ty = &model.node_types[t];
     let mut labels = ty.labels.clone();
-    labels.insert(INSTANCE_TYPE_LABEL.to_string(), ty.name.clone());
+    labels.insert(INSTANCE_TYPE_LABEL.to_string(), ty.instance_type.clone());
     labels.insert(ZONE_LABEL.to_string(), zone.to_string());
     Node {
         origin: ty.origin.clone(),
