@@ -24,6 +24,13 @@ struct Cli {
     command: Command,
 }
 
+/// `plan --output`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Plan pools and placements; writes DIR/plan.json and prints a summary.
@@ -54,6 +61,16 @@ enum Command {
         /// replica it moves.
         #[arg(long, value_name = "COST", requires = "previous")]
         stability: Option<f64>,
+        /// Also print the solver's counters (time, classes, work).
+        #[arg(long, short, conflicts_with = "quiet")]
+        verbose: bool,
+        /// Print nothing but warnings and errors; the exit code says how it went.
+        #[arg(long, short)]
+        quiet: bool,
+        /// How to print the summary: `text`, or `json` (one object: status, cost, bound,
+        /// pools, unused nodes, disruption, files written) for scripts.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        output: Format,
     },
     /// Re-verify a plan against the inputs, independently of the planner.
     Check {
@@ -146,6 +163,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             work_limit,
             previous,
             stability,
+            verbose,
+            quiet,
+            output,
         } => {
             let mut options = solve::SolveOptions::default();
             if let Some(t) = time_limit {
@@ -228,19 +248,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             // Manifests of an earlier plan left beside these would enforce a different plan.
             let done = out.write_replacing(&files, Some(MANIFESTS_DIR))?;
-            out!(
-                "{}",
-                report::summary(&model, &solved.plan, Some(&solved.stats))
-            )?;
-            outln!("wrote {}", done.written[0].display())?;
-            if !manifests.is_empty() {
-                outln!(
-                    "wrote {} files under {} (build with `kubectl kustomize`)",
-                    manifests.len(),
-                    out.path(MANIFESTS_DIR).display()
-                )?;
+            let written: Vec<String> = done
+                .written
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            match (output, quiet) {
+                (Format::Json, _) => {
+                    outln!("{}", report::summary_json(&model, &solved.plan, &written))?
+                }
+                (Format::Text, true) => {}
+                (Format::Text, false) => {
+                    out!(
+                        "{}",
+                        report::summary(&model, &solved.plan, Some(&solved.stats))
+                    )?;
+                    if verbose {
+                        out!("{}", report::counters(&solved.stats))?;
+                    }
+                    outln!("wrote {}", done.written[0].display())?;
+                    if !manifests.is_empty() {
+                        outln!(
+                            "wrote {} files under {} (build with `kubectl kustomize`)",
+                            manifests.len(),
+                            out.path(MANIFESTS_DIR).display()
+                        )?;
+                    }
+                }
             }
-            for path in &done.removed {
+            for path in done
+                .removed
+                .iter()
+                .filter(|_| output == Format::Text && !quiet)
+            {
                 outln!("removed {} (from an earlier plan)", path.display())?;
             }
             for path in &done.kept {

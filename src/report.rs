@@ -57,11 +57,14 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         o.cost * HOURS_PER_MONTH,
         o.lower_bound
     );
-    match o.gap {
-        Some(g) => {
-            let _ = writeln!(s, " (gap {:.2}%)", g * 100.0);
+    match (plan.status, o.gap) {
+        (Status::Optimal, _) => {
+            let _ = writeln!(s, " (gap 0: proven optimal)");
         }
-        None => s.push('\n'),
+        (_, Some(g)) => {
+            let _ = writeln!(s, " (gap {:.2}%: optimality not proven)", g * 100.0);
+        }
+        (_, None) => s.push('\n'),
     }
     if let Some(d) = &o.disruption {
         let _ = writeln!(
@@ -129,16 +132,6 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     }
     s.push_str(&boundaries(model, plan));
     if let Some(st) = stats {
-        let _ = writeln!(
-            s,
-            "\nsolve: {:.3} s (bound {:.3} s), {} classes, {} node types, {} classes separated in the bound, work {}",
-            st.elapsed.as_secs_f64(),
-            st.bound_elapsed.as_secs_f64(),
-            st.classes,
-            st.node_types,
-            st.separated_classes,
-            st.work
-        );
         if st.stopped_by_time {
             let _ = writeln!(s, "note: --time-limit cut the search; the plan is the best found so far and may differ between runs");
         }
@@ -333,6 +326,85 @@ fn list(names: &[String], max: usize) -> String {
     s
 }
 
+/// `plan --output json`: the summary as one JSON object, for scripts. Its fields are those
+/// of plan.json's objective and pools, plus the cost per month, the files written and the
+/// counts a script checks first; it is not versioned apart from the binary.
+pub fn summary_json(model: &Model, plan: &Plan, written: &[String]) -> String {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Summary<'a> {
+        status: Status,
+        cost_per_hour: f64,
+        cost_per_month: f64,
+        nodes: u64,
+        lower_bound: f64,
+        gap: Option<f64>,
+        disruption: Option<&'a crate::plan::Disruption>,
+        pools: Vec<PoolSummary<'a>>,
+        unused_nodes: &'a [String],
+        unplaced_replicas: usize,
+        unmet_pool_rules: usize,
+        inputs: Option<&'a str>,
+        written: &'a [String],
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PoolSummary<'a> {
+        name: &'a str,
+        platform: bool,
+        nodes: usize,
+        cost_per_hour: f64,
+        workloads: &'a [String],
+    }
+    let (model, _) = crate::check::with_bought_nodes(model, plan);
+    let o = &plan.objective;
+    let summary = Summary {
+        status: plan.status,
+        cost_per_hour: o.cost,
+        cost_per_month: o.cost * HOURS_PER_MONTH,
+        nodes: o.nodes,
+        lower_bound: o.lower_bound,
+        gap: o.gap,
+        disruption: o.disruption.as_ref(),
+        pools: plan
+            .pools
+            .iter()
+            .map(|p| PoolSummary {
+                name: &p.name,
+                platform: p.platform,
+                nodes: p.nodes.len(),
+                cost_per_hour: cost_from_micros(
+                    p.nodes
+                        .iter()
+                        .filter_map(|n| model.node_index(n))
+                        .map(|n| model.nodes[n].cost_micros)
+                        .sum(),
+                ),
+                workloads: &p.workloads,
+            })
+            .collect(),
+        unused_nodes: &plan.unused_nodes,
+        unplaced_replicas: plan.unplaced.len(),
+        unmet_pool_rules: plan.unmet.len(),
+        inputs: plan.inputs.as_deref(),
+        written,
+    };
+    serde_json::to_string_pretty(&summary).expect("the summary serialises")
+}
+
+/// The solver's counters (`plan --verbose`): time, classes, node types, work.
+pub fn counters(st: &Stats) -> String {
+    format!(
+        "solve: {:.3} s (bound {:.3} s), {} classes, {} node types, {} classes separated in the bound, work {}\n",
+        st.elapsed.as_secs_f64(),
+        st.bound_elapsed.as_secs_f64(),
+        st.classes,
+        st.node_types,
+        st.separated_classes,
+        st.work
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use crate::solve::{solve, SolveOptions};
@@ -368,7 +440,7 @@ mod tests {
         let solved = solve(&m, &SolveOptions::default());
         let text = super::summary(&m, &solved.plan, Some(&solved.stats));
         assert!(
-            text.contains("status: optimal; cost 1.0000/h on 1 nodes (730.00 per month of 730 h)"),
+            text.contains("status: optimal; cost 1.0000/h on 1 nodes (730.00 per month of 730 h); lower bound 1.0000 (gap 0: proven optimal)"),
             "{text}"
         );
         // One class, `sensitivity=public,exposure=,trust=`: its pool is named `public`.

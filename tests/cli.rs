@@ -430,3 +430,37 @@ fn check_says_first_when_the_plan_was_made_for_other_inputs() {
     let same = tierplan(&["check", file.to_str().unwrap(), "--plan", plan]).expect(0);
     assert!(!same.stdout().contains("other inputs"), "{}", same.stdout());
 }
+
+#[test]
+fn summary_flags_verbose_quiet_and_json() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let nist = example("nist-800-190");
+    // Solver counters only with --verbose; the gap says what is proven.
+    let plain = tierplan(&["plan", &nist, "--out", dir]).expect(0);
+    assert!(!plain.stdout().contains("work "), "{}", plain.stdout());
+    assert!(
+        plain.stdout().contains("(gap 0: proven optimal)")
+            || plain.stdout().contains("optimality not proven)"),
+        "{}",
+        plain.stdout()
+    );
+    let verbose = tierplan(&["plan", &nist, "--out", dir, "--verbose"]).expect(0);
+    assert!(verbose.stdout().contains("solve: "), "{}", verbose.stdout());
+    assert!(verbose.stdout().contains(", work "), "{}", verbose.stdout());
+    let quiet = tierplan(&["plan", &nist, "--out", dir, "-q"]).expect(0);
+    assert_eq!(quiet.stdout(), "");
+    tierplan(&["plan", &nist, "--out", dir, "-q", "-v"]).expect(2);
+    let json = tierplan(&["plan", &nist, "--out", dir, "--output", "json"]).expect(0);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout()).expect("one JSON object");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["status"], plan["status"]);
+    assert_eq!(v["costPerHour"], plan["objective"]["cost"]);
+    assert_eq!(
+        v["pools"].as_array().unwrap().len(),
+        plan["pools"].as_array().unwrap().len()
+    );
+    assert!(v["written"][0].as_str().unwrap().ends_with("plan.json"));
+}
