@@ -224,7 +224,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
             let plan_json = solved.plan.to_json();
-            let manifests = match emit::manifests(&model, &solved.plan) {
+            let manifests = match emit::manifests_after(
+                &model,
+                &solved.plan,
+                options.previous.as_ref(),
+            ) {
                 Ok(files) => files,
                 Err(emit::EmitError::Infeasible) => {
                     eprintln!("the plan is infeasible, so only {PLAN_FILE} is written (no {MANIFESTS_DIR}/): its `unplaced` and `unmet` say why");

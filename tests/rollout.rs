@@ -98,3 +98,47 @@ fn a_node_changing_pools_is_relabelled_and_retainted() {
         "kubectl taint node ip-10-0-1-11 {KEY}={pool}:NoSchedule --overwrite\n"
     )));
 }
+
+#[test]
+fn the_rollout_lists_what_changes_against_the_previous_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/nist-800-190");
+    let first = tmp.path().join("first");
+    let run = |input: &Path, out: &Path, previous: Option<&Path>| {
+        let mut args = vec![
+            "plan",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(p) = previous {
+            args.extend(["--previous", p.to_str().unwrap()]);
+        }
+        let o = tierplan(&args);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        std::fs::read_to_string(out.join("manifests/ROLLOUT.md")).unwrap()
+    };
+    let rollout = run(&example, &first, None);
+    assert!(!rollout.contains("Against the previous plan"), "{rollout}");
+    // Unchanged input: nothing moves, and the rollout says so.
+    let again = run(
+        &example,
+        &tmp.path().join("again"),
+        Some(&first.join("plan.json")),
+    );
+    assert!(
+        again.contains("Against the previous plan, no replica moves and no node changes pool."),
+        "{again}"
+    );
+    // The previous plan with its pools' nodes rotated: the relabelled nodes are listed.
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(first.join("plan.json")).unwrap()).unwrap();
+    let pools = plan["pools"].as_array_mut().unwrap();
+    let (a, b) = (pools[1]["nodes"][0].clone(), pools[2]["nodes"][0].clone());
+    pools[1]["nodes"][0] = b.clone();
+    pools[2]["nodes"][0] = a.clone();
+    let edited = tmp.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_string(&plan).unwrap()).unwrap();
+    let moved = run(&example, &tmp.path().join("moved"), Some(&edited));
+    assert!(moved.contains("these nodes change pool"), "{moved}");
+}

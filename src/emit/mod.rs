@@ -69,6 +69,16 @@ pub enum EmitError {
 /// Every file of `manifests/`: (path relative to `manifests/`, content), sorted by path. The
 /// same model and plan always give the same bytes.
 pub fn manifests(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
+    manifests_after(model, plan, None)
+}
+
+/// [`manifests`], with `ROLLOUT.md` also listing what changes against `previous`, the plan
+/// the cluster runs now: the replicas that move and the nodes that change pool.
+pub fn manifests_after(
+    model: &Model,
+    plan: &Plan,
+    previous: Option<&Plan>,
+) -> Result<Vec<(String, String)>, EmitError> {
     if plan.status == Status::Infeasible {
         return Err(EmitError::Infeasible);
     }
@@ -83,7 +93,13 @@ pub fn manifests(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, Em
         .chain(headroom::files(model, plan)?)
         .collect();
     let buying_paths: Vec<&str> = buying.iter().map(|(p, _)| p.as_str()).collect();
-    files.extend(rollout::files(model, plan, &node_files, &buying_paths));
+    files.extend(rollout::files(
+        model,
+        plan,
+        &node_files,
+        &buying_paths,
+        previous,
+    ));
     files.extend(node_files);
     let (policy, binding) = admission::objects(model, plan);
     files.push(("admission/policy.yaml".into(), documents(&[&policy])));

@@ -28,6 +28,7 @@ pub fn files(
     plan: &Plan,
     node_files: &[(String, String)],
     buying: &[&str],
+    previous: Option<&Plan>,
 ) -> Vec<(String, String)> {
     let (_, mut binding) = admission::objects(model, plan);
     if let Some(spec) = binding.spec.as_mut() {
@@ -37,7 +38,14 @@ pub fn files(
     vec![
         (
             FILE.into(),
-            text(model, plan, has(LABEL_FILE), has(ROLLBACK_FILE), buying),
+            text(
+                model,
+                plan,
+                has(LABEL_FILE),
+                has(ROLLBACK_FILE),
+                buying,
+                previous,
+            ),
         ),
         (
             WARN_BINDING_FILE.into(),
@@ -51,7 +59,14 @@ const WARN_HEADER: &str = "\
 # deny, every pod that would escape its pool. admission/binding.yaml replaces it in step 6.
 ";
 
-fn text(model: &Model, plan: &Plan, nodes: bool, rollback: bool, buying: &[&str]) -> String {
+fn text(
+    model: &Model,
+    plan: &Plan,
+    nodes: bool,
+    rollback: bool,
+    buying: &[&str],
+    previous: Option<&Plan>,
+) -> String {
     let ssa = format!("kubectl apply --server-side --field-manager={FIELD_MANAGER}");
     let mut s = String::from(
         "# Rolling out this plan\n\n\
@@ -120,6 +135,9 @@ fn text(model: &Model, plan: &Plan, nodes: bool, rollback: bool, buying: &[&str]
         s.push_str("No inventory node is in a pool: the NodePools taint what they buy.\n\n");
     }
     s.push_str("## 5. Move the pods of other tiers off each pool's nodes\n\n");
+    if let Some(previous) = previous {
+        s.push_str(&changes(model, &crate::diff::diff(previous, plan)));
+    }
     let mut any = false;
     // Platform nodes host whatever the tiers do not: nothing has to leave them.
     for pool in plan.pools.iter().filter(|p| !p.platform) {
@@ -195,4 +213,55 @@ fn workloads<'m>(model: &'m Model, plan: &Plan) -> Vec<(&'m str, &'m str, &'stat
         .collect();
     out.sort();
     out
+}
+
+/// Step 5's list of what changes against the plan the cluster runs now.
+fn changes(model: &Model, d: &crate::diff::PlanDiff) -> String {
+    let mut s = String::new();
+    if d.moves.is_empty() && d.relabelled.is_empty() {
+        s.push_str("Against the previous plan, no replica moves and no node changes pool.\n\n");
+        return s;
+    }
+    if !d.relabelled.is_empty() {
+        s.push_str("Against the previous plan, these nodes change pool (steps 1 and 4 relabel and retaint them):\n\n");
+        for r in &d.relabelled {
+            let _ = writeln!(
+                s,
+                "- `{}`: {} → {}",
+                r.node,
+                r.from.as_deref().unwrap_or("no pool"),
+                r.to.as_deref().unwrap_or("no pool")
+            );
+        }
+        s.push('\n');
+    }
+    if !d.moves.is_empty() {
+        s.push_str("These replicas move (workload: from node → to node):\n\n");
+        for m in &d.moves {
+            let _ = writeln!(
+                s,
+                "- `{}` (pool `{}`): {} → {}",
+                m.workload, m.pool, m.from, m.to
+            );
+        }
+        s.push_str("\nA restart after step 4 lets the scheduler place them again:\n\n```sh\n");
+        let moved: std::collections::BTreeSet<&str> =
+            d.moves.iter().map(|m| m.workload.as_str()).collect();
+        for w in moved {
+            if let Some(w) = model.workloads.iter().find(|x| x.id == w) {
+                if !matches!(w.controller, Controller::Job | Controller::CronJob) {
+                    let _ = writeln!(
+                        s,
+                        "kubectl -n {} rollout restart {}/{}",
+                        w.namespace,
+                        w.controller.kind().to_lowercase(),
+                        w.name
+                    );
+                }
+            }
+        }
+        s.push_str("```\n\n");
+    }
+    s.push_str("Pods of other tiers can still sit on any pool node:\n\n");
+    s
 }
