@@ -205,6 +205,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(model) = load(&paths) else {
                 return Ok(ExitCode::from(2));
             };
+            if let Some(warning) = report::zone_warning(&model) {
+                eprintln!("{warning}");
+            }
             let solved = solve::solve(&model, &options);
             // The planner's plan is re-verified by independent code before anyone acts on it.
             let verdict = check::check(&model, &solved.plan);

@@ -244,6 +244,30 @@ const TOLERATE_EVERYTHING: &str = "the CNI (aws-node, calico-node, kube-flannel-
 CSI node plugins (ebs-csi-node) and log, monitoring and security agents (fluent-bit, \
 node-exporter)";
 
+/// A warning when workloads ask for `minZones` and some inventory nodes have no zone: such a
+/// node counts for no zone, which is easy to miss in a node list taken from a cluster.
+pub fn zone_warning(model: &Model) -> Option<String> {
+    if !model
+        .workloads
+        .iter()
+        .any(|w| w.min_zones.is_some_and(|z| z > 1))
+    {
+        return None;
+    }
+    let zoneless: Vec<&str> = model
+        .nodes
+        .iter()
+        .filter(|n| n.zone.is_none())
+        .map(|n| n.name.as_str())
+        .collect();
+    let first = zoneless.first()?;
+    Some(format!(
+        "warning: {} node(s) have no zone ({first}{}) while workloads ask for minZones: they count for no zone\n  fix: give each node `topology.kubernetes.io/zone` in metadata.labels (or spec.zone), as the cluster labels it",
+        zoneless.len(),
+        if zoneless.len() > 1 { ", ..." } else { "" },
+    ))
+}
+
 /// What `plan` must say about how the admission policy is bound, or `None` when it is bound
 /// with `Deny` and the system DaemonSets are listed.
 pub fn admission_warning(model: &Model) -> Option<String> {

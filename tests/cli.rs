@@ -464,3 +464,38 @@ fn summary_flags_verbose_quiet_and_json() {
     );
     assert!(v["written"][0].as_str().unwrap().ends_with("plan.json"));
 }
+
+/// A node list without zone labels while workloads ask for minZones: `plan` says so up
+/// front, and the unplaced reason counts the zone-less nodes apart instead of contradicting
+/// itself ("the 3 node(s) that can host it are in 1 zone(s)").
+#[test]
+fn nodes_without_a_zone_are_named_when_workloads_ask_for_min_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.yaml");
+    let mut text = String::from(
+        "apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: web}\nspec: {sensitivity: public, replicas: 2, minZones: 2, resources: {cpu: 1}}\n",
+    );
+    for (name, zone) in [("a", Some("z1")), ("b", None), ("c", None)] {
+        let labels = zone.map_or(String::new(), |z| {
+            format!(", labels: {{topology.kubernetes.io/zone: {z}}}")
+        });
+        text.push_str(&format!(
+            "---\napiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {{name: {name}{labels}}}\nspec: {{allocatable: {{cpu: 4}}}}\n"
+        ));
+    }
+    std::fs::write(&input, text).unwrap();
+    let out = dir.path().join("out");
+    let run = plan_into(input.to_str().unwrap(), &out).expect(1);
+    assert!(
+        run.stderr()
+            .contains("warning: 2 node(s) have no zone (b, ...) while workloads ask for minZones"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stdout()
+            .contains("are in 1 zone(s): z1; 2 of them have no zone label and count for no zone"),
+        "{}",
+        run.stdout()
+    );
+}

@@ -34,13 +34,30 @@ pub fn reasons(
             .collect();
         zones.sort_unstable();
         zones.dedup();
+        let zoneless = eligible_nodes
+            .iter()
+            .filter(|&&n| model.nodes[n].zone.is_none())
+            .count();
+        let listed = if zones.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", zones.join(", "))
+        };
+        // Nodes without a zone count for none; and when the zones exist, the nodes were
+        // there but this pool did not get enough of them.
+        let why = match (zoneless, zones.len() >= info.zones_needed as usize) {
+            (0, false) => String::new(),
+            (z, false) => format!("; {z} of them have no zone label and count for no zone"),
+            (_, true) => {
+                "; the zones are there, but this pool could not get nodes in enough of them (other pools took them, or their capacity is spent)".to_string()
+            }
+        };
         out.push(format!(
-            "minZones {} needs replicas in {} zones, but the {} node(s) that can host it are in {} zone(s){}",
+            "minZones {} needs replicas in {} zones, but the {} node(s) that can host it are in {} zone(s){listed}{why}",
             wl.min_zones.unwrap_or(0),
             info.zones_needed,
             eligible_nodes.len(),
             zones.len(),
-            if zones.is_empty() { String::new() } else { format!(": {}", zones.join(", ")) }
         ));
     }
     if short.iter().any(|s| s.cause == Cause::Capacity) {
