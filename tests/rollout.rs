@@ -80,7 +80,9 @@ fn a_node_leaving_every_pool_loses_its_stale_label_and_taint() {
     let label = std::fs::read_to_string(out.join("manifests/nodes/label.sh")).unwrap();
     let taint = std::fs::read_to_string(out.join("manifests/nodes/taint.sh")).unwrap();
     assert!(label.contains(&format!("kubectl label node ip-10-0-22-207 {KEY}-\n")));
-    assert!(taint.contains(&format!("kubectl taint node ip-10-0-22-207 {KEY}-\n")));
+    assert!(taint.contains(&format!(
+        "kubectl taint node ip-10-0-22-207 {KEY}- || true\n"
+    )));
 }
 
 #[test]

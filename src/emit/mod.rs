@@ -270,13 +270,13 @@ mod tests {
             commands("nodes/taint.sh"),
             [
                 "kubectl taint node n1 node-restriction.kubernetes.io/tierplan-pool=pool-1:NoSchedule --overwrite",
-                "kubectl taint node n2 node-restriction.kubernetes.io/tierplan-pool-",
+                "kubectl taint node n2 node-restriction.kubernetes.io/tierplan-pool- || true",
             ]
         );
         assert_eq!(
             commands("rollback/nodes.sh"),
             [
-                "kubectl taint node n1 node-restriction.kubernetes.io/tierplan-pool-",
+                "kubectl taint node n1 node-restriction.kubernetes.io/tierplan-pool- || true",
                 "kubectl label node n1 node-restriction.kubernetes.io/tierplan-pool-",
             ]
         );

@@ -38,7 +38,7 @@ enum Command<'a> {
     Unlabel(&'a str),
     /// `kubectl taint node N KEY=POOL:NoSchedule --overwrite`
     Taint(&'a str, &'a str),
-    /// `kubectl taint node N KEY-`: every taint of the key, whatever its effect.
+    /// `kubectl taint node N KEY- || true`: every taint of the key, whatever its effect.
     Untaint(&'a str),
 }
 
@@ -56,7 +56,11 @@ impl fmt::Display for Command<'_> {
                 f,
                 "kubectl taint node {node} {POOL_TAINT_KEY}={pool}:NoSchedule --overwrite"
             ),
-            Command::Untaint(node) => write!(f, "kubectl taint node {node} {POOL_TAINT_KEY}-"),
+            // `kubectl taint` fails on a taint that is already gone: without `|| true`, a
+            // script re-run after a partial run would stop here for good.
+            Command::Untaint(node) => {
+                write!(f, "kubectl taint node {node} {POOL_TAINT_KEY}- || true")
+            }
         }
     }
 }

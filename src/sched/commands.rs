@@ -6,7 +6,7 @@
 //! and do another on the cluster. The semantics are kubectl's (k8s.io/kubectl
 //! `pkg/cmd/taint/utils.go`, `reorganizeTaints`): `KEY=VALUE:EFFECT --overwrite` replaces
 //! the taints of the same key and effect, `KEY:EFFECT-` removes them, `KEY-` removes every
-//! taint of the key; `kubectl label KEY=VALUE --overwrite` sets, `KEY-` removes.
+//! taint of the key (written `KEY- || true`, since kubectl fails when there is none); `kubectl label KEY=VALUE --overwrite` sets, `KEY-` removes.
 
 use super::read::{ProofError, Source, MAX_FILE_BYTES};
 use k8s_openapi::api::core::v1::Taint;
@@ -109,13 +109,15 @@ pub fn parse(path: &Path, text: &str, key: &str) -> Result<Vec<NodeCommand>, Pro
 }
 
 fn command(verb: &str, arg: &str, rest: &[&str], key: &str) -> Option<Action> {
-    let overwrite = match rest {
-        [] => false,
-        ["--overwrite"] => true,
+    // `|| true` only after a taint removal, which fails when the taint is already gone.
+    let (overwrite, or_true) = match rest {
+        [] => (false, false),
+        ["--overwrite"] => (true, false),
+        ["||", "true"] => (false, true),
         _ => return None,
     };
     if let Some(removed) = arg.strip_suffix('-') {
-        if overwrite {
+        if overwrite || (or_true && verb != "taint") {
             return None;
         }
         let (k, effect) = match removed.split_once(':') {
@@ -129,7 +131,7 @@ fn command(verb: &str, arg: &str, rest: &[&str], key: &str) -> Option<Action> {
         });
     }
     // Without --overwrite kubectl refuses to change an existing value and the script stops.
-    if !overwrite {
+    if !overwrite || or_true {
         return None;
     }
     let (k, value) = arg.split_once('=')?;
@@ -189,7 +191,7 @@ mod tests {
                 taint(KEY, "web", "NoSchedule"),
             ]
         );
-        let remove_all = run(&format!("kubectl taint node n1 {KEY}-")).unwrap();
+        let remove_all = run(&format!("kubectl taint node n1 {KEY}- || true")).unwrap();
         remove_all[0].apply(&mut labels, &mut taints);
         assert_eq!(taints, [taint("nvidia.com/gpu", "present", "NoSchedule")]);
     }
@@ -205,6 +207,9 @@ mod tests {
             format!("kubectl  label node n1 {KEY}=web --overwrite"),
             format!("kubectl label nodes --all {KEY}=web --overwrite"),
             "true".to_string(),
+            format!("kubectl label node n1 {KEY}- || true"),
+            format!("kubectl taint node n1 {KEY}=web:NoSchedule --overwrite || true"),
+            format!("kubectl taint node n1 {KEY}- || false"),
             "set +e".to_string(),
         ] {
             let err = run(&format!("set -eu\n{line}\n")).unwrap_err();
