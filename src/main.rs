@@ -320,6 +320,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let result = check::check(&model, &plan_doc);
             outln!("{result}")?;
             let mut valid = result.is_valid();
+            if manifests.is_none() && !built.is_empty() {
+                eprintln!("note: node labels and taints are never built, so without --manifests DIR (its nodes/*.sh) every inventory node is judged as the inventory lists it\n  fix: pass --manifests with the directory `tierplan plan` wrote");
+            }
             if manifests.is_some() || !built.is_empty() {
                 match tierplan::sched::read::combined(manifests.as_deref(), &built) {
                     Ok(evidence) => {

@@ -195,7 +195,13 @@ fn online_boutique_with_one_deployment_unpatched_fails() {
     assert!(kept.len() < text.lines().count());
     std::fs::write(&component, kept.join("\n") + "\n").unwrap();
     let built = tree.build(".", "built.yaml");
-    let (code, text) = tree.check(&["--built", built.to_str().unwrap()]);
+    let manifests = tree.path("out/manifests");
+    let (code, text) = tree.check(&[
+        "--built",
+        built.to_str().unwrap(),
+        "--manifests",
+        manifests.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{text}");
     for expected in [
         "placement: boutique/paymentservice",
@@ -204,4 +210,12 @@ fn online_boutique_with_one_deployment_unpatched_fails() {
     ] {
         assert!(text.contains(expected), "{expected}: {text}");
     }
+    // Without the directory, the nodes are as the inventory lists them (untainted): the
+    // proof fails for that too, and says why first.
+    let (code, text) = tree.check(&["--built", built.to_str().unwrap()]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("node labels and taints are never built"),
+        "{text}"
+    );
 }
