@@ -13,7 +13,9 @@ use super::instance::Instance;
 use good_lp::highs as lp_solver;
 #[cfg(not(feature = "highs"))]
 use good_lp::microlp as lp_solver;
-use good_lp::{constraint, variable, variables, Expression, Solution, SolverModel, Variable};
+use good_lp::{
+    constraint, variable, variables, Expression, ResolutionError, Solution, SolverModel, Variable,
+};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -128,7 +130,10 @@ pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        let micros = lp_bound(inst, set, &classes, &placeable, &useful, pool_min, min_cost);
+        let Ok(micros) = lp_bound(inst, set, &classes, &placeable, &useful, pool_min, min_cost)
+        else {
+            continue;
+        };
         let better = match (&best, micros) {
             (None, _) => true,
             // An infeasible relaxation proves that no plan exists at all.
@@ -147,7 +152,8 @@ pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
     }
 }
 
-/// The LP bound with the classes of `separated` kept in their own groups.
+/// The LP bound with the classes of `separated` kept in their own groups: `Ok(None)` when the
+/// solver proves the relaxation infeasible, `Err` when it fails otherwise (which proves nothing).
 #[allow(clippy::too_many_arguments)]
 fn lp_bound(
     inst: &Instance,
@@ -157,7 +163,7 @@ fn lp_bound(
     useful: &[usize],
     pool_min: u64,
     min_cost: u64,
-) -> Option<u64> {
+) -> Result<Option<u64>, ()> {
     let model = inst.model;
     let k = model.policy.node_failures as u64;
     let groups = separated.len() + 1;
@@ -293,9 +299,12 @@ fn lp_bound(
     match problem.solve() {
         Ok(solution) => {
             let value = solution.eval(&objective) / scale;
-            Some(round_up_to_cost_grid(value, inst, useful, min_cost))
+            Ok(Some(round_up_to_cost_grid(value, inst, useful, min_cost)))
         }
-        Err(_) => None,
+        Err(ResolutionError::Infeasible) => Ok(None),
+        // Only a relaxation the solver proves infeasible proves anything; any other failure
+        // gives this candidate no bound at all.
+        Err(_) => Err(()),
     }
 }
 
@@ -397,10 +406,15 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
                 problem = problem.with(constraint!(cap >= 1.0));
             }
         }
-        // An infeasible LP means no pool has this largest type.
-        if let Ok(solution) = problem.solve() {
-            let value = solution.eval(&objective) * 1e6;
-            best = Some(best.map_or(value, |b: f64| b.min(value)));
+        match problem.solve() {
+            Ok(solution) => {
+                let value = solution.eval(&objective) * 1e6;
+                best = Some(best.map_or(value, |b: f64| b.min(value)));
+            }
+            // No pool has this largest type.
+            Err(ResolutionError::Infeasible) => {}
+            // The minimum over the largest types needs every one of them: no cut.
+            Err(_) => return None,
         }
     }
     best.map(|v| (v * (1.0 - 1e-9) - 1e-3).max(0.0).floor() as u64)
