@@ -123,6 +123,12 @@ pub struct BoughtNode<'p> {
     pub zone: &'p str,
 }
 
+/// The name of the `n`-th node (from 1) of type `node_type` that pool `pool` buys: the rule of
+/// [`Pool::node_types`], in one place for the planner that writes it and the readers.
+pub fn bought_node_name(pool: &str, node_type: &str, n: u64) -> String {
+    format!("{pool}-{node_type}-{n}")
+}
+
 impl Pool {
     /// The nodes this pool buys, named by the rule of [`Pool::node_types`].
     pub fn bought_nodes(&self) -> Vec<BoughtNode<'_>> {
@@ -134,7 +140,7 @@ impl Pool {
                 *n += 1;
                 out.push(BoughtNode {
                     pool: &self.name,
-                    name: format!("{}-{}-{n}", self.name, b.node_type),
+                    name: bought_node_name(&self.name, &b.node_type, *n),
                     node_type: &b.node_type,
                     zone: &b.zone,
                 });

@@ -203,14 +203,14 @@ pub(super) fn name_bought(
             }
         }
     }
-    let mut next: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut next: BTreeMap<&str, u64> = BTreeMap::new();
     let mut entries = Vec::new();
     for ((ty, zone), mut ns) in by_entry {
         ns.sort_unstable();
         let counter = next.entry(ty).or_default();
         for &n in &ns {
             *counter += 1;
-            names.insert(n, format!("{pool}-{ty}-{counter}"));
+            names.insert(n, crate::plan::bought_node_name(pool, ty, *counter));
         }
         entries.push(Bought {
             node_type: ty.to_string(),
