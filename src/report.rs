@@ -74,11 +74,7 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         );
     }
     for pool in &plan.pools {
-        let nodes: Vec<usize> = pool
-            .nodes
-            .iter()
-            .filter_map(|n| model.node_index(n))
-            .collect();
+        let nodes = pool_nodes(model, pool);
         let pool_cost: u64 = nodes.iter().map(|&n| model.nodes[n].cost_micros).sum();
         let _ = writeln!(
             s,
@@ -398,10 +394,9 @@ pub fn summary_json(model: &Model, plan: &Plan, written: &[String]) -> String {
                 platform: p.platform,
                 nodes: p.nodes.len(),
                 cost_per_hour: cost_from_micros(
-                    p.nodes
+                    pool_nodes(&model, p)
                         .iter()
-                        .filter_map(|n| model.node_index(n))
-                        .map(|n| model.nodes[n].cost_micros)
+                        .map(|&n| model.nodes[n].cost_micros)
                         .sum(),
                 ),
                 workloads: &p.workloads,
@@ -414,6 +409,14 @@ pub fn summary_json(model: &Model, plan: &Plan, written: &[String]) -> String {
         written,
     };
     serde_json::to_string_pretty(&summary).expect("the summary serialises")
+}
+
+/// The model indices of `pool`'s nodes (bought ones included once the model has them).
+fn pool_nodes(model: &Model, pool: &crate::plan::Pool) -> Vec<usize> {
+    pool.nodes
+        .iter()
+        .filter_map(|n| model.node_index(n))
+        .collect()
 }
 
 /// The solver's counters (`plan --verbose`): time, classes, node types, work.

@@ -1,26 +1,15 @@
 //! Catalog mode: buying nodes from NodeTypes, alone and beside an inventory. Every plan here
 //! is re-verified by the independent checker.
 
-use std::path::Path;
 use tierplan::baseline::ffd_cheapest_type_per_pool;
 use tierplan::check::check;
 use tierplan::generate::{catalog, GenParams};
-use tierplan::model::{self, Model};
+use tierplan::model;
 use tierplan::plan::{Plan, Status};
 use tierplan::solve::{solve, SolveOptions};
 
-fn model_of(yaml: &str) -> Model {
-    let (docs, diags) = tierplan::input::read_bytes(Path::new("in.yaml"), yaml.as_bytes());
-    assert!(diags.is_empty(), "{diags:?}");
-    model::build(docs).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn planned(m: &Model) -> Plan {
-    let plan = solve(m, &SolveOptions::default()).plan;
-    let report = check(m, &plan);
-    assert!(report.is_valid(), "{report}\n{}", plan.to_json());
-    plan
-}
+mod common;
+use common::{model_of, planned};
 
 const TYPES: &str = "
 apiVersion: tierplan/v1alpha1

@@ -6,24 +6,13 @@
 use std::path::Path;
 use tierplan::check::check;
 use tierplan::emit;
-use tierplan::model::{self, Model};
+use tierplan::model::Model;
 use tierplan::plan::{Plan, PLATFORM_POOL};
 use tierplan::report::summary;
 use tierplan::sched::{prove, prove_evidence, read, Proof, Rule};
-use tierplan::solve::{solve, SolveOptions};
 
-fn model_of(yaml: &str) -> Model {
-    let (docs, diags) = tierplan::input::read_bytes(Path::new("in.yaml"), yaml.as_bytes());
-    assert!(diags.is_empty(), "{diags:?}");
-    model::build(docs).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn planned(m: &Model) -> Plan {
-    let plan = solve(m, &SolveOptions::default()).plan;
-    let report = check(m, &plan);
-    assert!(report.is_valid(), "{report}\n{}", plan.to_json());
-    plan
-}
+mod common;
+use common::{model_of, planned};
 
 const TIERS: &str = "
 apiVersion: tierplan/v1alpha1
