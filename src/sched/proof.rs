@@ -458,17 +458,20 @@ impl<'a> Prover<'a> {
         }
     }
 
-    /// Tiered pool of each node name the plan lists. The platform pool's nodes are in no
-    /// tier: any pod may use them, and no tiered pod may reach them.
-    fn node_pools(&self) -> BTreeMap<&'a str, usize> {
-        let mut out = BTreeMap::new();
-        for (i, p) in self
-            .plan
+    /// The plan's pools but the platform pool, with their indices.
+    fn tiered_pools(&self) -> impl Iterator<Item = (usize, &'a crate::plan::Pool)> {
+        self.plan
             .pools
             .iter()
             .enumerate()
             .filter(|(_, p)| !p.platform)
-        {
+    }
+
+    /// Tiered pool of each node name the plan lists. The platform pool's nodes are in no
+    /// tier: any pod may use them, and no tiered pod may reach them.
+    fn node_pools(&self) -> BTreeMap<&'a str, usize> {
+        let mut out = BTreeMap::new();
+        for (i, p) in self.tiered_pools() {
             for n in &p.nodes {
                 out.entry(n.as_str()).or_insert(i);
             }
@@ -800,13 +803,7 @@ impl<'a> Prover<'a> {
     fn templates(&mut self, m: &'a Evidence) -> Vec<Template<'a>> {
         // Tiered workloads only: platform workloads are unpinned, judged as untiered pods.
         let mut pool_of: BTreeMap<&str, usize> = BTreeMap::new();
-        for (i, p) in self
-            .plan
-            .pools
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| !p.platform)
-        {
+        for (i, p) in self.tiered_pools() {
             for w in &p.workloads {
                 pool_of.entry(w.as_str()).or_insert(i);
             }
