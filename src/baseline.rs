@@ -6,9 +6,8 @@
 //! points only and deliberately share no code with the solver or the checker: classes, fit
 //! and pool rules are re-derived here from the model.
 
-use crate::input::wire::API_VERSION;
 use crate::model::{cost_from_micros, Model};
-use crate::plan::{Objective, Placement, Plan, Pool, Status, Unmet, Unplaced};
+use crate::plan::{self, Objective, Placement, Plan, Pool, Status, Unmet, Unplaced};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -361,8 +360,8 @@ impl<'m> Packer<'m> {
         unused_nodes.sort();
         let feasible = self.unplaced.is_empty() && self.unmet.is_empty();
         let mut plan = Plan {
-            api_version: API_VERSION.to_string(),
-            kind: "Plan".to_string(),
+            api_version: plan::API_VERSION.to_string(),
+            kind: plan::KIND.to_string(),
             status: if feasible {
                 Status::Feasible
             } else {
@@ -603,8 +602,8 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
     let nodes = pools.iter().map(|p| p.nodes.len() as u64).sum();
     let complete = unplaced.is_empty();
     let mut plan = Plan {
-        api_version: API_VERSION.to_string(),
-        kind: "Plan".to_string(),
+        api_version: plan::API_VERSION.to_string(),
+        kind: plan::KIND.to_string(),
         status: if complete {
             Status::Feasible
         } else {

@@ -7,15 +7,10 @@
 //! cost micros) and strict (every claim the plan makes is verified, not only the placements).
 
 use crate::model::{Model, Node, Workload, INSTANCE_TYPE_LABEL, ZONE_LABEL};
-use crate::plan::{Plan, Status};
+use crate::plan::{self, Plan, Status};
 use crate::quantity;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-
-/// The `apiVersion` a plan document must carry.
-pub const PLAN_API_VERSION: &str = "tierplan/v1alpha1";
-/// The `kind` a plan document must carry.
-pub const PLAN_KIND: &str = "Plan";
 
 /// One broken rule. `rule` is a short stable code scripts and tests can match on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -249,15 +244,16 @@ impl Checker<'_> {
     }
 
     fn document(&mut self) {
-        if self.plan.api_version != PLAN_API_VERSION {
+        if self.plan.api_version != plan::API_VERSION {
             let m = format!(
-                "apiVersion is `{}`, expected `{PLAN_API_VERSION}`",
-                self.plan.api_version
+                "apiVersion is `{}`, expected `{}`",
+                self.plan.api_version,
+                plan::API_VERSION
             );
             self.flag("document", m);
         }
-        if self.plan.kind != PLAN_KIND {
-            let m = format!("kind is `{}`, expected `{PLAN_KIND}`", self.plan.kind);
+        if self.plan.kind != plan::KIND {
+            let m = format!("kind is `{}`, expected `{}`", self.plan.kind, plan::KIND);
             self.flag("document", m);
         }
     }

@@ -1,8 +1,17 @@
-//! The constraint graph: classes and workloads as vertices; compatibility, conflicts,
-//! membership and anti-affinity as edges (petgraph).
+//! The constraint graph: classes and workloads as vertices; compatibility, conflicts (with
+//! their reason), membership and anti-affinity as edges (petgraph).
 //!
-//! Owns the structure the solver groups over and that reports draw. It is built once from
-//! the model and the policy derivations and never changes during a solve.
+//! Owns which classes may share a pool, and why the others may not. It is built once from
+//! the model and the policy's derivations and never changes during a solve. Who reads what:
+//! - the searches (`solve`'s grouping, complete and exhaustive searches, and the re-plan
+//!   against a previous plan) ask [`ConstraintGraph::compatible`], the class-to-class
+//!   compatibility edges kept as a matrix for constant-time lookups, and
+//!   [`ConstraintGraph::is_clique`] for a whole group;
+//! - the lower bound takes [`ConstraintGraph::heaviest_conflict_clique`]: classes pairwise in
+//!   conflict each need nodes of their own;
+//! - [`ConstraintGraph::graph`] is the whole picture with the reason on every conflict edge,
+//!   for library users who draw or explain a plan; the planner itself needs only the two
+//!   above.
 
 use crate::model::Model;
 use crate::policy::{self, Class};
@@ -38,11 +47,14 @@ pub enum Conflict {
     Attribute(String),
 }
 
+/// The classes of a model and the edges between them (see the module docs).
 #[derive(Debug, Clone)]
 pub struct ConstraintGraph {
+    /// The classes, in the policy's order; class indices everywhere index this.
     pub classes: Vec<Class>,
+    /// Every vertex and edge, conflict reasons included.
     pub graph: UnGraph<Vertex, Edge>,
-    /// `compatible[i][j]`: classes i and j may share a pool.
+    /// `compatible[i][j]`: classes i and j may share a pool (the `Compatible` edges).
     pub compatible: Vec<Vec<bool>>,
     class_vertex: Vec<NodeIndex>,
 }
@@ -122,6 +134,61 @@ impl ConstraintGraph {
             .enumerate()
             .all(|(i, &a)| group[i + 1..].iter().all(|&b| self.compatible[a][b]))
     }
+
+    /// A heaviest set of classes pairwise in conflict (`weight` per class; classes of
+    /// weight 0 left out), ascending: exact branch and bound over the conflict edges, bounded
+    /// in nodes explored (then the best found, still a valid choice).
+    pub fn heaviest_conflict_clique(&self, weight: &[u64]) -> Vec<usize> {
+        let compatible = &self.compatible;
+        let n = weight.len();
+        let mut order: Vec<usize> = (0..n).filter(|&i| weight[i] > 0).collect();
+        order.sort_by(|&a, &b| weight[b].cmp(&weight[a]).then(a.cmp(&b)));
+        struct Search<'a> {
+            compatible: &'a [Vec<bool>],
+            weight: &'a [u64],
+            order: Vec<usize>,
+            best: (u64, Vec<usize>),
+            explored: u64,
+        }
+        impl Search<'_> {
+            fn go(&mut self, from: usize, chosen: &mut Vec<usize>, w: u64) {
+                self.explored += 1;
+                if w > self.best.0 {
+                    self.best = (w, chosen.clone());
+                }
+                if self.explored > 200_000 {
+                    return;
+                }
+                let rest: u64 = self.order[from..]
+                    .iter()
+                    .filter(|&&c| chosen.iter().all(|&s| !self.compatible[s][c]))
+                    .map(|&c| self.weight[c])
+                    .sum();
+                if w + rest <= self.best.0 {
+                    return;
+                }
+                for i in from..self.order.len() {
+                    let c = self.order[i];
+                    if chosen.iter().all(|&s| !self.compatible[s][c]) {
+                        chosen.push(c);
+                        self.go(i + 1, chosen, w + self.weight[c]);
+                        chosen.pop();
+                    }
+                }
+            }
+        }
+        let mut s = Search {
+            compatible,
+            weight,
+            order,
+            best: (0, Vec::new()),
+            explored: 0,
+        };
+        s.go(0, &mut Vec::new(), 0);
+        let mut best = s.best.1;
+        best.sort_unstable();
+        best
+    }
 }
 
 #[cfg(test)]
@@ -173,5 +240,19 @@ mod tests {
         assert!(g.is_clique(&[public, internal]));
         assert!(!g.is_clique(&[public, internal, third]));
         assert!(matches!(g.graph[g.class_vertex(public)], Vertex::Class(c) if c == public));
+        // Pairwise in conflict: third-party, dedicated ci, and one of the two that share.
+        let ci = idx("dedicated:default/ci");
+        let mut weight = vec![0; 4];
+        weight[public] = 5;
+        weight[internal] = 1;
+        weight[third] = 2;
+        weight[ci] = 1;
+        assert_eq!(g.heaviest_conflict_clique(&weight), {
+            let mut v = vec![public, third, ci];
+            v.sort_unstable();
+            v
+        });
+        weight[third] = 0;
+        assert!(!g.heaviest_conflict_clique(&weight).contains(&third));
     }
 }

@@ -7,6 +7,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+/// The `apiVersion` of a plan document.
+pub const API_VERSION: &str = "tierplan/v1alpha1";
+/// The `kind` of a plan document.
+pub const KIND: &str = "Plan";
+
 /// `status` of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]

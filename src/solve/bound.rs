@@ -94,7 +94,7 @@ pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
             by_capacity.max(by_count).max(pool_min)
         })
         .collect();
-    let separated = max_weight_independent_set(&inst.graph.compatible, &weight);
+    let separated = inst.graph.heaviest_conflict_clique(&weight);
     // Any set of pairwise incompatible classes gives a valid bound; besides the heaviest,
     // try the sets that swap in each class left out, and keep the best bound.
     let compatible = &inst.graph.compatible;
@@ -687,57 +687,4 @@ fn gcd(a: u64, b: u64) -> u64 {
     } else {
         gcd(b, a % b)
     }
-}
-
-/// A heaviest set of pairwise incompatible classes: exact branch and bound on the conflict
-/// graph, bounded in nodes explored (then the best found, still a valid choice).
-fn max_weight_independent_set(compatible: &[Vec<bool>], weight: &[u64]) -> Vec<usize> {
-    let n = weight.len();
-    let mut order: Vec<usize> = (0..n).filter(|&i| weight[i] > 0).collect();
-    order.sort_by(|&a, &b| weight[b].cmp(&weight[a]).then(a.cmp(&b)));
-    struct Search<'a> {
-        compatible: &'a [Vec<bool>],
-        weight: &'a [u64],
-        order: Vec<usize>,
-        best: (u64, Vec<usize>),
-        explored: u64,
-    }
-    impl Search<'_> {
-        fn go(&mut self, from: usize, chosen: &mut Vec<usize>, w: u64) {
-            self.explored += 1;
-            if w > self.best.0 {
-                self.best = (w, chosen.clone());
-            }
-            if self.explored > 200_000 {
-                return;
-            }
-            let rest: u64 = self.order[from..]
-                .iter()
-                .filter(|&&c| chosen.iter().all(|&s| !self.compatible[s][c]))
-                .map(|&c| self.weight[c])
-                .sum();
-            if w + rest <= self.best.0 {
-                return;
-            }
-            for i in from..self.order.len() {
-                let c = self.order[i];
-                if chosen.iter().all(|&s| !self.compatible[s][c]) {
-                    chosen.push(c);
-                    self.go(i + 1, chosen, w + self.weight[c]);
-                    chosen.pop();
-                }
-            }
-        }
-    }
-    let mut s = Search {
-        compatible,
-        weight,
-        order,
-        best: (0, Vec::new()),
-        explored: 0,
-    };
-    s.go(0, &mut Vec::new(), 0);
-    let mut best = s.best.1;
-    best.sort_unstable();
-    best
 }

@@ -4,6 +4,7 @@
 
 use super::instance::Instance;
 use super::pack::{Open, PoolPack};
+use super::rules::{self, Tally};
 use std::collections::HashMap;
 
 /// Instances at most this large are searched exhaustively.
@@ -195,30 +196,9 @@ impl Search<'_, '_> {
         let nodes: Vec<usize> = (0..model.nodes.len())
             .filter(|n| mask & (1 << n) != 0)
             .collect();
-        if nodes.len() < model.policy.min_nodes_per_pool as usize {
+        let demand = inst.demand(ws.iter().copied());
+        if !rules::pool_rules_hold(inst, &demand, nodes.iter().map(|&n| inst.node_type[n])) {
             return None;
-        }
-        let k = model.policy.node_failures as usize;
-        if k > 0 {
-            for r in 0..model.resources.len() {
-                let demand: u128 = ws
-                    .iter()
-                    .map(|&w| {
-                        model.workloads[w].requests[r] as u128 * model.workloads[w].replicas as u128
-                    })
-                    .sum();
-                if demand == 0 {
-                    continue;
-                }
-                let mut caps: Vec<u128> = nodes
-                    .iter()
-                    .map(|&n| inst.types[inst.node_type[n]].cap[r] as u128)
-                    .collect();
-                caps.sort_unstable_by(|a, b| b.cmp(a));
-                if caps.iter().skip(k).sum::<u128>() < demand {
-                    return None;
-                }
-            }
         }
         let replicas: Vec<usize> = ws
             .iter()
@@ -271,7 +251,7 @@ impl Search<'_, '_> {
                     .collect();
                 zones.sort_unstable();
                 zones.dedup();
-                zones.len() >= inst.workloads[w].zones_needed as usize
+                rules::enough_zones(inst, w, zones.len())
             });
         }
         let w = replicas[i];
@@ -284,22 +264,13 @@ impl Search<'_, '_> {
             0
         };
         for x in start..nodes.len() {
-            let n = nodes[x];
-            let ty = inst.node_type[n];
-            if inst.workloads[w].eligible.binary_search(&ty).is_err()
-                || wl.max_per_node.is_some_and(|m| counts[x][j] >= m)
-                || wl
-                    .anti_affinity
-                    .iter()
-                    .any(|a| ws.binary_search(a).is_ok_and(|ja| counts[x][ja] > 0))
-                || co_location_blocks(inst, ws, &counts[x], w, j)
-                || wl
-                    .requests
-                    .iter()
-                    .zip(&load[x])
-                    .zip(&inst.types[ty].cap)
-                    .any(|((q, l), c)| l + q > *c)
-            {
+            let slot = Tally {
+                ty: inst.node_type[nodes[x]],
+                load: &load[x],
+                ws: Some(ws),
+                counts: &counts[x],
+            };
+            if !rules::fits(inst, &slot, w) {
                 continue;
             }
             counts[x][j] += 1;
@@ -318,18 +289,4 @@ impl Search<'_, '_> {
         }
         false
     }
-}
-
-/// Whether one more replica of `w` (index `j` in `ws`) on a node with `counts` breaks a
-/// co-location limit: its own (the node would host it) or one of a workload already there.
-fn co_location_blocks(inst: &Instance, ws: &[usize], counts: &[u32], w: usize, j: usize) -> bool {
-    let count = |x: usize| ws.binary_search(&x).map_or(0, |i| counts[i]);
-    inst.model.workloads[w]
-        .co_location
-        .iter()
-        .any(|&(b, max)| count(b) > max)
-        || inst.workloads[w]
-            .capped_by
-            .iter()
-            .any(|&(a, max)| count(a) > 0 && counts[j] + 1 > max)
 }

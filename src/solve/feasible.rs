@@ -20,7 +20,8 @@
 //! Catalog mode is out of scope: its supply is materialised, not given.
 
 use super::instance::Instance;
-use super::pack::{headroom_deficit, Open, PoolPack};
+use super::pack::{Open, PoolPack};
+use super::rules::{self, Tally};
 use super::Budget;
 use std::collections::HashMap;
 
@@ -303,38 +304,16 @@ impl Search<'_, '_> {
         self.pool_of[c] = None;
     }
 
-    /// How many more replicas of `w` node `n` takes, by every per-node rule.
+    /// How many more replicas of `w` node `n` takes, by every per-node rule (at most its
+    /// replicas).
     fn room(&self, w: usize, n: usize) -> u32 {
-        let inst = self.inst;
-        let m = &inst.model.workloads[w];
-        let ty = inst.node_type[n];
-        let count = &self.count[n];
-        if inst.workloads[w].eligible.binary_search(&ty).is_err()
-            || m.anti_affinity.iter().any(|&a| count[a] > 0)
-            || m.co_location.iter().any(|&(b, max)| count[b] > max)
-        {
-            return 0;
-        }
-        let mut k = u64::from(m.replicas);
-        for ((q, c), l) in m
-            .requests
-            .iter()
-            .zip(&inst.types[ty].cap)
-            .zip(&self.load[n])
-        {
-            if *q > 0 {
-                k = k.min(c.saturating_sub(*l) / q);
-            }
-        }
-        if let Some(max) = m.max_per_node {
-            k = k.min(u64::from(max.saturating_sub(count[w])));
-        }
-        for &(a, max) in &inst.workloads[w].capped_by {
-            if a == w || count[a] > 0 {
-                k = k.min(u64::from(max.saturating_sub(count[w])));
-            }
-        }
-        k as u32
+        let node = Tally {
+            ty: self.inst.node_type[n],
+            load: &self.load[n],
+            ws: None,
+            counts: &self.count[n],
+        };
+        rules::room(self.inst, &node, w).min(self.inst.model.workloads[w].replicas)
     }
 
     /// Whether classes `a` and `b` must end in different pools, so on disjoint nodes.
@@ -410,7 +389,7 @@ impl Search<'_, '_> {
                 }
             }
             let zones_needed = inst.workloads[w].zones_needed as usize;
-            if zones.len() < zones_needed {
+            if !rules::enough_zones(inst, w, zones.len()) {
                 return false;
             }
             // The fewest nodes that hold its replicas: the roomiest first.
@@ -684,18 +663,12 @@ impl Search<'_, '_> {
     /// Whether pool `p` with the extra nodes `added` meets minNodesPerPool and headroom.
     fn pool_rules_hold(&self, p: usize, added: &[usize]) -> bool {
         let inst = self.inst;
-        let model = inst.model;
         let nodes = || self.pools[p].nodes.iter().chain(added);
-        if nodes().count() < model.policy.min_nodes_per_pool as usize {
-            return false;
-        }
-        model.policy.node_failures == 0
-            || headroom_deficit(
-                inst,
-                &self.demand(&self.pools[p].classes),
-                nodes().map(|&n| inst.node_type[n]),
-            )
-            .is_none()
+        rules::pool_rules_hold(
+            inst,
+            &self.demand(&self.pools[p].classes),
+            nodes().map(|&n| inst.node_type[n]),
+        )
     }
 
     /// The total requests of the replicas of `classes`.

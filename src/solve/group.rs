@@ -2,10 +2,10 @@
 //! packing the merged pool for real (on the full inventory) and kept only when it saves.
 
 use super::instance::{Instance, Inventory};
+use super::score::Score;
 use super::{pack, workloads_of, Budget};
 use std::collections::HashMap;
 
-type Key = (u64, usize, u64, usize);
 /// (cost saving, node saving), the two pools merged, and their union.
 type Merge = ((i128, i64), usize, usize, Vec<usize>);
 
@@ -41,13 +41,13 @@ fn greedy_merge(
     budget: &mut Budget,
 ) -> Vec<Vec<usize>> {
     let full = Inventory::full(inst);
-    let mut cache: HashMap<Vec<usize>, Key> = HashMap::new();
-    let mut estimate = |classes: &[usize], budget: &mut Budget| -> Key {
+    let mut cache: HashMap<Vec<usize>, Score> = HashMap::new();
+    let mut estimate = |classes: &[usize], budget: &mut Budget| -> Score {
         if let Some(k) = cache.get(classes) {
             return *k;
         }
         let mut inv = full.clone();
-        let k = pack::pack_pool(inst, &workloads_of(inst, classes), &mut inv, budget).key();
+        let k = pack::pack_pool(inst, &workloads_of(inst, classes), &mut inv, budget).score();
         cache.insert(classes.to_vec(), k);
         k
     };
@@ -69,14 +69,16 @@ fn greedy_merge(
                     estimate(&union, budget),
                 );
                 // Never trade placed replicas or met rules for cost.
-                if m.0 > a.0 + b.0 || m.1 > a.1 + b.1 {
+                let apart = a + b;
+                if m.unplaced > apart.unplaced || m.unmet > apart.unmet {
                     continue;
                 }
                 let saving = (
-                    (a.2 + b.2) as i128 - m.2 as i128,
-                    (a.3 + b.3) as i64 - m.3 as i64,
+                    apart.cost as i128 - m.cost as i128,
+                    apart.nodes as i64 - m.nodes as i64,
                 );
-                let improves = m.0 < a.0 + b.0 || m.1 < a.1 + b.1 || saving > (0, 0);
+                let improves =
+                    m.unplaced < apart.unplaced || m.unmet < apart.unmet || saving > (0, 0);
                 if improves && best.as_ref().is_none_or(|(s, ..)| saving > *s) {
                     best = Some((saving, i, j, union));
                 }

@@ -19,6 +19,8 @@ mod instance;
 mod last_resort;
 mod pack;
 mod polish;
+mod rules;
+mod score;
 mod stable;
 
 pub use bound::Bound;
@@ -27,6 +29,7 @@ use crate::model::{cost_from_micros, Model};
 use crate::plan::{self, Objective, Placement, Plan, Status, Unmet, Unplaced};
 use instance::{Instance, Inventory};
 use pack::PoolPack;
+use score::Score;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -149,32 +152,13 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     let mut best: Option<(Vec<Vec<usize>>, Vec<PoolPack>)> = None;
     for groups in &candidates {
         let packs = assemble(inst, groups, &mut assembly_budget);
-        if best
-            .as_ref()
-            .is_none_or(|(_, b)| total_key(&packs) < total_key(b))
-        {
+        if best.as_ref().is_none_or(|(_, b)| score(&packs) < score(b)) {
             best = Some((groups.clone(), packs));
         }
     }
     let (mut groups, mut packs) = best.expect("at least one grouping");
     let mut bound = bound;
-    let mut proved = false;
-    // Tiny instances are searched exhaustively: that proves the optimum (or infeasibility)
-    // and repairs any miss of the heuristics.
-    if options.exhaustive && exact::applies(inst) {
-        match exact::search(inst) {
-            Some(exact::Exact::Optimal(g, p)) => {
-                let cost: u64 = p.iter().map(|x| x.cost).sum();
-                if total_key(&p) < total_key(&packs) {
-                    (groups, packs) = (g, p);
-                }
-                bound.micros = Some(cost);
-                proved = true;
-            }
-            Some(exact::Exact::Infeasible) => proved = true,
-            None => {}
-        }
-    }
+    let proved = options.exhaustive && prove(inst, &mut groups, &mut packs, &mut bound);
     // Then local search: repair what the construction left unplaced, release nodes.
     let mut polish_budget = Budget::new(options.work_limit * 2, deadline);
     if !proved {
@@ -191,33 +175,14 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     let mut fallback_budget = Budget::new(options.work_limit.min(feasible::WORK_LIMIT), deadline);
     if options.exhaustive && !proved && incomplete(&packs) && feasible::applies(inst) {
         if let feasible::Outcome::Found(g, p) = feasible::search(inst, &mut fallback_budget) {
-            if total_key(&p) < total_key(&packs) {
+            if score(&p) < score(&packs) {
                 (groups, packs) = (g, p);
             }
         }
     }
-    // The last resort, and a floor: a baseline's complete plan, polished from there, when
-    // the search ends incomplete or (where the baselines are quick to build) costs more. The
-    // search packs pool by pool and may strand what a later pool needs, where one pool per
-    // class, filled in the baselines' order, still fits.
     let mut last_budget = Budget::new(options.work_limit, deadline);
     if !proved && (incomplete(&packs) || last_resort::quick(inst)) {
-        for (g, mut p) in last_resort::baseline_packs(inst) {
-            if total_key(&p) >= total_key(&packs) {
-                continue;
-            }
-            let pools: Vec<Vec<usize>> = g.iter().map(|c| workloads_of(inst, c)).collect();
-            polish::polish(
-                inst,
-                &pools,
-                &mut p,
-                bound.micros.unwrap_or(0),
-                &mut last_budget,
-            );
-            if total_key(&p) < total_key(&packs) {
-                (groups, packs) = (g, p);
-            }
-        }
+        try_baselines(inst, &mut groups, &mut packs, &bound, &mut last_budget);
     }
     let stats = Stats {
         elapsed: start.elapsed(),
@@ -242,6 +207,54 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
         packs,
         bound,
         stats,
+    }
+}
+
+/// Tiny instances are searched exhaustively: that proves the optimum (or infeasibility) and
+/// repairs any miss of the heuristics. Whether it proved anything.
+fn prove(
+    inst: &Instance,
+    groups: &mut Vec<Vec<usize>>,
+    packs: &mut Vec<PoolPack>,
+    bound: &mut Bound,
+) -> bool {
+    if !exact::applies(inst) {
+        return false;
+    }
+    match exact::search(inst) {
+        Some(exact::Exact::Optimal(g, p)) => {
+            let cost: u64 = p.iter().map(|x| x.cost).sum();
+            if score(&p) < score(packs) {
+                (*groups, *packs) = (g, p);
+            }
+            bound.micros = Some(cost);
+            true
+        }
+        Some(exact::Exact::Infeasible) => true,
+        None => false,
+    }
+}
+
+/// The last resort, and a floor: a baseline's complete plan, polished from there, when the
+/// search ends incomplete or (where the baselines are quick to build) costs more. The
+/// search packs pool by pool and may strand what a later pool needs, where one pool per
+/// class, filled in the baselines' order, still fits.
+fn try_baselines(
+    inst: &Instance,
+    groups: &mut Vec<Vec<usize>>,
+    packs: &mut Vec<PoolPack>,
+    bound: &Bound,
+    budget: &mut Budget,
+) {
+    for (g, mut p) in last_resort::baseline_packs(inst) {
+        if score(&p) >= score(packs) {
+            continue;
+        }
+        let pools: Vec<Vec<usize>> = g.iter().map(|c| workloads_of(inst, c)).collect();
+        polish::polish(inst, &pools, &mut p, bound.micros.unwrap_or(0), budget);
+        if score(&p) < score(packs) {
+            (*groups, *packs) = (g, p);
+        }
     }
 }
 
@@ -277,7 +290,7 @@ fn assemble(inst: &Instance, groups: &[Vec<usize>], budget: &mut Budget) -> Vec<
         }
         order = next;
         let packs = assemble_in_order(inst, groups, &order, budget);
-        if total_key(&packs) < total_key(&best) {
+        if score(&packs) < score(&best) {
             best = packs;
         }
     }
@@ -342,15 +355,12 @@ fn assemble_in_order(
 
 /// Whether some replica is unplaced or some pool rule unmet.
 fn incomplete(packs: &[PoolPack]) -> bool {
-    let (unplaced, unmet, ..) = total_key(packs);
-    unplaced > 0 || unmet > 0
+    !score(packs).complete()
 }
 
-fn total_key(packs: &[PoolPack]) -> (u64, usize, u64, usize) {
-    packs.iter().fold((0, 0, 0, 0), |acc, p| {
-        let k = p.key();
-        (acc.0 + k.0, acc.1 + k.1, acc.2 + k.2, acc.3 + k.3)
-    })
+/// How good the pools are together.
+fn score(packs: &[PoolPack]) -> Score {
+    packs.iter().map(PoolPack::score).sum()
 }
 
 /// The plan document of what the search found; with a previous plan, brought close to it
@@ -379,20 +389,9 @@ fn finish(
         .map(|(groups, packs)| {
             let mut plan = to_plan(inst, &groups, &packs, &found.bound, bought, Some(previous));
             let disruption = crate::diff::diff(previous, &plan).disruption();
-            let (unplaced, unmet, cost, _) = total_key(&packs);
-            let weighed = options
-                .stability_micros
-                .saturating_mul(disruption.moved_replicas)
-                .saturating_add(cost);
             plan.objective.disruption = Some(disruption);
-            let key = (
-                unplaced,
-                unmet,
-                weighed,
-                disruption.moved_replicas,
-                disruption.relabelled_nodes,
-            );
-            (key, plan)
+            let score = score(&packs).with_disruption(disruption, options.stability_micros);
+            (score, plan)
         })
         .min_by(|a, b| a.0.cmp(&b.0))
         .map(|(_, plan)| plan)
@@ -530,8 +529,8 @@ fn to_plan(
         }
     });
     Plan {
-        api_version: crate::input::wire::API_VERSION.to_string(),
-        kind: "Plan".to_string(),
+        api_version: plan::API_VERSION.to_string(),
+        kind: plan::KIND.to_string(),
         status,
         objective: Objective {
             cost: cost_from_micros(cost),

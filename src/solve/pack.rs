@@ -6,6 +6,8 @@
 //! kept; all of it is bounded by work, never by the clock, so results are reproducible.
 
 use super::instance::{Instance, Inventory};
+use super::rules::{self, headroom_deficit};
+use super::score::Score;
 use super::Budget;
 
 /// A node taken by a pool, with what it hosts.
@@ -77,14 +79,15 @@ pub struct PoolPack {
 }
 
 impl PoolPack {
-    /// Lexicographic quality: fewer unplaced replicas, fewer unmet rules, lower cost, fewer nodes.
-    pub fn key(&self) -> (u64, usize, u64, usize) {
-        (
-            self.shortfalls.iter().map(|s| s.count as u64).sum(),
-            self.unmet.len(),
-            self.cost,
-            self.nodes.len(),
-        )
+    /// How good the packing is (see [`Score`]).
+    pub fn score(&self) -> Score {
+        Score {
+            unplaced: self.shortfalls.iter().map(|s| s.count as u64).sum(),
+            unmet: self.unmet.len(),
+            cost: self.cost,
+            nodes: self.nodes.len(),
+            ..Score::default()
+        }
     }
 }
 
@@ -151,7 +154,7 @@ pub fn pack_pool(
             if !pack.shortfalls.is_empty() {
                 super::polish::repair(inst, workloads, &mut pack, &mut trial, budget);
             }
-            if best.as_ref().is_none_or(|(b, ..)| pack.key() < b.key()) {
+            if best.as_ref().is_none_or(|(b, ..)| pack.score() < b.score()) {
                 best = Some((pack, trial, preferred, (workloads, first_fit_all)));
             }
         }
@@ -217,7 +220,9 @@ impl Packer<'_, '_> {
                 let target = nodes
                     .iter()
                     .position(|o| {
-                        o.zone < inst.zones.len() && !used.contains(&o.zone) && self.room(o, w) > 0
+                        o.zone < inst.zones.len()
+                            && !used.contains(&o.zone)
+                            && rules::room(inst, o, w) > 0
                     })
                     .or_else(|| self.open(inv, &mut nodes, w, &remaining, Some(&used)));
                 match target {
@@ -242,7 +247,7 @@ impl Packer<'_, '_> {
                 if left == 0 {
                     break;
                 }
-                let k = self.room(node, w).min(left);
+                let k = rules::room(inst, node, w).min(left);
                 if k > 0 {
                     self.place(node, w, k, &mut remaining);
                     left -= k;
@@ -251,7 +256,7 @@ impl Packer<'_, '_> {
             while left > 0 {
                 match self.open(inv, &mut nodes, w, &remaining, None) {
                     Some(i) => {
-                        let k = self.room(&nodes[i], w).min(left);
+                        let k = rules::room(inst, &nodes[i], w).min(left);
                         self.place(&mut nodes[i], w, k, &mut remaining);
                         left -= k;
                     }
@@ -327,19 +332,13 @@ impl Packer<'_, '_> {
             });
             shapes[s].members.push((w, m.replicas));
         }
+        // Members have no neighbour or spread rules (see `constrained`): eligibility and
+        // capacity are all that decide.
         let room = |o: &Open, s: &Shape| -> u64 {
             if s.eligible.binary_search(&o.ty).is_err() {
                 return 0;
             }
-            let cap = &inst.types[o.ty].cap;
-            s.req
-                .iter()
-                .zip(cap)
-                .zip(&o.load)
-                .filter(|((q, _), _)| **q > 0)
-                .map(|((q, c), l)| c.saturating_sub(*l) / q)
-                .min()
-                .unwrap_or(u64::MAX)
+            rules::capacity_room(inst, o.ty, &o.load, &s.req)
         };
         let fill = |this: &mut Self, shapes: &mut [Shape], o: &mut Open, remaining: &mut [u64]| {
             let cap = &inst.types[o.ty].cap;
@@ -406,42 +405,6 @@ impl Packer<'_, '_> {
             load: vec![0; self.inst.model.resources.len()],
             hosted: Vec::new(),
         })
-    }
-
-    /// How many more replicas of `w` fit on `o`.
-    fn room(&self, o: &Open, w: usize) -> u32 {
-        let m = &self.inst.model.workloads[w];
-        if self.inst.workloads[w]
-            .eligible
-            .binary_search(&o.ty)
-            .is_err()
-        {
-            return 0;
-        }
-        if m.anti_affinity.iter().any(|&a| o.count(a) > 0) {
-            return 0;
-        }
-        let cap = &self.inst.types[o.ty].cap;
-        let mut k = u64::from(u32::MAX);
-        for ((q, c), l) in m.requests.iter().zip(cap).zip(&o.load) {
-            if *q > 0 {
-                k = k.min(c.saturating_sub(*l) / q);
-            }
-        }
-        if let Some(max) = m.max_per_node {
-            k = k.min(max.saturating_sub(o.count(w)) as u64);
-        }
-        // Co-location limits: this workload's own (it would make the node host it), and
-        // those of workloads already on the node that cap this one.
-        if m.co_location.iter().any(|&(b, max)| o.count(b) > max) {
-            return 0;
-        }
-        for &(a, max) in &self.inst.workloads[w].capped_by {
-            if o.count(a) > 0 {
-                k = k.min(max.saturating_sub(o.count(w)) as u64);
-            }
-        }
-        k as u32
     }
 
     fn place(&self, o: &mut Open, w: usize, k: u32, remaining: &mut [u64]) {
@@ -535,7 +498,7 @@ impl Packer<'_, '_> {
                     if j == victim || removed[j] {
                         continue;
                     }
-                    let fit = self.room(&nodes[j], w).min(k);
+                    let fit = rules::room(inst, &nodes[j], w).min(k);
                     if fit > 0 {
                         nodes[j].add(&inst.model.workloads[w].requests, w, fit);
                         moves.push((j, w, fit));
@@ -558,10 +521,8 @@ impl Packer<'_, '_> {
             };
             let zones_kept =
                 ok && moving.iter().all(|&(w, _)| {
-                    zones_of(live(), w, inst.zones.len()).len()
-                        >= inst.workloads[w].zones_needed as usize
-                }) && live().count() >= inst.model.policy.min_nodes_per_pool as usize
-                    && (!keep_headroom || self.deficit_of(live().map(|o| o.ty)).is_none());
+                    rules::enough_zones(inst, w, zones_of(live(), w, inst.zones.len()).len())
+                }) && rules::may_shrink_to(inst, self.demand, live().map(|o| o.ty), keep_headroom);
             if zones_kept {
                 nodes[victim].load.iter_mut().for_each(|l| *l = 0);
             } else {
@@ -655,7 +616,7 @@ impl Packer<'_, '_> {
     ) {
         let min = self.inst.model.policy.min_nodes_per_pool as usize;
         let types = self.types;
-        while nodes.len() < min {
+        while !rules::enough_nodes(self.inst, nodes.len()) {
             let pick = types
                 .iter()
                 .flat_map(|&t| (0..inv.zones()).map(move |z| (t, z)))
@@ -772,10 +733,8 @@ pub(super) fn meet_pool_rules(
 /// missed it: a repair that adds nodes for unplaced replicas may meet minNodesPerPool or
 /// headroom on the way. No search step breaks a rule that held, so none is added here.
 pub(super) fn settle_unmet(inst: &Instance, demand: &[u128], pack: &mut PoolPack) {
-    let k = inst.model.policy.node_failures;
-    let headroom_held =
-        k == 0 || headroom_deficit(inst, demand, pack.nodes.iter().map(|o| o.ty)).is_none();
-    let min_held = pack.nodes.len() >= inst.model.policy.min_nodes_per_pool as usize;
+    let headroom_held = rules::headroom_holds(inst, demand, pack.nodes.iter().map(|o| o.ty));
+    let min_held = rules::enough_nodes(inst, pack.nodes.len());
     pack.unmet.retain(|&(rule, _)| match rule {
         "headroom" => !headroom_held,
         _ => !min_held,
@@ -802,31 +761,6 @@ fn constrained(inst: &Instance, w: usize) -> bool {
         || !m.co_location.is_empty()
         || !inst.workloads[w].capped_by.is_empty()
         || inst.workloads[w].zones_needed > 0
-}
-
-/// The headroom deficit of a pool with total requests `demand` made of nodes of these
-/// types: Σ over resources of (demand − (capacity − K largest)) / largest type capacity,
-/// when positive; `None` when headroom holds.
-pub(super) fn headroom_deficit(
-    inst: &Instance,
-    demand: &[u128],
-    types: impl Iterator<Item = usize> + Clone,
-) -> Option<f64> {
-    let k = inst.model.policy.node_failures as usize;
-    let mut total = 0.0;
-    for (r, &demand) in demand.iter().enumerate() {
-        if demand == 0 {
-            continue;
-        }
-        let mut caps: Vec<u64> = types.clone().map(|t| inst.types[t].cap[r]).collect();
-        caps.sort_unstable_by(|a, b| b.cmp(a));
-        let usable: u128 = caps.iter().skip(k).map(|&c| c as u128).sum();
-        if usable < demand {
-            let scale = inst.max_cap[r].max(1) as f64;
-            total += (demand - usable) as f64 / scale;
-        }
-    }
-    (total > 0.0).then_some(total)
 }
 
 /// Distinct real zones of the nodes in `nodes` hosting `w`.

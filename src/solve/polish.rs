@@ -28,7 +28,8 @@
 //! gives the same plan; the work is bounded by the budget, never by the clock.
 
 use super::instance::{Instance, Inventory};
-use super::pack::{self, headroom_deficit, nodes_cost, Open, PoolPack};
+use super::pack::{self, nodes_cost, Open, PoolPack};
+use super::rules::{self, headroom_deficit};
 use super::Budget;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -242,14 +243,11 @@ pub(super) fn holds(inst: &Instance, workloads: &[usize], pack: &PoolPack) -> bo
         .iter()
         .all(|&w| placed(w) == inst.model.workloads[w].replicas)
         && s.zones_met()
-        && pack.nodes.iter().all(|o| {
-            workloads
-                .iter()
-                .any(|&w| inst.workloads[w].eligible.binary_search(&o.ty).is_ok())
-        })
-        && pack.nodes.len() >= inst.model.policy.min_nodes_per_pool as usize
-        && (inst.model.policy.node_failures == 0
-            || headroom_deficit(inst, &demand, pack.nodes.iter().map(|o| o.ty)).is_none())
+        && pack
+            .nodes
+            .iter()
+            .all(|o| workloads.iter().any(|&w| rules::eligible(inst, w, o.ty)))
+        && rules::pool_rules_hold(inst, &demand, pack.nodes.iter().map(|o| o.ty))
 }
 
 /// Replicas to eject from one node: (workload, count).
@@ -258,25 +256,6 @@ type Ejection = Vec<(usize, u32)>;
 /// A node's refill, per workload: (workload, replicas there now, a second count: the most
 /// the search may put there, then the count it chose).
 type Refill = Vec<(usize, u32, u32)>;
-
-/// The residents of `o` in `anti` (sorted), with their counts: through the shorter of the
-/// two lists, as conflict lists can be long and nodes hold few workloads, or the reverse.
-fn conflicts<'o>(o: &'o Open, anti: &'o [usize]) -> impl Iterator<Item = (usize, u32)> + 'o {
-    let (by_anti, by_hosted): (&[usize], &[(usize, u32)]) = if anti.len() <= o.hosted.len() {
-        (anti, &[])
-    } else {
-        (&[], &o.hosted)
-    };
-    let by_anti = by_anti
-        .iter()
-        .map(|&a| (a, o.count(a)))
-        .filter(|&(_, c)| c > 0);
-    let by_hosted = by_hosted
-        .iter()
-        .filter(move |&&(h, c)| c > 0 && anti.binary_search(&h).is_ok())
-        .copied();
-    by_anti.chain(by_hosted)
-}
 
 struct Search<'a, 'm> {
     inst: &'a Instance<'m>,
@@ -467,7 +446,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 .iter()
                 .filter(|&&c| c > 0)
                 .count();
-            used < self.inst.workloads[w].zones_needed as usize
+            !rules::enough_zones(self.inst, w, used)
         })
     }
 
@@ -492,27 +471,12 @@ impl<'a, 'm> Search<'a, 'm> {
             .iter()
             .filter(|&&c| c > 0)
             .count();
-        used > self.inst.workloads[w].zones_needed as usize
+        rules::enough_zones(self.inst, w, used - 1)
     }
 
     /// Whether one more replica of `w` may go on node `o` under every node rule.
     fn fits(&self, o: &Open, w: usize) -> bool {
-        let inst = self.inst;
-        let m = &inst.model.workloads[w];
-        let cap = &inst.types[o.ty].cap;
-        inst.workloads[w].eligible.binary_search(&o.ty).is_ok()
-            && conflicts(o, &m.anti_affinity).next().is_none()
-            && m.requests
-                .iter()
-                .zip(cap)
-                .zip(&o.load)
-                .all(|((q, c), l)| l + q <= *c)
-            && m.max_per_node.is_none_or(|max| o.count(w) < max)
-            && m.co_location.iter().all(|&(b, max)| o.count(b) <= max)
-            && inst.workloads[w]
-                .capped_by
-                .iter()
-                .all(|&(a, max)| o.count(a) == 0 || o.count(w) < max)
+        rules::fits(self.inst, o, w)
     }
 
     fn is_tabu(&self, j: usize, w: usize, stay: bool) -> bool {
@@ -528,7 +492,7 @@ impl<'a, 'm> Search<'a, 'm> {
         let inst = self.inst;
         let o = &self.nodes[j];
         let m = &inst.model.workloads[u];
-        if inst.workloads[u].eligible.binary_search(&o.ty).is_err()
+        if !rules::eligible(inst, u, o.ty)
             || m.max_per_node.is_some_and(|max| o.count(u) >= max)
             || !self.zone_allows(j, u)
             || self.is_tabu(j, u, false)
@@ -537,19 +501,10 @@ impl<'a, 'm> Search<'a, 'm> {
         }
         let mut out: BTreeMap<usize, u32> = BTreeMap::new();
         // Neighbour rules first: these residents must go whatever the capacity.
-        out.extend(conflicts(o, &m.anti_affinity));
-        for &(b, max) in &m.co_location {
-            let c = o.count(b);
-            if c > max {
-                let e = out.entry(b).or_insert(0);
-                *e = (*e).max(c - max);
-            }
-        }
-        for &(a, max) in &inst.workloads[u].capped_by {
-            if o.count(a) > 0 && o.count(u) >= max {
-                out.insert(a, o.count(a));
-            }
-        }
+        rules::blockers(inst, o, u, |b, k| {
+            let e = out.entry(b).or_insert(0);
+            *e = (*e).max(k);
+        });
         // Then capacity: the lightest replica that covers the whole overflow, else the one
         // that relieves the most of it.
         let cap = &inst.types[o.ty].cap;
@@ -886,7 +841,7 @@ impl<'a, 'm> Search<'a, 'm> {
         let mut evaluated = 0u64;
         for &j in sample {
             let o = &self.nodes[j];
-            if inst.workloads[u].eligible.binary_search(&o.ty).is_err()
+            if !rules::eligible(inst, u, o.ty)
                 || !self.zone_allows(j, u)
                 || self.is_tabu(j, u, false)
             {
@@ -1207,8 +1162,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 .filter(move |&j| j != v && !self.closed[j])
                 .map(|j| self.nodes[j].ty)
         };
-        live().count() >= self.inst.model.policy.min_nodes_per_pool as usize
-            && (!headroom_held || headroom_deficit(self.inst, &self.demand, live()).is_none())
+        rules::may_shrink_to(self.inst, &self.demand, live(), headroom_held)
     }
 
     /// Whether the pool's other nodes have, per resource, the free capacity node `v` uses,
@@ -1221,9 +1175,8 @@ impl<'a, 'm> Search<'a, 'm> {
             let Some(max) = inst.model.workloads[w].max_per_node else {
                 return true;
             };
-            let eligible = &inst.workloads[w].eligible;
             let free: u64 = others()
-                .filter(|&j| eligible.binary_search(&self.nodes[j].ty).is_ok())
+                .filter(|&j| rules::eligible(inst, w, self.nodes[j].ty))
                 .map(|j| u64::from(max.saturating_sub(self.nodes[j].count(w))))
                 .sum();
             free >= u64::from(k)

@@ -172,10 +172,7 @@ pub(super) fn previous_packs(
             && known_node(&p.node)
     });
     let (groups, packs) = read_back(inst, &trimmed)?;
-    let compatible = groups.iter().all(|g| {
-        g.iter()
-            .all(|&a| g.iter().all(|&b| a == b || inst.graph.compatible[a][b]))
-    });
+    let compatible = groups.iter().all(|g| inst.graph.is_clique(g));
     let holds = groups
         .iter()
         .zip(&packs)
