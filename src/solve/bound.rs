@@ -14,7 +14,8 @@ use good_lp::highs as lp_solver;
 #[cfg(not(feature = "highs"))]
 use good_lp::microlp as lp_solver;
 use good_lp::{
-    constraint, variable, variables, Expression, ResolutionError, Solution, SolverModel, Variable,
+    constraint, variable, variables, Constraint, Expression, ResolutionError, Solution,
+    SolverModel, Variable,
 };
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -40,7 +41,6 @@ fn count_need(inst: &Instance, w: usize) -> u64 {
 /// returned (0, trivially valid, if none was).
 pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
     let model = inst.model;
-    let nres = model.resources.len();
     let k = model.policy.node_failures as u64;
     let placeable: Vec<usize> = (0..model.workloads.len())
         .filter(|&w| !inst.workloads[w].eligible.is_empty())
@@ -78,52 +78,8 @@ pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
         })
         .collect();
     let pool_min = (model.policy.min_nodes_per_pool as u64).max(if k > 0 { k + 1 } else { 0 });
-    let weight: Vec<u64> = classes
-        .iter()
-        .map(|ws| {
-            if ws.is_empty() {
-                return 0;
-            }
-            let d = inst.demand(ws.iter().copied());
-            let by_capacity = (0..nres)
-                .filter(|&r| d[r] > 0)
-                .map(|r| ceil_div(d[r], inst.max_cap[r].max(1) as u128) as u64 + k)
-                .max()
-                .unwrap_or(0);
-            let by_count = ws.iter().map(|&w| count_need(inst, w)).max().unwrap_or(0);
-            by_capacity.max(by_count).max(pool_min)
-        })
-        .collect();
-    let separated = inst.graph.heaviest_conflict_clique(&weight);
-    // Any set of pairwise incompatible classes gives a valid bound; besides the heaviest,
-    // try the sets that swap in each class left out, and keep the best bound.
-    let compatible = &inst.graph.compatible;
-    let mut candidates = vec![separated.clone()];
-    for u in 0..classes.len() {
-        if weight[u] == 0 || separated.contains(&u) {
-            continue;
-        }
-        let mut set: Vec<usize> = vec![u];
-        let mut rest: Vec<usize> = (0..classes.len())
-            .filter(|&c| c != u && weight[c] > 0)
-            .collect();
-        rest.sort_by(|&a, &b| {
-            separated
-                .contains(&b)
-                .cmp(&separated.contains(&a))
-                .then(weight[b].cmp(&weight[a]))
-                .then(a.cmp(&b))
-        });
-        for c in rest {
-            if set.iter().all(|&s| !compatible[s][c]) {
-                set.push(c);
-            }
-        }
-        set.sort_unstable();
-        if !candidates.contains(&set) {
-            candidates.push(set);
-        }
-    }
+    let weight = class_weights(inst, &classes, pool_min);
+    let mut candidates = conflict_sets(inst, &weight);
     candidates.truncate(16);
     let mut best: Option<(Option<u64>, usize)> = None;
     for set in &candidates {
@@ -152,6 +108,239 @@ pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
     }
 }
 
+/// Per class (its placeable workloads), the nodes it needs standing alone: by capacity on
+/// the largest nodes (plus the K that may fail), by its spread rules, and at least a pool's
+/// minimum. The weights that choose which classes the bound keeps apart.
+fn class_weights(inst: &Instance, classes: &[Vec<usize>], pool_min: u64) -> Vec<u64> {
+    let k = inst.model.policy.node_failures as u64;
+    classes
+        .iter()
+        .map(|ws| {
+            if ws.is_empty() {
+                return 0;
+            }
+            let d = inst.demand(ws.iter().copied());
+            let by_capacity = (0..inst.model.resources.len())
+                .filter(|&r| d[r] > 0)
+                .map(|r| ceil_div(d[r], inst.max_cap[r].max(1) as u128) as u64 + k)
+                .max()
+                .unwrap_or(0);
+            let by_count = ws.iter().map(|&w| count_need(inst, w)).max().unwrap_or(0);
+            by_capacity.max(by_count).max(pool_min)
+        })
+        .collect()
+}
+
+/// Sets of pairwise incompatible classes to keep apart in the LP. Any such set gives a valid
+/// bound: the heaviest, then for each class left out, the set that swaps it in (greedily
+/// completed, members of the heaviest and heavy classes first).
+fn conflict_sets(inst: &Instance, weight: &[u64]) -> Vec<Vec<usize>> {
+    let separated = inst.graph.heaviest_conflict_clique(weight);
+    let compatible = &inst.graph.compatible;
+    let mut candidates = vec![separated.clone()];
+    for u in 0..weight.len() {
+        if weight[u] == 0 || separated.contains(&u) {
+            continue;
+        }
+        let mut set: Vec<usize> = vec![u];
+        let mut rest: Vec<usize> = (0..weight.len())
+            .filter(|&c| c != u && weight[c] > 0)
+            .collect();
+        rest.sort_by(|&a, &b| {
+            separated
+                .contains(&b)
+                .cmp(&separated.contains(&a))
+                .then(weight[b].cmp(&weight[a]))
+                .then(a.cmp(&b))
+        });
+        for c in rest {
+            if set.iter().all(|&s| !compatible[s][c]) {
+                set.push(c);
+            }
+        }
+        set.sort_unstable();
+        if !candidates.contains(&set) {
+            candidates.push(set);
+        }
+    }
+    candidates
+}
+
+/// The covering constraints of the LP bound over `x` (nodes of each useful type per group).
+struct Cover<'a, 'm> {
+    inst: &'a Instance<'m>,
+    useful: &'a [usize],
+    x: &'a [BTreeMap<usize, Variable>],
+    constraints: Vec<Constraint>,
+}
+
+impl Cover<'_, '_> {
+    /// Groups `gs` together hold the replicas of `ws`: per set of types some of them can
+    /// use, capacity for their demand and nodes enough for their count rules.
+    fn cover(&mut self, gs: &[usize], ws: &[usize]) {
+        let (inst, x) = (self.inst, self.x);
+        for (set, d, count) in eligibility_needs(inst, ws) {
+            let mut count_cut = count;
+            for (r, &dr) in d.iter().enumerate() {
+                if dr == 0 {
+                    continue;
+                }
+                let max_cap = set.iter().map(|&t| inst.types[t].cap[r]).max().unwrap_or(0);
+                count_cut = count_cut.max(ceil_div(dr, max_cap.max(1) as u128) as u64);
+                let lhs: Expression = gs
+                    .iter()
+                    .flat_map(|&g| set.iter().map(move |&t| (g, t)))
+                    .map(|(g, t)| coefficient(inst.types[t].cap[r], d[r]) * x[g][&t])
+                    .sum();
+                self.constraints.push(constraint!(lhs >= 1.0));
+            }
+            let count: Expression = gs
+                .iter()
+                .flat_map(|&g| set.iter().map(move |&t| x[g][&t]))
+                .sum();
+            self.constraints
+                .push(constraint!(count >= count_cut as f64));
+        }
+    }
+
+    /// Group `g`, a pool of its own, keeps headroom for `ws` (K nodes of the smallest useful
+    /// type may fail) and at least `pool_min` nodes.
+    fn headroom(&mut self, g: usize, ws: &[usize], pool_min: u64) {
+        let (inst, x, useful) = (self.inst, self.x, self.useful);
+        let k = inst.model.policy.node_failures as u64;
+        let d = inst.demand(ws.iter().copied());
+        let mut count_cut = pool_min;
+        for (r, &dr) in d.iter().enumerate() {
+            if dr == 0 {
+                continue;
+            }
+            let min_cap = useful
+                .iter()
+                .map(|&t| inst.types[t].cap[r])
+                .min()
+                .unwrap_or(0);
+            let need = d[r] + k as u128 * min_cap as u128;
+            count_cut = count_cut.max(ceil_div(d[r], inst.max_cap[r].max(1) as u128) as u64 + k);
+            let lhs: Expression = useful
+                .iter()
+                .map(|&t| coefficient(inst.types[t].cap[r], need) * x[g][&t])
+                .sum();
+            self.constraints.push(constraint!(lhs >= 1.0));
+        }
+        let count: Expression = useful.iter().map(|&t| x[g][&t]).sum();
+        self.constraints
+            .push(constraint!(count >= count_cut as f64));
+    }
+
+    /// A class outside the separated set runs in the last group or in the group of a
+    /// separated class it is compatible with, never elsewhere: those groups together cover
+    /// its demand on top of their own classes' demand (each alone, and all such together).
+    fn outside(&mut self, separated: &[usize], classes: &[Vec<usize>]) {
+        let rest = separated.len();
+        let mut outside_all: Vec<usize> = Vec::new();
+        let mut groups_all: Vec<usize> = vec![rest];
+        for (u, ws) in classes.iter().enumerate() {
+            if ws.is_empty() || separated.contains(&u) {
+                continue;
+            }
+            let mut gs = vec![rest];
+            let mut served: Vec<usize> = ws.clone();
+            for (g, &c) in separated.iter().enumerate() {
+                if self.inst.graph.compatible[c][u] {
+                    gs.push(g);
+                    served.extend(&classes[c]);
+                }
+            }
+            self.cover(&gs, &served);
+            outside_all.extend(ws);
+            groups_all.extend(gs);
+        }
+        if !outside_all.is_empty() {
+            groups_all.sort_unstable();
+            groups_all.dedup();
+            for (g, &c) in separated.iter().enumerate() {
+                if groups_all.contains(&g) {
+                    outside_all.extend(&classes[c]);
+                }
+            }
+            outside_all.sort_unstable();
+            outside_all.dedup();
+            self.cover(&groups_all, &outside_all);
+        }
+    }
+}
+
+/// The LP of [`cheapest_pool`] over pools whose largest node is of type `largest` (the
+/// others among `allowed`): its cost in millionths, `Ok(None)` when the solver proves no
+/// such pool exists, `Err` when it fails otherwise.
+fn cheapest_with_largest(
+    inst: &Instance,
+    largest: usize,
+    allowed: &[usize],
+    total: &[u128],
+    needs: &[(Vec<usize>, Vec<u128>, u64)],
+    pool_min: f64,
+    min_cap: &[u64],
+) -> Result<Option<f64>, ()> {
+    let k = inst.model.policy.node_failures as u128;
+    let mut vars = variables!();
+    let n: BTreeMap<usize, Variable> = allowed
+        .iter()
+        .map(|&t| {
+            (
+                t,
+                match inst.types[t].limit {
+                    Some(limit) => vars.add(variable().min(0).max(limit as f64)),
+                    None => vars.add(variable().min(0)),
+                },
+            )
+        })
+        .collect();
+    let objective: Expression = allowed
+        .iter()
+        .map(|&t| inst.types[t].cost as f64 * 1e-6 * n[&t])
+        .sum();
+    let mut problem = vars.minimise(objective.clone()).using(lp_solver);
+    problem = problem.with(constraint!(n[&largest] >= 1.0));
+    let all: Expression = allowed.iter().map(|&t| n[&t]).sum();
+    problem = problem.with(constraint!(all >= pool_min));
+    for r in 0..total.len() {
+        if total[r] == 0 {
+            continue;
+        }
+        let need = total[r] + inst.types[largest].cap[r] as u128 + (k - 1) * min_cap[r] as u128;
+        let cap: Expression = allowed
+            .iter()
+            .map(|&t| coefficient(inst.types[t].cap[r], need) * n[&t])
+            .sum();
+        problem = problem.with(constraint!(cap >= 1.0));
+    }
+    for (set, d, count) in needs {
+        let in_set: Expression = allowed
+            .iter()
+            .filter(|t| set.binary_search(t).is_ok())
+            .map(|&t| n[&t])
+            .sum();
+        problem = problem.with(constraint!(in_set >= *count as f64));
+        for (r, &dr) in d.iter().enumerate() {
+            if dr == 0 {
+                continue;
+            }
+            let cap: Expression = allowed
+                .iter()
+                .filter(|t| set.binary_search(t).is_ok())
+                .map(|&t| coefficient(inst.types[t].cap[r], dr) * n[&t])
+                .sum();
+            problem = problem.with(constraint!(cap >= 1.0));
+        }
+    }
+    match problem.solve() {
+        Ok(solution) => Ok(Some(solution.eval(&objective) * 1e6)),
+        Err(ResolutionError::Infeasible) => Ok(None),
+        Err(_) => Err(()),
+    }
+}
+
 /// The LP bound with the classes of `separated` kept in their own groups: `Ok(None)` when the
 /// solver proves the relaxation infeasible, `Err` when it fails otherwise (which proves nothing).
 #[allow(clippy::too_many_arguments)]
@@ -164,8 +353,6 @@ fn lp_bound(
     pool_min: u64,
     min_cost: u64,
 ) -> Result<Option<u64>, ()> {
-    let model = inst.model;
-    let k = model.policy.node_failures as u64;
     let groups = separated.len() + 1;
     let mut vars = variables!();
     let x: Vec<BTreeMap<usize, Variable>> = (0..groups)
@@ -184,65 +371,21 @@ fn lp_bound(
                 .map(|(&t, &v)| inst.types[t].cost as f64 * scale * v)
         })
         .sum();
-    let x = &x;
-    let mut constraints = Vec::new();
+    let mut lp = Cover {
+        inst,
+        useful,
+        x: &x,
+        constraints: Vec::new(),
+    };
     for &t in useful {
         if let Some(limit) = inst.types[t].limit {
             let used: Expression = x.iter().map(|g| g[&t]).sum();
-            constraints.push(constraint!(used <= limit as f64));
+            lp.constraints.push(constraint!(used <= limit as f64));
         }
     }
-    // Covering constraints for a set of workloads within groups `gs`.
-    let cover = |gs: &[usize], ws: &[usize], with_headroom: bool, constraints: &mut Vec<_>| {
-        for (set, d, count) in eligibility_needs(inst, ws) {
-            let mut count_cut = count;
-            for (r, &dr) in d.iter().enumerate() {
-                if dr == 0 {
-                    continue;
-                }
-                let max_cap = set.iter().map(|&t| inst.types[t].cap[r]).max().unwrap_or(0);
-                count_cut = count_cut.max(ceil_div(dr, max_cap.max(1) as u128) as u64);
-                let lhs: Expression = gs
-                    .iter()
-                    .flat_map(|&g| set.iter().map(move |&t| (g, t)))
-                    .map(|(g, t)| coefficient(inst.types[t].cap[r], d[r]) * x[g][&t])
-                    .sum();
-                constraints.push(constraint!(lhs >= 1.0));
-            }
-            let count: Expression = gs
-                .iter()
-                .flat_map(|&g| set.iter().map(move |&t| x[g][&t]))
-                .sum();
-            constraints.push(constraint!(count >= count_cut as f64));
-        }
-        if with_headroom {
-            let g = gs[0];
-            let d = inst.demand(ws.iter().copied());
-            let mut count_cut = pool_min;
-            for (r, &dr) in d.iter().enumerate() {
-                if dr == 0 {
-                    continue;
-                }
-                let min_cap = useful
-                    .iter()
-                    .map(|&t| inst.types[t].cap[r])
-                    .min()
-                    .unwrap_or(0);
-                let need = d[r] + k as u128 * min_cap as u128;
-                count_cut =
-                    count_cut.max(ceil_div(d[r], inst.max_cap[r].max(1) as u128) as u64 + k);
-                let lhs: Expression = useful
-                    .iter()
-                    .map(|&t| coefficient(inst.types[t].cap[r], need) * x[g][&t])
-                    .sum();
-                constraints.push(constraint!(lhs >= 1.0));
-            }
-            let count: Expression = useful.iter().map(|&t| x[g][&t]).sum();
-            constraints.push(constraint!(count >= count_cut as f64));
-        }
-    };
     for (g, &c) in separated.iter().enumerate() {
-        cover(&[g], &classes[c], true, &mut constraints);
+        lp.cover(&[g], &classes[c]);
+        lp.headroom(g, &classes[c], pool_min);
         // The group's cost is at least what any pool holding the class costs. Both bounds
         // are valid; the exhaustive one is integral but gives up on large classes.
         let exact = cheapest_pool_exact(inst, &classes[c], useful);
@@ -252,45 +395,14 @@ fn lp_bound(
                 .iter()
                 .map(|&t| inst.types[t].cost as f64 * scale * x[g][&t])
                 .sum();
-            constraints.push(constraint!(cost >= min as f64 * scale * (1.0 - 1e-9)));
+            lp.constraints
+                .push(constraint!(cost >= min as f64 * scale * (1.0 - 1e-9)));
         }
     }
     let all: Vec<usize> = (0..groups).collect();
-    cover(&all, placeable, false, &mut constraints);
-    // A class outside the separated set runs in the last group or in the group of a
-    // separated class it is compatible with, never elsewhere: those groups together cover
-    // its demand on top of their own classes' demand (each alone, and all such together).
-    let rest = groups - 1;
-    let mut outside_all: Vec<usize> = Vec::new();
-    let mut groups_all: Vec<usize> = vec![rest];
-    for (u, ws) in classes.iter().enumerate() {
-        if ws.is_empty() || separated.contains(&u) {
-            continue;
-        }
-        let mut gs = vec![rest];
-        let mut served: Vec<usize> = ws.clone();
-        for (g, &c) in separated.iter().enumerate() {
-            if inst.graph.compatible[c][u] {
-                gs.push(g);
-                served.extend(&classes[c]);
-            }
-        }
-        cover(&gs, &served, false, &mut constraints);
-        outside_all.extend(ws);
-        groups_all.extend(gs);
-    }
-    if !outside_all.is_empty() {
-        groups_all.sort_unstable();
-        groups_all.dedup();
-        for (g, &c) in separated.iter().enumerate() {
-            if groups_all.contains(&g) {
-                outside_all.extend(&classes[c]);
-            }
-        }
-        outside_all.sort_unstable();
-        outside_all.dedup();
-        cover(&groups_all, &outside_all, false, &mut constraints);
-    }
+    lp.cover(&all, placeable);
+    lp.outside(separated, classes);
+    let constraints = lp.constraints;
 
     let mut problem = vars.minimise(objective.clone()).using(lp_solver);
     for c in constraints {
@@ -355,66 +467,12 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
             .copied()
             .filter(|&t| leq(t, largest))
             .collect();
-        let mut vars = variables!();
-        let n: BTreeMap<usize, Variable> = allowed
-            .iter()
-            .map(|&t| {
-                (
-                    t,
-                    match inst.types[t].limit {
-                        Some(limit) => vars.add(variable().min(0).max(limit as f64)),
-                        None => vars.add(variable().min(0)),
-                    },
-                )
-            })
-            .collect();
-        let objective: Expression = allowed
-            .iter()
-            .map(|&t| inst.types[t].cost as f64 * 1e-6 * n[&t])
-            .sum();
-        let mut problem = vars.minimise(objective.clone()).using(lp_solver);
-        problem = problem.with(constraint!(n[&largest] >= 1.0));
-        let all: Expression = allowed.iter().map(|&t| n[&t]).sum();
-        problem = problem.with(constraint!(all >= pool_min));
-        for r in 0..nres {
-            if total[r] == 0 {
-                continue;
-            }
-            let need = total[r] + inst.types[largest].cap[r] as u128 + (k - 1) * min_cap[r] as u128;
-            let cap: Expression = allowed
-                .iter()
-                .map(|&t| coefficient(inst.types[t].cap[r], need) * n[&t])
-                .sum();
-            problem = problem.with(constraint!(cap >= 1.0));
-        }
-        for (set, d, count) in &needs {
-            let in_set: Expression = allowed
-                .iter()
-                .filter(|t| set.binary_search(t).is_ok())
-                .map(|&t| n[&t])
-                .sum();
-            problem = problem.with(constraint!(in_set >= *count as f64));
-            for (r, &dr) in d.iter().enumerate() {
-                if dr == 0 {
-                    continue;
-                }
-                let cap: Expression = allowed
-                    .iter()
-                    .filter(|t| set.binary_search(t).is_ok())
-                    .map(|&t| coefficient(inst.types[t].cap[r], dr) * n[&t])
-                    .sum();
-                problem = problem.with(constraint!(cap >= 1.0));
-            }
-        }
-        match problem.solve() {
-            Ok(solution) => {
-                let value = solution.eval(&objective) * 1e6;
-                best = Some(best.map_or(value, |b: f64| b.min(value)));
-            }
+        match cheapest_with_largest(inst, largest, &allowed, &total, &needs, pool_min, &min_cap) {
+            Ok(Some(value)) => best = Some(best.map_or(value, |b: f64| b.min(value))),
             // No pool has this largest type.
-            Err(ResolutionError::Infeasible) => {}
+            Ok(None) => {}
             // The minimum over the largest types needs every one of them: no cut.
-            Err(_) => return None,
+            Err(()) => return None,
         }
     }
     best.map(|v| (v * (1.0 - 1e-9) - 1e-3).max(0.0).floor() as u64)
@@ -424,6 +482,141 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
 /// `ws` alone: eligible capacity covers every eligibility set, counting rules hold, and the
 /// capacity minus the K largest nodes covers the demand. Exhaustive branch and bound over
 /// type counts with a fixed node limit; `None` when the limit is hit or nothing qualifies.
+/// The exhaustive search of [`cheapest_pool_exact`]: node counts per type, cheapest first.
+struct Dfs<'a> {
+    inst: &'a Instance<'a>,
+    types: Vec<usize>,
+    upper: Vec<u64>,
+    needs: Vec<(Vec<usize>, Vec<u128>, u64)>,
+    total: Vec<u128>,
+    k: usize,
+    min_nodes: u64,
+    counts: Vec<u64>,
+    best: Option<u64>,
+    explored: u64,
+    aborted: bool,
+    /// Capacity chosen so far, per resource.
+    chosen: Vec<u128>,
+    /// Demand plus K times the smallest capacity: what the chosen capacity must reach.
+    target: Vec<u128>,
+    /// `per_unit[i][r]`: cheapest cost per unit of r among types i.. (for pruning).
+    per_unit: Vec<Vec<f64>>,
+}
+impl Dfs<'_> {
+    /// Whether the chosen counts hold every workload and keep headroom.
+    fn feasible(&self) -> bool {
+        let n: u64 = self.counts.iter().sum();
+        n >= self.min_nodes && self.covers_needs() && self.keeps_headroom()
+    }
+
+    /// Per set of types some workloads can use: nodes and capacity enough among them.
+    fn covers_needs(&self) -> bool {
+        for (set, d, count) in &self.needs {
+            let in_set = |t: usize| set.binary_search(&t).is_ok();
+            let nodes: u64 = self
+                .types
+                .iter()
+                .zip(&self.counts)
+                .filter(|(t, _)| in_set(**t))
+                .map(|(_, c)| c)
+                .sum();
+            if nodes < *count {
+                return false;
+            }
+            for (r, &dr) in d.iter().enumerate() {
+                let cap: u128 = self
+                    .types
+                    .iter()
+                    .zip(&self.counts)
+                    .filter(|(t, _)| in_set(**t))
+                    .map(|(&t, &c)| self.inst.types[t].cap[r] as u128 * c as u128)
+                    .sum();
+                if cap < dr {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether the capacity past the K largest nodes covers the total demand.
+    fn keeps_headroom(&self) -> bool {
+        if self.k > 0 {
+            for (r, &dr) in self.total.iter().enumerate() {
+                if dr == 0 {
+                    continue;
+                }
+                let mut caps: Vec<(u64, u64)> = self
+                    .types
+                    .iter()
+                    .zip(&self.counts)
+                    .map(|(&t, &c)| (self.inst.types[t].cap[r], c))
+                    .collect();
+                caps.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
+                let mut skip = self.k as u64;
+                let mut usable: u128 = 0;
+                for (cap, c) in caps {
+                    let dropped = skip.min(c);
+                    skip -= dropped;
+                    usable += cap as u128 * (c - dropped) as u128;
+                }
+                if usable < dr {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn go(&mut self, i: usize, cost: u64) {
+        self.explored += 1;
+        if self.explored > 100_000 {
+            self.aborted = true;
+            return;
+        }
+        if self.best.is_some_and(|b| cost >= b) {
+            return;
+        }
+        // Whatever is still missing costs at least the cheapest price per unit of the
+        // most expensive missing resource.
+        let mut more = 0.0f64;
+        for (r, (&t, &c)) in self.target.iter().zip(&self.chosen).enumerate() {
+            if t > c {
+                let p = self.per_unit.get(i).map_or(f64::INFINITY, |u| u[r]);
+                more = more.max((t - c) as f64 * p);
+            }
+        }
+        if more.is_infinite()
+            || self
+                .best
+                .is_some_and(|b| cost as f64 + more * (1.0 - 1e-12) >= b as f64)
+        {
+            return;
+        }
+        if i == self.types.len() {
+            if self.feasible() {
+                self.best = Some(cost);
+            }
+            return;
+        }
+        let ty = &self.inst.types[self.types[i]];
+        for c in (0..=self.upper[i]).rev() {
+            self.counts[i] = c;
+            for (r, cap) in ty.cap.iter().enumerate() {
+                self.chosen[r] += *cap as u128 * c as u128;
+            }
+            self.go(i + 1, cost + ty.cost * c);
+            for (r, cap) in ty.cap.iter().enumerate() {
+                self.chosen[r] -= *cap as u128 * c as u128;
+            }
+            if self.aborted {
+                return;
+            }
+        }
+        self.counts[i] = 0;
+    }
+}
+
 fn cheapest_pool_exact(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64> {
     let model = inst.model;
     let nres = model.resources.len();
@@ -455,131 +648,6 @@ fn cheapest_pool_exact(inst: &Instance, ws: &[usize], useful: &[usize]) -> Optio
             (by_capacity.max(by_count) + k as u64).min(ty.limit_or_max() as u64)
         })
         .collect();
-    struct Dfs<'a> {
-        inst: &'a Instance<'a>,
-        types: Vec<usize>,
-        upper: Vec<u64>,
-        needs: Vec<(Vec<usize>, Vec<u128>, u64)>,
-        total: Vec<u128>,
-        k: usize,
-        min_nodes: u64,
-        counts: Vec<u64>,
-        best: Option<u64>,
-        explored: u64,
-        aborted: bool,
-        /// Capacity chosen so far, per resource.
-        chosen: Vec<u128>,
-        /// Demand plus K times the smallest capacity: what the chosen capacity must reach.
-        target: Vec<u128>,
-        /// `per_unit[i][r]`: cheapest cost per unit of r among types i.. (for pruning).
-        per_unit: Vec<Vec<f64>>,
-    }
-    impl Dfs<'_> {
-        fn feasible(&self) -> bool {
-            let n: u64 = self.counts.iter().sum();
-            if n < self.min_nodes {
-                return false;
-            }
-            for (set, d, count) in &self.needs {
-                let in_set = |t: usize| set.binary_search(&t).is_ok();
-                let nodes: u64 = self
-                    .types
-                    .iter()
-                    .zip(&self.counts)
-                    .filter(|(t, _)| in_set(**t))
-                    .map(|(_, c)| c)
-                    .sum();
-                if nodes < *count {
-                    return false;
-                }
-                for (r, &dr) in d.iter().enumerate() {
-                    let cap: u128 = self
-                        .types
-                        .iter()
-                        .zip(&self.counts)
-                        .filter(|(t, _)| in_set(**t))
-                        .map(|(&t, &c)| self.inst.types[t].cap[r] as u128 * c as u128)
-                        .sum();
-                    if cap < dr {
-                        return false;
-                    }
-                }
-            }
-            if self.k > 0 {
-                for (r, &dr) in self.total.iter().enumerate() {
-                    if dr == 0 {
-                        continue;
-                    }
-                    let mut caps: Vec<(u64, u64)> = self
-                        .types
-                        .iter()
-                        .zip(&self.counts)
-                        .map(|(&t, &c)| (self.inst.types[t].cap[r], c))
-                        .collect();
-                    caps.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
-                    let mut skip = self.k as u64;
-                    let mut usable: u128 = 0;
-                    for (cap, c) in caps {
-                        let dropped = skip.min(c);
-                        skip -= dropped;
-                        usable += cap as u128 * (c - dropped) as u128;
-                    }
-                    if usable < dr {
-                        return false;
-                    }
-                }
-            }
-            true
-        }
-
-        fn go(&mut self, i: usize, cost: u64) {
-            self.explored += 1;
-            if self.explored > 100_000 {
-                self.aborted = true;
-                return;
-            }
-            if self.best.is_some_and(|b| cost >= b) {
-                return;
-            }
-            // Whatever is still missing costs at least the cheapest price per unit of the
-            // most expensive missing resource.
-            let mut more = 0.0f64;
-            for (r, (&t, &c)) in self.target.iter().zip(&self.chosen).enumerate() {
-                if t > c {
-                    let p = self.per_unit.get(i).map_or(f64::INFINITY, |u| u[r]);
-                    more = more.max((t - c) as f64 * p);
-                }
-            }
-            if more.is_infinite()
-                || self
-                    .best
-                    .is_some_and(|b| cost as f64 + more * (1.0 - 1e-12) >= b as f64)
-            {
-                return;
-            }
-            if i == self.types.len() {
-                if self.feasible() {
-                    self.best = Some(cost);
-                }
-                return;
-            }
-            let ty = &self.inst.types[self.types[i]];
-            for c in (0..=self.upper[i]).rev() {
-                self.counts[i] = c;
-                for (r, cap) in ty.cap.iter().enumerate() {
-                    self.chosen[r] += *cap as u128 * c as u128;
-                }
-                self.go(i + 1, cost + ty.cost * c);
-                for (r, cap) in ty.cap.iter().enumerate() {
-                    self.chosen[r] -= *cap as u128 * c as u128;
-                }
-                if self.aborted {
-                    return;
-                }
-            }
-            self.counts[i] = 0;
-        }
-    }
     let n = types.len();
     let target: Vec<u128> = (0..nres)
         .map(|r| {

@@ -340,7 +340,6 @@ impl Search<'_, '_> {
         let inst = self.inst;
         let model = inst.model;
         let nres = model.resources.len();
-        let real_zones = inst.zones.len();
         // Room per node and resource: what is left on pool nodes, all of a free node.
         let avail: Vec<Vec<u64>> = (0..model.nodes.len())
             .map(|n| {
@@ -352,8 +351,23 @@ impl Search<'_, '_> {
                 }
             })
             .collect();
-        let classes = self.inst.graph.classes.len();
-        // Per class with workloads left: nodes it can use, nodes it needs, demand.
+        let Some(outlook) = self.outlook(i) else {
+            return false;
+        };
+        self.classes_fit(&outlook, &avail)
+            && self.node_counts_suffice()
+            && self.resources_suffice(&outlook, &avail)
+    }
+
+    /// What the workloads from position `i` on still need, per class; `None` when one of
+    /// them has not room enough for its replicas, or in enough zones, on the nodes it can
+    /// reach.
+    fn outlook(&self, i: usize) -> Option<Outlook> {
+        let inst = self.inst;
+        let model = inst.model;
+        let nres = model.resources.len();
+        let real_zones = inst.zones.len();
+        let classes = inst.graph.classes.len();
         let mut reach = vec![0u64; classes];
         let mut need = vec![0usize; classes];
         let mut demand = vec![vec![0u128; nres]; classes];
@@ -390,7 +404,7 @@ impl Search<'_, '_> {
             }
             let zones_needed = inst.workloads[w].zones_needed as usize;
             if !rules::enough_zones(inst, w, zones.len()) {
-                return false;
+                return None;
             }
             // The fewest nodes that hold its replicas: the roomiest first.
             rooms.sort_unstable_by(|a, b| b.cmp(a));
@@ -404,7 +418,7 @@ impl Search<'_, '_> {
                 nodes += 1;
             }
             if placed < m.replicas {
-                return false;
+                return None;
             }
             need[c] = need[c].max(nodes).max(zones_needed);
             let target = match self.pool_of[c] {
@@ -417,6 +431,23 @@ impl Search<'_, '_> {
                 *t += total;
             }
         }
+        Some(Outlook {
+            reach,
+            need,
+            demand,
+            left,
+            pool_demand,
+            free_demand,
+        })
+    }
+
+    /// Each class with workloads left fits, by node count and per resource, on the nodes it
+    /// can reach; so does every two classes that need disjoint nodes, on the union of theirs.
+    fn classes_fit(&self, o: &Outlook, avail: &[Vec<u64>]) -> bool {
+        let model = self.inst.model;
+        let nres = model.resources.len();
+        let (reach, need, demand, left) = (&o.reach, &o.need, &o.demand, &o.left);
+        let classes = left.len();
         let fits = |mask: u64, need: usize, demand: &[u128]| {
             mask.count_ones() as usize >= need
                 && (0..nres).all(|r| {
@@ -443,6 +474,15 @@ impl Search<'_, '_> {
                 }
             }
         }
+        true
+    }
+
+    /// Whether the free nodes can make up the nodes every pool, and the classes that can join
+    /// none, need for minNodesPerPool and headroom.
+    fn node_counts_suffice(&self) -> bool {
+        let inst = self.inst;
+        let model = inst.model;
+        let classes = inst.graph.classes.len();
         // Node counts. Each pool ends with at least minNodesPerPool nodes and, with headroom
         // for K failures, enough that the nodes past its K largest cover its demand, from its
         // own and the free ones it may take (so it can meet its pool rules at all). Classes
@@ -473,12 +513,17 @@ impl Search<'_, '_> {
             Some(n) => short += n,
             None => return false,
         }
-        if short > free.len() {
-            return false;
-        }
+        short <= free.len()
+    }
+
+    /// Per resource, the demand fits on what pools have left and the free nodes.
+    fn resources_suffice(&self, o: &Outlook, avail: &[Vec<u64>]) -> bool {
+        let model = self.inst.model;
+        let pool_demand = &o.pool_demand;
+        let free_demand = &o.free_demand;
         // Per resource: what pools cannot hold on their own nodes takes free nodes; classes
         // without a pool yet take free nodes or what pools they may join have to spare.
-        (0..nres).all(|r| {
+        (0..model.resources.len()).all(|r| {
             let (mut over, mut spare) = (0u128, 0u128);
             for (p, demand) in pool_demand.iter().enumerate() {
                 let room: u128 = self.pools[p]
@@ -976,6 +1021,22 @@ impl Search<'_, '_> {
         }
         self.best = Some((self.cost, groups, packs));
     }
+}
+
+/// What the workloads still to place need, per class (see `Search::outlook`).
+struct Outlook {
+    /// Nodes (bit mask) the class can still use.
+    reach: Vec<u64>,
+    /// Nodes it needs at least.
+    need: Vec<usize>,
+    /// Its demand per resource.
+    demand: Vec<Vec<u128>>,
+    /// Whether it has workloads left.
+    left: Vec<bool>,
+    /// Demand of the classes in each pool, per resource.
+    pool_demand: Vec<Vec<u128>>,
+    /// Demand of the classes in no pool yet, per resource.
+    free_demand: Vec<u128>,
 }
 
 #[cfg(test)]

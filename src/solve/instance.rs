@@ -101,42 +101,7 @@ impl<'m> Instance<'m> {
             })
             .collect();
 
-        let mut types: Vec<NodeType> = Vec::new();
-        let mut type_index: BTreeMap<TypeKey, usize> = BTreeMap::new();
-        let mut node_type = Vec::with_capacity(model.nodes.len());
-        for (i, node) in model.nodes.iter().enumerate() {
-            let cap: Vec<u64> = policy::usable_capacity(model, node)
-                .into_iter()
-                .map(|c| c.unwrap_or(0))
-                .collect();
-            let labels: BTreeMap<String, String> = node
-                .labels
-                .iter()
-                .filter(|(k, _)| relevant.contains(k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let catalog = bought.get(i).copied().flatten();
-            let key = (cap.clone(), node.cost_micros, labels.clone(), catalog);
-            let t = *type_index.entry(key).or_insert_with(|| {
-                types.push(NodeType {
-                    cap,
-                    cost: node.cost_micros,
-                    labels,
-                    nodes_by_zone: vec![Vec::new(); zones.len() + 1],
-                    catalog,
-                    limit: match catalog {
-                        Some(c) => model.node_types[c].max.map(|m| m as usize),
-                        None => Some(0),
-                    },
-                });
-                types.len() - 1
-            });
-            if catalog.is_none() {
-                types[t].limit = types[t].limit.map(|l| l + 1);
-            }
-            types[t].nodes_by_zone[node_zone[i]].push(i);
-            node_type.push(t);
-        }
+        let (types, node_type) = group_nodes(model, bought, &relevant, &zones, &node_zone);
 
         let mut capped_by: Vec<Vec<(usize, u32)>> = vec![Vec::new(); model.workloads.len()];
         for (a, w) in model.workloads.iter().enumerate() {
@@ -214,6 +179,56 @@ impl<'m> Instance<'m> {
             .map(|(&q, &c)| q as f64 / c as f64)
             .fold(0.0, f64::max)
     }
+}
+
+/// Groups the nodes into types (see [`NodeType`]): `relevant` are the label keys any
+/// requirement looks at, `bought[n]` the catalog type of a materialised node. Returns the
+/// types and each node's type.
+fn group_nodes(
+    model: &Model,
+    bought: &[Option<usize>],
+    relevant: &BTreeSet<&str>,
+    zones: &[String],
+    node_zone: &[usize],
+) -> (Vec<NodeType>, Vec<usize>) {
+    let mut types: Vec<NodeType> = Vec::new();
+    let mut type_index: BTreeMap<TypeKey, usize> = BTreeMap::new();
+    let mut node_type = Vec::with_capacity(model.nodes.len());
+    for (i, node) in model.nodes.iter().enumerate() {
+        let cap: Vec<u64> = policy::usable_capacity(model, node)
+            .into_iter()
+            .map(|c| c.unwrap_or(0))
+            .collect();
+        let labels: BTreeMap<String, String> = node
+            .labels
+            .iter()
+            .filter(|(k, _)| relevant.contains(k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let catalog = bought.get(i).copied().flatten();
+        let key = (cap.clone(), node.cost_micros, labels.clone(), catalog);
+        let t = *type_index.entry(key).or_insert_with(|| {
+            types.push(NodeType {
+                cap,
+                cost: node.cost_micros,
+                labels,
+                nodes_by_zone: vec![Vec::new(); zones.len() + 1],
+                catalog,
+                limit: match catalog {
+                    Some(c) => model.node_types[c].max.map(|m| m as usize),
+                    None => Some(0),
+                },
+            });
+            types.len() - 1
+        });
+        if catalog.is_none() {
+            types[t].limit = types[t].limit.map(|l| l + 1);
+        }
+        types[t].nodes_by_zone[node_zone[i]].push(i);
+        node_type.push(t);
+    }
+
+    (types, node_type)
 }
 
 fn type_fits(

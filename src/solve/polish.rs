@@ -674,17 +674,7 @@ impl<'a, 'm> Search<'a, 'm> {
         if !self.zones.is_empty() || self.reserve.is_empty() {
             return false;
         }
-        let u = self.pending[pick];
-        let mut offered: Vec<usize> = vec![u];
-        let offset = self.rng.gen_range(0..self.pending.len());
-        for i in (0..self.pending.len()).map(|i| (i + offset) % self.pending.len()) {
-            if offered.len() == REFILL_PENDING {
-                break;
-            }
-            if !offered.contains(&self.pending[i]) {
-                offered.push(self.pending[i]);
-            }
-        }
+        let offered = self.refill_offer(pick);
         let mut best: Option<(f64, usize, Refill)> = None;
         let mut visits = 0;
         for &j in sample.iter().take(REFILL_NODES) {
@@ -749,8 +739,32 @@ impl<'a, 'm> Search<'a, 'm> {
         let Some((_, j, plan)) = best else {
             return false;
         };
+        self.apply_refill(j, &plan, tenure);
+        true
+    }
+
+    /// The pending workloads a refill may take in: the one at `pick`, then others from a
+    /// random offset, at most `REFILL_PENDING`.
+    fn refill_offer(&mut self, pick: usize) -> Vec<usize> {
+        let u = self.pending[pick];
+        let mut offered: Vec<usize> = vec![u];
+        let offset = self.rng.gen_range(0..self.pending.len());
+        for i in (0..self.pending.len()).map(|i| (i + offset) % self.pending.len()) {
+            if offered.len() == REFILL_PENDING {
+                break;
+            }
+            if !offered.contains(&self.pending[i]) {
+                offered.push(self.pending[i]);
+            }
+        }
+        offered
+    }
+
+    /// Makes the refill `plan` of node `j`: residents leave for the pending list, pending
+    /// replicas come in, and both are tabu for `tenure` steps.
+    fn apply_refill(&mut self, j: usize, plan: &Refill, tenure: u64) {
         self.tabu[j].retain(|&(_, until, _)| until > self.step);
-        for &(w, was, now) in &plan {
+        for &(w, was, now) in plan {
             for _ in now..was {
                 self.remove(j, w);
                 self.pending.push(w);
@@ -759,7 +773,7 @@ impl<'a, 'm> Search<'a, 'm> {
                 self.tabu[j].push((w, self.step + tenure, false));
             }
         }
-        for &(w, was, now) in &plan {
+        for &(w, was, now) in plan {
             for _ in was..now {
                 let i = self
                     .pending
@@ -773,7 +787,6 @@ impl<'a, 'm> Search<'a, 'm> {
                 self.tabu[j].push((w, self.step + tenure, true));
             }
         }
-        true
     }
 
     /// Depth-first search of `Search::refill` over the items from `i` on, `base` holding
@@ -816,9 +829,26 @@ impl<'a, 'm> Search<'a, 'm> {
     /// pending load, counted in squared weights so that trading big replicas for small ones
     /// pays (the small ones are the easier to place later); false when none lowers it.
     fn swap(&mut self, pick: usize, sample: &[usize], tenure: u64, budget: &mut Budget) -> bool {
-        let inst = self.inst;
-        let u = self.pending[pick];
-        let req = |w: usize| &inst.model.workloads[w].requests;
+        let partners = self.swap_partners(pick);
+        let mut found: Vec<Swap> = Vec::new();
+        let mut evaluated = 0u64;
+        for &j in sample {
+            self.swaps_on(j, pick, &partners, &mut found, &mut evaluated);
+        }
+        budget.spend(evaluated);
+        // Best first; the capacity test is exact, the other rules are checked by making the
+        // moves, and undone when one fails.
+        found.sort_by(|a, b| b.gain.total_cmp(&a.gain));
+        found
+            .iter()
+            .take(SWAP_TRIES)
+            .any(|s| self.try_swap(pick, s, tenure))
+    }
+
+    /// Partners for the swap of pending entry `pick`: none, or another pending workload (a
+    /// bounded number, from a random offset, so that a long pending list does not make
+    /// every step slow).
+    fn swap_partners(&mut self, pick: usize) -> Vec<Option<usize>> {
         // Partners: none, or another pending workload (a bounded number, from a random
         // offset, so that a long pending list does not make every step slow).
         let mut partners: Vec<Option<usize>> = vec![None];
@@ -836,116 +866,123 @@ impl<'a, 'm> Search<'a, 'm> {
                 partners.push(Some(i));
             }
         }
+        partners
+    }
+
+    /// The swaps on node `j` that take in pending entry `pick` (with a partner) for at most
+    /// as many residents and raise the squared loads, by capacity.
+    fn swaps_on(
+        &self,
+        j: usize,
+        pick: usize,
+        partners: &[Option<usize>],
+        found: &mut Vec<Swap>,
+        evaluated: &mut u64,
+    ) {
+        let inst = self.inst;
+        let u = self.pending[pick];
+        let req = |w: usize| &inst.model.workloads[w].requests;
         let sq = |w: usize| self.squared_weight(w);
-        let mut found: Vec<Swap> = Vec::new();
-        let mut evaluated = 0u64;
-        for &j in sample {
-            let o = &self.nodes[j];
-            if !rules::eligible(inst, u, o.ty)
-                || !self.zone_allows(j, u)
-                || self.is_tabu(j, u, false)
-            {
-                continue;
+        let o = &self.nodes[j];
+        if !rules::eligible(inst, u, o.ty) || !self.zone_allows(j, u) || self.is_tabu(j, u, false) {
+            return;
+        }
+        // The lightest residents that may leave, alone or in pairs (a pair of one
+        // workload when it has two replicas here).
+        let mut residents: Vec<(usize, u32)> = o
+            .hosted
+            .iter()
+            .copied()
+            .filter(|&(w, _)| w != u && !self.is_tabu(j, w, true))
+            .collect();
+        residents.sort_by(|a, b| {
+            self.weight[a.0]
+                .total_cmp(&self.weight[b.0])
+                .then(a.0.cmp(&b.0))
+        });
+        residents.truncate(SWAP_RESIDENTS);
+        let mut outs: Vec<[Option<usize>; 2]> = Vec::new();
+        for (x, &(a, ca)) in residents.iter().enumerate() {
+            outs.push([Some(a), None]);
+            if ca > 1 {
+                outs.push([Some(a), Some(a)]);
             }
-            // The lightest residents that may leave, alone or in pairs (a pair of one
-            // workload when it has two replicas here).
-            let mut residents: Vec<(usize, u32)> = o
-                .hosted
-                .iter()
-                .copied()
-                .filter(|&(w, _)| w != u && !self.is_tabu(j, w, true))
-                .collect();
-            residents.sort_by(|a, b| {
-                self.weight[a.0]
-                    .total_cmp(&self.weight[b.0])
-                    .then(a.0.cmp(&b.0))
-            });
-            residents.truncate(SWAP_RESIDENTS);
-            let mut outs: Vec<[Option<usize>; 2]> = Vec::new();
-            for (x, &(a, ca)) in residents.iter().enumerate() {
-                outs.push([Some(a), None]);
-                if ca > 1 {
-                    outs.push([Some(a), Some(a)]);
+            outs.extend(residents[x + 1..].iter().map(|&(b, _)| [Some(a), Some(b)]));
+        }
+        let cap = &inst.types[o.ty].cap;
+        for &p in partners {
+            let v = p.map(|p| self.pending[p]);
+            let gain_in = sq(u) + v.map_or(0.0, sq);
+            for out in &outs {
+                *evaluated += 1;
+                // Never more out than in: the pending count must not grow.
+                if (v.is_some() && out.contains(&v)) || (v.is_none() && out[1].is_some()) {
+                    continue;
                 }
-                outs.extend(residents[x + 1..].iter().map(|&(b, _)| [Some(a), Some(b)]));
-            }
-            let cap = &inst.types[o.ty].cap;
-            for &p in &partners {
-                let v = p.map(|p| self.pending[p]);
-                let gain_in = sq(u) + v.map_or(0.0, sq);
-                for out in &outs {
-                    evaluated += 1;
-                    // Never more out than in: the pending count must not grow.
-                    if (v.is_some() && out.contains(&v)) || (v.is_none() && out[1].is_some()) {
-                        continue;
-                    }
-                    let gain = gain_in - out.iter().flatten().map(|&w| sq(w)).sum::<f64>();
-                    let room = |r: usize| {
-                        let incoming = req(u)[r] + v.map_or(0, |v| req(v)[r]);
-                        let outgoing: u64 = out.iter().flatten().map(|&w| req(w)[r]).sum();
-                        o.load[r] + incoming <= cap[r] + outgoing
-                    };
-                    if gain > 0.0 && (0..cap.len()).all(room) {
-                        found.push(Swap {
-                            gain,
-                            node: j,
-                            partner: p,
-                            out: *out,
-                        });
-                    }
+                let gain = gain_in - out.iter().flatten().map(|&w| sq(w)).sum::<f64>();
+                let room = |r: usize| {
+                    let incoming = req(u)[r] + v.map_or(0, |v| req(v)[r]);
+                    let outgoing: u64 = out.iter().flatten().map(|&w| req(w)[r]).sum();
+                    o.load[r] + incoming <= cap[r] + outgoing
+                };
+                if gain > 0.0 && (0..cap.len()).all(room) {
+                    found.push(Swap {
+                        gain,
+                        node: j,
+                        partner: p,
+                        out: *out,
+                    });
                 }
             }
         }
-        budget.spend(evaluated);
-        // Best first; the capacity test above is exact, the other rules are checked by
-        // making the moves, and undone when one fails.
-        found.sort_by(|a, b| b.gain.total_cmp(&a.gain));
-        for &Swap {
+    }
+
+    /// Makes swap `s` for pending entry `pick` if every rule allows it; whether it did.
+    fn try_swap(&mut self, pick: usize, s: &Swap, tenure: u64) -> bool {
+        let &Swap {
             node: j,
             partner: p,
             out,
             ..
-        } in found.iter().take(SWAP_TRIES)
-        {
-            let ins = [Some(u), p.map(|p| self.pending[p])];
-            let mark = self.log.len();
-            let mut ok = true;
-            for &w in out.iter().flatten() {
-                ok = ok && self.zone_keeps(j, w, 1);
-                if ok {
-                    self.remove(j, w);
-                }
+        } = s;
+        let u = self.pending[pick];
+        let ins = [Some(u), p.map(|p| self.pending[p])];
+        let mark = self.log.len();
+        let mut ok = true;
+        for &w in out.iter().flatten() {
+            ok = ok && self.zone_keeps(j, w, 1);
+            if ok {
+                self.remove(j, w);
             }
-            for &w in ins.iter().flatten() {
-                ok = ok
-                    && self.zone_allows(j, w)
-                    && !self.is_tabu(j, w, false)
-                    && self.fits(&self.nodes[j], w);
-                if ok {
-                    self.add(j, w);
-                }
-            }
-            if !ok {
-                self.rollback(mark);
-                continue;
-            }
-            // Remove the higher index first: swap_remove leaves lower ones in place.
-            let mut taken = [Some(pick), p];
-            taken.sort_unstable_by(|a, b| b.cmp(a));
-            for i in taken.into_iter().flatten() {
-                self.pending.swap_remove(i);
-            }
-            self.tabu[j].retain(|&(_, until, _)| until > self.step);
-            for &w in out.iter().flatten() {
-                self.pending.push(w);
-                self.tabu[j].push((w, self.step + tenure, false));
-            }
-            for &w in ins.iter().flatten() {
-                self.tabu[j].push((w, self.step + tenure, true));
-            }
-            return true;
         }
-        false
+        for &w in ins.iter().flatten() {
+            ok = ok
+                && self.zone_allows(j, w)
+                && !self.is_tabu(j, w, false)
+                && self.fits(&self.nodes[j], w);
+            if ok {
+                self.add(j, w);
+            }
+        }
+        if !ok {
+            self.rollback(mark);
+            return false;
+        }
+        // Remove the higher index first: swap_remove leaves lower ones in place.
+        let mut taken = [Some(pick), p];
+        taken.sort_unstable_by(|a, b| b.cmp(a));
+        for i in taken.into_iter().flatten() {
+            self.pending.swap_remove(i);
+        }
+        self.tabu[j].retain(|&(_, until, _)| until > self.step);
+        for &w in out.iter().flatten() {
+            self.pending.push(w);
+            self.tabu[j].push((w, self.step + tenure, false));
+        }
+        for &w in ins.iter().flatten() {
+            self.tabu[j].push((w, self.step + tenure, true));
+        }
+        true
     }
 
     /// Runs steps until nothing is pending; false when the attempt stalls (see
