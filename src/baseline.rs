@@ -368,6 +368,7 @@ impl<'m> Packer<'m> {
             } else {
                 Status::Infeasible
             },
+            infeasibility: None,
             objective: Objective {
                 cost,
                 nodes: in_pool.len() as u64,
@@ -610,6 +611,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
         } else {
             Status::Infeasible
         },
+        infeasibility: None,
         objective: Objective {
             cost: cost_from_micros(cost),
             nodes,

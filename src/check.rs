@@ -282,6 +282,22 @@ impl Checker<'_> {
             }
             _ => {}
         }
+        // The proof itself is the planner's claim, like the lower bound; only its shape is
+        // checked.
+        if let Some(i) = self.plan.infeasibility {
+            if self.plan.status != Status::Infeasible {
+                let m = "infeasibility is given but the status is not infeasible";
+                self.flag("status", m.to_string());
+            }
+            if i.proven != i.by.is_some() {
+                let m = format!(
+                    "infeasibility.proven is {} but infeasibility.by is {}",
+                    i.proven,
+                    if i.by.is_some() { "given" } else { "absent" }
+                );
+                self.flag("status", m);
+            }
+        }
     }
 
     /// Pool names, membership of nodes and workloads, and the document's sorting promises.
@@ -1205,6 +1221,7 @@ mod tests {
             api_version: "tierplan/v1alpha1".into(),
             kind: "Plan".into(),
             status: Status::Optimal,
+            infeasibility: None,
             objective: Objective {
                 cost: 0.0,
                 nodes: 0,

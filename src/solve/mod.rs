@@ -19,12 +19,16 @@ mod instance;
 mod last_resort;
 mod pack;
 mod polish;
+mod reason;
 mod stable;
 
 pub use bound::Bound;
+pub use reason::{Amount, Ineligibility, Reason, Unplaceable};
 
 use crate::model::{cost_from_micros, Model};
-use crate::plan::{self, Objective, Placement, Plan, Status, Unmet, Unplaced};
+use crate::plan::{
+    self, Infeasibility, Objective, Placement, Plan, Proof, Status, Unmet, Unplaced,
+};
 use instance::{Instance, Inventory};
 use pack::PoolPack;
 use std::time::{Duration, Instant};
@@ -78,6 +82,9 @@ pub struct Stats {
 pub struct Solved {
     pub plan: Plan,
     pub stats: Stats,
+    /// Why replicas stayed unplaced, as facts, in the order of `plan.unplaced` (which holds
+    /// their text); one entry per workload with unplaced replicas.
+    pub unplaced: Vec<Unplaceable>,
 }
 
 /// Work and time left for one phase of the search.
@@ -121,10 +128,11 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
     if model.node_types.is_empty() {
         let inst = Instance::new(model);
         let mut found = search(&inst, options, start);
-        let plan = finish(&inst, &mut found, &[], options);
+        let (plan, unplaced) = finish(&inst, &mut found, &[], options);
         return Solved {
             plan,
             stats: found.stats,
+            unplaced,
         };
     }
     catalog::solve(model, options, start)
@@ -136,12 +144,25 @@ struct Found {
     packs: Vec<PoolPack>,
     bound: Bound,
     stats: Stats,
+    /// The first proof, in the order the search meets them, that no valid plan exists.
+    proof: Option<Proof>,
 }
 
 fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     let deadline = options.time_limit.map(|t| start + t);
     let bound = bound::lower_bound(inst, deadline);
     let bound_elapsed = start.elapsed();
+    let mut proof = None;
+    if inst
+        .workloads
+        .iter()
+        .zip(&inst.model.workloads)
+        .any(|(info, w)| w.replicas > 0 && (info.labels.is_err() || info.eligible.is_empty()))
+    {
+        proof = Some(Proof::NoEligibleNode);
+    } else if bound.micros.is_none() {
+        proof = Some(Proof::LpRelaxation);
+    }
 
     let mut grouping_budget = Budget::new(options.work_limit / 2, deadline);
     let candidates = group::candidates(inst, &mut grouping_budget);
@@ -171,7 +192,10 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
                 bound.micros = Some(cost);
                 proved = true;
             }
-            Some(exact::Exact::Infeasible) => proved = true,
+            Some(exact::Exact::Infeasible) => {
+                proved = true;
+                proof = proof.or(Some(Proof::ExhaustiveSearch));
+            }
             None => {}
         }
     }
@@ -190,10 +214,14 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     // Past the exhaustive sizes, a complete search repairs a result still incomplete.
     let mut fallback_budget = Budget::new(options.work_limit.min(feasible::WORK_LIMIT), deadline);
     if options.exhaustive && !proved && incomplete(&packs) && feasible::applies(inst) {
-        if let feasible::Outcome::Found(g, p) = feasible::search(inst, &mut fallback_budget) {
-            if total_key(&p) < total_key(&packs) {
-                (groups, packs) = (g, p);
+        match feasible::search(inst, &mut fallback_budget) {
+            feasible::Outcome::Found(g, p) => {
+                if total_key(&p) < total_key(&packs) {
+                    (groups, packs) = (g, p);
+                }
             }
+            feasible::Outcome::Infeasible => proof = proof.or(Some(Proof::CompleteSearch)),
+            feasible::Outcome::OutOfBudget => {}
         }
     }
     // The last resort, and a floor: a baseline's complete plan, polished from there, when
@@ -242,6 +270,7 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
         packs,
         bound,
         stats,
+        proof,
     }
 }
 
@@ -353,14 +382,39 @@ fn total_key(packs: &[PoolPack]) -> (u64, usize, u64, usize) {
     })
 }
 
-/// The plan document of what the search found; with a previous plan, brought close to it
-/// and weighed against it as it stands (see `stable`), and its disruption recorded.
+/// The plan document of what the search found, and why replicas stayed unplaced; with a
+/// previous plan, brought close to it and weighed against it as it stands (see `stable`),
+/// and its disruption recorded. An infeasible plan says whether the search proved it so.
 fn finish(
     inst: &Instance,
     found: &mut Found,
     bought: &[Option<usize>],
     options: &SolveOptions,
-) -> Plan {
+) -> (Plan, Vec<Unplaceable>) {
+    let (mut plan, unplaced) = closest(inst, found, bought, options);
+    debug_assert!(
+        plan.status == Status::Infeasible || found.proof.is_none(),
+        "a complete plan despite a proof of infeasibility ({:?})",
+        found.proof
+    );
+    if plan.status == Status::Infeasible {
+        plan.infeasibility = Some(
+            found
+                .proof
+                .map_or_else(Infeasibility::unproven, Infeasibility::proven),
+        );
+    }
+    (plan, unplaced)
+}
+
+/// The plan of what the search found or, with a previous plan, of the candidate closest to
+/// it (see [`finish`]).
+fn closest(
+    inst: &Instance,
+    found: &mut Found,
+    bought: &[Option<usize>],
+    options: &SolveOptions,
+) -> (Plan, Vec<Unplaceable>) {
     let Some(previous) = options.previous.as_ref() else {
         return to_plan(
             inst,
@@ -377,7 +431,8 @@ fn finish(
     candidates
         .into_iter()
         .map(|(groups, packs)| {
-            let mut plan = to_plan(inst, &groups, &packs, &found.bound, bought, Some(previous));
+            let (mut plan, why) =
+                to_plan(inst, &groups, &packs, &found.bound, bought, Some(previous));
             let disruption = crate::diff::diff(previous, &plan).disruption();
             let (unplaced, unmet, cost, _) = total_key(&packs);
             let weighed = options
@@ -392,16 +447,17 @@ fn finish(
                 disruption.moved_replicas,
                 disruption.relabelled_nodes,
             );
-            (key, plan)
+            (key, plan, why)
         })
         .min_by(|a, b| a.0.cmp(&b.0))
-        .map(|(_, plan)| plan)
+        .map(|(_, plan, why)| (plan, why))
         .expect("the search's plan is a candidate")
 }
 
-/// Turns packed pools into the plan document, in a canonical order. `bought[n]` is the
-/// catalog type of a node materialised for the search (see `catalog`); such nodes are named
-/// after their pool. Pools are named by `naming`, after `previous` where they persist.
+/// Turns packed pools into the plan document, in a canonical order, and why replicas stayed
+/// unplaced (whose text the document holds). `bought[n]` is the catalog type of a node
+/// materialised for the search (see `catalog`); such nodes are named after their pool. Pools
+/// are named by `naming`, after `previous` where they persist.
 fn to_plan(
     inst: &Instance,
     groups: &[Vec<usize>],
@@ -409,7 +465,7 @@ fn to_plan(
     bound: &Bound,
     bought: &[Option<usize>],
     previous: Option<&Plan>,
-) -> Plan {
+) -> (Plan, Vec<Unplaceable>) {
     let model = inst.model;
     // Pools ordered by their first class name; classes within by name.
     let mut order: Vec<usize> = (0..groups.len()).collect();
@@ -430,6 +486,7 @@ fn to_plan(
     let mut pools = Vec::new();
     let mut placements = Vec::new();
     let mut unplaced = Vec::new();
+    let mut unplaceable = Vec::new();
     let mut unmet = Vec::new();
     let mut in_pool = vec![false; model.nodes.len()];
     let mut cost: u64 = 0;
@@ -472,14 +529,21 @@ fn to_plan(
                 pack.shortfalls.iter().filter(|s| s.workload == w).collect();
             if !short.is_empty() {
                 let reasons = explain::reasons(inst, w, &short, packs, i);
+                let text: Vec<String> = reasons.iter().map(Reason::to_string).collect();
+                let first = replica;
                 while replica < model.workloads[w].replicas {
                     unplaced.push(Unplaced {
                         workload: model.workloads[w].id.clone(),
                         replica,
-                        reasons: reasons.clone(),
+                        reasons: text.clone(),
                     });
                     replica += 1;
                 }
+                unplaceable.push(Unplaceable {
+                    workload: model.workloads[w].id.clone(),
+                    replicas: replica - first,
+                    reasons,
+                });
             }
         }
         for (rule, reason) in &pack.unmet {
@@ -529,10 +593,11 @@ fn to_plan(
             cost.saturating_sub(lower) as f64 / cost as f64
         }
     });
-    Plan {
+    let plan = Plan {
         api_version: crate::input::wire::API_VERSION.to_string(),
         kind: "Plan".to_string(),
         status,
+        infeasibility: None,
         objective: Objective {
             cost: cost_from_micros(cost),
             nodes: node_count,
@@ -546,7 +611,8 @@ fn to_plan(
         unmet,
         unused_nodes,
         inputs: Some(model.fingerprint.clone()),
-    }
+    };
+    (plan, unplaceable)
 }
 
 #[cfg(test)]
