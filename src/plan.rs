@@ -22,7 +22,8 @@ pub enum Status {
 
 /// Why a plan is infeasible, as far as the planner knows: `{proven: true, by: …}` when no
 /// valid plan exists for the inputs, `{proven: false}` when the search ended short of one
-/// without proving that none exists (a larger `--work-limit` or `--time-limit` may still find one).
+/// without proving that none exists (a larger `--work-limit` or `--time-limit` may still find
+/// one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Infeasibility {

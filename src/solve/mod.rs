@@ -795,4 +795,112 @@ mod tests {
         assert_eq!(p.status, Status::Optimal);
         assert_eq!(p.objective.cost, 6.0);
     }
+
+    /// The infeasibility an infeasible plan states, after checking that the document round
+    /// trips and the checker accepts it.
+    fn infeasibility(m: &Model, options: &SolveOptions) -> Infeasibility {
+        let p = plan(m, options);
+        assert_eq!(p.status, Status::Infeasible);
+        assert_eq!(serde_json::from_str::<Plan>(&p.to_json()).unwrap(), p);
+        let summary = crate::report::summary(m, &p, None);
+        let i = p
+            .infeasibility
+            .expect("infeasible plans say whether it is proven");
+        let status = summary.lines().find(|l| l.starts_with("status: ")).unwrap();
+        assert!(status.starts_with("status: INFEASIBLE; "), "{status}");
+        assert!(status.ends_with(&format!(" ({i})")), "{status}");
+        i
+    }
+
+    /// Thirteen replicas of 2 cpu on nine nodes of 3: they fit fractionally (26 of 27 cpu),
+    /// but one replica per node leaves four over. Past `exact`'s sizes, within `feasible`'s.
+    fn pigeonholes() -> Model {
+        let mut docs = vec![workload(
+            "web",
+            "sensitivity: public, replicas: 13, resources: {cpu: 2}",
+        )];
+        docs.extend((0..9).map(|i| node(&format!("n{i}"), "", "allocatable: {cpu: 3}")));
+        let docs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        model(&docs)
+    }
+
+    #[test]
+    fn a_complete_search_proves_infeasibility_the_heuristics_cannot() {
+        let m = pigeonholes();
+        let i = infeasibility(&m, &SolveOptions::default());
+        assert_eq!(i, Infeasibility::proven(Proof::CompleteSearch));
+        assert_eq!(i.to_string(), "proven impossible by complete search");
+        let heuristics = SolveOptions {
+            exhaustive: false,
+            ..SolveOptions::default()
+        };
+        let i = infeasibility(&m, &heuristics);
+        assert_eq!(i, Infeasibility::unproven());
+        assert_eq!(i.to_string(), "no plan found, not proven impossible");
+        assert_eq!(serde_json::to_string(&i).unwrap(), r#"{"proven":false}"#);
+    }
+
+    #[test]
+    fn the_exhaustive_search_proves_infeasibility_on_tiny_instances() {
+        let m = model(&[
+            &workload(
+                "web",
+                "sensitivity: public, replicas: 3, resources: {cpu: 2}",
+            ),
+            &node("a", "", "allocatable: {cpu: 3}"),
+            &node("b", "", "allocatable: {cpu: 3}"),
+        ]);
+        let i = infeasibility(&m, &SolveOptions::default());
+        assert_eq!(i, Infeasibility::proven(Proof::ExhaustiveSearch));
+        assert_eq!(
+            serde_json::to_string(&i).unwrap(),
+            r#"{"proven":true,"by":"exhaustive-search"}"#
+        );
+    }
+
+    #[test]
+    fn a_workload_no_node_can_host_proves_infeasibility() {
+        let m = model(&[
+            &workload("big", "sensitivity: public, resources: {memory: 64Gi}"),
+            &workload("web", "sensitivity: public, replicas: 20"),
+            &node("a", "", ""),
+        ]);
+        for exhaustive in [true, false] {
+            let options = SolveOptions {
+                exhaustive,
+                ..SolveOptions::default()
+            };
+            let i = infeasibility(&m, &options);
+            assert_eq!(i, Infeasibility::proven(Proof::NoEligibleNode));
+        }
+    }
+
+    #[test]
+    fn an_infeasible_relaxation_proves_infeasibility() {
+        // Each of three pools needs two nodes for headroom: five are too few.
+        let mut docs = vec![policy("headroom: {nodeFailures: 1}")];
+        for level in ["public", "internal", "confidential"] {
+            let spec = format!("sensitivity: {level}, replicas: 1, resources: {{cpu: 1}}");
+            docs.push(workload(level, &spec));
+        }
+        docs.extend((0..5).map(|i| node(&format!("n{i}"), "", "")));
+        let docs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let options = SolveOptions {
+            exhaustive: false,
+            ..SolveOptions::default()
+        };
+        let i = infeasibility(&model(&docs), &options);
+        assert_eq!(i, Infeasibility::proven(Proof::LpRelaxation));
+    }
+
+    #[test]
+    fn feasible_plans_carry_no_infeasibility() {
+        let m = model(&[
+            &workload("web", "sensitivity: public, replicas: 2"),
+            &node("a", "", ""),
+        ]);
+        let p = plan(&m, &SolveOptions::default());
+        assert_eq!(p.infeasibility, None);
+        assert!(!p.to_json().contains("infeasibility"));
+    }
 }

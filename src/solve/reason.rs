@@ -219,3 +219,275 @@ impl fmt::Display for Reason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{solve, SolveOptions};
+    use super::*;
+    use crate::testing::{model, node, policy, workload};
+
+    /// The typed reasons of `workload`'s unplaced replicas, after checking that plan.json
+    /// holds their text for each such replica.
+    fn why<S: AsRef<str>>(docs: &[S], workload: &str) -> Vec<Reason> {
+        let docs: Vec<&str> = docs.iter().map(AsRef::as_ref).collect();
+        let solved = solve(&model(&docs), &SolveOptions::default());
+        let id = format!("default/{workload}");
+        let typed = solved
+            .unplaced
+            .iter()
+            .find(|u| u.workload == id)
+            .unwrap_or_else(|| panic!("{id} is placed"));
+        let text: Vec<String> = typed.reasons.iter().map(Reason::to_string).collect();
+        let replicas: Vec<_> = solved
+            .plan
+            .unplaced
+            .iter()
+            .filter(|u| u.workload == id)
+            .collect();
+        assert_eq!(replicas.len() as u32, typed.replicas);
+        for u in replicas {
+            assert_eq!(u.reasons, text);
+        }
+        typed.reasons.clone()
+    }
+
+    /// `docs` on three nodes a, b and c of 4 cpu and 16Gi.
+    fn on_three_nodes(docs: &[String]) -> Vec<String> {
+        let mut all = docs.to_vec();
+        all.extend(["a", "b", "c"].map(|n| node(n, "", "")));
+        all
+    }
+
+    fn texts(reasons: &[Reason]) -> Vec<String> {
+        reasons.iter().map(Reason::to_string).collect()
+    }
+
+    #[test]
+    fn contradicting_labels() {
+        let reasons = why(
+            &[
+                &policy("nodeRequirements: [{match: {sensitivity: [restricted]}, nodeSelector: {os: hardened}}]"),
+                &workload("odd", "sensitivity: restricted, nodeSelector: {os: plain}"),
+                &node("a", "", ""),
+            ],
+            "odd",
+        );
+        assert_eq!(
+            reasons,
+            [Reason::LabelConflict(LabelConflict {
+                key: "os".into(),
+                first: "plain".into(),
+                second: "hardened".into(),
+            })]
+        );
+        assert_eq!(
+            texts(&reasons),
+            ["label `os` is required both as `plain` and as `hardened` (nodeSelector and policy nodeRequirements disagree)"]
+        );
+    }
+
+    #[test]
+    fn no_eligible_node_for_each_cause_commonest_first() {
+        let docs = [
+            &workload("arm", "sensitivity: public, nodeSelector: {arch: arm64}") as &str,
+            &workload("gpu", "sensitivity: public, resources: {nvidia.com/gpu: 2}"),
+            &node(
+                "a",
+                "",
+                "allocatable: {cpu: 4, memory: 16Gi, pods: 110, nvidia.com/gpu: 1}",
+            ),
+            &node("b", "", ""),
+            &node("c", "", ""),
+        ];
+        let arm = why(&docs, "arm");
+        assert_eq!(
+            arm,
+            [Reason::NoEligibleNode {
+                nodes: 3,
+                of: 3,
+                cause: Ineligibility::MissingLabel {
+                    key: "arch".into(),
+                    value: "arm64".into()
+                },
+            }]
+        );
+        assert_eq!(
+            texts(&arm),
+            ["no node can host it: 3 of 3 node(s) lack the required label arch=arm64"]
+        );
+        let gpu = why(&docs, "gpu");
+        assert_eq!(
+            gpu,
+            [
+                Reason::NoEligibleNode {
+                    nodes: 2,
+                    of: 3,
+                    cause: Ineligibility::UndeclaredResource {
+                        resource: "nvidia.com/gpu".into()
+                    },
+                },
+                Reason::NoEligibleNode {
+                    nodes: 1,
+                    of: 3,
+                    cause: Ineligibility::TooSmall {
+                        resource: "nvidia.com/gpu".into(),
+                        request: 2,
+                        offer: 1,
+                    },
+                },
+            ]
+        );
+        assert_eq!(
+            texts(&gpu),
+            [
+                "no node can host it: 2 of 3 node(s) do not declare the resource nvidia.com/gpu",
+                "no node can host it: 1 of 3 node(s) are too small: one replica requests nvidia.com/gpu 2 but they offer at most 1 after overhead",
+            ]
+        );
+        let big = why(
+            &[
+                &workload("big", "sensitivity: public, resources: {memory: 64Gi}"),
+                &node("a", "", ""),
+            ],
+            "big",
+        );
+        assert_eq!(
+            texts(&big),
+            ["no node can host it: 1 of 1 node(s) are too small: one replica requests memory 64.0Gi but they offer at most 16.0Gi after overhead"]
+        );
+    }
+
+    #[test]
+    fn min_zones() {
+        let spec = |zone: &str| format!("allocatable: {{cpu: 4, memory: 16Gi, pods: 110}}{zone}");
+        let reasons = why(
+            &[
+                &workload("zoned", "sensitivity: internal, replicas: 3, minZones: 3"),
+                &node("a", "", &spec(", zone: x")),
+                &node("b", "", &spec(", zone: y")),
+                &node("c", "", &spec("")),
+            ],
+            "zoned",
+        );
+        assert_eq!(
+            reasons,
+            [Reason::MinZones {
+                min_zones: 3,
+                zones_needed: 3,
+                eligible_nodes: 3,
+                zones: vec!["x".into(), "y".into()],
+                zoneless: 1,
+            }]
+        );
+        assert_eq!(
+            texts(&reasons),
+            ["minZones 3 needs replicas in 3 zones, but the 3 node(s) that can host it are in 2 zone(s): x, y; 1 of them have no zone label and count for no zone"]
+        );
+    }
+
+    /// Also the wording of the other two endings of a minZones reason.
+    #[test]
+    fn min_zones_endings() {
+        let reason = |zones: &[&str], zoneless| Reason::MinZones {
+            min_zones: 2,
+            zones_needed: 2,
+            eligible_nodes: 2,
+            zones: zones.iter().map(|z| z.to_string()).collect(),
+            zoneless,
+        };
+        assert_eq!(
+            reason(&["x"], 0).to_string(),
+            "minZones 2 needs replicas in 2 zones, but the 2 node(s) that can host it are in 1 zone(s): x"
+        );
+        assert_eq!(
+            reason(&["x", "y"], 0).to_string(),
+            "minZones 2 needs replicas in 2 zones, but the 2 node(s) that can host it are in 2 zone(s): x, y; the zones are there, but this pool could not get nodes in enough of them (other pools took them, or their capacity is spent)"
+        );
+        assert_eq!(
+            reason(&[], 2).to_string(),
+            "minZones 2 needs replicas in 2 zones, but the 2 node(s) that can host it are in 0 zone(s); 2 of them have no zone label and count for no zone"
+        );
+    }
+
+    #[test]
+    fn max_per_node_and_capacity() {
+        let docs = on_three_nodes(&[workload(
+            "spread",
+            "sensitivity: public, replicas: 4, maxPerNode: 1, resources: {cpu: 1, memory: 1Gi}",
+        )]);
+        let reasons = why(&docs, "spread");
+        assert_eq!(
+            reasons,
+            [
+                Reason::MaxPerNode {
+                    max_per_node: 1,
+                    replicas: 4,
+                    nodes_needed: 4,
+                    eligible_nodes: 3,
+                },
+                Reason::Capacity {
+                    eligible_nodes: 3,
+                    in_pool: 3,
+                    in_other_pools: 0,
+                    anti_affinity: false,
+                    free: 0,
+                    requests: vec![
+                        Amount {
+                            resource: "cpu".into(),
+                            amount: 1000
+                        },
+                        Amount {
+                            resource: "memory".into(),
+                            amount: 1 << 30
+                        },
+                    ],
+                },
+            ]
+        );
+        assert_eq!(
+            texts(&reasons),
+            [
+                "maxPerNode 1 with 4 replicas needs 4 nodes, but only 3 node(s) can host it",
+                "capacity runs out: 3 node(s) can host it (3 in this pool are full for it, 0 hold other pools, 0 free); each replica requests cpu 1, memory 1.0Gi",
+            ]
+        );
+    }
+
+    #[test]
+    fn capacity_with_other_pools_and_anti_affinity() {
+        let docs = on_three_nodes(&[
+            workload(
+                "db",
+                "sensitivity: confidential, replicas: 2, resources: {cpu: 3}",
+            ),
+            workload(
+                "web",
+                "sensitivity: public, replicas: 2, resources: {cpu: 3}, antiAffinity: [api]",
+            ),
+            workload(
+                "api",
+                "sensitivity: public, replicas: 1, resources: {cpu: 1}",
+            ),
+        ]);
+        let reasons = why(&docs, "web");
+        let Some(capacity @ Reason::Capacity { anti_affinity, .. }) = reasons.last() else {
+            panic!("{reasons:?}");
+        };
+        assert!(anti_affinity);
+        assert!(capacity
+            .to_string()
+            .contains("hold other pools or anti-affine workloads"));
+        let bare = Reason::Capacity {
+            eligible_nodes: 1,
+            in_pool: 0,
+            in_other_pools: 1,
+            anti_affinity: false,
+            free: 0,
+            requests: Vec::new(),
+        };
+        assert_eq!(
+            bare.to_string(),
+            "capacity runs out: 1 node(s) can host it (0 in this pool are full for it, 1 hold other pools, 0 free); each replica requests no resources"
+        );
+    }
+}
