@@ -367,6 +367,7 @@ impl<'m> Packer<'m> {
             } else {
                 Status::Infeasible
             },
+            infeasibility: None,
             objective: Objective {
                 cost,
                 nodes: in_pool.len() as u64,
@@ -609,6 +610,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
         } else {
             Status::Infeasible
         },
+        infeasibility: None,
         objective: Objective {
             cost: cost_from_micros(cost),
             nodes,

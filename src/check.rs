@@ -278,6 +278,22 @@ impl Checker<'_> {
             }
             _ => {}
         }
+        // The proof itself is the planner's claim, like the lower bound; only its shape is
+        // checked.
+        if let Some(i) = self.plan.infeasibility {
+            if self.plan.status != Status::Infeasible {
+                let m = "infeasibility is given but the status is not infeasible";
+                self.flag("status", m.to_string());
+            }
+            if i.proven != i.by.is_some() {
+                let m = format!(
+                    "infeasibility.proven is {} but infeasibility.by is {}",
+                    i.proven,
+                    if i.by.is_some() { "given" } else { "absent" }
+                );
+                self.flag("status", m);
+            }
+        }
     }
 
     /// Pool names, membership of nodes and workloads, and the document's sorting promises.
@@ -1201,6 +1217,7 @@ mod tests {
             api_version: "tierplan/v1alpha1".into(),
             kind: "Plan".into(),
             status: Status::Optimal,
+            infeasibility: None,
             objective: Objective {
                 cost: 0.0,
                 nodes: 0,
@@ -1680,18 +1697,24 @@ mod tests {
         assert_mentions(&r, "placement", &["replica(s) 0 ", "more than once"]);
     }
 
-    #[test]
-    fn status_agrees_with_unplaced_and_unmet() {
+    /// Two replicas of `web` on node n1, and the plan that places them.
+    fn web_on_n1() -> (Model, Plan) {
         let m = model(&[
             policy("{}"),
             workload("web", "sensitivity: public, replicas: 2"),
             node("n1", "", "allocatable: {cpu: 4}"),
         ]);
-        let mut p = plan(
+        let p = plan(
             &m,
             &[("p", &["web"], &["n1"])],
             &[("web", 0, "n1"), ("web", 1, "n1")],
         );
+        (m, p)
+    }
+
+    #[test]
+    fn status_agrees_with_unplaced_and_unmet() {
+        let (m, mut p) = web_on_n1();
         unplace(&mut p, "web", &[1]);
         let r = check(&m, &p);
         assert!(r.is_consistent() && !r.is_valid(), "{r}");
@@ -1705,13 +1728,40 @@ mod tests {
         optimal.objective.gap = Some(0.0);
         assert_rules(&check(&m, &optimal), &["status"]);
 
-        let mut nothing_wrong = plan(
-            &m,
-            &[("p", &["web"], &["n1"])],
-            &[("web", 0, "n1"), ("web", 1, "n1")],
-        );
+        let (_, mut nothing_wrong) = web_on_n1();
         infeasible(&mut nothing_wrong);
         assert_rules(&check(&m, &nothing_wrong), &["status"]);
+    }
+
+    #[test]
+    fn infeasibility_is_accepted_on_infeasible_plans_only_and_in_shape() {
+        use crate::plan::{Infeasibility, Proof};
+        let (m, mut p) = web_on_n1();
+        unplace(&mut p, "web", &[1]);
+        for i in [
+            Infeasibility::proven(Proof::CompleteSearch),
+            Infeasibility::unproven(),
+        ] {
+            p.infeasibility = Some(i);
+            let read: Plan = serde_json::from_str(&p.to_json()).unwrap();
+            assert!(check(&m, &read).is_consistent(), "{}", check(&m, &read));
+        }
+        for i in [
+            Infeasibility {
+                proven: true,
+                by: None,
+            },
+            Infeasibility {
+                proven: false,
+                by: Some(Proof::ExhaustiveSearch),
+            },
+        ] {
+            p.infeasibility = Some(i);
+            assert_mentions(&check(&m, &p), "status", &["infeasibility.proven"]);
+        }
+        let (_, mut feasible) = web_on_n1();
+        feasible.infeasibility = Some(Infeasibility::unproven());
+        assert_rules(&check(&m, &feasible), &["status"]);
     }
 
     #[test]

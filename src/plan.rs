@@ -25,12 +25,88 @@ pub enum Status {
     Infeasible,
 }
 
+/// Why a plan is infeasible, as far as the planner knows: `{proven: true, by: …}` when no
+/// valid plan exists for the inputs, `{proven: false}` when the search ended short of one
+/// without proving that none exists (a larger `--work-limit` or `--time-limit` may still find
+/// one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Infeasibility {
+    /// Whether no valid plan exists; `by` is present exactly when it is true.
+    pub proven: bool,
+    /// The proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Proof>,
+}
+
+impl Infeasibility {
+    /// Infeasibility proven by `by`.
+    pub fn proven(by: Proof) -> Self {
+        Infeasibility {
+            proven: true,
+            by: Some(by),
+        }
+    }
+
+    /// No plan found, and nothing proven.
+    pub fn unproven() -> Self {
+        Infeasibility {
+            proven: false,
+            by: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Infeasibility {
+    /// The one line the summary gives it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.by {
+            Some(by) if self.proven => write!(f, "proven impossible by {by}"),
+            _ => f.write_str("no plan found, not proven impossible"),
+        }
+    }
+}
+
+/// How the planner proved that no valid plan exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Proof {
+    /// Some workload can run on no node at all (its labels, resources or size rule out every
+    /// node, or its required labels contradict each other); `unplaced` says which and why.
+    NoEligibleNode,
+    /// The linear relaxation behind the lower bound has no solution: the nodes cannot cover
+    /// the requests and counting rules even fractionally.
+    LpRelaxation,
+    /// The exhaustive search of a tiny instance (every grouping, node assignment and
+    /// placement) finished without a plan.
+    ExhaustiveSearch,
+    /// The complete search of a moderate instance finished without a plan.
+    CompleteSearch,
+}
+
+impl std::fmt::Display for Proof {
+    /// The proof as the summary names it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Proof::NoEligibleNode => "a workload no node can host",
+            Proof::LpRelaxation => "the bound's linear relaxation",
+            Proof::ExhaustiveSearch => "exhaustive search",
+            Proof::CompleteSearch => "complete search",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Plan {
     pub api_version: String,
     pub kind: String,
     pub status: Status,
+    /// Infeasible plans only: whether the planner proved that no valid plan exists, and how.
+    /// Absent in feasible plans, and in infeasible ones written by hand, by older versions or
+    /// by the benchmark's baselines (nothing is known then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infeasibility: Option<Infeasibility>,
     pub objective: Objective,
     pub pools: Vec<Pool>,
     pub placements: Vec<Placement>,

@@ -141,7 +141,10 @@ pub fn class_compatibility(model: &Model, classes: &[Class]) -> Vec<Vec<bool>> {
 
 /// The labels a workload needs on its node: its own `nodeSelector` and every matching policy
 /// `nodeRequirements` entry. `Err` names a label required with two different values.
-pub fn required_labels(model: &Model, w: &Workload) -> Result<BTreeMap<String, String>, String> {
+pub fn required_labels(
+    model: &Model,
+    w: &Workload,
+) -> Result<BTreeMap<String, String>, LabelConflict> {
     let mut labels = w.node_selector.clone();
     for req in &model.policy.node_requirements {
         if !w.matches(&req.matches) {
@@ -150,9 +153,11 @@ pub fn required_labels(model: &Model, w: &Workload) -> Result<BTreeMap<String, S
         for (k, v) in &req.node_selector {
             match labels.get(k) {
                 Some(existing) if existing != v => {
-                    return Err(format!(
-                        "label `{k}` is required both as `{existing}` and as `{v}` (nodeSelector and policy nodeRequirements disagree)"
-                    ))
+                    return Err(LabelConflict {
+                        key: k.clone(),
+                        first: existing.clone(),
+                        second: v.clone(),
+                    })
                 }
                 _ => {
                     labels.insert(k.clone(), v.clone());
@@ -161,6 +166,18 @@ pub fn required_labels(model: &Model, w: &Workload) -> Result<BTreeMap<String, S
         }
     }
     Ok(labels)
+}
+
+/// A node label a workload requires with two different values: no node can host it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("label `{key}` is required both as `{first}` and as `{second}` (nodeSelector and policy nodeRequirements disagree)")]
+pub struct LabelConflict {
+    /// The label key.
+    pub key: String,
+    /// The value required first (by the nodeSelector or an earlier nodeRequirement).
+    pub first: String,
+    /// The value a later nodeRequirement requires.
+    pub second: String,
 }
 
 /// A node's capacity for replicas: allocatable minus overhead, per resource; `None` where the
@@ -327,6 +344,7 @@ mod tests {
         assert_eq!(labels.get("arch").map(String::as_str), Some("arm64"));
         assert!(required_labels(&m, &m.workloads[0])
             .unwrap_err()
+            .to_string()
             .contains("`os`"));
     }
 

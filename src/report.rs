@@ -64,7 +64,12 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
         (_, Some(g)) => {
             let _ = writeln!(s, " (gap {:.2}%: optimality not proven)", g * 100.0);
         }
-        (_, None) => s.push('\n'),
+        (_, None) => match &plan.infeasibility {
+            Some(i) => {
+                let _ = writeln!(s, " ({i})");
+            }
+            None => s.push('\n'),
+        },
     }
     if let Some(d) = &o.disruption {
         let _ = writeln!(

@@ -900,6 +900,7 @@ fn witness_plan(m: &Model, best: &BruteOptimum, class_names: &[String]) -> Plan 
         api_version: API_VERSION.to_string(),
         kind: "Plan".to_string(),
         status: Status::Optimal,
+        infeasibility: None,
         objective: Objective {
             cost,
             nodes: in_pool.iter().filter(|&&u| u).count() as u64,

@@ -200,6 +200,7 @@ mod tests {
             api_version: "tierplan/v1alpha1".into(),
             kind: "Plan".into(),
             status: Status::Feasible,
+            infeasibility: None,
             objective: Objective {
                 cost: 1.0,
                 nodes: 1,

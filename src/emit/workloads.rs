@@ -186,7 +186,7 @@ fn file_name(name: &str) -> Result<String, EmitError> {
 fn workload_patch(model: &Model, w: &Workload, pool: &Pool) -> Result<WorkloadPatch, EmitError> {
     let required = policy::required_labels(model, w).map_err(|problem| EmitError::Workload {
         workload: w.id.clone(),
-        problem,
+        problem: problem.to_string(),
     })?;
     if required.contains_key(POOL_LABEL) {
         return Err(EmitError::Workload {

@@ -46,10 +46,14 @@ pub(super) fn solve(model: &Model, options: &SolveOptions, start: Instant) -> So
             .map(|(key, _)| key.clone())
             .collect();
         if used_up.is_empty() || round == MAX_ROUNDS || found.stats.stopped_by_time {
-            let plan = finish(&inst, &mut found, &bought, options);
+            let (plan, unplaced) = finish(&inst, &mut found, &bought, options);
             let mut stats = found.stats;
             stats.elapsed = start.elapsed();
-            return Solved { plan, stats };
+            return Solved {
+                plan,
+                stats,
+                unplaced,
+            };
         }
         for key in used_up {
             let n = supply.get_mut(&key).expect("a supplied key");

@@ -1,9 +1,10 @@
-//! Concrete reasons for replicas the planner could not place.
+//! Concrete reasons for replicas the planner could not place: the facts of the solver's
+//! shortfalls, gathered into [`Reason`]s (rendered to text by their `Display`).
 
 use super::instance::Instance;
 use super::pack::{Cause, PoolPack, Shortfall};
+use super::reason::{Amount, Ineligibility, Reason};
 use crate::policy::Ineligible;
-use crate::quantity::display;
 use std::collections::BTreeMap;
 
 /// Reasons why replicas of workload `w` (in pool `pool` of `packs`) stayed unplaced.
@@ -13,12 +14,12 @@ pub fn reasons(
     short: &[&Shortfall],
     packs: &[PoolPack],
     pool: usize,
-) -> Vec<String> {
+) -> Vec<Reason> {
     let model = inst.model;
     let wl = &model.workloads[w];
     let info = &inst.workloads[w];
     if let Err(conflict) = &info.labels {
-        return vec![conflict.clone()];
+        return vec![Reason::LabelConflict(conflict.clone())];
     }
     if info.eligible.is_empty() {
         return ineligible_everywhere(inst, w);
@@ -34,41 +35,27 @@ pub fn reasons(
             .collect();
         zones.sort_unstable();
         zones.dedup();
-        let zoneless = eligible_nodes
-            .iter()
-            .filter(|&&n| model.nodes[n].zone.is_none())
-            .count();
-        let listed = if zones.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", zones.join(", "))
-        };
-        // Nodes without a zone count for none; and when the zones exist, the nodes were
-        // there but this pool did not get enough of them.
-        let why = match (zoneless, zones.len() >= info.zones_needed as usize) {
-            (0, false) => String::new(),
-            (z, false) => format!("; {z} of them have no zone label and count for no zone"),
-            (_, true) => {
-                "; the zones are there, but this pool could not get nodes in enough of them (other pools took them, or their capacity is spent)".to_string()
-            }
-        };
-        out.push(format!(
-            "minZones {} needs replicas in {} zones, but the {} node(s) that can host it are in {} zone(s){listed}{why}",
-            wl.min_zones.unwrap_or(0),
-            info.zones_needed,
-            eligible_nodes.len(),
-            zones.len(),
-        ));
+        out.push(Reason::MinZones {
+            min_zones: wl.min_zones.unwrap_or(0),
+            zones_needed: info.zones_needed,
+            eligible_nodes: eligible_nodes.len(),
+            zones: zones.into_iter().map(str::to_string).collect(),
+            zoneless: eligible_nodes
+                .iter()
+                .filter(|&&n| model.nodes[n].zone.is_none())
+                .count(),
+        });
     }
     if short.iter().any(|s| s.cause == Cause::Capacity) {
         if let Some(k) = wl.max_per_node {
             let needed = wl.replicas.div_ceil(k) as usize;
             if needed > eligible_nodes.len() {
-                out.push(format!(
-                    "maxPerNode {k} with {} replicas needs {needed} nodes, but only {} node(s) can host it",
-                    wl.replicas,
-                    eligible_nodes.len()
-                ));
+                out.push(Reason::MaxPerNode {
+                    max_per_node: k,
+                    replicas: wl.replicas,
+                    nodes_needed: needed,
+                    eligible_nodes: eligible_nodes.len(),
+                });
             }
         }
         let mut elsewhere = 0;
@@ -85,65 +72,59 @@ pub fn reasons(
                 elsewhere += count;
             }
         }
-        let free = eligible_nodes.len() - here - elsewhere;
-        let per_replica: Vec<String> = wl
-            .requests
-            .iter()
-            .enumerate()
-            .filter(|(r, q)| **q > 0 && model.resources[*r] != crate::model::PODS)
-            .map(|(r, q)| {
-                format!(
-                    "{} {}",
-                    model.resources[r],
-                    display(&model.resources[r], *q)
-                )
-            })
-            .collect();
-        out.push(format!(
-            "capacity runs out: {} node(s) can host it ({} in this pool are full for it, {} hold other pools{}, {} free); each replica requests {}",
-            eligible_nodes.len(),
-            here,
-            elsewhere,
-            if wl.anti_affinity.is_empty() { "" } else { " or anti-affine workloads" },
-            free,
-            if per_replica.is_empty() { "no resources".to_string() } else { per_replica.join(", ") }
-        ));
+        out.push(Reason::Capacity {
+            eligible_nodes: eligible_nodes.len(),
+            in_pool: here,
+            in_other_pools: elsewhere,
+            anti_affinity: !wl.anti_affinity.is_empty(),
+            free: eligible_nodes.len() - here - elsewhere,
+            requests: wl
+                .requests
+                .iter()
+                .enumerate()
+                .filter(|(r, q)| **q > 0 && model.resources[*r] != crate::model::PODS)
+                .map(|(r, &amount)| Amount {
+                    resource: model.resources[r].clone(),
+                    amount,
+                })
+                .collect(),
+        });
     }
     out
 }
 
 /// Why no node of the inventory can host one replica: the commonest causes, with counts.
-fn ineligible_everywhere(inst: &Instance, w: usize) -> Vec<String> {
+fn ineligible_everywhere(inst: &Instance, w: usize) -> Vec<Reason> {
     let model = inst.model;
-    let mut causes: BTreeMap<String, usize> = BTreeMap::new();
+    // Keyed by the rendered cause: ties in count are listed in the order of their text.
+    let mut causes: BTreeMap<String, (Ineligibility, usize)> = BTreeMap::new();
     for n in 0..model.nodes.len() {
         let cause = match inst.ineligibility(w, n) {
-            Some(Ineligible::Label(k, v)) => format!("lack the required label {k}={v}"),
-            Some(Ineligible::Undeclared(r)) => {
-                format!("do not declare the resource {}", model.resources[r])
-            }
-            Some(Ineligible::TooSmall(r, cap)) => {
-                let name = &model.resources[r];
-                format!(
-                    "are too small: one replica requests {name} {} but they offer at most {} after overhead",
-                    display(name, model.workloads[w].requests[r]),
-                    display(name, cap)
-                )
-            }
+            Some(Ineligible::Label(key, value)) => Ineligibility::MissingLabel { key, value },
+            Some(Ineligible::Undeclared(r)) => Ineligibility::UndeclaredResource {
+                resource: model.resources[r].clone(),
+            },
+            Some(Ineligible::TooSmall(r, offer)) => Ineligibility::TooSmall {
+                resource: model.resources[r].clone(),
+                request: model.workloads[w].requests[r],
+                offer,
+            },
             None => continue,
         };
-        *causes.entry(cause).or_default() += 1;
+        causes.entry(cause.to_string()).or_insert((cause, 0)).1 += 1;
     }
-    let mut ranked: Vec<(usize, String)> = causes.into_iter().map(|(c, k)| (k, c)).collect();
+    let mut ranked: Vec<(usize, String, Ineligibility)> = causes
+        .into_iter()
+        .map(|(text, (cause, k))| (k, text, cause))
+        .collect();
     ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     ranked
         .into_iter()
         .take(3)
-        .map(|(k, cause)| {
-            format!(
-                "no node can host it: {k} of {} node(s) {cause}",
-                model.nodes.len()
-            )
+        .map(|(nodes, _, cause)| Reason::NoEligibleNode {
+            nodes,
+            of: model.nodes.len(),
+            cause,
         })
         .collect()
 }

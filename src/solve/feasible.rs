@@ -1062,7 +1062,7 @@ mod tests {
             micros: Some(0),
             separated_classes: 0,
         };
-        to_plan(inst, groups, packs, &bound, &[], None)
+        to_plan(inst, groups, packs, &bound, &[], None).0
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl NodeType {
 #[derive(Debug, Clone)]
 pub struct WorkloadInfo {
     /// Required node labels, or why they contradict each other.
-    pub labels: Result<BTreeMap<String, String>, String>,
+    pub labels: Result<BTreeMap<String, String>, policy::LabelConflict>,
     /// Types that can host one replica, ascending.
     pub eligible: Vec<usize>,
     /// Replicas needed in distinct zones: min(minZones, replicas), 0 without minZones.
@@ -75,7 +75,7 @@ impl<'m> Instance<'m> {
     /// `bought[n]` is the catalog type of node `n` (absent or `None`: an inventory node).
     pub fn with_catalog(model: &'m Model, bought: &[Option<usize>]) -> Self {
         let graph = ConstraintGraph::build(model);
-        let required: Vec<Result<BTreeMap<String, String>, String>> = model
+        let required: Vec<Result<BTreeMap<String, String>, policy::LabelConflict>> = model
             .workloads
             .iter()
             .map(|w| policy::required_labels(model, w))

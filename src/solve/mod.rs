@@ -19,17 +19,22 @@ mod instance;
 mod last_resort;
 mod pack;
 mod polish;
+mod reason;
 mod rules;
 mod score;
 mod stable;
 
 pub use bound::Bound;
+pub use reason::{Amount, Ineligibility, Reason, Unplaceable};
 
 use crate::model::{cost_from_micros, Model};
-use crate::plan::{self, Objective, Placement, Plan, Status, Unmet, Unplaced};
+use crate::plan::{
+    self, Infeasibility, Objective, Placement, Plan, Proof, Status, Unmet, Unplaced,
+};
 use instance::{Instance, Inventory};
 use pack::PoolPack;
 use score::Score;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -81,6 +86,9 @@ pub struct Stats {
 pub struct Solved {
     pub plan: Plan,
     pub stats: Stats,
+    /// Why replicas stayed unplaced, as facts, in the order of `plan.unplaced` (which holds
+    /// their text); one entry per workload with unplaced replicas.
+    pub unplaced: Vec<Unplaceable>,
 }
 
 /// Work and time left for one phase of the search.
@@ -124,10 +132,11 @@ pub fn solve(model: &Model, options: &SolveOptions) -> Solved {
     if model.node_types.is_empty() {
         let inst = Instance::new(model);
         let mut found = search(&inst, options, start);
-        let plan = finish(&inst, &mut found, &[], options);
+        let (plan, unplaced) = finish(&inst, &mut found, &[], options);
         return Solved {
             plan,
             stats: found.stats,
+            unplaced,
         };
     }
     catalog::solve(model, options, start)
@@ -139,12 +148,25 @@ struct Found {
     packs: Vec<PoolPack>,
     bound: Bound,
     stats: Stats,
+    /// The first proof, in the order the search meets them, that no valid plan exists.
+    proof: Option<Proof>,
 }
 
 fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     let deadline = options.time_limit.map(|t| start + t);
     let bound = bound::lower_bound(inst, deadline);
     let bound_elapsed = start.elapsed();
+    let mut proof = None;
+    if inst
+        .workloads
+        .iter()
+        .zip(&inst.model.workloads)
+        .any(|(info, w)| w.replicas > 0 && (info.labels.is_err() || info.eligible.is_empty()))
+    {
+        proof = Some(Proof::NoEligibleNode);
+    } else if bound.micros.is_none() {
+        proof = Some(Proof::LpRelaxation);
+    }
 
     let mut grouping_budget = Budget::new(options.work_limit / 2, deadline);
     let candidates = group::candidates(inst, &mut grouping_budget);
@@ -158,7 +180,7 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     }
     let (mut groups, mut packs) = best.expect("at least one grouping");
     let mut bound = bound;
-    let proved = options.exhaustive && prove(inst, &mut groups, &mut packs, &mut bound);
+    let proved = options.exhaustive && prove(inst, &mut groups, &mut packs, &mut bound, &mut proof);
     // Then local search: repair what the construction left unplaced, release nodes.
     let mut polish_budget = Budget::new(options.work_limit * 2, deadline);
     if !proved {
@@ -174,10 +196,14 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     // Past the exhaustive sizes, a complete search repairs a result still incomplete.
     let mut fallback_budget = Budget::new(options.work_limit.min(feasible::WORK_LIMIT), deadline);
     if options.exhaustive && !proved && incomplete(&packs) && feasible::applies(inst) {
-        if let feasible::Outcome::Found(g, p) = feasible::search(inst, &mut fallback_budget) {
-            if score(&p) < score(&packs) {
-                (groups, packs) = (g, p);
+        match feasible::search(inst, &mut fallback_budget) {
+            feasible::Outcome::Found(g, p) => {
+                if score(&p) < score(&packs) {
+                    (groups, packs) = (g, p);
+                }
             }
+            feasible::Outcome::Infeasible => proof = proof.or(Some(Proof::CompleteSearch)),
+            feasible::Outcome::OutOfBudget => {}
         }
     }
     let mut last_budget = Budget::new(options.work_limit, deadline);
@@ -207,16 +233,19 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
         packs,
         bound,
         stats,
+        proof,
     }
 }
 
-/// Tiny instances are searched exhaustively: that proves the optimum (or infeasibility) and
-/// repairs any miss of the heuristics. Whether it proved anything.
+/// Tiny instances are searched exhaustively: that proves the optimum (or infeasibility, kept
+/// in `proof` unless another proof came first) and repairs any miss of the heuristics.
+/// Whether it proved anything.
 fn prove(
     inst: &Instance,
     groups: &mut Vec<Vec<usize>>,
     packs: &mut Vec<PoolPack>,
     bound: &mut Bound,
+    proof: &mut Option<Proof>,
 ) -> bool {
     if !exact::applies(inst) {
         return false;
@@ -230,7 +259,10 @@ fn prove(
             bound.micros = Some(cost);
             true
         }
-        Some(exact::Exact::Infeasible) => true,
+        Some(exact::Exact::Infeasible) => {
+            *proof = proof.or(Some(Proof::ExhaustiveSearch));
+            true
+        }
         None => false,
     }
 }
@@ -363,14 +395,39 @@ fn score(packs: &[PoolPack]) -> Score {
     packs.iter().map(PoolPack::score).sum()
 }
 
-/// The plan document of what the search found; with a previous plan, brought close to it
-/// and weighed against it as it stands (see `stable`), and its disruption recorded.
+/// The plan document of what the search found, and why replicas stayed unplaced; with a
+/// previous plan, brought close to it and weighed against it as it stands (see `stable`),
+/// and its disruption recorded. An infeasible plan says whether the search proved it so.
 fn finish(
     inst: &Instance,
     found: &mut Found,
     bought: &[Option<usize>],
     options: &SolveOptions,
-) -> Plan {
+) -> (Plan, Vec<Unplaceable>) {
+    let (mut plan, unplaced) = closest(inst, found, bought, options);
+    debug_assert!(
+        plan.status == Status::Infeasible || found.proof.is_none(),
+        "a complete plan despite a proof of infeasibility ({:?})",
+        found.proof
+    );
+    if plan.status == Status::Infeasible {
+        plan.infeasibility = Some(
+            found
+                .proof
+                .map_or_else(Infeasibility::unproven, Infeasibility::proven),
+        );
+    }
+    (plan, unplaced)
+}
+
+/// The plan of what the search found or, with a previous plan, of the candidate closest to
+/// it (see [`finish`]).
+fn closest(
+    inst: &Instance,
+    found: &mut Found,
+    bought: &[Option<usize>],
+    options: &SolveOptions,
+) -> (Plan, Vec<Unplaceable>) {
     let Some(previous) = options.previous.as_ref() else {
         return to_plan(
             inst,
@@ -387,20 +444,118 @@ fn finish(
     candidates
         .into_iter()
         .map(|(groups, packs)| {
-            let mut plan = to_plan(inst, &groups, &packs, &found.bound, bought, Some(previous));
+            let (mut plan, why) =
+                to_plan(inst, &groups, &packs, &found.bound, bought, Some(previous));
             let disruption = crate::diff::diff(previous, &plan).disruption();
             plan.objective.disruption = Some(disruption);
             let score = score(&packs).with_disruption(disruption, options.stability_micros);
-            (score, plan)
+            (score, plan, why)
         })
         .min_by(|a, b| a.0.cmp(&b.0))
-        .map(|(_, plan)| plan)
+        .map(|(_, plan, why)| (plan, why))
         .expect("the search's plan is a candidate")
 }
 
-/// Turns packed pools into the plan document, in a canonical order. `bought[n]` is the
-/// catalog type of a node materialised for the search (see `catalog`); such nodes are named
-/// after their pool. Pools are named by `naming`, after `previous` where they persist.
+/// The status and objective of a plan costing `cost` (millionths per hour) on `nodes` nodes,
+/// against the proven bound `lower`: optimal when it meets the bound, the gap otherwise, and
+/// no gap when it is not `complete`.
+fn verdict(complete: bool, cost: u64, lower: u64, nodes: u64) -> (Status, Objective) {
+    let status = if !complete {
+        Status::Infeasible
+    } else if lower >= cost {
+        Status::Optimal
+    } else {
+        Status::Feasible
+    };
+    let gap = complete.then(|| {
+        if cost == 0 {
+            0.0
+        } else {
+            cost.saturating_sub(lower) as f64 / cost as f64
+        }
+    });
+    let objective = Objective {
+        cost: cost_from_micros(cost),
+        nodes,
+        lower_bound: cost_from_micros(lower),
+        gap,
+        disruption: None,
+    };
+    (status, objective)
+}
+
+/// Where the replicas of a plan went, and which stayed unplaced, with why.
+#[derive(Default)]
+struct Replicas {
+    placements: Vec<Placement>,
+    unplaced: Vec<Unplaced>,
+    unplaceable: Vec<Unplaceable>,
+}
+
+impl Replicas {
+    /// Adds the replicas of pool `i` (of `packs`), whose workloads are `ws`, on nodes named
+    /// by `node_name`. Replica numbers follow node name order within each workload.
+    fn of_pool(
+        &mut self,
+        inst: &Instance,
+        packs: &[PoolPack],
+        i: usize,
+        ws: &[usize],
+        node_name: &HashMap<usize, String>,
+    ) {
+        let model = inst.model;
+        let pack = &packs[i];
+        // Nodes hosting each workload, gathered in one pass over the pool's nodes.
+        let mut hosts_of: std::collections::HashMap<usize, Vec<(usize, u32)>> =
+            std::collections::HashMap::new();
+        for o in &pack.nodes {
+            for &(w, c) in &o.hosted {
+                hosts_of.entry(w).or_default().push((o.node, c));
+            }
+        }
+        // Replica numbers follow node name order within each workload.
+        for &w in ws {
+            let mut hosts = hosts_of.remove(&w).unwrap_or_default();
+            hosts.sort_unstable();
+            let mut replica = 0;
+            for (n, c) in hosts {
+                for _ in 0..c {
+                    self.placements.push(Placement {
+                        workload: model.workloads[w].id.clone(),
+                        replica,
+                        node: node_name[&n].clone(),
+                    });
+                    replica += 1;
+                }
+            }
+            let short: Vec<&pack::Shortfall> =
+                pack.shortfalls.iter().filter(|s| s.workload == w).collect();
+            if !short.is_empty() {
+                let reasons = explain::reasons(inst, w, &short, packs, i);
+                let text: Vec<String> = reasons.iter().map(Reason::to_string).collect();
+                let first = replica;
+                while replica < model.workloads[w].replicas {
+                    self.unplaced.push(Unplaced {
+                        workload: model.workloads[w].id.clone(),
+                        replica,
+                        reasons: text.clone(),
+                    });
+                    replica += 1;
+                }
+                self.unplaceable.push(Unplaceable {
+                    workload: model.workloads[w].id.clone(),
+                    replicas: replica - first,
+                    reasons,
+                });
+            }
+        }
+    }
+}
+
+/// Turns packed pools into the plan document, in a canonical order, and why replicas stayed
+/// unplaced (whose text the document holds). `bought[n]` is the catalog type of a node
+/// materialised for the search (see `catalog`); such nodes are named after their pool. Pools
+/// are named by `naming`, after `previous` where they persist.
 fn to_plan(
     inst: &Instance,
     groups: &[Vec<usize>],
@@ -408,7 +563,7 @@ fn to_plan(
     bound: &Bound,
     bought: &[Option<usize>],
     previous: Option<&Plan>,
-) -> Plan {
+) -> (Plan, Vec<Unplaceable>) {
     let model = inst.model;
     // Pools ordered by their first class name; classes within by name.
     let mut order: Vec<usize> = (0..groups.len()).collect();
@@ -427,8 +582,7 @@ fn to_plan(
         .collect();
     let pool_names = crate::naming::pool_names(model, &pool_workloads, previous);
     let mut pools = Vec::new();
-    let mut placements = Vec::new();
-    let mut unplaced = Vec::new();
+    let mut replicas = Replicas::default();
     let mut unmet = Vec::new();
     let mut in_pool = vec![false; model.nodes.len()];
     let mut cost: u64 = 0;
@@ -444,43 +598,7 @@ fn to_plan(
             cost += model.nodes[n].cost_micros;
         }
         let (node_types, node_name) = catalog::name_bought(model, &name, &nodes, bought);
-        // Nodes hosting each workload, gathered in one pass over the pool's nodes.
-        let mut hosts_of: std::collections::HashMap<usize, Vec<(usize, u32)>> =
-            std::collections::HashMap::new();
-        for o in &pack.nodes {
-            for &(w, c) in &o.hosted {
-                hosts_of.entry(w).or_default().push((o.node, c));
-            }
-        }
-        // Replica numbers follow node name order within each workload.
-        for &w in &ws {
-            let mut hosts = hosts_of.remove(&w).unwrap_or_default();
-            hosts.sort_unstable();
-            let mut replica = 0;
-            for (n, c) in hosts {
-                for _ in 0..c {
-                    placements.push(Placement {
-                        workload: model.workloads[w].id.clone(),
-                        replica,
-                        node: node_name[&n].clone(),
-                    });
-                    replica += 1;
-                }
-            }
-            let short: Vec<&pack::Shortfall> =
-                pack.shortfalls.iter().filter(|s| s.workload == w).collect();
-            if !short.is_empty() {
-                let reasons = explain::reasons(inst, w, &short, packs, i);
-                while replica < model.workloads[w].replicas {
-                    unplaced.push(Unplaced {
-                        workload: model.workloads[w].id.clone(),
-                        replica,
-                        reasons: reasons.clone(),
-                    });
-                    replica += 1;
-                }
-            }
-        }
+        replicas.of_pool(inst, packs, i, &ws, &node_name);
         for (rule, reason) in &pack.unmet {
             unmet.push(Unmet {
                 pool: name.clone(),
@@ -501,6 +619,11 @@ fn to_plan(
             node_types,
         });
     }
+    let Replicas {
+        mut placements,
+        unplaced,
+        unplaceable,
+    } = replicas;
     placements.sort();
     let unused_nodes = model
         .nodes
@@ -513,39 +636,21 @@ fn to_plan(
         .collect();
     let node_count = in_pool.iter().filter(|u| **u).count() as u64;
     let complete = unplaced.is_empty() && unmet.is_empty();
-    let lower = bound.micros.unwrap_or(0);
-    let status = if !complete {
-        Status::Infeasible
-    } else if lower >= cost {
-        Status::Optimal
-    } else {
-        Status::Feasible
-    };
-    let gap = complete.then(|| {
-        if cost == 0 {
-            0.0
-        } else {
-            cost.saturating_sub(lower) as f64 / cost as f64
-        }
-    });
-    Plan {
+    let (status, objective) = verdict(complete, cost, bound.micros.unwrap_or(0), node_count);
+    let plan = Plan {
         api_version: plan::API_VERSION.to_string(),
         kind: plan::KIND.to_string(),
         status,
-        objective: Objective {
-            cost: cost_from_micros(cost),
-            nodes: node_count,
-            lower_bound: cost_from_micros(lower),
-            gap,
-            disruption: None,
-        },
+        infeasibility: None,
+        objective,
         pools,
         placements,
         unplaced,
         unmet,
         unused_nodes,
         inputs: Some(model.fingerprint.clone()),
-    }
+    };
+    (plan, unplaceable)
 }
 
 #[cfg(test)]
@@ -727,5 +832,113 @@ mod tests {
         let p = plan(&m, &SolveOptions::default());
         assert_eq!(p.status, Status::Optimal);
         assert_eq!(p.objective.cost, 6.0);
+    }
+
+    /// The infeasibility an infeasible plan states, after checking that the document round
+    /// trips and the checker accepts it.
+    fn infeasibility(m: &Model, options: &SolveOptions) -> Infeasibility {
+        let p = plan(m, options);
+        assert_eq!(p.status, Status::Infeasible);
+        assert_eq!(serde_json::from_str::<Plan>(&p.to_json()).unwrap(), p);
+        let summary = crate::report::summary(m, &p, None);
+        let i = p
+            .infeasibility
+            .expect("infeasible plans say whether it is proven");
+        let status = summary.lines().find(|l| l.starts_with("status: ")).unwrap();
+        assert!(status.starts_with("status: INFEASIBLE; "), "{status}");
+        assert!(status.ends_with(&format!(" ({i})")), "{status}");
+        i
+    }
+
+    /// Thirteen replicas of 2 cpu on nine nodes of 3: they fit fractionally (26 of 27 cpu),
+    /// but one replica per node leaves four over. Past `exact`'s sizes, within `feasible`'s.
+    fn pigeonholes() -> Model {
+        let mut docs = vec![workload(
+            "web",
+            "sensitivity: public, replicas: 13, resources: {cpu: 2}",
+        )];
+        docs.extend((0..9).map(|i| node(&format!("n{i}"), "", "allocatable: {cpu: 3}")));
+        let docs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        model(&docs)
+    }
+
+    #[test]
+    fn a_complete_search_proves_infeasibility_the_heuristics_cannot() {
+        let m = pigeonholes();
+        let i = infeasibility(&m, &SolveOptions::default());
+        assert_eq!(i, Infeasibility::proven(Proof::CompleteSearch));
+        assert_eq!(i.to_string(), "proven impossible by complete search");
+        let heuristics = SolveOptions {
+            exhaustive: false,
+            ..SolveOptions::default()
+        };
+        let i = infeasibility(&m, &heuristics);
+        assert_eq!(i, Infeasibility::unproven());
+        assert_eq!(i.to_string(), "no plan found, not proven impossible");
+        assert_eq!(serde_json::to_string(&i).unwrap(), r#"{"proven":false}"#);
+    }
+
+    #[test]
+    fn the_exhaustive_search_proves_infeasibility_on_tiny_instances() {
+        let m = model(&[
+            &workload(
+                "web",
+                "sensitivity: public, replicas: 3, resources: {cpu: 2}",
+            ),
+            &node("a", "", "allocatable: {cpu: 3}"),
+            &node("b", "", "allocatable: {cpu: 3}"),
+        ]);
+        let i = infeasibility(&m, &SolveOptions::default());
+        assert_eq!(i, Infeasibility::proven(Proof::ExhaustiveSearch));
+        assert_eq!(
+            serde_json::to_string(&i).unwrap(),
+            r#"{"proven":true,"by":"exhaustive-search"}"#
+        );
+    }
+
+    #[test]
+    fn a_workload_no_node_can_host_proves_infeasibility() {
+        let m = model(&[
+            &workload("big", "sensitivity: public, resources: {memory: 64Gi}"),
+            &workload("web", "sensitivity: public, replicas: 20"),
+            &node("a", "", ""),
+        ]);
+        for exhaustive in [true, false] {
+            let options = SolveOptions {
+                exhaustive,
+                ..SolveOptions::default()
+            };
+            let i = infeasibility(&m, &options);
+            assert_eq!(i, Infeasibility::proven(Proof::NoEligibleNode));
+        }
+    }
+
+    #[test]
+    fn an_infeasible_relaxation_proves_infeasibility() {
+        // Each of three pools needs two nodes for headroom: five are too few.
+        let mut docs = vec![policy("headroom: {nodeFailures: 1}")];
+        for level in ["public", "internal", "confidential"] {
+            let spec = format!("sensitivity: {level}, replicas: 1, resources: {{cpu: 1}}");
+            docs.push(workload(level, &spec));
+        }
+        docs.extend((0..5).map(|i| node(&format!("n{i}"), "", "")));
+        let docs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let options = SolveOptions {
+            exhaustive: false,
+            ..SolveOptions::default()
+        };
+        let i = infeasibility(&model(&docs), &options);
+        assert_eq!(i, Infeasibility::proven(Proof::LpRelaxation));
+    }
+
+    #[test]
+    fn feasible_plans_carry_no_infeasibility() {
+        let m = model(&[
+            &workload("web", "sensitivity: public, replicas: 2"),
+            &node("a", "", ""),
+        ]);
+        let p = plan(&m, &SolveOptions::default());
+        assert_eq!(p.infeasibility, None);
+        assert!(!p.to_json().contains("infeasibility"));
     }
 }

@@ -418,6 +418,7 @@ mod tests {
             unmet: Vec::new(),
             unused_nodes: Vec::new(),
             inputs: None,
+            infeasibility: None,
         };
         check::check(m, &plan)
             .violations
