@@ -708,11 +708,16 @@ pub fn kube_scheduler_least_allocated(model: &Model) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::{generate, GenParams};
     use crate::model;
-    use std::collections::HashMap;
+    // The generated instances come with the benchmark code.
+    #[cfg(feature = "bench")]
+    use {
+        crate::generate::{generate, GenParams},
+        std::collections::HashMap,
+    };
 
     /// Re-checks the rules the baseline promises, independently of its internals.
+    #[cfg(feature = "bench")]
     fn assert_sound(m: &Model, plan: &Plan) {
         let node_pool: HashMap<&str, &Pool> = plan
             .pools
@@ -792,6 +797,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bench")]
     fn places_every_replica_of_a_small_generated_instance() {
         for seed in 0..4 {
             let m = model::build(generate(&GenParams::scaled(300, 200, seed))).unwrap();
@@ -818,6 +824,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bench")]
     fn one_pool_per_class_named_over_separate_by() {
         let m = model::build(generate(&GenParams::scaled(120, 100, 9))).unwrap();
         let plan = ffd_one_pool_per_class(&m);
@@ -855,6 +862,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bench")]
     fn reports_what_cannot_be_placed() {
         let mut docs = generate(&GenParams::scaled(40, 30, 5));
         // Ask for more memory than any node has, and for a label no node carries.
@@ -957,6 +965,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bench")]
     fn kube_scheduler_places_a_generated_instance_validly_and_deterministically() {
         for seed in 0..2 {
             let m = model::build(generate(&GenParams::scaled(150, 300, seed))).unwrap();

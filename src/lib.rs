@@ -9,12 +9,15 @@
 //! apart.
 
 pub mod baseline;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod boundary;
 pub mod check;
+#[cfg(feature = "bench")]
 pub mod convert;
 pub mod diff;
 pub mod emit;
+#[cfg(feature = "bench")]
 pub mod generate;
 pub mod graph;
 pub mod input;

@@ -11,7 +11,7 @@ use crate::baseline::{
     ffd_cheapest_type_per_pool, ffd_one_pool_per_class, kube_scheduler_least_allocated,
 };
 use crate::check::check;
-use crate::generate::{catalog, generate, to_yaml, GenParams};
+use crate::generate::{catalog, generate, GenParams};
 use crate::input::Documents;
 use crate::model::{self, Model};
 use crate::plan::{Plan, Status};
@@ -214,7 +214,7 @@ pub fn run(seed: u64, count: u64, mut progress: impl FnMut(&Sweep)) -> Sweep {
     let mut sweep = Sweep::default();
     for index in 0..count {
         let (name, docs) = instance(seed, index);
-        let yaml = to_yaml(&docs);
+        let yaml = docs.to_yaml();
         // The generator's documents always build; one that did not would be its bug.
         let model = model::build(docs).unwrap_or_else(|e| panic!("{name}: {e}"));
         let v = examine(&model);

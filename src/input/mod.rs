@@ -69,6 +69,32 @@ impl Documents {
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         format!("sha256:{hex}")
     }
+
+    /// The documents as one multi-document YAML file: policies, workloads, nodes, node types,
+    /// in order. Reading it back yields the same documents (with origins numbered in that
+    /// order), so documents built in code can be written out as input files.
+    pub fn to_yaml(&self) -> String {
+        fn push<S: serde::Serialize>(out: &mut String, doc: &wire::Document<S>) {
+            if !out.is_empty() {
+                out.push_str("---\n");
+            }
+            out.push_str(&serde_yaml::to_string(doc).expect("wire documents always serialise"));
+        }
+        let mut out = String::new();
+        for (_, d) in &self.policies {
+            push(&mut out, d);
+        }
+        for (_, d) in &self.workloads {
+            push(&mut out, d);
+        }
+        for (_, d) in &self.nodes {
+            push(&mut out, d);
+        }
+        for (_, d) in &self.node_types {
+            push(&mut out, d);
+        }
+        out
+    }
 }
 
 /// Reads and types every document under `paths`. Documents that could not be read or typed
