@@ -105,9 +105,9 @@ pub fn run_child(
     serde_json::to_vec(&output).map_err(BenchError::Json)?;
     output.peak_rss_bytes = peak_rss_bytes();
     let json = serde_json::to_vec(&output).map_err(BenchError::Json)?;
-    std::fs::write(out, json).map_err(|source| BenchError::Io {
+    std::fs::write(out, json).map_err(|error| BenchError::Io {
         path: out.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -125,7 +125,7 @@ pub fn spawn(
     let log = scratch.join(format!("{}.stderr", method.as_str()));
     let io = |path: &PathBuf| {
         let path = path.clone();
-        move |source| BenchError::Io { path, source }
+        move |error| BenchError::Io { path, error }
     };
     let stderr = std::fs::File::create(&log).map_err(io(&log))?;
     let mut child = Command::new(exe)
@@ -142,9 +142,9 @@ pub fn spawn(
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()
-        .map_err(|source| BenchError::Spawn {
+        .map_err(|error| BenchError::Spawn {
             exe: exe.to_path_buf(),
-            source,
+            error,
         })?;
     let start = Instant::now();
     let mut killed = false;

@@ -22,17 +22,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Why a benchmark run failed.
+/// Why a benchmark run failed. Each message is whole, its cause included, so only the
+/// transparent `Convert` has a `source()` (its own): a reporter that prints the chain would
+/// otherwise print the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error(transparent)]
     Convert(#[from] ConvertError),
     #[error("invalid input:\n{0}")]
-    Input(#[from] InputError),
-    #[error("{}: {source}", path.display())]
+    Input(InputError),
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{}:{line}: {message}", path.display())]
     Table {
@@ -41,14 +43,11 @@ pub enum BenchError {
         message: String,
     },
     #[error("CSV: {0}")]
-    Csv(#[from] csv::Error),
+    Csv(csv::Error),
     #[error("JSON: {0}")]
     Json(serde_json::Error),
-    #[error("cannot start {}: {source}", exe.display())]
-    Spawn {
-        exe: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot start {}: {error}", exe.display())]
+    Spawn { exe: PathBuf, error: std::io::Error },
     #[error("waiting for a child: {0}")]
     Wait(std::io::Error),
     #[error("the {method} child {how}:\n{stderr}")]
@@ -63,9 +62,22 @@ pub enum BenchError {
     UnknownSuite(String),
 }
 
+// By hand rather than `#[from]`, which would also make the cause the `source()`.
+impl From<InputError> for BenchError {
+    fn from(e: InputError) -> Self {
+        BenchError::Input(e)
+    }
+}
+
+impl From<csv::Error> for BenchError {
+    fn from(e: csv::Error) -> Self {
+        BenchError::Csv(e)
+    }
+}
+
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BenchError {
     let path = path.to_path_buf();
-    move |source| BenchError::Io { path, source }
+    move |error| BenchError::Io { path, error }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -105,9 +105,9 @@ pub fn write_csv(result: &SuiteResult, path: &Path) -> Result<(), BenchError> {
             errors: errors.join("; "),
         })?;
     }
-    w.flush().map_err(|source| BenchError::Io {
+    w.flush().map_err(|error| BenchError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 

@@ -23,13 +23,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// Why a conversion failed.
+/// Why a conversion failed. Each message is whole, its cause included, so no error here has a
+/// `source()`: a reporter that prints the chain would otherwise print the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{}:{line}: {message}", path.display())]
     Parse {
@@ -38,17 +39,24 @@ pub enum ConvertError {
         line: usize,
         message: String,
     },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {error}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{} already holds YAML files, which would be read together with the converted ones", dir.display())]
     OutputNotEmpty { dir: PathBuf },
     #[error("the converted instance does not validate:\n{0}")]
-    Invalid(#[from] InputError),
+    Invalid(InputError),
     #[error("unknown format `{0}` (expected bppc, vbp, alibaba or roadef)")]
     UnknownFormat(String),
+}
+
+// By hand rather than `#[from]`, which would also make the cause the `source()`.
+impl From<InputError> for ConvertError {
+    fn from(e: InputError) -> Self {
+        ConvertError::Invalid(e)
+    }
 }
 
 /// The benchmark formats that can be converted.
@@ -99,9 +107,9 @@ pub fn convert(format: Format, input: &Path) -> Result<Converted, ConvertError> 
 
 /// Reads a whole file, with the path in the error.
 pub(crate) fn read_text(path: &Path) -> Result<String, ConvertError> {
-    std::fs::read_to_string(path).map_err(|source| ConvertError::Read {
+    std::fs::read_to_string(path).map_err(|error| ConvertError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -285,7 +293,7 @@ const CHUNK_BYTES: usize = 8 << 20;
 pub fn write_dir(docs: &Documents, dir: &Path) -> Result<Vec<PathBuf>, ConvertError> {
     let write_err = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| ConvertError::Write { path, source }
+        move |error| ConvertError::Write { path, error }
     };
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let entries = std::fs::read_dir(dir).map_err(write_err(dir))?;

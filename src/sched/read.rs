@@ -38,15 +38,20 @@ pub const MAX_BUILT_BYTES: u64 = 256 << 20;
 /// The names kustomize looks for in a kustomization directory, in its order.
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/// Why the evidence cannot be read at all (as opposed to a proof that fails).
+/// Why the evidence cannot be read at all (as opposed to a proof that fails). Each message is
+/// whole, cause and fix included, so no error here has a `source()`: a reporter that prints
+/// the chain would otherwise print the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
     #[error("{}: not a directory\n  fix: pass the manifests directory `tierplan plan --out DIR` wrote (DIR/manifests)", path.display())]
     NotADirectory { path: PathBuf },
-    #[error("{}: cannot read: {source}\n  fix: check that the file exists and is readable", path.display())]
+    /// Reading `path` failed.
+    #[error("{}: cannot read: {error}\n  fix: check that the file exists and is readable", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
-        source: std::io::Error,
+        /// What the operating system said.
+        error: std::io::Error,
     },
     #[error("{}: larger than {limit} bytes\n  fix: pass manifests tierplan wrote, or the output of `kubectl kustomize`", path.display())]
     TooLarge { path: PathBuf, limit: u64 },
@@ -563,9 +568,9 @@ fn referenced(
 
 /// The file at `path`, read whole, at most `limit` bytes.
 pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<String, ProofError> {
-    let file = std::fs::File::open(path).map_err(|source| ProofError::Read {
+    let file = std::fs::File::open(path).map_err(|error| ProofError::Read {
         path: path.into(),
-        source,
+        error,
     })?;
     read_bounded(file, path, limit)
 }
@@ -577,9 +582,9 @@ fn read_bounded(reader: impl std::io::Read, path: &Path, limit: u64) -> Result<S
     reader
         .take(limit + 1)
         .read_to_string(&mut text)
-        .map_err(|source| ProofError::Read {
+        .map_err(|error| ProofError::Read {
             path: path.into(),
-            source,
+            error,
         })?;
     if text.len() as u64 > limit {
         return Err(ProofError::TooLarge {
@@ -944,6 +949,17 @@ fn find_directives(value: &Value, at: &str, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_error_prints_its_cause_once_in_the_full_chain() {
+        let e =
+            read_limited(Path::new("/nonexistent/tierplan/kustomization.yaml"), 10).unwrap_err();
+        let chain = crate::testing::chain(&e);
+        let ProofError::Read { error, .. } = &e else {
+            panic!("not a read error: {chain}");
+        };
+        assert_eq!(chain.matches(&error.to_string()).count(), 1, "{chain}");
+    }
 
     fn refused(text: &str) -> String {
         parse(Path::new("x.yaml"), text).unwrap_err().to_string()
