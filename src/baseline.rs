@@ -21,10 +21,7 @@ struct Class {
 fn classes(model: &Model) -> Vec<Class> {
     let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, w) in model.workloads.iter().enumerate() {
-        by_name
-            .entry(crate::policy::class_name(model, w))
-            .or_default()
-            .push(i);
+        by_name.entry(model.class_name(w)).or_default().push(i);
     }
     by_name
         .into_iter()
@@ -266,7 +263,7 @@ impl<'m> Packer<'m> {
     /// unused eligible nodes until headroom and minNodesPerPool hold, or says what is unmet.
     fn complete_pool(&mut self, pool: usize, class: &Class, mut opened: Vec<usize>) -> Pool {
         let model = self.model;
-        let platform = class.name == crate::policy::PLATFORM_CLASS;
+        let platform = class.name == crate::model::PLATFORM_CLASS;
         let pool_name = crate::plan::pool_name(platform, pool + 1);
         let mut demand = vec![0u128; model.resources.len()];
         for &w in &class.workloads {
@@ -546,7 +543,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
             }
         }
         let name =
-            crate::plan::pool_name(class.name == crate::policy::PLATFORM_CLASS, pools.len() + 1);
+            crate::plan::pool_name(class.name == crate::model::PLATFORM_CLASS, pools.len() + 1);
         let Some((_, ty, plan)) = best else {
             for &w in &class.workloads {
                 let wl = &model.workloads[w];

@@ -19,9 +19,9 @@
 
 use crate::model::names::dns_label_problem;
 use crate::model::Model;
+use crate::model::PLATFORM_CLASS;
 use crate::plan::PLATFORM_POOL;
 use crate::plan::{Plan, Pool};
-use crate::policy::{class_name, PLATFORM_CLASS};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -208,7 +208,7 @@ fn workloads_in(model: &Model, pool: &Pool) -> Vec<usize> {
 fn classes_of(model: &Model, workloads: &[usize]) -> BTreeMap<String, Vec<usize>> {
     let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for &w in workloads {
-        out.entry(class_name(model, &model.workloads[w]))
+        out.entry(model.class_name(&model.workloads[w]))
             .or_default()
             .push(w);
     }

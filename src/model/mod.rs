@@ -198,6 +198,25 @@ pub struct NodeType {
     pub max: Option<u32>,
 }
 
+impl NodeType {
+    /// The node named `name` of this type bought in `zone`: the type's labels, instance type
+    /// and zone label, allocatable and cost, and no taints.
+    pub fn node(&self, name: String, zone: &str) -> Node {
+        let mut labels = self.labels.clone();
+        labels.insert(INSTANCE_TYPE_LABEL.to_string(), self.instance_type.clone());
+        labels.insert(ZONE_LABEL.to_string(), zone.to_string());
+        Node {
+            origin: self.origin.clone(),
+            name,
+            labels,
+            allocatable: self.allocatable.clone(),
+            zone: Some(zone.to_string()),
+            cost_micros: self.cost_micros,
+            taints: Vec::new(),
+        }
+    }
+}
+
 /// The label carrying a node's instance type.
 pub const INSTANCE_TYPE_LABEL: &str = "node.kubernetes.io/instance-type";
 /// The label carrying a node's zone.
@@ -295,7 +314,52 @@ pub struct Node {
     pub taints: Vec<Taint>,
 }
 
+/// The class of every workload that is not dedicated when `separateBy` is empty: no
+/// `attr=value` name can be it, since those always hold `=`.
+pub const ALL_CLASS: &str = "all";
+
+/// The class of every platform workload: they share one pool, apart from every tier, whatever
+/// `separateBy` says. No other class name lacks both `=` and `:`, and [`ALL_CLASS`] differs.
+pub const PLATFORM_CLASS: &str = "platform";
+
 impl Model {
+    /// The name of `w`'s class, the one format of class names in plans, messages and pool
+    /// names: [`PLATFORM_CLASS`], `dedicated:<workload id>`, `attr=value,...` over
+    /// `separateBy` in policy order, or [`ALL_CLASS`] when `separateBy` is empty.
+    pub fn class_name(&self, w: &Workload) -> String {
+        if w.platform {
+            return PLATFORM_CLASS.into();
+        }
+        if w.dedicated {
+            return format!("dedicated:{}", w.id);
+        }
+        if self.policy.separate_by.is_empty() {
+            return ALL_CLASS.into();
+        }
+        self.policy
+            .separate_by
+            .iter()
+            .map(|a| format!("{a}={}", w.attribute(a)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// This model with `extra` nodes (bought ones) added to its inventory, kept sorted by name;
+    /// `false` when a name was taken, in which case the later node of that name is left out.
+    pub fn with_nodes(&self, extra: Vec<Node>) -> (Model, bool) {
+        let mut nodes = self.nodes.clone();
+        nodes.extend(extra);
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        let before = nodes.len();
+        nodes.dedup_by(|a, b| a.name == b.name);
+        let distinct = nodes.len() == before;
+        let model = Model {
+            nodes,
+            ..self.clone()
+        };
+        (model, distinct)
+    }
+
     pub fn resource_id(&self, name: &str) -> Option<ResourceId> {
         self.resources
             .binary_search_by(|r| r.as_str().cmp(name))
