@@ -20,7 +20,9 @@ pub const PLAN_KIND: &str = "Plan";
 /// One broken rule. `rule` is a short stable code scripts and tests can match on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Violation {
+    /// Short stable code of the rule (`placement`, `pool`, `capacity`, …).
     pub rule: &'static str,
+    /// What is wrong, with the workload, node or pool concerned.
     pub message: String,
 }
 
@@ -32,6 +34,7 @@ pub struct Report {
     /// these: a plan of other inputs is expected to violate rules, and saying so first
     /// spares the reader a list of consequences.
     pub other_inputs: Option<(String, String)>,
+    /// Every broken rule, sorted.
     pub violations: Vec<Violation>,
     /// Entries of the plan's `unplaced`.
     pub unplaced: usize,

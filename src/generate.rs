@@ -39,6 +39,7 @@ pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 /// What to generate. Start from [`GenParams::issue2`] or [`GenParams::scaled`] and adjust.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenParams {
+    /// Seeds the random draws: equal parameters give equal documents.
     pub seed: u64,
     /// Number of Workload documents (at least 1).
     pub workloads: usize,

@@ -9,6 +9,7 @@ use crate::policy::{self, Class};
 use petgraph::graph::{NodeIndex, UnGraph};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A vertex of the constraint graph.
 pub enum Vertex {
     /// Index into [`ConstraintGraph::classes`].
     Class(usize),
@@ -17,6 +18,7 @@ pub enum Vertex {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// An edge of the constraint graph.
 pub enum Edge {
     /// Class ↔ workload: the workload belongs to the class.
     Member,
@@ -29,6 +31,7 @@ pub enum Edge {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// Why two classes must be in different pools.
 pub enum Conflict {
     /// One of the classes is a dedicated workload.
     Dedicated,
@@ -39,8 +42,11 @@ pub enum Conflict {
 }
 
 #[derive(Debug, Clone)]
+/// Classes, workloads and the rules between them.
 pub struct ConstraintGraph {
+    /// The classes of the model, sorted by name.
     pub classes: Vec<Class>,
+    /// Classes and workloads as vertices, their relations as edges.
     pub graph: UnGraph<Vertex, Edge>,
     /// `compatible[i][j]`: classes i and j may share a pool.
     pub compatible: Vec<Vec<bool>>,
@@ -48,6 +54,7 @@ pub struct ConstraintGraph {
 }
 
 impl ConstraintGraph {
+    /// The constraint graph of `model`.
     pub fn build(model: &Model) -> Self {
         let classes = policy::classes(model);
         let compatible = policy::class_compatibility(model, &classes);

@@ -9,10 +9,10 @@
 //!    directories of `*.yaml`), [`build_from_yaml`] takes YAML text, and [`build`] takes
 //!    [`Documents`] built in code (their types are in [`input::wire`]). All three validate
 //!    the whole input and return every problem at once as an [`InputError`].
-//! 2. **Plan** it with [`solve`] and [`SolveOptions`] (limits, a previous plan to stay close
+//! 2. **Plan** it with [`solve()`] and [`SolveOptions`] (limits, a previous plan to stay close
 //!    to): the [`Plan`] says which pools to run, which node every replica goes to, what it
 //!    costs and how far from optimal it can be.
-//! 3. **Check** the plan with [`check`], which re-derives every rule without the planner's
+//! 3. **Check** the plan with [`check()`], which re-derives every rule without the planner's
 //!    code; a valid [`Report`] means every replica is placed and every rule holds.
 //! 4. **Emit** the manifests that make a cluster enforce the plan with [`manifests`]
 //!    (node labels and taints, workload patches, an admission policy, Karpenter NodePools,
@@ -82,12 +82,12 @@
 //! - [`model`]: the validated, exact model of workloads, nodes, node types and policy;
 //! - [`policy`]: what the policy means for the planner (classes and compatibility);
 //! - [`graph`]: the constraint graph of classes;
-//! - [`solve`]: pools, placements and the lower bound;
+//! - [`solve`](mod@solve): pools, placements and the lower bound;
 //! - [`baseline`]: the simple plans the planner is measured against (and falls back on);
 //! - [`naming`]: the names of the planned pools, kept across re-plans;
 //! - [`plan`]: the output document, `plan.json`;
 //! - [`diff`]: what a new plan changes against a previous one;
-//! - [`check`]: independent re-verification of a plan;
+//! - [`check`](mod@check): independent re-verification of a plan;
 //! - [`boundary`]: the namespaces a plan spreads over several pools, which Kubernetes'
 //!   per-namespace pod creation cannot keep apart;
 //! - [`report`]: the human summary;
@@ -98,7 +98,7 @@
 //!
 //! With the `bench` feature: `generate` (seeded instances of any size), `convert`
 //! (published benchmark instances to tierplan YAML) and `bench` (the benchmark suites).
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod baseline;
 #[cfg(feature = "bench")]

@@ -7,7 +7,7 @@
 //! 1. by the Policy (`spec.pools`): a class matches an entry when every workload of the class
 //!    does, and the first matching entry wins; a pool takes the first entry any of its
 //!    classes matches. When one entry's classes end up in several pools, the pool holding the
-//!    most sensitive of them (see [`ClassKey`]) takes the name and the others are named as if
+//!    most sensitive of them (see `ClassKey`) takes the name and the others are named as if
 //!    no entry matched them (a name is one label value, so it can name one pool only);
 //! 2. after the pool of a previous plan (`plan --previous`) it shares the most workloads with,
 //!    so that a re-plan relabels no node of a pool that persists (see [`match_previous`]);

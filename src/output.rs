@@ -36,13 +36,27 @@ pub enum OutputError {
         error: std::io::Error,
     },
     #[error("{path}: is a symbolic link; tierplan does not write through links\n  fix: {fix}")]
-    Symlink { path: PathBuf, fix: &'static str },
+    /// `path` is a symbolic link.
+    Symlink {
+        /// The link.
+        path: PathBuf,
+        /// How to fix it.
+        fix: &'static str,
+    },
     #[error("{path}: exists and is not a directory\n  fix: pass a directory to --out")]
-    NotADirectory { path: PathBuf },
+    /// `path` exists and is not a directory.
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
     #[error(
         "{path}: exists and was not written by tierplan (or was changed since)\n  fix: move it away, or pass --force to overwrite it"
     )]
-    NotOwned { path: PathBuf },
+    /// `path` exists and is not tierplan's to overwrite.
+    NotOwned {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// What [`OutDir::write_replacing`] did.
@@ -61,7 +75,7 @@ pub struct Written {
 /// written, so a handler that takes it before exiting leaves only whole files.
 static WRITING: Mutex<()> = Mutex::new(());
 
-/// Blocks until no write is in progress and keeps writes from starting; see [`WRITING`].
+/// Blocks until no write is in progress and keeps writes from starting; see `WRITING`.
 pub fn hold_writes() -> MutexGuard<'static, ()> {
     WRITING.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 pub struct Class {
     /// [`Model::class_name`] of its workloads.
     pub name: String,
+    /// A dedicated workload's class of its own.
     pub dedicated: bool,
     /// Indices into `model.workloads`, ascending.
     pub workloads: Vec<usize>,

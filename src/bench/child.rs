@@ -17,14 +17,19 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
+    /// The planner.
     Planner,
+    /// First-fit decreasing, one pool per class.
     Ffd,
+    /// kube-scheduler's least-allocated scoring.
     Kube,
 }
 
 impl Method {
+    /// Every method, in table order.
     pub const ALL: [Method; 3] = [Method::Planner, Method::Ffd, Method::Kube];
 
+    /// The method's name on the command line and in tables.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Planner => "planner",
@@ -55,6 +60,7 @@ pub struct ChildOutput {
     pub stopped_by_time: bool,
     /// Peak resident memory of the child (`VmHWM`), where the system tells it.
     pub peak_rss_bytes: Option<u64>,
+    /// The method's plan.
     pub plan: Plan,
 }
 

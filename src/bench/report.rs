@@ -119,7 +119,9 @@ fn round(x: f64, digits: i32) -> f64 {
 /// A target of the issue and how the run did against it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
+    /// What was measured.
     pub what: String,
+    /// The measurement.
     pub measured: String,
     /// `None` when the suite has no instance for it.
     pub met: Option<bool>,

@@ -49,6 +49,7 @@ impl Expected {
 /// How the planner did on one instance.
 #[derive(Debug, Clone)]
 pub struct Verdict {
+    /// Whether the planner placed every replica.
     pub planner_complete: bool,
     /// The baselines whose plans `check` calls valid.
     pub baselines_valid: Vec<&'static str>,
@@ -198,9 +199,11 @@ pub fn instance(seed: u64, index: u64) -> (String, Documents) {
 /// The result of a sweep.
 #[derive(Debug, Default)]
 pub struct Sweep {
+    /// Instances swept.
     pub instances: usize,
     /// Instances with a valid baseline plan.
     pub baseline_complete: usize,
+    /// Instances on which the planner placed every replica.
     pub planner_complete: usize,
     /// Complete planner plans that cost more than a valid baseline plan (reported only).
     pub costlier: usize,

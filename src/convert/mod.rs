@@ -28,27 +28,42 @@ use std::str::FromStr;
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
     #[error("cannot read {}: {error}", path.display())]
+    /// Reading `path` failed.
     Read {
+        /// The file.
         path: PathBuf,
+        /// What the operating system said.
         error: std::io::Error,
     },
     #[error("{}:{line}: {message}", path.display())]
+    /// The instance cannot be parsed.
     Parse {
+        /// The file.
         path: PathBuf,
         /// 1-based; 0 when the problem is the file as a whole (e.g. it ends early).
         line: usize,
+        /// What is wrong.
         message: String,
     },
     #[error("cannot write {}: {error}", path.display())]
+    /// Writing `path` failed.
     Write {
+        /// The file.
         path: PathBuf,
+        /// What the operating system said.
         error: std::io::Error,
     },
     #[error("{} already holds YAML files, which would be read together with the converted ones", dir.display())]
-    OutputNotEmpty { dir: PathBuf },
+    /// The output directory already holds YAML.
+    OutputNotEmpty {
+        /// The directory.
+        dir: PathBuf,
+    },
     #[error("the converted instance does not validate:\n{0}")]
+    /// The converted documents do not validate (a bug of the converter).
     Invalid(InputError),
     #[error("unknown format `{0}` (expected bppc, vbp, alibaba or roadef)")]
+    /// No such format.
     UnknownFormat(String),
 }
 
@@ -90,6 +105,7 @@ impl FromStr for Format {
 pub struct Converted {
     /// The instance name, from the input file or directory name.
     pub name: String,
+    /// The documents.
     pub documents: Documents,
     /// Rules of the source that have no tierplan counterpart and were left out, in words.
     pub dropped: Vec<String>,

@@ -18,9 +18,13 @@ use wire::{NodeDoc, NodeTypeDoc, PolicyDoc, WorkloadDoc, API_VERSION, KINDS};
 /// Typed documents of every kind, each with its origin, in input order.
 #[derive(Debug, Clone, Default)]
 pub struct Documents {
+    /// The Policy documents (at most one is valid).
     pub policies: Vec<(Origin, PolicyDoc)>,
+    /// The Workload documents.
     pub workloads: Vec<(Origin, WorkloadDoc)>,
+    /// The Node documents (the inventory).
     pub nodes: Vec<(Origin, NodeDoc)>,
+    /// The NodeType documents (the catalog).
     pub node_types: Vec<(Origin, NodeTypeDoc)>,
     /// Kinds of which some document may have been left out as unreadable or invalid, so that
     /// "there is no document of this kind" would mislead.

@@ -44,7 +44,11 @@ const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
     #[error("{}: not a directory\n  fix: pass the manifests directory `tierplan plan --out DIR` wrote (DIR/manifests)", path.display())]
-    NotADirectory { path: PathBuf },
+    /// `path` is not a directory.
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
     /// Reading `path` failed.
     #[error("{}: cannot read: {error}\n  fix: check that the file exists and is readable", path.display())]
     Read {
@@ -54,28 +58,53 @@ pub enum ProofError {
         error: std::io::Error,
     },
     #[error("{}: larger than {limit} bytes\n  fix: pass manifests tierplan wrote, or the output of `kubectl kustomize`", path.display())]
-    TooLarge { path: PathBuf, limit: u64 },
-    #[error("{}: not valid YAML: {message}\n  fix: regenerate the manifests with `tierplan plan`", path.display())]
-    Yaml { path: PathBuf, message: String },
-    #[error("{}: line {line}: `{text}` is not a node command tierplan writes\n  fix: regenerate the manifests with `tierplan plan`; the scripts are evidence, edit the plan instead", path.display())]
-    Command {
+    /// `path` is larger than `limit` bytes.
+    TooLarge {
+        /// The file.
         path: PathBuf,
+        /// The most bytes read.
+        limit: u64,
+    },
+    #[error("{}: not valid YAML: {message}\n  fix: regenerate the manifests with `tierplan plan`", path.display())]
+    /// `path` is not valid YAML.
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    #[error("{}: line {line}: `{text}` is not a node command tierplan writes\n  fix: regenerate the manifests with `tierplan plan`; the scripts are evidence, edit the plan instead", path.display())]
+    /// A line of a node script is not a command tierplan writes.
+    Command {
+        /// The script.
+        path: PathBuf,
+        /// 1-based line number.
         line: usize,
+        /// The line.
         text: String,
     },
     #[error("{}: line {line}: {problem}\n  fix: write the value out in plain YAML, as `kubectl kustomize` prints it", path.display())]
+    /// YAML that tools could read differently (anchors, tags, duplicate keys).
     Divergent {
+        /// The file.
         path: PathBuf,
+        /// 1-based line number.
         line: usize,
+        /// What is wrong.
         problem: String,
     },
     #[error("{} (document {doc}), field `{field}`: {problem}\n  fix: {fix}", path.display())]
+    /// A field of an object that cannot be read.
     Field {
+        /// The file.
         path: PathBuf,
         /// 1-based document number within the file.
         doc: usize,
+        /// The field's path.
         field: String,
+        /// What is wrong.
         problem: String,
+        /// How to fix it.
         fix: String,
     },
 }
@@ -83,7 +112,9 @@ pub enum ProofError {
 /// Where an object was read: a file and the 1-based number of its YAML document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Source {
+    /// The file.
     pub file: PathBuf,
+    /// 1-based number of the YAML document in the file.
     pub doc: usize,
 }
 
@@ -96,8 +127,11 @@ impl fmt::Display for Source {
 /// A `v1 Node`: what applying it sets on the node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodePatch {
+    /// Where it was read.
     pub source: Source,
+    /// The node's name.
     pub name: String,
+    /// Labels applying it sets (merged into the node's).
     pub labels: BTreeMap<String, String>,
     /// `None` when the document leaves taints alone; otherwise the whole list (taints are
     /// an atomic list, so applying it replaces the node's taints).
@@ -107,9 +141,13 @@ pub struct NodePatch {
 /// A pod template: of a strategic-merge patch of `workloads/`, or of an object as built.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PodSource {
+    /// Where it was read.
     pub source: Source,
+    /// The object's kind (`Deployment`, …).
     pub kind: String,
+    /// Its namespace.
     pub namespace: String,
+    /// Its name.
     pub name: String,
     /// The pod template (empty when the document has none).
     pub template: PodTemplateSpec,
@@ -132,74 +170,100 @@ impl PodSource {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodePool {
+    /// `karpenter.sh/v1`.
     pub api_version: String,
+    /// `NodePool`.
     pub kind: String,
+    /// Its name.
     pub metadata: NodePoolMeta,
+    /// What it launches.
     pub spec: NodePoolSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The metadata of a NodePool that matters here.
 pub struct NodePoolMeta {
+    /// The NodePool's name.
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The spec of a NodePool that matters here.
 pub struct NodePoolSpec {
+    /// The nodes it launches.
     pub template: NodeClaimTemplate,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The template of the nodes a NodePool launches.
 pub struct NodeClaimTemplate {
     #[serde(default)]
+    /// Labels of the launched nodes.
     pub metadata: TemplateMeta,
+    /// Taints and requirements of the launched nodes.
     pub spec: TemplateSpec,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// The metadata of launched nodes.
 pub struct TemplateMeta {
     #[serde(default)]
+    /// Labels every launched node gets.
     pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// The spec of launched nodes.
 pub struct TemplateSpec {
     /// The node class every node of the NodePool is launched with (required by the CRD).
     #[serde(default)]
     pub node_class_ref: Option<ClassRef>,
     #[serde(default)]
+    /// Taints every launched node gets.
     pub taints: Vec<Taint>,
     /// Taints Karpenter expects a daemon to remove once the node is ready: they keep no pod
     /// off for good, so the proof does not count them as isolation.
     #[serde(default)]
     pub startup_taints: Vec<Taint>,
     #[serde(default)]
+    /// What launched nodes must satisfy.
     pub requirements: Vec<Requirement>,
 }
 
 /// A NodePool's `nodeClassRef`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ClassRef {
+    /// API group of the node class.
     pub group: String,
+    /// Kind of the node class.
     pub kind: String,
+    /// Name of the node class.
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// A node requirement of a NodePool.
 pub struct Requirement {
+    /// The label key.
     pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`.
     pub operator: String,
     #[serde(default)]
+    /// The values the operator compares with.
     pub values: Vec<String>,
     #[serde(default)]
+    /// At least this many distinct values among launched nodes.
     pub min_values: Option<u32>,
 }
 
 /// A NodePool and where it was read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodePoolDoc {
+    /// Where it was read.
     pub source: Source,
+    /// The NodePool.
     pub node_pool: NodePool,
 }
 
@@ -220,7 +284,9 @@ impl NodePoolDoc {
 /// An object and where it was read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Located<T> {
+    /// Where it was read.
     pub source: Source,
+    /// The object.
     pub object: T,
 }
 
@@ -231,9 +297,13 @@ pub struct Evidence {
     pub nodes: Vec<NodePatch>,
     /// The node scripts' commands, in the order they run, after any Node object.
     pub node_commands: Vec<NodeCommand>,
+    /// Pod templates, of workload patches or of built objects.
     pub pods: Vec<PodSource>,
+    /// Karpenter NodePools.
     pub node_pools: Vec<NodePoolDoc>,
+    /// ValidatingAdmissionPolicies.
     pub policies: Vec<Located<ValidatingAdmissionPolicy>>,
+    /// Their bindings.
     pub bindings: Vec<Located<ValidatingAdmissionPolicyBinding>>,
     /// Objects of built files of kinds that decide no placement (Services, ConfigMaps…).
     pub skipped: usize,
