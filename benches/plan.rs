@@ -1,6 +1,6 @@
 //! Planner vs baseline on the generated issue-2 instance and on every example.
 //!
-//! `cargo bench --bench plan [-- FILTER...]` prints a Markdown table: per instance, the time to
+//! `cargo bench --features bench --bench plan [-- FILTER...]` prints a Markdown table: per instance, the time to
 //! load and validate the YAML, then per method (the FFD one-pool-per-class baseline, the
 //! planner) its time, cost per hour, nodes, lower bound, gap, status and whether
 //! `tierplan::check` finds the plan valid. FILTERs keep the instances whose name contains one
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tierplan::baseline::{ffd_cheapest_type_per_pool, ffd_one_pool_per_class};
 use tierplan::check::check;
-use tierplan::generate::{catalog, generate, to_yaml, GenParams};
+use tierplan::generate::{catalog, generate, GenParams};
 use tierplan::model::{self, Model};
 use tierplan::plan::{Plan, Status};
 use tierplan::solve::{solve, SolveOptions};
@@ -55,7 +55,7 @@ fn generated(name: &str, p: &GenParams) -> Case {
 fn written(name: &str, docs: &tierplan::input::Documents) -> Case {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("cluster.yaml");
-    std::fs::write(&path, to_yaml(docs)).expect("write generated instance");
+    std::fs::write(&path, docs.to_yaml()).expect("write generated instance");
     Case {
         name: name.to_string(),
         paths: vec![path],

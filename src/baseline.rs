@@ -20,10 +20,7 @@ struct Class {
 fn classes(model: &Model) -> Vec<Class> {
     let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, w) in model.workloads.iter().enumerate() {
-        by_name
-            .entry(crate::policy::class_name(model, w))
-            .or_default()
-            .push(i);
+        by_name.entry(model.class_name(w)).or_default().push(i);
     }
     by_name
         .into_iter()
@@ -265,7 +262,7 @@ impl<'m> Packer<'m> {
     /// unused eligible nodes until headroom and minNodesPerPool hold, or says what is unmet.
     fn complete_pool(&mut self, pool: usize, class: &Class, mut opened: Vec<usize>) -> Pool {
         let model = self.model;
-        let platform = class.name == crate::policy::PLATFORM_CLASS;
+        let platform = class.name == crate::model::PLATFORM_CLASS;
         let pool_name = crate::plan::pool_name(platform, pool + 1);
         let mut demand = vec![0u128; model.resources.len()];
         for &w in &class.workloads {
@@ -546,7 +543,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
             }
         }
         let name =
-            crate::plan::pool_name(class.name == crate::policy::PLATFORM_CLASS, pools.len() + 1);
+            crate::plan::pool_name(class.name == crate::model::PLATFORM_CLASS, pools.len() + 1);
         let Some((_, ty, plan)) = best else {
             for &w in &class.workloads {
                 let wl = &model.workloads[w];
@@ -709,11 +706,16 @@ pub fn kube_scheduler_least_allocated(model: &Model) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::{generate, GenParams};
     use crate::model;
-    use std::collections::HashMap;
+    // The generated instances come with the benchmark code.
+    #[cfg(feature = "bench")]
+    use {
+        crate::generate::{generate, GenParams},
+        std::collections::HashMap,
+    };
 
     /// Re-checks the rules the baseline promises, independently of its internals.
+    #[cfg(feature = "bench")]
     fn assert_sound(m: &Model, plan: &Plan) {
         let node_pool: HashMap<&str, &Pool> = plan
             .pools
@@ -793,6 +795,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bench")]
     fn places_every_replica_of_a_small_generated_instance() {
         for seed in 0..4 {
             let m = model::build(generate(&GenParams::scaled(300, 200, seed))).unwrap();
@@ -819,6 +822,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bench")]
     fn one_pool_per_class_named_over_separate_by() {
         let m = model::build(generate(&GenParams::scaled(120, 100, 9))).unwrap();
         let plan = ffd_one_pool_per_class(&m);
@@ -856,6 +860,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bench")]
     fn reports_what_cannot_be_placed() {
         let mut docs = generate(&GenParams::scaled(40, 30, 5));
         // Ask for more memory than any node has, and for a label no node carries.
@@ -958,6 +963,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "bench")]
     fn kube_scheduler_places_a_generated_instance_validly_and_deterministically() {
         for seed in 0..2 {
             let m = model::build(generate(&GenParams::scaled(150, 300, seed))).unwrap();

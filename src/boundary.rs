@@ -16,6 +16,7 @@ use std::fmt;
 /// A namespace whose planned workloads are in two or more pools.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamespaceSpan {
+    /// The namespace.
     pub namespace: String,
     /// At least two, lowest sensitivity first, then by pool name.
     pub pools: Vec<SpannedPool>,
@@ -24,6 +25,7 @@ pub struct NamespaceSpan {
 /// One pool of a [`NamespaceSpan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpannedPool {
+    /// The pool's name.
     pub pool: String,
     /// The namespace's workloads in the pool (their names), sorted.
     pub workloads: Vec<String>,

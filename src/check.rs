@@ -6,7 +6,7 @@
 //! across the project use it as the oracle, so it is exact (integer arithmetic on amounts and
 //! cost micros) and strict (every claim the plan makes is verified, not only the placements).
 
-use crate::model::{Model, Node, Workload, INSTANCE_TYPE_LABEL, ZONE_LABEL};
+use crate::model::{Model, Workload};
 use crate::plan::{self, Plan, Status};
 use crate::quantity;
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,7 +15,9 @@ use std::fmt;
 /// One broken rule. `rule` is a short stable code scripts and tests can match on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Violation {
+    /// Short stable code of the rule (`placement`, `pool`, `capacity`, …).
     pub rule: &'static str,
+    /// What is wrong, with the workload, node or pool concerned.
     pub message: String,
 }
 
@@ -27,6 +29,7 @@ pub struct Report {
     /// these: a plan of other inputs is expected to violate rules, and saying so first
     /// spares the reader a list of consequences.
     pub other_inputs: Option<(String, String)>,
+    /// Every broken rule, sorted.
     pub violations: Vec<Violation>,
     /// Entries of the plan's `unplaced`.
     pub unplaced: usize,
@@ -129,7 +132,7 @@ pub fn check(model: &Model, plan: &Plan) -> Report {
 /// The model with the nodes `plan` buys (catalog mode) added to its inventory, built from the
 /// node types alone, and the violations of the buying rules: known type and zone, at most the
 /// type's `max` over all pools, names that collide with no other node, listed in their pool.
-pub fn with_bought_nodes(model: &Model, plan: &Plan) -> (Model, Vec<Violation>) {
+fn with_bought_nodes(model: &Model, plan: &Plan) -> (Model, Vec<Violation>) {
     let mut out = Vec::new();
     let mut flag = |m: String| {
         out.push(Violation {
@@ -137,7 +140,7 @@ pub fn with_bought_nodes(model: &Model, plan: &Plan) -> (Model, Vec<Violation>) 
             message: m,
         })
     };
-    let mut nodes = model.nodes.clone();
+    let mut nodes = Vec::new();
     let mut per_type: BTreeMap<&str, u64> = BTreeMap::new();
     for pool in &plan.pools {
         for b in &pool.node_types {
@@ -173,18 +176,7 @@ pub fn with_bought_nodes(model: &Model, plan: &Plan) -> (Model, Vec<Violation>) 
                     pool.name, node.name
                 ));
             }
-            let mut labels = t.labels.clone();
-            labels.insert(INSTANCE_TYPE_LABEL.to_string(), t.instance_type.clone());
-            labels.insert(ZONE_LABEL.to_string(), node.zone.to_string());
-            nodes.push(Node {
-                origin: t.origin.clone(),
-                name: node.name,
-                labels,
-                allocatable: t.allocatable.clone(),
-                zone: Some(node.zone.to_string()),
-                cost_micros: t.cost_micros,
-                taints: Vec::new(),
-            });
+            nodes.push(t.node(node.name, node.zone));
         }
     }
     for (name, count) in per_type {
@@ -199,16 +191,10 @@ pub fn with_bought_nodes(model: &Model, plan: &Plan) -> (Model, Vec<Violation>) 
             }
         }
     }
-    nodes.sort_by(|a, b| a.name.cmp(&b.name));
-    let before = nodes.len();
-    nodes.dedup_by(|a, b| a.name == b.name);
-    if nodes.len() < before {
+    let (expanded, distinct) = model.with_nodes(nodes);
+    if !distinct {
         flag("a bought node's name is taken by another node".to_string());
     }
-    let expanded = Model {
-        nodes,
-        ..model.clone()
-    };
     (expanded, out)
 }
 
@@ -545,7 +531,7 @@ impl Checker<'_> {
             };
             classes.entry(key).or_default().push(i);
         }
-        for (key, members) in classes {
+        for members in classes.into_values() {
             // Workloads in no pool or in several are reported by `pools` already.
             let placed: Vec<usize> = members
                 .into_iter()
@@ -568,7 +554,7 @@ impl Checker<'_> {
                     .collect();
                 let m = format!(
                     "class `{}` is split across pools: {}",
-                    key.describe(model),
+                    model.class_name(&model.workloads[placed[0]]),
                     spread.join(", ")
                 );
                 self.flag("pool", m);
@@ -1056,25 +1042,6 @@ enum ClassKey {
     Shared(Vec<String>),
     Dedicated(usize),
     Platform,
-}
-
-impl ClassKey {
-    fn describe(&self, model: &Model) -> String {
-        match self {
-            ClassKey::Dedicated(w) => format!("dedicated:{}", model.workloads[*w].id),
-            ClassKey::Platform => "platform".to_string(),
-            ClassKey::Shared(values) => {
-                let parts: Vec<String> = model
-                    .policy
-                    .separate_by
-                    .iter()
-                    .zip(values)
-                    .map(|(a, v)| format!("{a}={v}"))
-                    .collect();
-                parts.join(",")
-            }
-        }
-    }
 }
 
 /// The first `separateBy` attribute on which two non-dedicated workloads differ with no

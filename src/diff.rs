@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+/// What a new plan changes against a previous one, for the summary and `--previous`.
 pub struct PlanDiff {
     /// Sorted by pool, workload, from, to.
     pub moves: Vec<Move>,
@@ -38,8 +39,11 @@ pub struct PlanDiff {
 pub struct Move {
     /// The workload's pool in the new plan.
     pub pool: String,
+    /// The workload's `namespace/name`.
     pub workload: String,
+    /// Its pool in the previous plan.
     pub from: String,
+    /// Its pool in the new plan.
     pub to: String,
 }
 
@@ -47,8 +51,11 @@ pub struct Move {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Relabel {
+    /// The node.
     pub node: String,
+    /// Its pool in the previous plan, if any.
     pub from: Option<String>,
+    /// Its pool in the new plan, if any.
     pub to: Option<String>,
 }
 
@@ -57,7 +64,9 @@ pub struct Relabel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Renamed {
+    /// The pool's name in the previous plan.
     pub from: String,
+    /// Its name in the new plan.
     pub to: String,
 }
 

@@ -2,8 +2,8 @@
 //! any size, for benchmarks, property tests and demos.
 //!
 //! The output is wire [`Documents`] (exactly what the loader would produce from YAML files),
-//! so generated instances go through the same validation as user input; [`to_yaml`] writes
-//! them as one multi-document YAML file that loads back to the same model.
+//! so generated instances go through the same validation as user input; [`Documents::to_yaml`]
+//! writes them as one multi-document YAML file that loads back to the same model.
 //!
 //! Everything is drawn from `ChaCha8Rng::seed_from_u64(seed)`: the same [`GenParams`] always
 //! give the same documents and the same bytes.
@@ -21,7 +21,7 @@
 //!   `minZones`, an anti-affinity partner, a node selector, and a few dedicated ones.
 
 use crate::input::wire::{
-    Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec, NodeClassSpec, NodeDoc,
+    HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec, NodeClassSpec, NodeDoc,
     NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, Quantity,
     WorkloadDoc, WorkloadSpec, API_VERSION,
 };
@@ -39,6 +39,7 @@ pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 /// What to generate. Start from [`GenParams::issue2`] or [`GenParams::scaled`] and adjust.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenParams {
+    /// Seeds the random draws: equal parameters give equal documents.
     pub seed: u64,
     /// Number of Workload documents (at least 1).
     pub workloads: usize,
@@ -746,31 +747,6 @@ pub fn generate(p: &GenParams) -> Documents {
     docs
 }
 
-/// Serialises `docs` as one multi-document YAML file: policies, workloads, nodes, in order.
-/// Reading it back yields the same documents (with origins numbered in that order).
-pub fn to_yaml(docs: &Documents) -> String {
-    fn push<S: serde::Serialize>(out: &mut String, doc: &Document<S>) {
-        if !out.is_empty() {
-            out.push_str("---\n");
-        }
-        out.push_str(&serde_yaml::to_string(doc).expect("wire documents always serialise"));
-    }
-    let mut out = String::new();
-    for (_, d) in &docs.policies {
-        push(&mut out, d);
-    }
-    for (_, d) in &docs.workloads {
-        push(&mut out, d);
-    }
-    for (_, d) in &docs.nodes {
-        push(&mut out, d);
-    }
-    for (_, d) in &docs.node_types {
-        push(&mut out, d);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -795,11 +771,11 @@ mod tests {
     #[test]
     fn is_deterministic() {
         let p = GenParams::scaled(300, 150, 7);
-        assert_eq!(to_yaml(&generate(&p)), to_yaml(&generate(&p)));
+        assert_eq!(generate(&p).to_yaml(), generate(&p).to_yaml());
         let other = GenParams { seed: 8, ..p };
         assert_ne!(
-            to_yaml(&generate(&GenParams::scaled(300, 150, 7))),
-            to_yaml(&generate(&other))
+            generate(&GenParams::scaled(300, 150, 7)).to_yaml(),
+            generate(&other).to_yaml()
         );
     }
 
@@ -813,7 +789,7 @@ mod tests {
             },
         ] {
             let docs = generate(&p);
-            let yaml = to_yaml(&docs);
+            let yaml = docs.to_yaml();
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("cluster.yaml");
             std::fs::write(&path, &yaml).unwrap();

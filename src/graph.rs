@@ -18,6 +18,7 @@ use crate::policy::{self, Class};
 use petgraph::graph::{NodeIndex, UnGraph};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A vertex of the constraint graph.
 pub enum Vertex {
     /// Index into [`ConstraintGraph::classes`].
     Class(usize),
@@ -26,6 +27,7 @@ pub enum Vertex {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// An edge of the constraint graph.
 pub enum Edge {
     /// Class ↔ workload: the workload belongs to the class.
     Member,
@@ -38,6 +40,7 @@ pub enum Edge {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// Why two classes must be in different pools.
 pub enum Conflict {
     /// One of the classes is a dedicated workload.
     Dedicated,
@@ -50,7 +53,7 @@ pub enum Conflict {
 /// The classes of a model and the edges between them (see the module docs).
 #[derive(Debug, Clone)]
 pub struct ConstraintGraph {
-    /// The classes, in the policy's order; class indices everywhere index this.
+    /// The classes of the model, sorted by name; class indices everywhere index this.
     pub classes: Vec<Class>,
     /// Every vertex and edge, conflict reasons included.
     pub graph: UnGraph<Vertex, Edge>,
@@ -60,6 +63,7 @@ pub struct ConstraintGraph {
 }
 
 impl ConstraintGraph {
+    /// The constraint graph of `model`.
     pub fn build(model: &Model) -> Self {
         let classes = policy::classes(model);
         let compatible = policy::class_compatibility(model, &classes);

@@ -7,7 +7,7 @@
 //! 1. by the Policy (`spec.pools`): a class matches an entry when every workload of the class
 //!    does, and the first matching entry wins; a pool takes the first entry any of its
 //!    classes matches. When one entry's classes end up in several pools, the pool holding the
-//!    most sensitive of them (see [`ClassKey`]) takes the name and the others are named as if
+//!    most sensitive of them (see `ClassKey`) takes the name and the others are named as if
 //!    no entry matched them (a name is one label value, so it can name one pool only);
 //! 2. after the pool of a previous plan (`plan --previous`) it shares the most workloads with,
 //!    so that a re-plan relabels no node of a pool that persists (see [`match_previous`]);
@@ -19,9 +19,9 @@
 
 use crate::model::names::dns_label_problem;
 use crate::model::Model;
+use crate::model::PLATFORM_CLASS;
 use crate::plan::PLATFORM_POOL;
 use crate::plan::{Plan, Pool};
-use crate::policy::{class_name, PLATFORM_CLASS};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -208,7 +208,7 @@ fn workloads_in(model: &Model, pool: &Pool) -> Vec<usize> {
 fn classes_of(model: &Model, workloads: &[usize]) -> BTreeMap<String, Vec<usize>> {
     let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for &w in workloads {
-        out.entry(class_name(model, &model.workloads[w]))
+        out.entry(model.class_name(&model.workloads[w]))
             .or_default()
             .push(w);
     }

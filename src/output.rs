@@ -22,22 +22,41 @@ pub const OWNED_MARKER: &str = ".tierplan-owned";
 /// next run in that directory removes it.
 const TEMP_PREFIX: &str = ".tierplan-tmp-";
 
+/// Why the output directory could not be written. Each message is whole, cause and fix
+/// included, so no error here has a `source()`: a reporter that prints the chain (anyhow's
+/// `{:#}`) would otherwise print the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("{path}: cannot write: {source}\n  fix: check that the output directory is writable")]
+    /// Reading or writing `path` failed.
+    #[error("{path}: cannot write: {error}\n  fix: check that the output directory is writable")]
     Io {
+        /// The file or directory.
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// What the operating system said.
+        error: std::io::Error,
     },
     #[error("{path}: is a symbolic link; tierplan does not write through links\n  fix: {fix}")]
-    Symlink { path: PathBuf, fix: &'static str },
+    /// `path` is a symbolic link.
+    Symlink {
+        /// The link.
+        path: PathBuf,
+        /// How to fix it.
+        fix: &'static str,
+    },
     #[error("{path}: exists and is not a directory\n  fix: pass a directory to --out")]
-    NotADirectory { path: PathBuf },
+    /// `path` exists and is not a directory.
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
     #[error(
         "{path}: exists and was not written by tierplan (or was changed since)\n  fix: move it away, or pass --force to overwrite it"
     )]
-    NotOwned { path: PathBuf },
+    /// `path` exists and is not tierplan's to overwrite.
+    NotOwned {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// What [`OutDir::write_replacing`] did.
@@ -56,7 +75,7 @@ pub struct Written {
 /// written, so a handler that takes it before exiting leaves only whole files.
 static WRITING: Mutex<()> = Mutex::new(());
 
-/// Blocks until no write is in progress and keeps writes from starting; see [`WRITING`].
+/// Blocks until no write is in progress and keeps writes from starting; see `WRITING`.
 pub fn hold_writes() -> MutexGuard<'static, ()> {
     WRITING.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -89,9 +108,9 @@ impl OutDir {
                 dir: dir.to_path_buf(),
                 force,
             }),
-            Err(source) => Err(OutputError::Io {
+            Err(error) => Err(OutputError::Io {
                 path: dir.to_path_buf(),
-                source,
+                error,
             }),
         }
     }
@@ -233,7 +252,7 @@ impl OutDir {
                 Ok(m) if m.file_type().is_symlink() || m.is_dir() => {}
                 Ok(_) => return Err(OutputError::NotADirectory { path }),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-                Err(source) => return Err(OutputError::Io { path, source }),
+                Err(error) => return Err(OutputError::Io { path, error }),
             }
         }
         Ok(())
@@ -276,7 +295,7 @@ impl OutDir {
         let meta = match fs::symlink_metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => return Err(OutputError::Io { path, source }),
+            Err(error) => return Err(OutputError::Io { path, error }),
         };
         if self.force {
             return Ok(());
@@ -369,7 +388,7 @@ fn is_relative_name(name: &str) -> bool {
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError {
     let path = path.to_path_buf();
-    move |source| OutputError::Io { path, source }
+    move |error| OutputError::Io { path, error }
 }
 
 /// FNV-1a: enough to tell whether a file still holds what tierplan wrote (not a defence
@@ -412,6 +431,17 @@ impl Fnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_io_error_prints_its_cause_once_in_the_full_chain() {
+        let e = OutputError::Io {
+            path: "out/plan.json".into(),
+            error: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "disk says no"),
+        };
+        let chain = crate::testing::chain(&e);
+        assert_eq!(chain.matches("disk says no").count(), 1, "{chain}");
+        assert!(chain.starts_with("out/plan.json: cannot write: disk says no\n"));
+    }
 
     fn files(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)

@@ -98,18 +98,26 @@ impl std::fmt::Display for Proof {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// The output document, `plan.json`: pools, placements, cost and what could not be done.
 pub struct Plan {
+    /// `tierplan/v1alpha1`.
     pub api_version: String,
+    /// `Plan`.
     pub kind: String,
+    /// Whether every replica is placed, and whether the cost is proven optimal.
     pub status: Status,
     /// Infeasible plans only: whether the planner proved that no valid plan exists, and how.
     /// Absent in feasible plans, and in infeasible ones written by hand, by older versions or
     /// by the benchmark's baselines (nothing is known then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infeasibility: Option<Infeasibility>,
+    /// Cost, nodes and the lower bound.
     pub objective: Objective,
+    /// The node pools, sorted by name.
     pub pools: Vec<Pool>,
+    /// One per replica placed, sorted.
     pub placements: Vec<Placement>,
+    /// One per replica not placed, with why.
     pub unplaced: Vec<Unplaced>,
     /// Pool-level rules (headroom, minNodesPerPool) that could not be met.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -125,6 +133,7 @@ pub struct Plan {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// What the plan costs and how far from optimal it can be.
 pub struct Objective {
     /// Total cost per hour of the nodes in pools.
     pub cost: f64,
@@ -151,6 +160,7 @@ pub struct Disruption {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// A node pool: the classes and workloads it holds and its nodes.
 pub struct Pool {
     /// A DNS-1123 label, the pool's node label and taint value: given by the Policy's
     /// `pools`, kept from the previous plan, or derived from the pool's most sensitive class.
@@ -191,16 +201,22 @@ pub struct Bought {
     /// The NodeType (instance type).
     #[serde(rename = "type")]
     pub node_type: String,
+    /// The zone they are bought in.
     pub zone: String,
+    /// How many.
     pub count: u32,
 }
 
 /// A node the plan buys, as named in `pools[].nodes` and `placements`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoughtNode<'p> {
+    /// The pool buying it.
     pub pool: &'p str,
+    /// The node's name.
     pub name: String,
+    /// Its node type.
     pub node_type: &'p str,
+    /// Its zone.
     pub zone: &'p str,
 }
 
@@ -233,27 +249,37 @@ impl Pool {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// Where one replica runs.
 pub struct Placement {
+    /// The workload's `namespace/name`.
     pub workload: String,
     /// 0-based replica index.
     pub replica: u32,
+    /// The node's name.
     pub node: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// A replica the plan could not place.
 pub struct Unplaced {
+    /// The workload's `namespace/name`.
     pub workload: String,
+    /// 0-based replica index.
     pub replica: u32,
+    /// Why, in words.
     pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// A pool rule the plan does not meet.
 pub struct Unmet {
+    /// The pool's name.
     pub pool: String,
     /// `headroom` or `minNodesPerPool`.
     pub rule: String,
+    /// Why, in words.
     pub reason: String,
 }
 

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 /// workload is a class of its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Class {
-    /// `attr=value,...` over `separateBy` in policy order, `dedicated:<workload id>`, or
-    /// [`ALL_CLASS`] when `separateBy` is empty.
+    /// [`Model::class_name`] of its workloads.
     pub name: String,
+    /// A dedicated workload's class of its own.
     pub dedicated: bool,
     /// Indices into `model.workloads`, ascending.
     pub workloads: Vec<usize>,
@@ -22,7 +22,7 @@ pub struct Class {
 pub fn classes(model: &Model) -> Vec<Class> {
     let mut by_key: BTreeMap<String, Class> = BTreeMap::new();
     for (i, w) in model.workloads.iter().enumerate() {
-        let (name, dedicated) = (class_name(model, w), w.dedicated);
+        let (name, dedicated) = (model.class_name(w), w.dedicated);
         by_key
             .entry(name.clone())
             .or_insert_with(|| Class {
@@ -36,33 +36,9 @@ pub fn classes(model: &Model) -> Vec<Class> {
     by_key.into_values().collect()
 }
 
-/// The class of every workload that is not dedicated when `separateBy` is empty: no
-/// `attr=value` name can be it, since those always hold `=`.
-pub const ALL_CLASS: &str = "all";
-
-/// The class of every platform workload: they share one pool, apart from every tier, whatever
-/// `separateBy` says. No other class name lacks both `=` and `:`, and [`ALL_CLASS`] differs.
-pub const PLATFORM_CLASS: &str = "platform";
-
-/// The name of `w`'s class (see [`Class::name`]).
-pub fn class_name(model: &Model, w: &Workload) -> String {
-    if w.platform {
-        return PLATFORM_CLASS.into();
-    }
-    if w.dedicated {
-        return format!("dedicated:{}", w.id);
-    }
-    if model.policy.separate_by.is_empty() {
-        return ALL_CLASS.into();
-    }
-    model
-        .policy
-        .separate_by
-        .iter()
-        .map(|a| format!("{a}={}", w.attribute(a)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
+// Class names are the model's (one format for planner, checker and naming); the constants
+// stay reachable here for the solver.
+pub use crate::model::{ALL_CLASS, PLATFORM_CLASS};
 
 /// Whether two distinct workloads may share a node as far as attributes go: both are platform
 /// workloads, or neither is, neither is dedicated and every `separateBy` attribute is equal

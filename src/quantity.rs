@@ -18,17 +18,22 @@ pub const MAX_AMOUNT: Amount = 1 << 62;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {
     #[error("`{0}` is not a Kubernetes quantity (expected e.g. `500m`, `2Gi`, `1.5`, `1e3`)")]
+    /// Not a quantity.
     Malformed(String),
     #[error("`{0}` is negative; resource amounts must be zero or more")]
+    /// Below zero.
     Negative(String),
     #[error("`{0}` is too large (the limit is 2^62 base units)")]
+    /// Above the largest amount.
     Overflow(String),
 }
 
 /// How a resource is counted: `cpu` in milli-units, everything else in whole units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
+    /// Thousandths (CPU).
     Milli,
+    /// Whole units (memory bytes, pods, extended resources).
     Whole,
 }
 
@@ -164,8 +169,11 @@ pub fn format(amount: Amount, unit: Unit) -> String {
 
 /// Renders an amount for people: `1500m` → `1.5`, bytes as `Gi`/`Mi` where exact enough.
 pub struct Display {
+    /// The amount.
     pub amount: Amount,
+    /// Its unit.
     pub unit: Unit,
+    /// Whether it is bytes, shown with binary suffixes.
     pub bytes: bool,
 }
 

@@ -16,15 +16,28 @@ use std::fmt::Write;
 /// Hours in the month cloud price lists quote (365 × 24 / 12, rounded), as AWS's does.
 const HOURS_PER_MONTH: f64 = 730.0;
 
+/// `model` with the nodes `plan` buys added, so that bought nodes read like inventory ones.
+/// A plan that misuses the catalog (unknown types, taken names) is reported by `check`; here
+/// its nodes of unknown types are left out.
+fn with_bought_nodes(model: &Model, plan: &Plan) -> Model {
+    let bought = plan
+        .pools
+        .iter()
+        .flat_map(|p| p.bought_nodes())
+        .filter_map(|b| {
+            let t = model.node_type_index(b.node_type)?;
+            Some(model.node_types[t].node(b.name, b.zone))
+        })
+        .collect();
+    model.with_nodes(bought).0
+}
+
 /// The summary of `plan` for a terminal.
 pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     let mut s = String::new();
     let inventory = model.nodes.len();
     let catalog = model.node_types.len();
-    // Bought nodes are read like inventory ones; a plan that misuses the catalog is reported
-    // by `check`, not here.
-    let (model, _) = crate::check::with_bought_nodes(model, plan);
-    let model = &model;
+    let model = &with_bought_nodes(model, plan);
     let replicas = model.total_replicas();
     // Replicas placed per workload, counted once for every pool's utilisation.
     let mut placed = vec![0u64; model.workloads.len()];
@@ -381,7 +394,7 @@ pub fn summary_json(model: &Model, plan: &Plan, written: &[String]) -> String {
         cost_per_hour: f64,
         workloads: &'a [String],
     }
-    let (model, _) = crate::check::with_bought_nodes(model, plan);
+    let model = with_bought_nodes(model, plan);
     let o = &plan.objective;
     let summary = Summary {
         status: plan.status,

@@ -29,3 +29,15 @@ pub fn node(name: &str, labels: &str, spec: &str) -> String {
 pub fn policy(spec: &str) -> String {
     format!("apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {{name: p}}\nspec: {{{spec}}}")
 }
+
+/// `e` and its causes joined by `: `, as anyhow's `{:#}` prints an error chain.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

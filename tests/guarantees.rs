@@ -55,7 +55,7 @@ fn large_input(dir: &Path) -> PathBuf {
     // Large enough that even an optimised build is still planning when the signal comes.
     let docs =
         tierplan::generate::generate(&tierplan::generate::GenParams::scaled(10_000, 4_000, 1));
-    std::fs::write(&path, tierplan::generate::to_yaml(&docs)).unwrap();
+    std::fs::write(&path, docs.to_yaml()).unwrap();
     path
 }
 

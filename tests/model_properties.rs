@@ -304,7 +304,7 @@ impl Gen {
 }
 
 fn build(docs: Documents) -> Model {
-    let yaml = tierplan::generate::to_yaml(&docs);
+    let yaml = docs.to_yaml();
     model::build(docs).unwrap_or_else(|e| panic!("generated input is invalid: {e}\n{yaml}"))
 }
 
@@ -326,7 +326,7 @@ fn without_origins(mut m: Model) -> Model {
 }
 
 fn round_trip(m: &Model) -> Result<(), TestCaseError> {
-    let text = tierplan::generate::to_yaml(&model::to_documents(m));
+    let text = model::to_documents(m).to_yaml();
     let again = parse(&text);
     prop_assert_eq!(
         without_origins(again),
@@ -373,7 +373,7 @@ proptest! {
         names in prop::collection::vec("[a-z]{1,8}", 4),
     ) {
         let docs = g.documents();
-        let yaml = tierplan::generate::to_yaml(&docs);
+        let yaml = docs.to_yaml();
         let expected = plan_bytes(&build(docs.clone()));
         // Each document alone, as YAML text, then dealt into files.
         let mut single: Vec<String> = Vec::new();
@@ -450,7 +450,7 @@ fn capacity_monotone(
         "more capacity made it infeasible\nbefore:\n{}\nafter:\n{}\ninput with more capacity:\n{}",
         before.to_json(),
         after.to_json(),
-        tierplan::generate::to_yaml(&bigger)
+        bigger.to_yaml()
     );
     Ok(())
 }

@@ -341,23 +341,8 @@ fn to_documents(g: &Gen) -> Documents {
     docs
 }
 
-/// The documents as one multi-document YAML file, for reproducing a failure by hand.
-fn to_yaml(docs: &Documents) -> String {
-    let mut out = Vec::new();
-    for (_, d) in &docs.policies {
-        out.push(serde_yaml::to_string(d).expect("serialises"));
-    }
-    for (_, d) in &docs.workloads {
-        out.push(serde_yaml::to_string(d).expect("serialises"));
-    }
-    for (_, d) in &docs.nodes {
-        out.push(serde_yaml::to_string(d).expect("serialises"));
-    }
-    out.join("---\n")
-}
-
 fn build(docs: Documents) -> Model {
-    let yaml = to_yaml(&docs);
+    let yaml = docs.to_yaml();
     model::build(docs).unwrap_or_else(|e| panic!("generated input is invalid: {e}\n{yaml}"))
 }
 
@@ -968,7 +953,7 @@ proptest! {
     #[test]
     fn every_plan_passes_check(g in gen_strategy()) {
         let docs = to_documents(&g);
-        let yaml = to_yaml(&docs);
+        let yaml = docs.to_yaml();
         let m = build(docs);
         let plan = plan_of(&m);
         let report = check(&m, &plan);
@@ -981,7 +966,7 @@ proptest! {
     #[test]
     fn same_input_same_bytes(g in gen_strategy(), keys in prop::collection::vec(any::<u64>(), 8)) {
         let docs = to_documents(&g);
-        let yaml = to_yaml(&docs);
+        let yaml = docs.to_yaml();
         let other = shuffled(&docs, &keys);
         let m = build(docs);
         let first = plan_of(&m).to_json();
@@ -990,14 +975,14 @@ proptest! {
         let reordered = plan_of(&build(other.clone())).to_json();
         prop_assert_eq!(
             &first, &reordered,
-            "reordering the documents changes the plan\ninput:\n{}\nreordered:\n{}", yaml, to_yaml(&other)
+            "reordering the documents changes the plan\ninput:\n{}\nreordered:\n{}", yaml, other.to_yaml()
         );
     }
 
     #[test]
     fn exhaustive_agrees(g in gen_strategy()) {
         let docs = to_documents(&g);
-        let yaml = to_yaml(&docs);
+        let yaml = docs.to_yaml();
         let m = build(docs);
         let plan = plan_of(&m);
         let optimum = exhaustive(&m);
@@ -1013,7 +998,7 @@ proptest! {
     #[test]
     fn a_previous_plan_is_only_a_hint(g in gen_strategy(), other in gen_strategy()) {
         let docs = to_documents(&g);
-        let yaml = to_yaml(&docs);
+        let yaml = docs.to_yaml();
         let m = build(docs);
         let own = plan_of(&m);
         let hinted = |previous: &Plan| {
@@ -1039,7 +1024,7 @@ proptest! {
     #[test]
     fn bound_and_heuristics_alone_agree(g in gen_strategy()) {
         let docs = to_documents(&g);
-        let yaml = to_yaml(&docs);
+        let yaml = docs.to_yaml();
         let m = build(docs);
         let options = SolveOptions { exhaustive: false, ..SolveOptions::default() };
         let plan = solve::solve(&m, &options).plan;
@@ -1069,7 +1054,7 @@ fn exhaustive_sweep() {
             .expect("a generated instance")
             .current();
         let docs = to_documents(&g);
-        let yaml = to_yaml(&docs);
+        let yaml = docs.to_yaml();
         let m = build(docs);
         let plan = plan_of(&m);
         let optimum = exhaustive(&m);

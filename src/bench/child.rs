@@ -17,14 +17,19 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
+    /// The planner.
     Planner,
+    /// First-fit decreasing, one pool per class.
     Ffd,
+    /// kube-scheduler's least-allocated scoring.
     Kube,
 }
 
 impl Method {
+    /// Every method, in table order.
     pub const ALL: [Method; 3] = [Method::Planner, Method::Ffd, Method::Kube];
 
+    /// The method's name on the command line and in tables.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Planner => "planner",
@@ -55,6 +60,7 @@ pub struct ChildOutput {
     pub stopped_by_time: bool,
     /// Peak resident memory of the child (`VmHWM`), where the system tells it.
     pub peak_rss_bytes: Option<u64>,
+    /// The method's plan.
     pub plan: Plan,
 }
 
@@ -105,9 +111,9 @@ pub fn run_child(
     serde_json::to_vec(&output).map_err(BenchError::Json)?;
     output.peak_rss_bytes = peak_rss_bytes();
     let json = serde_json::to_vec(&output).map_err(BenchError::Json)?;
-    std::fs::write(out, json).map_err(|source| BenchError::Io {
+    std::fs::write(out, json).map_err(|error| BenchError::Io {
         path: out.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -125,7 +131,7 @@ pub fn spawn(
     let log = scratch.join(format!("{}.stderr", method.as_str()));
     let io = |path: &PathBuf| {
         let path = path.clone();
-        move |source| BenchError::Io { path, source }
+        move |error| BenchError::Io { path, error }
     };
     let stderr = std::fs::File::create(&log).map_err(io(&log))?;
     let mut child = Command::new(exe)
@@ -142,9 +148,9 @@ pub fn spawn(
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()
-        .map_err(|source| BenchError::Spawn {
+        .map_err(|error| BenchError::Spawn {
             exe: exe.to_path_buf(),
-            source,
+            error,
         })?;
     let start = Instant::now();
     let mut killed = false;

@@ -22,53 +22,90 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Why a benchmark run failed.
+/// Why a benchmark run failed. Each message is whole, its cause included, so only the
+/// transparent `Convert` has a `source()` (its own): a reporter that prints the chain would
+/// otherwise print the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error(transparent)]
+    /// A conversion failed.
     Convert(#[from] ConvertError),
     #[error("invalid input:\n{0}")]
-    Input(#[from] InputError),
-    #[error("{}: {source}", path.display())]
+    /// The instance does not validate.
+    Input(InputError),
+    #[error("{}: {error}", path.display())]
+    /// Reading or writing a file failed.
     Io {
+        /// The file.
         path: PathBuf,
-        source: std::io::Error,
+        /// What the operating system said.
+        error: std::io::Error,
     },
     #[error("{}:{line}: {message}", path.display())]
+    /// A line of a table of optima cannot be read.
     Table {
+        /// The table.
         path: PathBuf,
+        /// 1-based line number.
         line: u64,
+        /// What is wrong.
         message: String,
     },
     #[error("CSV: {0}")]
-    Csv(#[from] csv::Error),
+    /// Reading or writing CSV failed.
+    Csv(csv::Error),
     #[error("JSON: {0}")]
+    /// A child's result is not valid JSON.
     Json(serde_json::Error),
-    #[error("cannot start {}: {source}", exe.display())]
+    #[error("cannot start {}: {error}", exe.display())]
+    /// A child process could not be started.
     Spawn {
+        /// The executable.
         exe: PathBuf,
-        source: std::io::Error,
+        /// What the operating system said.
+        error: std::io::Error,
     },
     #[error("waiting for a child: {0}")]
+    /// Waiting for a child process failed.
     Wait(std::io::Error),
     #[error("the {method} child {how}:\n{stderr}")]
+    /// A child process failed.
     Child {
+        /// The method it ran.
         method: &'static str,
+        /// How it ended.
         how: String,
+        /// What it printed on standard error.
         stderr: String,
     },
     #[error("unknown method `{0}` (expected planner, ffd or kube)")]
+    /// No such method.
     UnknownMethod(String),
     #[error("unknown suite `{0}` (expected quick or full)")]
+    /// No such suite.
     UnknownSuite(String),
+}
+
+// By hand rather than `#[from]`, which would also make the cause the `source()`.
+impl From<InputError> for BenchError {
+    fn from(e: InputError) -> Self {
+        BenchError::Input(e)
+    }
+}
+
+impl From<csv::Error> for BenchError {
+    fn from(e: csv::Error) -> Self {
+        BenchError::Csv(e)
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BenchError {
     let path = path.to_path_buf();
-    move |source| BenchError::Io { path, source }
+    move |error| BenchError::Io { path, error }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which instances to run.
 pub enum Suite {
     /// A few small instances of every family: minutes, for CI.
     Quick,
@@ -90,21 +127,29 @@ impl std::str::FromStr for Suite {
 /// Where an instance comes from.
 #[derive(Debug, Clone)]
 pub enum Source {
+    /// A published instance in this format, at this path.
     File(Format, PathBuf),
+    /// An instance of `tierplan::generate`.
     Generated(Box<GenParams>),
 }
 
 /// The benchmark family an instance belongs to (one table each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Family {
+    /// Bin packing with precedence constraints.
     Bppc,
+    /// Vector bin packing.
     Vbp,
+    /// The Alibaba Tianchi 2018 scheduling data set.
     Alibaba,
+    /// ROADEF/EURO 2012 machine reassignment.
     Roadef,
+    /// Generated tiered clusters.
     Generated,
 }
 
 impl Family {
+    /// The family's name in tables.
     pub fn as_str(self) -> &'static str {
         match self {
             Family::Bppc => "bppc",
@@ -128,8 +173,11 @@ impl Family {
 /// One instance of a suite.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// Where it comes from.
     pub family: Family,
+    /// The instance's name.
     pub name: String,
+    /// Its input.
     pub source: Source,
     /// A proven optimum (node count), where published.
     pub optimum: Option<u64>,
@@ -333,55 +381,77 @@ pub fn cover_bound(model: &Model) -> u64 {
 /// What a production placement did with the same instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Production {
+    /// Machines the production assignment uses.
     pub machines_used: usize,
+    /// Replicas it leaves unplaced.
     pub replicas_unplaced: usize,
 }
 
 /// One method's outcome on one instance.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The method.
     pub method: Method,
     /// `None` when the child failed; the error is in `error`.
     pub run: Option<Run>,
+    /// Why the method failed, if it did.
     pub error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
+/// One method's result on one instance.
 pub struct Run {
+    /// Nodes used.
     pub nodes: u64,
+    /// Cost per hour.
     pub cost: f64,
+    /// The plan's status.
     pub status: Status,
     /// The method's own lower bound (the planner's; 0 for the baselines).
     pub lower_bound: f64,
     /// Every replica placed, every rule holds: `check` finds the plan valid.
     pub valid: bool,
+    /// Rules the checker finds broken.
     pub violations: usize,
+    /// Replicas left unplaced.
     pub unplaced: usize,
+    /// Time of the method alone.
     pub seconds: f64,
+    /// Time to read and validate the YAML.
     pub load_seconds: f64,
     /// The child's peak resident memory, where the system reports it.
     pub peak_rss_bytes: Option<u64>,
+    /// Whether the time limit stopped the method.
     pub stopped_by_time: bool,
 }
 
 /// One instance with the results of every method.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
+    /// The instance's family.
     pub family: Family,
+    /// The instance's name.
     pub name: String,
+    /// Workloads in it.
     pub workloads: usize,
+    /// Replicas in it.
     pub replicas: u64,
+    /// Inventory nodes in it.
     pub inventory: usize,
+    /// The published optimum (nodes), if any.
     pub optimum: Option<u64>,
     /// [`cover_bound`] of the converted instance.
     pub cover_bound: u64,
+    /// What the production assignment did, where the data set has one.
     pub production: Option<Production>,
     /// Source rules the conversion left out.
     pub dropped: Vec<String>,
+    /// One per method.
     pub outcomes: Vec<Outcome>,
 }
 
 impl CaseResult {
+    /// The run of `method`, if it completed.
     pub fn run(&self, method: Method) -> Option<&Run> {
         self.outcomes
             .iter()
@@ -427,6 +497,7 @@ impl CaseResult {
 pub struct RunOptions {
     /// The bench binary, run as `EXE solve ...` for every method.
     pub exe: PathBuf,
+    /// The directory of the published instances.
     pub data: PathBuf,
     /// Converted YAML and child outputs go here.
     pub scratch: PathBuf,
@@ -537,8 +608,11 @@ pub fn run_case(
 /// A whole suite's results and its wall time.
 #[derive(Debug, Clone)]
 pub struct SuiteResult {
+    /// The suite run.
     pub suite: Suite,
+    /// One per instance.
     pub cases: Vec<CaseResult>,
+    /// Wall time of the whole suite.
     pub seconds: f64,
     /// The machine's 1-minute load average before and after the run (Linux), since other
     /// work on the machine slows every method down.

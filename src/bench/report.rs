@@ -105,9 +105,9 @@ pub fn write_csv(result: &SuiteResult, path: &Path) -> Result<(), BenchError> {
             errors: errors.join("; "),
         })?;
     }
-    w.flush().map_err(|source| BenchError::Io {
+    w.flush().map_err(|error| BenchError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -119,7 +119,9 @@ fn round(x: f64, digits: i32) -> f64 {
 /// A target of the issue and how the run did against it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
+    /// What was measured.
     pub what: String,
+    /// The measurement.
     pub measured: String,
     /// `None` when the suite has no instance for it.
     pub met: Option<bool>,

@@ -11,7 +11,7 @@ use crate::baseline::{
     ffd_cheapest_type_per_pool, ffd_one_pool_per_class, kube_scheduler_least_allocated,
 };
 use crate::check::check;
-use crate::generate::{catalog, generate, to_yaml, GenParams};
+use crate::generate::{catalog, generate, GenParams};
 use crate::input::Documents;
 use crate::model::{self, Model};
 use crate::plan::{Plan, Status};
@@ -49,6 +49,7 @@ impl Expected {
 /// How the planner did on one instance.
 #[derive(Debug, Clone)]
 pub struct Verdict {
+    /// Whether the planner placed every replica.
     pub planner_complete: bool,
     /// The baselines whose plans `check` calls valid.
     pub baselines_valid: Vec<&'static str>,
@@ -198,9 +199,11 @@ pub fn instance(seed: u64, index: u64) -> (String, Documents) {
 /// The result of a sweep.
 #[derive(Debug, Default)]
 pub struct Sweep {
+    /// Instances swept.
     pub instances: usize,
     /// Instances with a valid baseline plan.
     pub baseline_complete: usize,
+    /// Instances on which the planner placed every replica.
     pub planner_complete: usize,
     /// Complete planner plans that cost more than a valid baseline plan (reported only).
     pub costlier: usize,
@@ -214,7 +217,7 @@ pub fn run(seed: u64, count: u64, mut progress: impl FnMut(&Sweep)) -> Sweep {
     let mut sweep = Sweep::default();
     for index in 0..count {
         let (name, docs) = instance(seed, index);
-        let yaml = to_yaml(&docs);
+        let yaml = docs.to_yaml();
         // The generator's documents always build; one that did not would be its bug.
         let model = model::build(docs).unwrap_or_else(|e| panic!("{name}: {e}"));
         let v = examine(&model);

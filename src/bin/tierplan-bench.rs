@@ -110,7 +110,7 @@ fn main() -> Result<()> {
             };
             let result = bench::run_suite(suite, &options)?;
             let command = format!(
-                "cargo run --release --bin tierplan-bench -- run --suite {}",
+                "cargo run --release --features bench --bin tierplan-bench -- run --suite {}",
                 match suite {
                     Suite::Quick => "quick",
                     Suite::Full => "full",

@@ -19,30 +19,45 @@ use crate::input::Documents;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// The namespace of the converted workloads.
 pub const NAMESPACE: &str = "alibaba";
+/// The file of applications.
 pub const APPS: &str = "TClab_dataset_2D.csv";
+/// The file of interference rules.
 pub const RULES: &str = "app_interference.csv";
+/// The file of machines.
 pub const MACHINES: &str = "scheduling_preliminary_b_machine_resources_20180726.csv";
+/// The file of the production deployment.
 pub const DEPLOYMENT: &str = "instance_deployment.csv";
 
 #[derive(Debug, Clone, PartialEq)]
+/// An application of the data set.
 pub struct App {
+    /// Its id.
     pub id: u32,
+    /// Its instances.
     pub replicas: u32,
+    /// CPU cores per instance.
     pub cores: u64,
+    /// Memory per instance, GiB.
     pub memory_gib: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A machine of the data set.
 pub struct Machine {
+    /// Its id.
     pub id: u32,
+    /// CPU cores.
     pub cores: u64,
+    /// Memory, GiB.
     pub memory_gib: u64,
 }
 
 /// A parsed data set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alibaba {
+    /// The data set's directory.
     pub dir: PathBuf,
     /// In file order.
     pub apps: Vec<App>,
@@ -55,8 +70,11 @@ pub struct Alibaba {
 /// The production placement at snapshot time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Production {
+    /// Machines the production deployment uses.
     pub machines_used: usize,
+    /// Instances it places.
     pub replicas_placed: usize,
+    /// Instances it leaves unplaced.
     pub replicas_unplaced: usize,
 }
 
@@ -125,6 +143,7 @@ impl Alibaba {
         Self::parse(dir, &text(APPS)?, &text(RULES)?, &text(MACHINES)?)
     }
 
+    /// Parses the data set's files, given as text.
     pub fn parse(
         dir: &Path,
         apps: &str,
@@ -168,6 +187,7 @@ impl Alibaba {
         })
     }
 
+    /// The instance as tierplan documents.
     pub fn documents(&self) -> Documents {
         // Per app: its own cap, and per other app the tightest limit of all its rules.
         let mut cap: BTreeMap<u32, u32> = BTreeMap::new();
@@ -222,6 +242,7 @@ impl Alibaba {
         docs
     }
 
+    /// The instance as tierplan documents, with what was left out.
     pub fn converted(&self) -> Converted {
         Converted {
             name: "alibaba-tianchi2018".to_string(),

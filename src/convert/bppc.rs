@@ -12,23 +12,29 @@ use crate::input::Documents;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The namespace of the converted workloads.
 pub const NAMESPACE: &str = "bppc";
 
 /// A parsed BPPC instance. Items are 0-based here.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bppc {
+    /// The instance file.
     pub source: PathBuf,
+    /// Bin capacity.
     pub capacity: u64,
+    /// Item weights.
     pub weights: Vec<u64>,
     /// Per item, the later items it conflicts with (ascending, without duplicates).
     pub conflicts: Vec<Vec<usize>>,
 }
 
 impl Bppc {
+    /// Reads the instance at `path`.
     pub fn read(path: &Path) -> Result<Self, ConvertError> {
         Self::parse(path, &read_text(path)?)
     }
 
+    /// Parses the instance text read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConvertError> {
         let mut lines = text
             .lines()
@@ -93,6 +99,7 @@ impl Bppc {
         padded("item", i + 1, self.weights.len())
     }
 
+    /// The instance as tierplan documents.
     pub fn documents(&self) -> Documents {
         let n = self.weights.len();
         let mut docs = Documents::default();
@@ -110,6 +117,7 @@ impl Bppc {
         docs
     }
 
+    /// The instance as tierplan documents, with what was left out.
     pub fn converted(&self) -> Converted {
         Converted {
             name: stem(&self.source),

@@ -23,32 +23,55 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// Why a conversion failed.
+/// Why a conversion failed. Each message is whole, its cause included, so no error here has a
+/// `source()`: a reporter that prints the chain would otherwise print the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
+    /// Reading `path` failed.
     Read {
+        /// The file.
         path: PathBuf,
-        source: std::io::Error,
+        /// What the operating system said.
+        error: std::io::Error,
     },
     #[error("{}:{line}: {message}", path.display())]
+    /// The instance cannot be parsed.
     Parse {
+        /// The file.
         path: PathBuf,
         /// 1-based; 0 when the problem is the file as a whole (e.g. it ends early).
         line: usize,
+        /// What is wrong.
         message: String,
     },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {error}", path.display())]
+    /// Writing `path` failed.
     Write {
+        /// The file.
         path: PathBuf,
-        source: std::io::Error,
+        /// What the operating system said.
+        error: std::io::Error,
     },
     #[error("{} already holds YAML files, which would be read together with the converted ones", dir.display())]
-    OutputNotEmpty { dir: PathBuf },
+    /// The output directory already holds YAML.
+    OutputNotEmpty {
+        /// The directory.
+        dir: PathBuf,
+    },
     #[error("the converted instance does not validate:\n{0}")]
-    Invalid(#[from] InputError),
+    /// The converted documents do not validate (a bug of the converter).
+    Invalid(InputError),
     #[error("unknown format `{0}` (expected bppc, vbp, alibaba or roadef)")]
+    /// No such format.
     UnknownFormat(String),
+}
+
+// By hand rather than `#[from]`, which would also make the cause the `source()`.
+impl From<InputError> for ConvertError {
+    fn from(e: InputError) -> Self {
+        ConvertError::Invalid(e)
+    }
 }
 
 /// The benchmark formats that can be converted.
@@ -82,6 +105,7 @@ impl FromStr for Format {
 pub struct Converted {
     /// The instance name, from the input file or directory name.
     pub name: String,
+    /// The documents.
     pub documents: Documents,
     /// Rules of the source that have no tierplan counterpart and were left out, in words.
     pub dropped: Vec<String>,
@@ -99,9 +123,9 @@ pub fn convert(format: Format, input: &Path) -> Result<Converted, ConvertError> 
 
 /// Reads a whole file, with the path in the error.
 pub(crate) fn read_text(path: &Path) -> Result<String, ConvertError> {
-    std::fs::read_to_string(path).map_err(|source| ConvertError::Read {
+    std::fs::read_to_string(path).map_err(|error| ConvertError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -285,7 +309,7 @@ const CHUNK_BYTES: usize = 8 << 20;
 pub fn write_dir(docs: &Documents, dir: &Path) -> Result<Vec<PathBuf>, ConvertError> {
     let write_err = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| ConvertError::Write { path, source }
+        move |error| ConvertError::Write { path, error }
     };
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let entries = std::fs::read_dir(dir).map_err(write_err(dir))?;

@@ -15,44 +15,62 @@ use crate::input::Documents;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// The namespace of the converted workloads.
 pub const NAMESPACE: &str = "roadef";
+/// The node label carrying a machine's neighborhood.
 pub const NEIGHBORHOOD_LABEL: &str = "roadef.tierplan.io/neighborhood";
 
 #[derive(Debug, Clone, PartialEq)]
+/// A machine of the instance.
 pub struct Machine {
+    /// Its neighborhood.
     pub neighborhood: u32,
+    /// Its location.
     pub location: u32,
+    /// Capacity per resource.
     pub capacity: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A service of the instance.
 pub struct Service {
+    /// Locations its processes must spread over at least.
     pub spread_min: u32,
+    /// Services it depends on.
     pub dependencies: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A process of the instance.
 pub struct Process {
+    /// Its service.
     pub service: usize,
+    /// Requirement per resource.
     pub requirement: Vec<u64>,
 }
 
 /// A parsed instance (indices 0-based, as in the files).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Roadef {
+    /// The instance file.
     pub source: PathBuf,
     /// Per resource: whether it is transient.
     pub transient: Vec<bool>,
+    /// The machines.
     pub machines: Vec<Machine>,
+    /// The services.
     pub services: Vec<Service>,
+    /// The processes.
     pub processes: Vec<Process>,
 }
 
 impl Roadef {
+    /// Reads the instance at `path`.
     pub fn read(path: &Path) -> Result<Self, ConvertError> {
         Self::parse(path, &read_text(path)?)
     }
 
+    /// Parses the instance text read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConvertError> {
         let mut t = Numbers::new(path, text);
         let r: usize = t.next("the number of resources")?;
@@ -136,6 +154,7 @@ impl Roadef {
         padded("process", p, self.processes.len())
     }
 
+    /// The instance as tierplan documents.
     pub fn documents(&self) -> Documents {
         let mut by_service: Vec<Vec<usize>> = vec![Vec::new(); self.services.len()];
         for (p, proc) in self.processes.iter().enumerate() {
@@ -217,6 +236,7 @@ impl Roadef {
         ]
     }
 
+    /// The instance as tierplan documents, with what was left out.
     pub fn converted(&self) -> Converted {
         Converted {
             name: stem(&self.source),

@@ -10,22 +10,27 @@ use crate::input::wire::WorkloadSpec;
 use crate::input::Documents;
 use std::path::{Path, PathBuf};
 
+/// The namespace of the converted workloads.
 pub const NAMESPACE: &str = "vbp";
 
 /// A parsed vector bin packing instance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vbp {
+    /// The instance file.
     pub source: PathBuf,
+    /// Bin capacity per dimension.
     pub capacity: Vec<u64>,
     /// Per item type: sizes (one per dimension) and demand.
     pub items: Vec<(Vec<u64>, u32)>,
 }
 
 impl Vbp {
+    /// Reads the instance at `path`.
     pub fn read(path: &Path) -> Result<Self, ConvertError> {
         Self::parse(path, &read_text(path)?)
     }
 
+    /// Parses the instance text read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConvertError> {
         let mut t = Numbers::new(path, text);
         let d: usize = t.next("the number of dimensions")?;
@@ -52,6 +57,7 @@ impl Vbp {
         })
     }
 
+    /// The instance as tierplan documents.
     pub fn documents(&self) -> Documents {
         let mut docs = Documents::default();
         let m = self.items.len();
@@ -70,6 +76,7 @@ impl Vbp {
         docs
     }
 
+    /// The instance as tierplan documents, with what was left out.
     pub fn converted(&self) -> Converted {
         Converted {
             name: stem(&self.source),

@@ -28,10 +28,15 @@ pub const API_VERSION: &str = "karpenter.sh/v1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// A Karpenter `NodePool` (karpenter.sh/v1) that buys one pool's nodes of one node class.
 pub struct NodePool {
+    /// `karpenter.sh/v1`.
     pub api_version: String,
+    /// `NodePool`.
     pub kind: String,
+    /// Its name and labels.
     pub metadata: ObjectMeta,
+    /// What it launches and how many.
     pub spec: NodePoolSpec,
 }
 

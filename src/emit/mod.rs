@@ -53,17 +53,34 @@ pub const WORKLOAD_LABEL: &str = "tierplan.io/workload";
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
     #[error("the plan is infeasible; manifests are written only for plans that place every replica and meet every pool rule")]
+    /// The plan leaves replicas unplaced or pool rules unmet.
     Infeasible,
     #[error("{what} `{value}` is not valid: {problem}")]
+    /// A name the manifests would carry is not a valid Kubernetes name or label value.
     InvalidName {
+        /// What the name is of (`pool name`, `namespace`, …).
         what: &'static str,
+        /// The name.
         value: String,
+        /// Why it is not valid.
         problem: String,
     },
     #[error("workload `{workload}`: {problem}")]
-    Workload { workload: String, problem: String },
+    /// A workload cannot be patched as the plan says.
+    Workload {
+        /// The workload's `namespace/name`.
+        workload: String,
+        /// What is wrong.
+        problem: String,
+    },
     #[error("pool `{pool}`: {problem}")]
-    Pool { pool: String, problem: String },
+    /// A pool cannot be enforced as the plan says.
+    Pool {
+        /// The pool's name.
+        pool: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 /// Every file of `manifests/`: (path relative to `manifests/`, content), sorted by path. The

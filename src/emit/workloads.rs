@@ -34,9 +34,13 @@ const MAX_FILE_NAME: usize = 255;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WorkloadPatch {
+    /// The workload's `apiVersion`.
     pub api_version: String,
+    /// The workload's `kind`.
     pub kind: String,
+    /// The workload's name and namespace.
     pub metadata: ObjectMeta,
+    /// The pod template part of its spec.
     pub spec: ControllerSpecPatch,
 }
 
@@ -65,9 +69,12 @@ pub struct JobSpecPatch {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The pod template of a workload patch: what pins the pods to their pool.
 pub struct PodTemplatePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Labels added to the pods (the pool label).
     pub metadata: Option<ObjectMeta>,
+    /// The scheduling fields of the pod spec.
     pub spec: PodSpecPatch,
 }
 
@@ -76,11 +83,15 @@ pub struct PodTemplatePatch {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PodSpecPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The pool's node label, required.
     pub node_selector: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Anti-affinity and node affinity the plan needs.
     pub affinity: Option<Affinity>,
+    /// The toleration of the pool's taint.
     pub tolerations: Vec<Toleration>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Zone spreading for `minZones`.
     pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
 }
 

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 /// (0 for problems of the file as a whole).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Origin {
+    /// The file.
     pub file: PathBuf,
+    /// 1-based number of the YAML document in the file.
     pub doc: usize,
 }
 
@@ -24,6 +26,7 @@ impl fmt::Display for Origin {
 /// One problem with the input. `code` is stable and documented so scripts can match on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Stable code (`E001`…), listed in DIAGNOSTICS.md.
     pub code: &'static str,
     /// `None` for problems of the input as a whole (e.g. no nodes at all).
     pub origin: Option<Origin>,
@@ -31,11 +34,14 @@ pub struct Diagnostic {
     pub line_col: Option<(usize, usize)>,
     /// Field path inside the document, e.g. `spec.resources.cpu`; empty for the whole document.
     pub path: String,
+    /// What is wrong.
     pub problem: String,
+    /// How to fix it.
     pub fix: String,
 }
 
 impl Diagnostic {
+    /// A diagnostic with `code` at `origin` (when known) and field `path`.
     pub fn new(
         code: &'static str,
         origin: Option<&Origin>,
@@ -77,10 +83,12 @@ impl fmt::Display for Diagnostic {
 /// Every problem found in one run, in a stable order (file, document, path).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct InputError {
+    /// Every problem found, sorted by file, document and field.
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl InputError {
+    /// The error of `diagnostics`, sorted.
     pub fn new(mut diagnostics: Vec<Diagnostic>) -> Self {
         diagnostics.sort_by(|a, b| {
             (&a.origin, a.line_col, &a.path, a.code).cmp(&(&b.origin, b.line_col, &b.path, b.code))

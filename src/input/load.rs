@@ -44,7 +44,9 @@ impl Default for Budget {
 /// One parsed YAML document, not yet typed.
 #[derive(Debug, Clone)]
 pub struct RawDocument {
+    /// Where the document was read.
     pub origin: Origin,
+    /// The document as parsed YAML.
     pub value: serde_yaml::Value,
 }
 

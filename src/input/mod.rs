@@ -18,9 +18,13 @@ use wire::{NodeDoc, NodeTypeDoc, PolicyDoc, WorkloadDoc, API_VERSION, KINDS};
 /// Typed documents of every kind, each with its origin, in input order.
 #[derive(Debug, Clone, Default)]
 pub struct Documents {
+    /// The Policy documents (at most one is valid).
     pub policies: Vec<(Origin, PolicyDoc)>,
+    /// The Workload documents.
     pub workloads: Vec<(Origin, WorkloadDoc)>,
+    /// The Node documents (the inventory).
     pub nodes: Vec<(Origin, NodeDoc)>,
+    /// The NodeType documents (the catalog).
     pub node_types: Vec<(Origin, NodeTypeDoc)>,
     /// Kinds of which some document may have been left out as unreadable or invalid, so that
     /// "there is no document of this kind" would mislead.
@@ -68,6 +72,32 @@ impl Documents {
         let digest = hash.finalize();
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         format!("sha256:{hex}")
+    }
+
+    /// The documents as one multi-document YAML file: policies, workloads, nodes, node types,
+    /// in order. Reading it back yields the same documents (with origins numbered in that
+    /// order), so documents built in code can be written out as input files.
+    pub fn to_yaml(&self) -> String {
+        fn push<S: serde::Serialize>(out: &mut String, doc: &wire::Document<S>) {
+            if !out.is_empty() {
+                out.push_str("---\n");
+            }
+            out.push_str(&serde_yaml::to_string(doc).expect("wire documents always serialise"));
+        }
+        let mut out = String::new();
+        for (_, d) in &self.policies {
+            push(&mut out, d);
+        }
+        for (_, d) in &self.workloads {
+            push(&mut out, d);
+        }
+        for (_, d) in &self.nodes {
+            push(&mut out, d);
+        }
+        for (_, d) in &self.node_types {
+            push(&mut out, d);
+        }
+        out
     }
 }
 

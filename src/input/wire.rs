@@ -55,10 +55,13 @@ impl<'de> Deserialize<'de> for Quantity {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Metadata {
+    /// `metadata.name`.
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `metadata.namespace`.
     pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// `metadata.labels`.
     pub labels: BTreeMap<String, String>,
     /// Free-form notes; tierplan ignores them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -69,9 +72,13 @@ pub struct Metadata {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Document<S> {
+    /// `tierplan/v1alpha1`.
     pub api_version: String,
+    /// The kind: `Policy`, `Workload`, `Node` or `NodeType`.
     pub kind: String,
+    /// Name, namespace and labels.
     pub metadata: Metadata,
+    /// The kind's own fields.
     pub spec: S,
 }
 
@@ -102,6 +109,7 @@ pub struct PolicySpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_overhead: BTreeMap<String, Quantity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Spare capacity every pool keeps.
     pub headroom: Option<HeadroomSpec>,
     /// Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,6 +138,7 @@ pub struct PolicySpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SystemDaemonSetSpec {
+    /// The DaemonSet's name.
     pub name: String,
     /// Default `kube-system`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,8 +167,11 @@ pub struct KarpenterSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NodeClassSpec {
+    /// The node class's API group.
     pub group: String,
+    /// The node class's kind.
     pub kind: String,
+    /// The node class's name.
     pub name: String,
     /// Labels every node launched with this class has, whatever Karpenter is told.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -168,18 +180,24 @@ pub struct NodeClassSpec {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// A reference to a Karpenter node class (e.g. an `EC2NodeClass`).
 pub struct NodeClassRefSpec {
+    /// The node class's API group.
     pub group: String,
+    /// The node class's kind.
     pub kind: String,
+    /// The node class's name.
     pub name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// Labels the nodes of matching workloads must carry.
 pub struct NodeRequirementSpec {
     /// Attribute → allowed values; a workload matches when every attribute has a listed value.
     #[serde(rename = "match")]
     pub matches: BTreeMap<String, Vec<String>>,
+    /// The labels required.
     pub node_selector: BTreeMap<String, String>,
 }
 
@@ -197,6 +215,7 @@ pub struct PoolNameSpec {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// Spare capacity every pool keeps.
 pub struct HeadroomSpec {
     /// Every pool keeps covering its requests after losing its K largest nodes.
     pub node_failures: i64,
@@ -213,6 +232,7 @@ pub struct WorkloadSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources: BTreeMap<String, Quantity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// How sensitive the workload's data is (one of `sensitivityLevels`).
     pub sensitivity: Option<String>,
     /// Convention: internet | partner | internal | isolated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,10 +241,13 @@ pub struct WorkloadSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The tenant whose data it handles.
     pub tenant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the workload is for.
     pub purpose: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Further attributes `separateBy` and rules may name.
     pub attributes: BTreeMap<String, String>,
     /// Its replicas share nodes with no other workload.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -235,6 +258,7 @@ pub struct WorkloadSpec {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub platform: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// At most this many replicas on one node.
     pub max_per_node: Option<i64>,
     /// Replicas span at least min(minZones, replicas) zones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,6 +293,7 @@ pub struct CoLocationSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NodeSpec {
+    /// Resources the node offers to pods.
     pub allocatable: BTreeMap<String, Quantity>,
     /// Default: the label `topology.kubernetes.io/zone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -286,8 +311,10 @@ pub struct NodeSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TaintSpec {
+    /// The taint's key.
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The taint's value.
     pub value: Option<String>,
     /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
     pub effect: String,
@@ -307,6 +334,7 @@ pub struct NodeTypeSpec {
     /// `karpenter.nodeClassRef`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_class_ref: Option<NodeClassRefSpec>,
+    /// Resources a node of this type offers to pods.
     pub allocatable: BTreeMap<String, Quantity>,
     /// Per node, what the instance has before any reservation (vCPUs, memory): Karpenter's
     /// NodePool `limits` count capacity, not allocatable. Required, with cpu and memory when
@@ -323,9 +351,13 @@ pub struct NodeTypeSpec {
     pub max: Option<i64>,
 }
 
+/// A Policy document.
 pub type PolicyDoc = Document<PolicySpec>;
+/// A Workload document.
 pub type WorkloadDoc = Document<WorkloadSpec>;
+/// A Node document.
 pub type NodeDoc = Document<NodeSpec>;
+/// A NodeType document.
 pub type NodeTypeDoc = Document<NodeTypeSpec>;
 
 /// The kinds tierplan reads.

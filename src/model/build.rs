@@ -12,7 +12,7 @@ use crate::input::wire::{
 use crate::input::{self, Diagnostic, Documents, InputError, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Default `sensitivityLevels`.
 pub const DEFAULT_LEVELS: [&str; 4] = ["public", "internal", "confidential", "restricted"];
@@ -31,13 +31,30 @@ pub const MAX_TOTAL_COST: f64 = 1e12;
 /// Reads `paths` and validates them into a model, reporting the problems of reading and of
 /// validation together.
 pub fn build_from_paths(paths: &[PathBuf]) -> Result<Model, InputError> {
-    let (docs, mut diags) = input::read_paths(paths);
+    let (docs, diags) = input::read_paths(paths);
+    let read: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    build_read(docs, diags, &read)
+}
+
+/// Validates YAML text (one or more documents separated by `---`) into a model, as if read
+/// from a file called `name`, which diagnostics name.
+pub fn build_from_yaml(name: &str, yaml: &str) -> Result<Model, InputError> {
+    let (docs, diags) = input::read_bytes(Path::new(name), yaml.as_bytes());
+    build_read(docs, diags, &[name.to_string()])
+}
+
+/// Validates what was read from `read` (with the problems of reading it, `diags`) into a
+/// model, reporting both kinds of problem together.
+fn build_read(
+    docs: Documents,
+    mut diags: Vec<Diagnostic>,
+    read: &[String],
+) -> Result<Model, InputError> {
     let rejected = docs.rejected_kinds.clone();
     match build(docs) {
         Ok(model) if diags.is_empty() => Ok(model),
         Ok(_) => Err(InputError::new(diags)),
         Err(e) => {
-            let read: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             // "No document of this kind" would only mislead when one was left out as invalid.
             diags.extend(
                 e.diagnostics

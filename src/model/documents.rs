@@ -332,7 +332,7 @@ spec:
     nodeClasses: [{group: g.io, kind: K, name: br, labels: {disk: ssd, host-os: bottlerocket}}]
 ";
         let m = model_of(text);
-        let again = model_of(&crate::generate::to_yaml(&to_documents(&m)));
+        let again = model_of(&to_documents(&m).to_yaml());
         assert_eq!(without_origins(again), without_origins(m));
     }
 }

@@ -9,7 +9,7 @@ mod build;
 mod documents;
 pub mod names;
 
-pub use build::{build, build_from_paths};
+pub use build::{build, build_from_paths, build_from_yaml};
 pub use documents::to_documents;
 
 use crate::input::Origin;
@@ -35,6 +35,7 @@ pub const PODS: &str = "pods";
 /// A whole validated planning problem.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
+    /// The policy (the defaults when the input has none).
     pub policy: Policy,
     /// Sorted resource names; always contains `pods`.
     pub resources: Vec<String>,
@@ -50,18 +51,26 @@ pub struct Model {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// The validated Policy.
 pub struct Policy {
+    /// Where it was read; `None` for the defaults.
     pub origin: Option<Origin>,
+    /// Sensitivity values from least to most sensitive.
     pub sensitivity_levels: Vec<String>,
+    /// Attributes on which workloads must agree to share a node.
     pub separate_by: Vec<String>,
+    /// Rules that let workloads differing on one attribute share nodes.
     pub share_when: Vec<Rule>,
+    /// Node labels required of the nodes of matching workloads.
     pub node_requirements: Vec<NodeRequirement>,
     /// `spec.pools`: names for the pools whose classes they match (see `naming`).
     pub pools: Vec<PoolName>,
     /// Per resource, reserved on every used node (0 where none): the declared
     /// `nodeOverhead` plus the requests of every system DaemonSet.
     pub node_overhead: Vec<Amount>,
+    /// Nodes every pool can lose and still hold its workloads.
     pub node_failures: u32,
+    /// Nodes every pool has at least.
     pub min_nodes_per_pool: u32,
     /// Sorted by (namespace, name).
     pub system_daemon_sets: Vec<SystemDaemonSet>,
@@ -79,11 +88,14 @@ pub struct Policy {
 /// How strictly a Policy setting is enforced: report only, or refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enforcement {
+    /// Say so and go on.
     Warn,
+    /// Refuse.
     Deny,
 }
 
 impl Enforcement {
+    /// Every setting, in the order documents list them.
     pub const ALL: [Enforcement; 2] = [Enforcement::Warn, Enforcement::Deny];
 
     /// The value as written in the Policy.
@@ -98,7 +110,9 @@ impl Enforcement {
 /// A DaemonSet that runs on every node of every pool: the one allowed exception to tiering.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SystemDaemonSet {
+    /// The DaemonSet's name.
     pub name: String,
+    /// Its namespace.
     pub namespace: String,
     /// Per resource (dense; `pods` is 1).
     pub requests: Vec<Amount>,
@@ -108,8 +122,11 @@ pub struct SystemDaemonSet {
 /// image and so the host OS of the nodes launched with it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeClassRef {
+    /// API group.
     pub group: String,
+    /// Kind.
     pub kind: String,
+    /// Name.
     pub name: String,
 }
 
@@ -126,14 +143,20 @@ impl Default for NodeClassRef {
 /// The object kind that runs a workload's pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Controller {
+    /// `apps/v1 Deployment`.
     Deployment,
+    /// `apps/v1 StatefulSet`.
     StatefulSet,
+    /// `apps/v1 DaemonSet`.
     DaemonSet,
+    /// `batch/v1 Job`.
     Job,
+    /// `batch/v1 CronJob`.
     CronJob,
 }
 
 impl Controller {
+    /// Every controller kind.
     pub const ALL: [Controller; 5] = [
         Controller::Deployment,
         Controller::StatefulSet,
@@ -165,6 +188,7 @@ impl Controller {
 /// A Kubernetes taint a node carries.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Taint {
+    /// The taint's key.
     pub key: String,
     /// Empty when the taint has no value.
     pub value: String,
@@ -176,6 +200,7 @@ pub struct Taint {
 /// it has these labels and resources.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeType {
+    /// Where it was read.
     pub origin: Origin,
     /// The NodeType's own name (plan.json and bought node names use it).
     pub name: String,
@@ -193,9 +218,29 @@ pub struct NodeType {
     pub capacity: Vec<Option<Amount>>,
     /// Sorted, at least one.
     pub zones: Vec<String>,
+    /// Cost per hour of one node, in millionths.
     pub cost_micros: u64,
     /// At most this many may be bought over all zones and pools.
     pub max: Option<u32>,
+}
+
+impl NodeType {
+    /// The node named `name` of this type bought in `zone`: the type's labels, instance type
+    /// and zone label, allocatable and cost, and no taints.
+    pub fn node(&self, name: String, zone: &str) -> Node {
+        let mut labels = self.labels.clone();
+        labels.insert(INSTANCE_TYPE_LABEL.to_string(), self.instance_type.clone());
+        labels.insert(ZONE_LABEL.to_string(), zone.to_string());
+        Node {
+            origin: self.origin.clone(),
+            name,
+            labels,
+            allocatable: self.allocatable.clone(),
+            zone: Some(zone.to_string()),
+            cost_micros: self.cost_micros,
+            taints: Vec::new(),
+        }
+    }
 }
 
 /// The label carrying a node's instance type.
@@ -224,8 +269,11 @@ pub fn labelled_by_karpenter(key: &str) -> bool {
 pub type Rule = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug, Clone, PartialEq)]
+/// Labels required of the nodes of matching workloads.
 pub struct NodeRequirement {
+    /// The workloads it applies to.
     pub matches: Rule,
+    /// The labels required.
     pub node_selector: BTreeMap<String, String>,
 }
 
@@ -234,26 +282,35 @@ pub struct NodeRequirement {
 pub struct PoolName {
     /// A DNS-1123 label, unique among the Policy's entries.
     pub name: String,
+    /// The workloads it applies to.
     pub matches: Rule,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A validated workload: its replicas, requests and placement rules.
 pub struct Workload {
+    /// Where it was read.
     pub origin: Origin,
     /// `namespace/name`.
     pub id: String,
+    /// `metadata.name`.
     pub name: String,
+    /// `metadata.namespace` (`default` when absent).
     pub namespace: String,
+    /// Pods to place.
     pub replicas: u32,
     /// Per replica, per resource (dense; `pods` is 1).
     pub requests: Vec<Amount>,
     /// Every attribute with a value: the built-in ones and the `attributes` map.
     pub attributes: BTreeMap<String, String>,
+    /// Shares nodes with no other workload.
     pub dedicated: bool,
     /// Runs outside the tiers: one class with every other platform workload, in a pool whose
     /// nodes carry no pool label or taint, and given no patch.
     pub platform: bool,
+    /// At most this many replicas on one node.
     pub max_per_node: Option<u32>,
+    /// Replicas spread over at least this many zones.
     pub min_zones: Option<u32>,
     /// Indices of workloads this one must never share a node with (both directions merged,
     /// sorted, without itself).
@@ -264,6 +321,7 @@ pub struct Workload {
     /// Labels required on the node by the workload itself (the policy's `nodeRequirements`
     /// are kept in the policy and applied by whoever needs them).
     pub node_selector: BTreeMap<String, String>,
+    /// The kind of controller that runs it.
     pub controller: Controller,
 }
 
@@ -281,13 +339,18 @@ impl Workload {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A validated inventory node.
 pub struct Node {
+    /// Where it was read.
     pub origin: Origin,
+    /// The node's name.
     pub name: String,
+    /// Its labels, as the cluster has them now.
     pub labels: BTreeMap<String, String>,
     /// Per resource; `None` where the node does not declare it. `pods` undeclared means
     /// unlimited pod slots and is stored as [`crate::quantity::MAX_AMOUNT`].
     pub allocatable: Vec<Option<Amount>>,
+    /// Its `topology.kubernetes.io/zone`, if labelled.
     pub zone: Option<String>,
     /// Cost per hour in millionths, so that sums are exact.
     pub cost_micros: u64,
@@ -295,35 +358,86 @@ pub struct Node {
     pub taints: Vec<Taint>,
 }
 
+/// The class of every workload that is not dedicated when `separateBy` is empty: no
+/// `attr=value` name can be it, since those always hold `=`.
+pub const ALL_CLASS: &str = "all";
+
+/// The class of every platform workload: they share one pool, apart from every tier, whatever
+/// `separateBy` says. No other class name lacks both `=` and `:`, and [`ALL_CLASS`] differs.
+pub const PLATFORM_CLASS: &str = "platform";
+
 impl Model {
+    /// The name of `w`'s class, the one format of class names in plans, messages and pool
+    /// names: [`PLATFORM_CLASS`], `dedicated:<workload id>`, `attr=value,...` over
+    /// `separateBy` in policy order, or [`ALL_CLASS`] when `separateBy` is empty.
+    pub fn class_name(&self, w: &Workload) -> String {
+        if w.platform {
+            return PLATFORM_CLASS.into();
+        }
+        if w.dedicated {
+            return format!("dedicated:{}", w.id);
+        }
+        if self.policy.separate_by.is_empty() {
+            return ALL_CLASS.into();
+        }
+        self.policy
+            .separate_by
+            .iter()
+            .map(|a| format!("{a}={}", w.attribute(a)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// This model with `extra` nodes (bought ones) added to its inventory, kept sorted by name;
+    /// `false` when a name was taken, in which case the later node of that name is left out.
+    pub fn with_nodes(&self, extra: Vec<Node>) -> (Model, bool) {
+        let mut nodes = self.nodes.clone();
+        nodes.extend(extra);
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        let before = nodes.len();
+        nodes.dedup_by(|a, b| a.name == b.name);
+        let distinct = nodes.len() == before;
+        let model = Model {
+            nodes,
+            ..self.clone()
+        };
+        (model, distinct)
+    }
+
+    /// The index of resource `name`, if any workload or node names it.
     pub fn resource_id(&self, name: &str) -> Option<ResourceId> {
         self.resources
             .binary_search_by(|r| r.as_str().cmp(name))
             .ok()
     }
 
+    /// The index of the `pods` resource.
     pub fn pods(&self) -> ResourceId {
         self.resource_id(PODS).expect("pods is always a resource")
     }
 
+    /// The index of workload `id` (`namespace/name`).
     pub fn workload_index(&self, id: &str) -> Option<usize> {
         self.workloads
             .binary_search_by(|w| w.id.as_str().cmp(id))
             .ok()
     }
 
+    /// The index of node `name`.
     pub fn node_index(&self, name: &str) -> Option<usize> {
         self.nodes
             .binary_search_by(|n| n.name.as_str().cmp(name))
             .ok()
     }
 
+    /// The index of node type `name`.
     pub fn node_type_index(&self, name: &str) -> Option<usize> {
         self.node_types
             .binary_search_by(|t| t.name.as_str().cmp(name))
             .ok()
     }
 
+    /// Replicas of all workloads together.
     pub fn total_replicas(&self) -> u64 {
         self.workloads.iter().map(|w| w.replicas as u64).sum()
     }

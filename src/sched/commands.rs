@@ -19,14 +19,20 @@ pub const FILES: [&str; 2] = ["nodes/label.sh", "nodes/taint.sh"];
 /// One node command, and where it was read (`doc` is the line number).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeCommand {
+    /// Where the command was read.
     pub source: Source,
+    /// The node it changes.
     pub node: String,
+    /// What it does.
     pub action: Action,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// What a node command does.
 pub enum Action {
+    /// Sets label key to value.
     SetLabel(String, String),
+    /// Removes the label.
     RemoveLabel(String),
     /// Key, value, effect.
     SetTaint(String, String, String),

@@ -21,8 +21,11 @@ use std::fmt;
 /// The node fields the filters read.
 #[derive(Debug, Clone, Copy)]
 pub struct NodeView<'a> {
+    /// The node's name.
     pub name: &'a str,
+    /// Its labels.
     pub labels: &'a BTreeMap<String, String>,
+    /// Its taints.
     pub taints: &'a [Taint],
 }
 
@@ -233,6 +236,7 @@ pub struct ParsedNodeSelector {
 }
 
 impl ParsedNodeSelector {
+    /// The node selector term of `selector`, as the filter reads it.
     pub fn new(selector: &NodeSelector) -> Self {
         let terms = selector
             .node_selector_terms
@@ -301,7 +305,12 @@ pub enum Refusal {
     /// A `NoSchedule` or `NoExecute` taint the pod does not tolerate.
     Taint(Taint),
     /// A `nodeSelector` pair the node does not carry.
-    NodeSelector { key: String, value: String },
+    NodeSelector {
+        /// The label key.
+        key: String,
+        /// The value asked for.
+        value: String,
+    },
     /// No term of the required node affinity matches.
     NodeAffinity,
 }
@@ -329,13 +338,16 @@ pub fn taint_text(t: &Taint) -> String {
 /// The scheduling-relevant part of a pod spec, parsed once for many nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PodFilter {
+    /// The pod's tolerations.
     pub tolerations: Vec<Toleration>,
+    /// The pod's node selector.
     pub node_selector: BTreeMap<String, String>,
     /// `None` when the pod has no required node affinity (every node passes).
     pub affinity: Option<ParsedNodeSelector>,
 }
 
 impl PodFilter {
+    /// What the filter reads of `spec`.
     pub fn new(spec: &PodSpec) -> Self {
         PodFilter {
             tolerations: spec.tolerations.clone().unwrap_or_default(),

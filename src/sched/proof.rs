@@ -108,6 +108,7 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// The rule's stable code, as printed.
     pub fn code(self) -> &'static str {
         match self {
             Rule::Placement => "placement",
@@ -142,6 +143,7 @@ impl Rule {
 /// the first node (by name) as the example and the number of nodes affected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// The rule that fails.
     pub rule: Rule,
     /// `namespace/name` of the workload or system DaemonSet; empty for node-level failures.
     pub workload: String,
@@ -149,7 +151,9 @@ pub struct Failure {
     pub node: String,
     /// How many nodes the failure covers (1 for most rules).
     pub nodes: usize,
+    /// What is wrong.
     pub problem: String,
+    /// How to fix it.
     pub fix: String,
 }
 
@@ -189,6 +193,7 @@ pub struct Counts {
 /// The outcome of [`prove`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof {
+    /// What was judged.
     pub counts: Counts,
     /// Sorted by rule, workload, node.
     pub failures: Vec<Failure>,

@@ -38,39 +38,73 @@ pub const MAX_BUILT_BYTES: u64 = 256 << 20;
 /// The names kustomize looks for in a kustomization directory, in its order.
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/// Why the evidence cannot be read at all (as opposed to a proof that fails).
+/// Why the evidence cannot be read at all (as opposed to a proof that fails). Each message is
+/// whole, cause and fix included, so no error here has a `source()`: a reporter that prints
+/// the chain would otherwise print the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
     #[error("{}: not a directory\n  fix: pass the manifests directory `tierplan plan --out DIR` wrote (DIR/manifests)", path.display())]
-    NotADirectory { path: PathBuf },
-    #[error("{}: cannot read: {source}\n  fix: check that the file exists and is readable", path.display())]
-    Read {
+    /// `path` is not a directory.
+    NotADirectory {
+        /// The path.
         path: PathBuf,
-        source: std::io::Error,
+    },
+    /// Reading `path` failed.
+    #[error("{}: cannot read: {error}\n  fix: check that the file exists and is readable", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
     },
     #[error("{}: larger than {limit} bytes\n  fix: pass manifests tierplan wrote, or the output of `kubectl kustomize`", path.display())]
-    TooLarge { path: PathBuf, limit: u64 },
-    #[error("{}: not valid YAML: {message}\n  fix: regenerate the manifests with `tierplan plan`", path.display())]
-    Yaml { path: PathBuf, message: String },
-    #[error("{}: line {line}: `{text}` is not a node command tierplan writes\n  fix: regenerate the manifests with `tierplan plan`; the scripts are evidence, edit the plan instead", path.display())]
-    Command {
+    /// `path` is larger than `limit` bytes.
+    TooLarge {
+        /// The file.
         path: PathBuf,
+        /// The most bytes read.
+        limit: u64,
+    },
+    #[error("{}: not valid YAML: {message}\n  fix: regenerate the manifests with `tierplan plan`", path.display())]
+    /// `path` is not valid YAML.
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    #[error("{}: line {line}: `{text}` is not a node command tierplan writes\n  fix: regenerate the manifests with `tierplan plan`; the scripts are evidence, edit the plan instead", path.display())]
+    /// A line of a node script is not a command tierplan writes.
+    Command {
+        /// The script.
+        path: PathBuf,
+        /// 1-based line number.
         line: usize,
+        /// The line.
         text: String,
     },
     #[error("{}: line {line}: {problem}\n  fix: write the value out in plain YAML, as `kubectl kustomize` prints it", path.display())]
+    /// YAML that tools could read differently (anchors, tags, duplicate keys).
     Divergent {
+        /// The file.
         path: PathBuf,
+        /// 1-based line number.
         line: usize,
+        /// What is wrong.
         problem: String,
     },
     #[error("{} (document {doc}), field `{field}`: {problem}\n  fix: {fix}", path.display())]
+    /// A field of an object that cannot be read.
     Field {
+        /// The file.
         path: PathBuf,
         /// 1-based document number within the file.
         doc: usize,
+        /// The field's path.
         field: String,
+        /// What is wrong.
         problem: String,
+        /// How to fix it.
         fix: String,
     },
 }
@@ -78,7 +112,9 @@ pub enum ProofError {
 /// Where an object was read: a file and the 1-based number of its YAML document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Source {
+    /// The file.
     pub file: PathBuf,
+    /// 1-based number of the YAML document in the file.
     pub doc: usize,
 }
 
@@ -91,8 +127,11 @@ impl fmt::Display for Source {
 /// A `v1 Node`: what applying it sets on the node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodePatch {
+    /// Where it was read.
     pub source: Source,
+    /// The node's name.
     pub name: String,
+    /// Labels applying it sets (merged into the node's).
     pub labels: BTreeMap<String, String>,
     /// `None` when the document leaves taints alone; otherwise the whole list (taints are
     /// an atomic list, so applying it replaces the node's taints).
@@ -102,9 +141,13 @@ pub struct NodePatch {
 /// A pod template: of a strategic-merge patch of `workloads/`, or of an object as built.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PodSource {
+    /// Where it was read.
     pub source: Source,
+    /// The object's kind (`Deployment`, …).
     pub kind: String,
+    /// Its namespace.
     pub namespace: String,
+    /// Its name.
     pub name: String,
     /// The pod template (empty when the document has none).
     pub template: PodTemplateSpec,
@@ -127,74 +170,100 @@ impl PodSource {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodePool {
+    /// `karpenter.sh/v1`.
     pub api_version: String,
+    /// `NodePool`.
     pub kind: String,
+    /// Its name.
     pub metadata: NodePoolMeta,
+    /// What it launches.
     pub spec: NodePoolSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The metadata of a NodePool that matters here.
 pub struct NodePoolMeta {
+    /// The NodePool's name.
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The spec of a NodePool that matters here.
 pub struct NodePoolSpec {
+    /// The nodes it launches.
     pub template: NodeClaimTemplate,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The template of the nodes a NodePool launches.
 pub struct NodeClaimTemplate {
     #[serde(default)]
+    /// Labels of the launched nodes.
     pub metadata: TemplateMeta,
+    /// Taints and requirements of the launched nodes.
     pub spec: TemplateSpec,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// The metadata of launched nodes.
 pub struct TemplateMeta {
     #[serde(default)]
+    /// Labels every launched node gets.
     pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// The spec of launched nodes.
 pub struct TemplateSpec {
     /// The node class every node of the NodePool is launched with (required by the CRD).
     #[serde(default)]
     pub node_class_ref: Option<ClassRef>,
     #[serde(default)]
+    /// Taints every launched node gets.
     pub taints: Vec<Taint>,
     /// Taints Karpenter expects a daemon to remove once the node is ready: they keep no pod
     /// off for good, so the proof does not count them as isolation.
     #[serde(default)]
     pub startup_taints: Vec<Taint>,
     #[serde(default)]
+    /// What launched nodes must satisfy.
     pub requirements: Vec<Requirement>,
 }
 
 /// A NodePool's `nodeClassRef`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ClassRef {
+    /// API group of the node class.
     pub group: String,
+    /// Kind of the node class.
     pub kind: String,
+    /// Name of the node class.
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// A node requirement of a NodePool.
 pub struct Requirement {
+    /// The label key.
     pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`.
     pub operator: String,
     #[serde(default)]
+    /// The values the operator compares with.
     pub values: Vec<String>,
     #[serde(default)]
+    /// At least this many distinct values among launched nodes.
     pub min_values: Option<u32>,
 }
 
 /// A NodePool and where it was read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodePoolDoc {
+    /// Where it was read.
     pub source: Source,
+    /// The NodePool.
     pub node_pool: NodePool,
 }
 
@@ -215,7 +284,9 @@ impl NodePoolDoc {
 /// An object and where it was read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Located<T> {
+    /// Where it was read.
     pub source: Source,
+    /// The object.
     pub object: T,
 }
 
@@ -226,9 +297,13 @@ pub struct Evidence {
     pub nodes: Vec<NodePatch>,
     /// The node scripts' commands, in the order they run, after any Node object.
     pub node_commands: Vec<NodeCommand>,
+    /// Pod templates, of workload patches or of built objects.
     pub pods: Vec<PodSource>,
+    /// Karpenter NodePools.
     pub node_pools: Vec<NodePoolDoc>,
+    /// ValidatingAdmissionPolicies.
     pub policies: Vec<Located<ValidatingAdmissionPolicy>>,
+    /// Their bindings.
     pub bindings: Vec<Located<ValidatingAdmissionPolicyBinding>>,
     /// Objects of built files of kinds that decide no placement (Services, ConfigMaps…).
     pub skipped: usize,
@@ -563,9 +638,9 @@ fn referenced(
 
 /// The file at `path`, read whole, at most `limit` bytes.
 pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<String, ProofError> {
-    let file = std::fs::File::open(path).map_err(|source| ProofError::Read {
+    let file = std::fs::File::open(path).map_err(|error| ProofError::Read {
         path: path.into(),
-        source,
+        error,
     })?;
     read_bounded(file, path, limit)
 }
@@ -577,9 +652,9 @@ fn read_bounded(reader: impl std::io::Read, path: &Path, limit: u64) -> Result<S
     reader
         .take(limit + 1)
         .read_to_string(&mut text)
-        .map_err(|source| ProofError::Read {
+        .map_err(|error| ProofError::Read {
             path: path.into(),
-            source,
+            error,
         })?;
     if text.len() as u64 > limit {
         return Err(ProofError::TooLarge {
@@ -944,6 +1019,17 @@ fn find_directives(value: &Value, at: &str, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_error_prints_its_cause_once_in_the_full_chain() {
+        let e =
+            read_limited(Path::new("/nonexistent/tierplan/kustomization.yaml"), 10).unwrap_err();
+        let chain = crate::testing::chain(&e);
+        let ProofError::Read { error, .. } = &e else {
+            panic!("not a read error: {chain}");
+        };
+        assert_eq!(chain.matches(&error.to_string()).count(), 1, "{chain}");
+    }
 
     fn refused(text: &str) -> String {
         parse(Path::new("x.yaml"), text).unwrap_err().to_string()

@@ -38,6 +38,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
+/// What the search may spend and what it should stay close to.
 pub struct SolveOptions {
     /// Safety stop; when it cuts the search, `Stats::stopped_by_time` says so.
     pub time_limit: Option<Duration>,
@@ -72,19 +73,30 @@ impl Default for SolveOptions {
 /// How the solve went; for the summary only, never written into plan.json.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
+    /// Wall time of the whole solve.
     pub elapsed: Duration,
+    /// Wall time of the lower bound.
     pub bound_elapsed: Duration,
+    /// Classes of workloads.
     pub classes: usize,
+    /// Node types (distinct shapes and prices) of the inventory and catalog.
     pub node_types: usize,
+    /// Work units spent.
     pub work: u64,
+    /// Whether the time limit ended the search.
     pub stopped_by_time: bool,
+    /// Groupings of classes into pools evaluated.
     pub groupings_evaluated: usize,
+    /// Classes that share a pool with no other.
     pub separated_classes: usize,
 }
 
 #[derive(Debug, Clone)]
+/// The outcome of [`solve`]: the plan and how the search went.
 pub struct Solved {
+    /// The plan.
     pub plan: Plan,
+    /// Counters of the search, for the summary.
     pub stats: Stats,
     /// Why replicas stayed unplaced, as facts, in the order of `plan.unplaced` (which holds
     /// their text); one entry per workload with unplaced replicas.
@@ -101,6 +113,7 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// A budget of `work` units, and of time until `deadline`.
     pub fn new(work: u64, deadline: Option<Instant>) -> Self {
         Budget {
             left: work,
@@ -110,11 +123,13 @@ impl Budget {
         }
     }
 
+    /// Records `work` units spent.
     pub fn spend(&mut self, work: u64) {
         self.left = self.left.saturating_sub(work);
         self.used += work;
     }
 
+    /// Whether the work or the time is used up (the clock is read now and then).
     pub fn exhausted(&mut self) -> bool {
         if self.left == 0 || self.stopped_by_time {
             return true;

@@ -17,7 +17,7 @@ pub fn load(bytes: &[u8]) {
     if !diags.is_empty() {
         return;
     }
-    let text = tierplan::generate::to_yaml(&model::to_documents(&m));
+    let text = model::to_documents(&m).to_yaml();
     let (again, diags) = read_bytes(Path::new("again.yaml"), text.as_bytes());
     assert!(diags.is_empty(), "{diags:?}\n{text}");
     let again = model::build(again).unwrap_or_else(|e| panic!("{e}\n{text}"));
