@@ -258,7 +258,7 @@ pub(super) fn headroom_deficit(
 mod tests {
     use super::*;
     use crate::check;
-    use crate::plan::{Objective, Placement, Plan, Pool, Status};
+    use crate::plan::{Objective, Placement, Plan, Pool, Status, Unplaced};
     use crate::testing::{model, node, policy, workload};
     use proptest::prelude::*;
 
@@ -302,10 +302,15 @@ mod tests {
         requirement: bool,
         /// (workload, node) placement attempts.
         moves: Vec<(usize, usize)>,
+        /// headroom nodeFailures, minNodesPerPool, and minZones per workload (by index).
+        failures: u32,
+        min_nodes: u32,
+        min_zones: Vec<Option<u32>>,
     }
 
     fn spec() -> impl Strategy<Value = Spec> {
-        let nodes = prop::collection::vec((1u32..6, 1u32..8, 1u32..6, any::<bool>(), 0u8..3), 1..5);
+        // Zone 3: no zone label.
+        let nodes = prop::collection::vec((1u32..6, 1u32..8, 1u32..6, any::<bool>(), 0u8..4), 1..5);
         let workload = (
             0u32..5,
             0u32..4,
@@ -322,21 +327,42 @@ mod tests {
             0u32..2,
             any::<bool>(),
             prop::collection::vec((0usize..6, 0usize..5), 1..40),
+            (
+                0u32..3,
+                1u32..4,
+                prop::collection::vec(prop::option::weighted(0.4, 1u32..4), 6),
+            ),
         )
-            .prop_map(|(nodes, workloads, overhead, requirement, moves)| Spec {
-                nodes,
-                workloads,
-                overhead,
-                requirement,
-                moves,
-            })
+            .prop_map(
+                |(
+                    nodes,
+                    workloads,
+                    overhead,
+                    requirement,
+                    moves,
+                    (failures, min_nodes, min_zones),
+                )| {
+                    Spec {
+                        nodes,
+                        workloads,
+                        overhead,
+                        requirement,
+                        moves,
+                        failures,
+                        min_nodes,
+                        min_zones,
+                    }
+                },
+            )
     }
 
     fn build(s: &Spec) -> crate::model::Model {
         let nw = s.workloads.len();
         let mut docs = vec![policy(&format!(
-            "separateBy: [sensitivity], nodeOverhead: {{cpu: {}m}}{}",
+            "separateBy: [sensitivity], nodeOverhead: {{cpu: {}m}}, headroom: {{nodeFailures: {}}}, minNodesPerPool: {}{}",
             s.overhead * 500,
+            s.failures,
+            s.min_nodes,
             if s.requirement {
                 ", nodeRequirements: [{match: {exposure: [internet]}, nodeSelector: {disk: ssd}}]"
             } else {
@@ -356,6 +382,9 @@ mod tests {
             if selector {
                 spec += ", nodeSelector: {disk: ssd}";
             }
+            if let Some(z) = s.min_zones[i] {
+                spec += &format!(", minZones: {z}");
+            }
             if let Some(a) = anti.map(|a| a % nw).filter(|&a| a != i) {
                 spec += &format!(", antiAffinity: [w{a}]");
             }
@@ -368,8 +397,13 @@ mod tests {
             docs.push(node(
                 &format!("n{i}"),
                 &format!(
-                    "topology.kubernetes.io/zone: z{zone}{}",
-                    if ssd { ", disk: ssd" } else { "" }
+                    "{}{}",
+                    if zone < 3 {
+                        format!("topology.kubernetes.io/zone: z{zone}, ")
+                    } else {
+                        String::new()
+                    },
+                    if ssd { "disk: ssd" } else { "" }
                 ),
                 &format!("allocatable: {{cpu: {cpu}, memory: {mem}Gi, pods: {pods}}}"),
             ));
@@ -380,6 +414,18 @@ mod tests {
 
     /// Node-rule violations the checker finds with `hosted[n]` = (workload, count) per node.
     fn node_violations(m: &crate::model::Model, hosted: &[Vec<u32>]) -> Vec<check::Violation> {
+        let all: Vec<usize> = (0..m.nodes.len()).collect();
+        violations(m, hosted, &all, &NODE_RULES)
+    }
+
+    /// The violations of `rules` the checker finds with `hosted[n]` = (workload, count) per
+    /// node, every workload in one pool of the nodes `pool`.
+    fn violations(
+        m: &crate::model::Model,
+        hosted: &[Vec<u32>],
+        pool: &[usize],
+        rules: &[&str],
+    ) -> Vec<check::Violation> {
         let mut placements = Vec::new();
         let mut next = vec![0u32; m.workloads.len()];
         for (n, counts) in hosted.iter().enumerate() {
@@ -409,12 +455,20 @@ mod tests {
                 name: "p".into(),
                 classes: Vec::new(),
                 workloads: m.workloads.iter().map(|w| w.id.clone()).collect(),
-                nodes: m.nodes.iter().map(|n| n.name.clone()).collect(),
+                nodes: pool.iter().map(|&n| m.nodes[n].name.clone()).collect(),
                 platform: false,
                 node_types: Vec::new(),
             }],
             placements,
-            unplaced: Vec::new(),
+            // What the nodes do not hold is declared, as the planner would.
+            unplaced: (0..m.workloads.len())
+                .flat_map(|w| (next[w]..m.workloads[w].replicas).map(move |r| (w, r)))
+                .map(|(w, replica)| Unplaced {
+                    workload: m.workloads[w].id.clone(),
+                    replica,
+                    reasons: Vec::new(),
+                })
+                .collect(),
             unmet: Vec::new(),
             unused_nodes: Vec::new(),
             inputs: None,
@@ -423,7 +477,7 @@ mod tests {
         check::check(m, &plan)
             .violations
             .into_iter()
-            .filter(|v| NODE_RULES.contains(&v.rule))
+            .filter(|v| rules.contains(&v.rule))
             .collect()
     }
 
@@ -477,6 +531,55 @@ mod tests {
                     counts[n][w] -= 1;
                 }
             }
+        }
+
+        /// The pool rules agree with the checker's: a pool of some nodes, holding the replicas
+        /// the rules place first fit, meets minNodesPerPool and headroom (over the demand of
+        /// every replica) exactly when the checker finds neither broken, and each workload
+        /// placed in full meets minZones exactly when the checker finds no `min-zones`
+        /// violation.
+        #[test]
+        fn pool_rules_agree_with_the_checker(s in spec(), extra in prop::collection::vec(any::<bool>(), 5)) {
+            let m = build(&s);
+            let inst = Instance::new(&m);
+            let (nw, nn) = (m.workloads.len(), m.nodes.len());
+            let ws: Vec<usize> = (0..nw).collect();
+            let mut counts = vec![vec![0u32; nw]; nn];
+            let mut load = vec![vec![0u64; m.resources.len()]; nn];
+            let mut complete = vec![true; nw];
+            for w in 0..nw {
+                for _ in 0..m.workloads[w].replicas {
+                    let Some(n) = (0..nn).find(|&n| {
+                        let t = Tally { ty: inst.node_type[n], load: &load[n], ws: Some(&ws), counts: &counts[n] };
+                        fits(&inst, &t, w)
+                    }) else {
+                        // The checker judges minZones only of workloads placed in full.
+                        complete[w] = false;
+                        break;
+                    };
+                    counts[n][w] += 1;
+                    load[n].iter_mut().zip(&m.workloads[w].requests).for_each(|(l, q)| *l += q);
+                }
+            }
+            let pool: Vec<usize> = (0..nn)
+                .filter(|&n| counts[n].iter().any(|&c| c > 0) || extra[n])
+                .collect();
+            let demand = inst.demand(0..nw);
+            let holds = pool_rules_hold(&inst, &demand, pool.iter().map(|&n| inst.node_type[n]));
+            let found = violations(&m, &counts, &pool, &["headroom", "min-nodes-per-pool"]);
+            prop_assert_eq!(holds, found.is_empty(), "{:?}", found);
+            let zoned = |w: usize| {
+                let mut z: Vec<usize> = (0..nn)
+                    .filter(|&n| counts[n][w] > 0 && inst.node_zone[n] < inst.zones.len())
+                    .map(|n| inst.node_zone[n])
+                    .collect();
+                z.sort_unstable();
+                z.dedup();
+                z.len()
+            };
+            let spread = (0..nw).all(|w| !complete[w] || enough_zones(&inst, w, zoned(w)));
+            let found = violations(&m, &counts, &pool, &["min-zones"]);
+            prop_assert_eq!(spread, found.is_empty(), "{:?}", found);
         }
     }
 }
