@@ -372,6 +372,8 @@ pub fn summary_json(model: &Model, plan: &Plan, written: &[String]) -> String {
     #[serde(rename_all = "camelCase")]
     struct Summary<'a> {
         status: Status,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        infeasibility: Option<&'a crate::plan::Infeasibility>,
         cost_per_hour: f64,
         cost_per_month: f64,
         nodes: u64,
@@ -398,6 +400,7 @@ pub fn summary_json(model: &Model, plan: &Plan, written: &[String]) -> String {
     let o = &plan.objective;
     let summary = Summary {
         status: plan.status,
+        infeasibility: plan.infeasibility.as_ref(),
         cost_per_hour: o.cost,
         cost_per_month: o.cost * HOURS_PER_MONTH,
         nodes: o.nodes,

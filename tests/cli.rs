@@ -463,6 +463,25 @@ fn summary_flags_verbose_quiet_and_json() {
         plan["pools"].as_array().unwrap().len()
     );
     assert!(v["written"][0].as_str().unwrap().ends_with("plan.json"));
+    assert!(
+        v.get("infeasibility").is_none(),
+        "only infeasible plans carry it"
+    );
+    // An infeasible plan's summary says, as plan.json does, whether that is proven.
+    let other = tempfile::tempdir().unwrap();
+    let json = tierplan(&[
+        "plan",
+        &example("infeasible"),
+        "--out",
+        other.path().to_str().unwrap(),
+        "--output",
+        "json",
+    ])
+    .expect(1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout()).expect("one JSON object");
+    assert_eq!(v["status"], "infeasible");
+    assert_eq!(v["infeasibility"]["proven"], true);
+    assert_eq!(v["infeasibility"]["by"], "no-eligible-node");
 }
 
 /// A node list without zone labels while workloads ask for minZones: `plan` says so up
