@@ -113,6 +113,17 @@ impl Tree {
         );
         (out.status.code().unwrap(), text)
     }
+
+    /// `check --built BUILT --manifests out/manifests`.
+    fn check_built(&self, built: &Path) -> (i32, String) {
+        let manifests = self.path("out/manifests");
+        self.check(&[
+            "--built",
+            built.to_str().unwrap(),
+            "--manifests",
+            manifests.to_str().unwrap(),
+        ])
+    }
 }
 
 #[test]
@@ -122,13 +133,7 @@ fn online_boutique_built_with_the_manifests_holds() {
     }
     let tree = Tree::new();
     let built = tree.build(".", "built.yaml");
-    let manifests = tree.path("out/manifests");
-    let (code, text) = tree.check(&[
-        "--built",
-        built.to_str().unwrap(),
-        "--manifests",
-        manifests.to_str().unwrap(),
-    ]);
+    let (code, text) = tree.check_built(&built);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("HOLDS"), "{text}");
     // 11 planned Deployments and loadgenerator, which the plan leaves out: no toleration,
@@ -195,13 +200,7 @@ fn online_boutique_with_one_deployment_unpatched_fails() {
     assert!(kept.len() < text.lines().count());
     std::fs::write(&component, kept.join("\n") + "\n").unwrap();
     let built = tree.build(".", "built.yaml");
-    let manifests = tree.path("out/manifests");
-    let (code, text) = tree.check(&[
-        "--built",
-        built.to_str().unwrap(),
-        "--manifests",
-        manifests.to_str().unwrap(),
-    ]);
+    let (code, text) = tree.check_built(&built);
     assert_eq!(code, 1, "{text}");
     for expected in [
         "placement: boutique/paymentservice",

@@ -201,7 +201,7 @@ pub(super) fn return_home(
                     continue;
                 }
                 s.remove(i, w);
-                if s.fits(&s.nodes[j], w) && s.zone_allows(j, w) {
+                if rules::fits(s.inst, &s.nodes[j], w) && s.zone_allows(j, w) {
                     s.add(j, w);
                     s.commit();
                     continue 'more;
@@ -230,7 +230,7 @@ pub(super) fn holds(inst: &Instance, workloads: &[usize], pack: &PoolPack) -> bo
     for (j, o) in pack.nodes.iter().enumerate() {
         for &(w, c) in &o.hosted {
             for _ in 0..c {
-                if workloads.binary_search(&w).is_err() || !s.fits(&s.nodes[j], w) {
+                if workloads.binary_search(&w).is_err() || !rules::fits(s.inst, &s.nodes[j], w) {
                     return false;
                 }
                 s.apply(j, w, true);
@@ -474,11 +474,6 @@ impl<'a, 'm> Search<'a, 'm> {
         rules::enough_zones(self.inst, w, used - 1)
     }
 
-    /// Whether one more replica of `w` may go on node `o` under every node rule.
-    fn fits(&self, o: &Open, w: usize) -> bool {
-        rules::fits(self.inst, o, w)
-    }
-
     fn is_tabu(&self, j: usize, w: usize, stay: bool) -> bool {
         self.tabu[j]
             .iter()
@@ -586,7 +581,7 @@ impl<'a, 'm> Search<'a, 'm> {
             if self.closed[j]
                 || !self.zone_allows(j, u)
                 || self.is_tabu(j, u, false)
-                || !self.fits(o, u)
+                || !rules::fits(self.inst, o, u)
             {
                 continue;
             }
@@ -649,7 +644,7 @@ impl<'a, 'm> Search<'a, 'm> {
             }
             self.tabu[j].push((w, self.step + tenure, false));
         }
-        if !self.fits(&self.nodes[j], u) {
+        if !rules::fits(self.inst, &self.nodes[j], u) {
             // The ejection rules mirror `fits`; were they ever to disagree, the replicas
             // just ejected stay pending and the step is wasted, never the pool's validity.
             debug_assert!(false, "ejection left no room for workload {u}");
@@ -806,7 +801,7 @@ impl<'a, 'm> Search<'a, 'm> {
         let (w, _, most) = f.items[i];
         let req = &self.inst.model.workloads[w].requests;
         let mut k = 0;
-        while k < most && self.fits(base, w) {
+        while k < most && rules::fits(self.inst, base, w) {
             f.visits += 1;
             base.add(req, w, 1);
             k += 1;
@@ -959,7 +954,7 @@ impl<'a, 'm> Search<'a, 'm> {
             ok = ok
                 && self.zone_allows(j, w)
                 && !self.is_tabu(j, w, false)
-                && self.fits(&self.nodes[j], w);
+                && rules::fits(self.inst, &self.nodes[j], w);
             if ok {
                 self.add(j, w);
             }
@@ -1065,7 +1060,7 @@ impl<'a, 'm> Search<'a, 'm> {
                     && nodes[b].hosted.is_empty()
                     && (nodes[a].ty, nodes[a].zone) == (nodes[b].ty, nodes[b].zone)
             });
-            if same_empty || !self.fits(&nodes[b], w) {
+            if same_empty || !rules::fits(self.inst, &nodes[b], w) {
                 continue;
             }
             nodes[b].add(req, w, 1);
@@ -1342,7 +1337,8 @@ impl<'a, 'm> Search<'a, 'm> {
         if let Some(b) = b {
             self.remove(i, b);
         }
-        let ok = self.fits(&self.nodes[i], a) && b.is_none_or(|b| self.fits(&self.nodes[j], b));
+        let ok = rules::fits(self.inst, &self.nodes[i], a)
+            && b.is_none_or(|b| rules::fits(self.inst, &self.nodes[j], b));
         if ok {
             self.add(i, a);
             if let Some(b) = b {

@@ -133,17 +133,20 @@ pub(super) fn blockers(inst: &Instance, host: &impl Host, w: usize, mut f: impl 
 
 /// Whether some resident keeps one more replica of `w` off the node (see [`blockers`]).
 pub(super) fn blocked(inst: &Instance, host: &impl Host, w: usize) -> bool {
+    shut_out(inst, host, w)
+        || inst.workloads[w]
+            .capped_by
+            .iter()
+            .any(|&(a, max)| host.count(a) > 0 && host.count(w) >= max)
+}
+
+/// Whether a resident keeps every replica of `w` off the node, however many it has there:
+/// an anti-affine workload, or one past `w`'s coLocation limit on it.
+fn shut_out(inst: &Instance, host: &impl Host, w: usize) -> bool {
     let m = &inst.model.workloads[w];
     let mut anti = false;
     host.each_among(&m.anti_affinity, |_, _| anti = true);
     anti || m.co_location.iter().any(|&(b, max)| host.count(b) > max)
-        || (!inst.workloads[w].capped_by.is_empty() && {
-            let own = host.count(w);
-            inst.workloads[w]
-                .capped_by
-                .iter()
-                .any(|&(a, max)| own >= max && host.count(a) > 0)
-        })
 }
 
 /// How many more replicas of `w` the node takes by every per-node rule (at most
@@ -151,12 +154,7 @@ pub(super) fn blocked(inst: &Instance, host: &impl Host, w: usize) -> bool {
 pub(super) fn room(inst: &Instance, host: &impl Host, w: usize) -> u32 {
     let m = &inst.model.workloads[w];
     let ty = host.node_type();
-    if !eligible(inst, w, ty) {
-        return 0;
-    }
-    let mut anti = false;
-    host.each_among(&m.anti_affinity, |_, _| anti = true);
-    if anti || m.co_location.iter().any(|&(b, max)| host.count(b) > max) {
+    if !eligible(inst, w, ty) || shut_out(inst, host, w) {
         return 0;
     }
     let mut k = capacity_room(inst, ty, host.load(), &m.requests).min(u64::from(u32::MAX));
