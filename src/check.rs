@@ -47,6 +47,15 @@ impl Report {
     pub fn is_valid(&self) -> bool {
         self.is_consistent() && self.unplaced == 0 && self.unmet == 0
     }
+
+    /// Whether the planner's plan of this `status` stands: valid, or, when it says it is
+    /// infeasible, consistent.
+    pub fn accepts(&self, status: crate::plan::Status) -> bool {
+        match status {
+            crate::plan::Status::Infeasible => self.is_consistent(),
+            _ => self.is_valid(),
+        }
+    }
 }
 
 impl fmt::Display for Report {

@@ -125,6 +125,7 @@ pub mod schema;
 pub mod solve;
 #[cfg(test)]
 mod testing;
+pub mod whatif;
 
 pub use check::{check, Report};
 pub use emit::{manifests, EmitError};

@@ -2,16 +2,17 @@
 //! (or the plan checks out), 1 infeasible plan or violations, 2 invalid input or usage,
 //! 3 a plan the independent checker refuses (a bug), 130 interrupted.
 
+mod cli;
+
 use clap::{Parser, Subcommand};
-use std::io::Read;
+use cli::{
+    broken_pipe, exit_for, load, out, outln, read_plan, solve_options, write_plan_dir, Budget,
+    Format, MANIFESTS_DIR, PLAN_FILE,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 use tierplan::output::OutDir;
-use tierplan::{boundary, check, emit, model, output, plan::Plan, report, schema, solve};
-
-/// A plan.json larger than this is not one tierplan wrote for a plannable input.
-const MAX_PLAN_BYTES: u64 = 1 << 30;
+use tierplan::{boundary, check, output, report, schema, solve};
 
 #[derive(Parser)]
 #[command(
@@ -22,13 +23,6 @@ const MAX_PLAN_BYTES: u64 = 1 << 30;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// `plan --output`.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -44,13 +38,8 @@ enum Command {
         /// Overwrite files in the output directory that tierplan did not write.
         #[arg(long)]
         force: bool,
-        /// Safety stop: return the best plan found after this many seconds.
-        #[arg(long, value_name = "SECONDS")]
-        time_limit: Option<f64>,
-        /// Work units for the search (the default suits thousands of workloads); results
-        /// depend on this, never on machine speed.
-        #[arg(long, value_name = "UNITS")]
-        work_limit: Option<u64>,
+        #[command(flatten)]
+        budget: Budget,
         /// The plan.json the cluster runs now: pools that persist keep their names, and of
         /// plans of equal cost the one that moves the fewest replicas and relabels the fewest
         /// nodes wins. A hint: workloads and nodes it names that the input lacks are ignored.
@@ -90,7 +79,16 @@ enum Command {
         /// adds DIR's node scripts and those of its cluster-wide objects the build lacks.
         #[arg(long, value_name = "FILE")]
         built: Vec<PathBuf>,
+        /// Verify a what-if scenario's plan: the inputs are PATH with this Scenario applied
+        /// (DIR/scenarios/<name>/scenario.yaml of `tierplan whatif`; of a file of several,
+        /// the one the plan was made for).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
     },
+    /// Re-plan scenarios (files of Scenario documents, and built-in sweeps) from a baseline
+    /// plan with minimal disruption, and compare them in one table; `whatif merge` joins
+    /// the results of sharded runs.
+    Whatif(Box<cli::whatif::Args>),
     /// Write the JSON Schemas of the input kinds and of plan.json into DIR.
     Schemas {
         #[arg(default_value = "schemas")]
@@ -99,36 +97,6 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-}
-
-/// Writes to standard output. Output goes through these, not `print!`, so that a reader that
-/// went away (`tierplan plan … | head -1`) ends the program quietly, as ripgrep does, instead
-/// of in a panic.
-macro_rules! out {
-    ($($arg:tt)*) => {
-        write_stdout(&format!($($arg)*))
-    };
-}
-
-macro_rules! outln {
-    ($($arg:tt)*) => {
-        write_stdout(&format!("{}\n", format!($($arg)*)))
-    };
-}
-
-fn write_stdout(text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
-}
-
-/// Whether `e` is a write to a pipe whose reader has gone.
-fn broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
 
 fn main() -> ExitCode {
@@ -159,33 +127,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
             out,
             force,
-            time_limit,
-            work_limit,
+            budget,
             previous,
             stability,
             verbose,
             quiet,
             output,
         } => {
-            let mut options = solve::SolveOptions::default();
-            if let Some(t) = time_limit {
-                let limit = Duration::try_from_secs_f64(t).ok().filter(|d| !d.is_zero());
-                anyhow::ensure!(
-                    limit.is_some(),
-                    "--time-limit must be a positive number of seconds, not {t}"
-                );
-                options.time_limit = limit;
-            }
-            if let Some(w) = work_limit {
-                options.work_limit = w;
-            }
-            if let Some(w) = stability {
-                anyhow::ensure!(
-                    w.is_finite() && (0.0..=1e6).contains(&w),
-                    "--stability must be a cost per hour from 0 to 1000000, not {w}"
-                );
-                options.stability_micros = (w * 1e6).round() as u64;
-            }
+            let mut options = solve_options(&budget, stability)?;
             if let Some(path) = &previous {
                 match read_plan(path) {
                     Ok(p) => options.previous = Some(p),
@@ -211,11 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let solved = solve::solve(&model, &options);
             // The planner's plan is re-verified by independent code before anyone acts on it.
             let verdict = check::check(&model, &solved.plan);
-            let sound = match solved.plan.status {
-                tierplan::plan::Status::Infeasible => verdict.is_consistent(),
-                _ => verdict.is_valid(),
-            };
-            if !sound {
+            if !verdict.accepts(solved.plan.status) {
                 eprintln!("internal error: the checker refuses the planner's plan, so nothing was written; please report this with the input\n{verdict}");
                 return Ok(ExitCode::from(3));
             }
@@ -226,35 +171,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("nothing was written");
                 return Ok(ExitCode::from(2));
             }
-            let plan_json = solved.plan.to_json();
-            let manifests = match emit::manifests_after(
-                &model,
-                &solved.plan,
-                options.previous.as_ref(),
-            ) {
-                Ok(files) => files,
-                Err(emit::EmitError::Infeasible) => {
-                    eprintln!("the plan is infeasible, so only {PLAN_FILE} is written (no {MANIFESTS_DIR}/): its `unplaced` and `unmet` say why");
-                    Vec::new()
-                }
-                Err(e) => {
-                    eprintln!("error: cannot write manifests for this plan: {e}\n  fix: change the input so that the name is a valid Kubernetes name or label value; nothing was written");
-                    return Ok(ExitCode::from(2));
-                }
-            };
-            let names: Vec<String> = manifests
-                .iter()
-                .map(|(path, _)| format!("{MANIFESTS_DIR}/{path}"))
-                .collect();
-            let mut files: Vec<(&str, &[u8])> = vec![(PLAN_FILE, plan_json.as_bytes())];
-            files.extend(
-                names
-                    .iter()
-                    .zip(&manifests)
-                    .map(|(name, (_, text))| (name.as_str(), text.as_bytes())),
-            );
-            // Manifests of an earlier plan left beside these would enforce a different plan.
-            let done = out.write_replacing(&files, Some(MANIFESTS_DIR))?;
+            if solved.plan.status == tierplan::plan::Status::Infeasible {
+                eprintln!("the plan is infeasible, so only {PLAN_FILE} is written (no {MANIFESTS_DIR}/): its `unplaced` and `unmet` say why");
+            }
+            let (done, manifests) =
+                match write_plan_dir(&out, &model, &solved.plan, options.previous.as_ref(), &[]) {
+                    Ok(written) => written,
+                    Err(e) if e.downcast_ref::<output::OutputError>().is_some() => return Err(e),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Ok(ExitCode::from(2));
+                    }
+                };
             let written: Vec<String> = done
                 .written
                 .iter()
@@ -274,10 +202,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         out!("{}", report::counters(&solved.stats))?;
                     }
                     outln!("wrote {}", done.written[0].display())?;
-                    if !manifests.is_empty() {
+                    if manifests > 0 {
                         outln!(
-                            "wrote {} files under {} (build with `kubectl kustomize`)",
-                            manifests.len(),
+                            "wrote {manifests} files under {} (build with `kubectl kustomize`)",
                             out.path(MANIFESTS_DIR).display()
                         )?;
                     }
@@ -294,9 +221,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: {} is from an earlier plan but was changed since, so it was left in place; remove it by hand", path.display());
             }
             // Last, so that it is what stays on screen.
-            if let Some(warning) =
-                report::admission_warning(&model).filter(|_| !manifests.is_empty())
-            {
+            if let Some(warning) = report::admission_warning(&model).filter(|_| manifests > 0) {
                 eprintln!("{warning}");
             }
             Ok(exit_for(&solved.plan))
@@ -306,16 +231,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             plan,
             manifests,
             built,
+            scenario,
         } => {
-            let Some(model) = load(&paths) else {
-                return Ok(ExitCode::from(2));
-            };
             let plan_doc = match read_plan(&plan) {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("{e}");
                     return Ok(ExitCode::from(2));
                 }
+            };
+            let model = match &scenario {
+                None => load(&paths),
+                Some(file) => cli::whatif::scenario_model(&paths, file, &plan_doc),
+            };
+            let Some(model) = model else {
+                return Ok(ExitCode::from(2));
             };
             let result = check::check(&model, &plan_doc);
             outln!("{result}")?;
@@ -342,6 +272,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Whatif(args) => cli::whatif::run(*args),
         Command::Schemas { dir, force } => {
             let schemas = schema::all();
             let files: Vec<(&str, &[u8])> = schemas
@@ -353,42 +284,5 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-/// The file `plan` writes into its output directory.
-const PLAN_FILE: &str = "plan.json";
-/// The directory of Kubernetes manifests `plan` writes beside it.
-const MANIFESTS_DIR: &str = "manifests";
-
-/// Reads a plan.json; `Err` says why it is none.
-fn read_plan(path: &std::path::Path) -> Result<Plan, String> {
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_PLAN_BYTES).read_to_string(&mut text))
-        .map_err(|e| format!("{}: cannot read the plan: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "{}: not a tierplan plan: {e}\n  fix: pass the plan.json written by `tierplan plan`",
-            path.display()
-        )
-    })
-}
-
-/// Loads and validates the input, printing every problem; `None` when it is invalid.
-fn load(paths: &[PathBuf]) -> Option<model::Model> {
-    match model::build_from_paths(paths) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            eprint!("{e}");
-            None
-        }
-    }
-}
-
-fn exit_for(plan: &Plan) -> ExitCode {
-    match plan.status {
-        tierplan::plan::Status::Infeasible => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
     }
 }

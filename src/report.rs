@@ -19,7 +19,7 @@ const HOURS_PER_MONTH: f64 = 730.0;
 /// `model` with the nodes `plan` buys added, so that bought nodes read like inventory ones.
 /// A plan that misuses the catalog (unknown types, taken names) is reported by `check`; here
 /// its nodes of unknown types are left out.
-fn with_bought_nodes(model: &Model, plan: &Plan) -> Model {
+pub(crate) fn with_bought_nodes(model: &Model, plan: &Plan) -> Model {
     let bought = plan
         .pools
         .iter()

@@ -1,10 +1,11 @@
-//! JSON Schemas of the input kinds and the plan, generated from the Rust types.
+//! JSON Schemas of the input kinds, the plan and the what-if comparison, generated from the Rust types.
 //!
 //! `schemas/` holds their committed copies; a test fails when they are stale, and
 //! `tierplan schemas DIR` rewrites them.
 
-use crate::input::wire::{NodeDoc, NodeTypeDoc, PolicyDoc, WorkloadDoc};
+use crate::input::wire::{NodeDoc, NodeTypeDoc, PolicyDoc, ScenarioDoc, WorkloadDoc};
 use crate::plan::Plan;
+use crate::whatif::WhatIf;
 use schemars::schema_for;
 
 /// (file name, pretty JSON with a trailing newline) for every schema, in a fixed order.
@@ -19,6 +20,8 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("workload.schema.json", render(schema_for!(WorkloadDoc))),
         ("node.schema.json", render(schema_for!(NodeDoc))),
         ("nodetype.schema.json", render(schema_for!(NodeTypeDoc))),
+        ("scenario.schema.json", render(schema_for!(ScenarioDoc))),
         ("plan.schema.json", render(schema_for!(Plan))),
+        ("whatif.schema.json", render(schema_for!(WhatIf))),
     ]
 }

@@ -13,7 +13,9 @@ pub use diag::{Diagnostic, InputError, Origin};
 
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
-use wire::{NodeDoc, NodeTypeDoc, PolicyDoc, WorkloadDoc, API_VERSION, KINDS};
+use wire::{
+    NodeDoc, NodeTypeDoc, PolicyDoc, ScenarioDoc, WorkloadDoc, API_VERSION, KINDS, SCENARIO_KIND,
+};
 
 /// Typed documents of every kind, each with its origin, in input order.
 #[derive(Debug, Clone, Default)]
@@ -135,6 +137,51 @@ fn type_all(
     (docs, diags)
 }
 
+/// Reads and types the Scenario documents under `paths` (what-if scenarios, which are kept
+/// apart from the planning inputs); any other kind there is a problem.
+pub fn read_scenarios(paths: &[PathBuf]) -> (Vec<(Origin, ScenarioDoc)>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let files = load::expand(paths, &mut diags);
+    let mut budget = load::Budget::default();
+    let mut out = Vec::new();
+    for file in &files {
+        for load::RawDocument { origin, value } in load::read_file(file, &mut budget, &mut diags) {
+            let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
+            let problem = match (field("apiVersion"), field("kind")) {
+                (Some(v), _) if v != API_VERSION => Some((
+                    "apiVersion",
+                    format!("unknown apiVersion `{v}`"),
+                    format!("use `apiVersion: {API_VERSION}`"),
+                )),
+                (None, _) => Some((
+                    "apiVersion",
+                    "apiVersion is missing".to_string(),
+                    format!("add `apiVersion: {API_VERSION}`"),
+                )),
+                (_, Some(k)) if k == SCENARIO_KIND => None,
+                (_, k) => Some((
+                    "kind",
+                    match k {
+                        Some(k) => format!("a scenario file holds Scenario documents, not `{k}`"),
+                        None => "kind is missing".to_string(),
+                    },
+                    "write `kind: Scenario`; pass planning input (Policy, Workload, Node, NodeType) as PATH".to_string(),
+                )),
+            };
+            match problem {
+                Some((path, problem, fix)) => {
+                    let code = if path == "kind" { "E012" } else { "E011" };
+                    diags.push(Diagnostic::new(code, Some(&origin), path, problem, fix));
+                }
+                None => {
+                    push_typed(&mut out, origin, value, &mut diags);
+                }
+            }
+        }
+    }
+    (out, diags)
+}
+
 /// Dispatches raw documents on `apiVersion` and `kind` and deserialises them strictly.
 pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) -> Documents {
     let mut docs = Documents::default();
@@ -203,6 +250,13 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
                     docs.rejected_kinds.insert("NodeType");
                 }
             }
+            Some(SCENARIO_KIND) => diags.push(Diagnostic::new(
+                "E080",
+                Some(&origin),
+                "kind",
+                "a Scenario is a what-if change, not planning input",
+                "pass scenario files with `tierplan whatif PATH... --scenario FILE`",
+            )),
             other => {
                 let problem = match other {
                     Some(k) => format!("unknown kind `{k}`"),
@@ -279,7 +333,7 @@ fn remove_at(value: &mut serde_yaml::Value, path: &serde_path_to_error::Path) ->
 }
 
 /// Turns serde's message into a problem and a fix; unknown fields get a did-you-mean.
-fn explain_serde(message: &str) -> (String, String) {
+pub(crate) fn explain_serde(message: &str) -> (String, String) {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();

@@ -362,3 +362,87 @@ pub type NodeTypeDoc = Document<NodeTypeSpec>;
 
 /// The kinds tierplan reads.
 pub const KINDS: [&str; 4] = ["Policy", "Workload", "Node", "NodeType"];
+
+/// `kind: Scenario` (read by `tierplan whatif --scenario`, never by `plan`): a change to the
+/// inputs, planned as a re-plan from the baseline. Every field is optional; an empty spec is
+/// the baseline itself. Changes apply in field order: nodes removed, nodes and node types
+/// added, workloads removed, added, then scaled, then the policy merged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScenarioSpec {
+    /// Inventory nodes to take away: by name, and (or) every node whose labels match the
+    /// selector (a zone is `{topology.kubernetes.io/zone: <zone>}`, which also matches a
+    /// Node's `spec.zone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_nodes: Option<RemoveNodesSpec>,
+    /// Nodes to add to the inventory, written as Node documents without `apiVersion` and
+    /// `kind`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_nodes: Vec<Added<NodeSpec>>,
+    /// Node types that may be bought, written as NodeType documents without `apiVersion` and
+    /// `kind`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_node_types: Vec<Added<NodeTypeSpec>>,
+    /// Workloads to take away, by id (`namespace/name`; `name` alone for `default`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_workloads: Vec<String>,
+    /// Workloads to add, written as Workload documents without `apiVersion` and `kind`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_workloads: Vec<Added<WorkloadSpec>>,
+    /// Replica changes, applied in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scale_workloads: Vec<ScaleSpec>,
+    /// Policy fields that replace the baseline's (any field of a Policy's `spec`; fields not
+    /// written keep the baseline's value, a field written replaces it whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<PolicySpec>")]
+    pub policy: Option<serde_yaml::Mapping>,
+}
+
+/// `spec.removeNodes` of a Scenario.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RemoveNodesSpec {
+    /// Node names; each must name an inventory node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Label → value; every node carrying all of them goes. Must match some node.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub selector: BTreeMap<String, String>,
+}
+
+/// A document added by a Scenario: `metadata` and `spec` of its kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Added<S> {
+    /// Name, namespace and labels.
+    pub metadata: Metadata,
+    /// The kind's own fields.
+    pub spec: S,
+}
+
+/// One entry of a Scenario's `spec.scaleWorkloads`: which workloads (`workload` or
+/// `selector`, not both) and how (`replicas` or `factor`, not both).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScaleSpec {
+    /// One workload, by id (`namespace/name`; `name` alone for `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    /// Attribute → value (`sensitivity`, `exposure`, `trust`, `tenant`, `purpose`,
+    /// `namespace` or a free attribute): every workload with all of them. Must match some.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub selector: BTreeMap<String, String>,
+    /// The new replica count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
+    /// Replicas are multiplied by this and rounded up (e.g. 2 doubles, 1.5 adds half).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+}
+
+/// A Scenario document.
+pub type ScenarioDoc = Document<ScenarioSpec>;
+
+/// The kind of what-if scenarios, read apart from the planning inputs.
+pub const SCENARIO_KIND: &str = "Scenario";

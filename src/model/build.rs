@@ -103,6 +103,23 @@ fn enforcement(
 
 /// Validates typed documents into a model, or returns every problem found.
 pub fn build(docs: Documents) -> Result<Model, InputError> {
+    build_with(docs, Emptiness::Refused)
+}
+
+/// As [`build`], for the inputs a what-if scenario leaves: no workloads, or no inventory at
+/// all, is a question to answer (nothing to place; nothing to place on), not a mistake.
+pub fn build_scenario(docs: Documents) -> Result<Model, InputError> {
+    build_with(docs, Emptiness::Allowed)
+}
+
+/// Whether an input with no workloads or no inventory is valid.
+#[derive(PartialEq)]
+enum Emptiness {
+    Refused,
+    Allowed,
+}
+
+fn build_with(docs: Documents, empty: Emptiness) -> Result<Model, InputError> {
     let fingerprint = docs.fingerprint();
     let mut d = Vec::new();
     let resources = collect_resources(&docs);
@@ -177,7 +194,7 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
             format!("keep the total below {MAX_TOTAL_COST:e} (is the cost in the right unit?)"),
         ));
     }
-    if docs.workloads.is_empty() {
+    if docs.workloads.is_empty() && empty == Emptiness::Refused {
         d.push(Diagnostic::new(
             "E050",
             None,
@@ -206,7 +223,7 @@ pub fn build(docs: Documents) -> Result<Model, InputError> {
         ("E040", "node type", "name"),
         &mut d,
     );
-    if docs.nodes.is_empty() && docs.node_types.is_empty() {
+    if docs.nodes.is_empty() && docs.node_types.is_empty() && empty == Emptiness::Refused {
         d.push(Diagnostic::new(
             "E051",
             None,
