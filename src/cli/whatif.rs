@@ -19,6 +19,8 @@ const SCENARIOS_DIR: &str = "scenarios";
 /// The scenario itself, written beside its plan so that `tierplan check --scenario` can
 /// rebuild its inputs.
 const SCENARIO_FILE: &str = "scenario.yaml";
+/// The baseline's plan directory under `--out`.
+const BASELINE_DIR: &str = "baseline";
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -121,44 +123,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(docs) = load_documents(&args.paths) else {
         return Ok(ExitCode::from(2));
     };
-    let (scenario_docs, diags) = tierplan::input::read_scenarios(&args.scenario);
-    if !diags.is_empty() {
-        eprint!("{}", tierplan::input::InputError::new(diags));
+    // Problems reading scenario files are reported with those of applying the scenarios.
+    let (scenario_docs, read_problems) = tierplan::input::read_scenarios(&args.scenario);
+    let Some(catalog) = read_catalog(&args.what_to_buy) else {
         return Ok(ExitCode::from(2));
-    }
-    let catalog = match read_catalog(&args.what_to_buy) {
-        Some(c) => c,
-        None => return Ok(ExitCode::from(2)),
     };
-    let baseline = match &args.baseline {
-        Some(path) => {
-            let plan = match read_plan(path) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return Ok(ExitCode::from(2));
-                }
-            };
-            match Baseline::read(docs, plan) {
-                Ok(b) => b,
-                Err(e) => {
-                    eprintln!("{}: {e}", path.display());
-                    return Ok(ExitCode::from(2));
-                }
-            }
-        }
-        None => match Baseline::plan(docs, &options) {
-            Ok(b) => b,
-            Err(e) => {
-                eprint!("{e}");
-                return Ok(ExitCode::from(2));
-            }
-        },
+    let Some(baseline) = baseline(&args, docs, &options) else {
+        return Ok(ExitCode::from(2));
     };
     let mut scenarios: Vec<Scenario> = scenario_docs
         .into_iter()
         .map(|(origin, doc)| Scenario::from_document(origin, doc))
         .collect();
+    // Before any long work: the scenarios written by hand must be valid.
+    match whatif::validate(&baseline, &scenarios) {
+        Ok(()) if read_problems.is_empty() => {}
+        result => {
+            let mut problems = read_problems;
+            problems.extend(result.err().into_iter().flat_map(|e| e.diagnostics));
+            eprint!("{}", tierplan::input::InputError::new(problems));
+            eprintln!("nothing was written");
+            return Ok(ExitCode::from(2));
+        }
+    }
     if let Some(f) = args.failures {
         let (made, cut) = sweep::failures(&baseline, f, args.max_failures);
         if cut {
@@ -170,8 +157,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         scenarios.extend(sweep::cost_of_isolation(&baseline));
     }
     let mut result = WhatIf::new(Outcome::baseline(&baseline), Vec::new());
-    // Compaction and growth are searches, not lists: the first shard runs them.
-    if args.shard.is_none_or(|s| s.index == 0) {
+    if let Some(shard) = args.shard {
+        scenarios = scenarios.drain(shard.range(scenarios.len())).collect();
+        result.shard = Some(shard);
+    }
+    // Compaction and growth are searches, not lists: the last shard runs them, so that the
+    // shards' rows, joined in order, are those of one run.
+    if args.shard.is_none_or(|s| s.index + 1 == s.count) {
         if args.compaction {
             let (c, s) = sweep::compaction(&baseline, args.seeds, &options);
             result.compaction = Some(c);
@@ -183,19 +175,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             scenarios.extend(s);
         }
     }
-    if let Some(shard) = args.shard {
-        let range = shard.range(scenarios.len());
-        scenarios = scenarios.drain(range).collect();
-        result.shard = Some(shard);
+    if let Some(out) = &out {
+        let dir = OutDir::new(&out.path(BASELINE_DIR), false)?;
+        write_plan_dir(&dir, &baseline.model, &baseline.plan, None, &[])?;
     }
-    let prepared = match whatif::prepare(&baseline, scenarios.clone()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprint!("{e}");
-            eprintln!("nothing was written");
-            return Ok(ExitCode::from(2));
-        }
-    };
     let failed = Mutex::new(Vec::new());
     let sink = |r: &Replanned| -> anyhow::Result<()> {
         if !r.sound() {
@@ -209,18 +192,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => Ok(()),
         }
     };
-    result.scenarios = whatif::run(&baseline, prepared, &options, sink)?;
+    result.scenarios = whatif::run(&baseline, &scenarios, &options, sink)?;
     if !catalog.is_empty() {
         let buy = sweep::what_to_buy(&scenarios, &result.scenarios, &catalog);
-        let prepared = match whatif::prepare(&baseline, buy) {
-            Ok(p) => p,
-            Err(e) => {
-                eprint!("{e}");
-                return Ok(ExitCode::from(2));
-            }
-        };
-        let bought = whatif::run(&baseline, prepared, &options, sink)?;
-        result.scenarios.extend(bought);
+        result
+            .scenarios
+            .extend(whatif::run(&baseline, &buy, &options, sink)?);
     }
     let failed = failed.into_inner().expect("no panics hold it");
     if !failed.is_empty() {
@@ -230,7 +207,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(3));
     }
-    finish(&result, out.as_ref(), args.quiet, args.output)
+    finish(&result, out.as_ref(), args.quiet, args.output, true)
+}
+
+/// The baseline: `--baseline`'s plan, checked against the inputs, or planned here; `None`
+/// after printing why there is none.
+fn baseline(
+    args: &Args,
+    docs: tierplan::input::Documents,
+    options: &tierplan::solve::SolveOptions,
+) -> Option<Baseline> {
+    let made = match &args.baseline {
+        Some(path) => {
+            let plan = read_plan(path).map_err(|e| eprintln!("{e}")).ok()?;
+            Baseline::read(docs, plan).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        None => Baseline::plan(docs, options).map_err(|e| e.to_string()),
+    };
+    made.map_err(|e| eprint!("{}", e.trim_end().to_string() + "\n"))
+        .ok()
 }
 
 /// Prints and writes the comparison; exit 0 when every scenario is feasible, 1 otherwise.
@@ -239,6 +234,7 @@ fn finish(
     out: Option<&OutDir>,
     quiet: bool,
     output: Format,
+    planned: bool,
 ) -> anyhow::Result<ExitCode> {
     let json = result.to_json();
     match (output, quiet) {
@@ -253,10 +249,13 @@ fn finish(
             for path in written {
                 outln!("wrote {}", path.display())?;
             }
-            outln!(
-                "wrote the plan of each scenario under {}",
-                out.path(SCENARIOS_DIR).display()
-            )?;
+            if planned {
+                outln!(
+                    "wrote the baseline's plan under {} and each scenario's under {}",
+                    out.path(BASELINE_DIR).display(),
+                    out.path(SCENARIOS_DIR).display()
+                )?;
+            }
         }
     }
     Ok(if result.all_feasible() {
@@ -366,7 +365,7 @@ fn merge(
         }
     };
     let out = out.as_deref().map(|d| OutDir::new(d, force)).transpose()?;
-    finish(&merged, out.as_ref(), false, output)
+    finish(&merged, out.as_ref(), false, output, false)
 }
 
 /// The model of `paths` with the Scenario of `file` applied (of several, the one `plan` was

@@ -208,9 +208,15 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
             &mut polish_budget,
         );
     }
-    // Past the exhaustive sizes, a complete search repairs a result still incomplete.
+    // Past the exhaustive sizes, a complete search repairs a result still incomplete; not
+    // when infeasibility is already proven, since it could then find nothing.
     let mut fallback_budget = Budget::new(options.work_limit.min(feasible::WORK_LIMIT), deadline);
-    if options.exhaustive && !proved && incomplete(&packs) && feasible::applies(inst) {
+    if options.exhaustive
+        && !proved
+        && proof.is_none()
+        && incomplete(&packs)
+        && feasible::applies(inst)
+    {
         match feasible::search(inst, &mut fallback_budget) {
             feasible::Outcome::Found(g, p) => {
                 if score(&p) < score(&packs) {

@@ -95,17 +95,19 @@ pub struct Prepared {
 
 /// Applies every scenario to the baseline and validates the result; every problem of every
 /// scenario is reported at once.
-pub fn prepare(baseline: &Baseline, scenarios: Vec<Scenario>) -> Result<Vec<Prepared>, InputError> {
-    let mut diags: Vec<Diagnostic> = scenario::check_names(&scenarios);
-    let prepared: Vec<Option<Prepared>> = scenarios
-        .into_par_iter()
-        .map(|s| prepare_one(&baseline.docs, s))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|r| r.map_err(|d| diags.extend(d)).ok())
+pub fn validate(baseline: &Baseline, scenarios: &[Scenario]) -> Result<(), InputError> {
+    let mut diags: Vec<Diagnostic> = scenario::check_names(scenarios);
+    let found: Vec<Vec<Diagnostic>> = scenarios
+        .par_iter()
+        .map(|s| {
+            prepare_one(&baseline.docs, s.clone())
+                .err()
+                .unwrap_or_default()
+        })
         .collect();
+    diags.extend(found.into_iter().flatten());
     if diags.is_empty() {
-        Ok(prepared.into_iter().flatten().collect())
+        Ok(())
     } else {
         Err(InputError::new(diags))
     }
@@ -160,17 +162,23 @@ pub fn replan(baseline: &Baseline, prepared: Prepared, options: &SolveOptions) -
 }
 
 /// Re-plans every scenario, on all cores, handing each result to `sink` as it is done (to
-/// write its files) and keeping only the outcomes, in scenario order. The first error of
-/// `sink` stops the run.
-pub fn run<E: Send>(
+/// write its files) and keeping only the outcomes, in scenario order, so that memory holds
+/// one model per core, not one per scenario. A scenario [`validate`] would refuse, or the
+/// first error of `sink`, stops the run.
+pub fn run<E: Send + From<InputError>>(
     baseline: &Baseline,
-    prepared: Vec<Prepared>,
+    scenarios: &[Scenario],
     options: &SolveOptions,
     sink: impl Fn(&Replanned) -> Result<(), E> + Sync,
 ) -> Result<Vec<Outcome>, E> {
-    prepared
-        .into_par_iter()
-        .map(|p| {
+    let names = scenario::check_names(scenarios);
+    if !names.is_empty() {
+        return Err(InputError::new(names).into());
+    }
+    scenarios
+        .par_iter()
+        .map(|s| {
+            let p = prepare_one(&baseline.docs, s.clone()).map_err(InputError::new)?;
             let r = replan(baseline, p, options);
             sink(&r)?;
             Ok(r.outcome)

@@ -76,13 +76,13 @@ pub fn check_names(scenarios: &[Scenario]) -> Vec<Diagnostic> {
             && !s.name.starts_with('.')
             && s.name
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b));
         if !valid {
             diags.push(s.diag(
                 "E081",
                 "metadata.name".into(),
                 format!("scenario name `{}` cannot name a directory", s.name),
-                "use letters, digits, `-`, `_` and `.`, not starting with `.`".into(),
+                "use letters, digits, `-`, `_`, `.` and `+`, not starting with `.`".into(),
             ));
         }
         if !seen.insert(s.name.as_str()) {
