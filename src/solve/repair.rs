@@ -46,10 +46,13 @@ use std::time::Instant;
 pub fn repair(model: &Model, previous: &Plan, options: &SolveOptions) -> Option<Solved> {
     let start = Instant::now();
     let deadline = options.time_limit.map(|t| start + t);
-    if !model.node_types.is_empty() || !local(model, previous) {
+    if !model.node_types.is_empty() {
         return None;
     }
     let inst = Instance::new(model);
+    if !local(&inst, previous) {
+        return None;
+    }
     let (groups, mut packs) = read_back(&inst, &surviving(model, previous))?;
     if !groups.iter().all(|g| inst.graph.is_clique(g)) {
         return None;
@@ -89,22 +92,29 @@ pub fn repair(model: &Model, previous: &Plan, options: &SolveOptions) -> Option<
     })
 }
 
-/// Whether the change from `previous` to `model` can be repaired pool by pool: `previous`
-/// is complete and buys nothing, places every workload of `model`, and each workload still
-/// has a class its previous pool lists.
-fn local(model: &Model, previous: &Plan) -> bool {
+/// Whether the change from `previous` to `inst`'s model can be repaired pool by pool:
+/// `previous` is complete and buys nothing, places every workload of the model, and each
+/// workload still has a class its previous pool lists.
+fn local(inst: &Instance, previous: &Plan) -> bool {
+    let model = inst.model;
     if !previous.unplaced.is_empty()
         || !previous.unmet.is_empty()
         || previous.pools.iter().any(|p| !p.node_types.is_empty())
     {
         return false;
     }
+    // Class names as the graph has them (`Model::class_name`), one per workload.
+    let mut class: Vec<&str> = vec![""; model.workloads.len()];
+    for c in &inst.graph.classes {
+        for &w in &c.workloads {
+            class[w] = &c.name;
+        }
+    }
     let mut listed = vec![false; model.workloads.len()];
     for pool in &previous.pools {
         for id in &pool.workloads {
             if let Some(w) = model.workload_index(id) {
-                let class = model.class_name(&model.workloads[w]);
-                if !pool.classes.contains(&class) {
+                if !pool.classes.iter().any(|c| c == class[w]) {
                     return false;
                 }
                 listed[w] = true;
@@ -117,16 +127,34 @@ fn local(model: &Model, previous: &Plan) -> bool {
 /// `previous` trimmed to what `model` still has: the workloads and nodes that remain, and
 /// pools with a workload left; placements on nodes that are gone dropped.
 fn surviving(model: &Model, previous: &Plan) -> Plan {
-    let mut kept = previous.clone();
-    for pool in &mut kept.pools {
+    let mut pools = previous.pools.clone();
+    for pool in &mut pools {
         pool.workloads.retain(|w| model.workload_index(w).is_some());
         pool.nodes.retain(|n| model.node_index(n).is_some());
     }
-    kept.pools.retain(|p| !p.workloads.is_empty());
-    kept.placements.retain(|p| {
-        model.workload_index(&p.workload).is_some() && model.node_index(&p.node).is_some()
-    });
-    kept
+    pools.retain(|p| !p.workloads.is_empty());
+    let placements = previous
+        .placements
+        .iter()
+        .filter(|p| {
+            model.workload_index(&p.workload).is_some() && model.node_index(&p.node).is_some()
+        })
+        .cloned()
+        .collect();
+    // The rest is what `read_back` reads: nothing unplaced or unmet (see `local`).
+    Plan {
+        api_version: previous.api_version.clone(),
+        kind: previous.kind.clone(),
+        status: previous.status,
+        infeasibility: None,
+        objective: previous.objective.clone(),
+        pools,
+        placements,
+        unplaced: Vec::new(),
+        unmet: Vec::new(),
+        unused_nodes: Vec::new(),
+        inputs: None,
+    }
 }
 
 /// Repairs one pool of `workloads` read back from the previous plan (see the module docs),
