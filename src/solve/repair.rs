@@ -572,7 +572,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        #![proptest_config(ProptestConfig::with_cases(32))]
 
         /// For random node removals, `repair` gives `None` or a complete plan the checker
         /// accepts, which moves only replicas of the nodes removed, keeps the pools that
@@ -617,6 +617,31 @@ mod tests {
                 prop_assert!(after.pools.contains(pool), "{} changed", pool.name);
             }
             prop_assert_eq!(after.objective.lower_bound, before.objective.lower_bound);
+        }
+
+        /// For random replica counts, `repair` gives `None` or a complete plan the checker
+        /// accepts that moves no replica, with a bound no higher than its cost.
+        #[test]
+        fn repairs_after_scaling_are_valid_and_move_nothing(
+            c in case(),
+            replicas in prop::collection::vec(1u32..6, 5),
+        ) {
+            let m = case_model(&c);
+            let before = super::super::solve(&m, &SolveOptions::default()).plan;
+            prop_assume!(before.status != Status::Infeasible);
+            let mut scaled = c.clone();
+            for (w, r) in scaled.0.iter_mut().zip(replicas) {
+                w.1 = r;
+            }
+            let scenario = case_model(&scaled);
+            let Some(solved) = repair(&scenario, &before, &SolveOptions::default()) else {
+                return Ok(());
+            };
+            let after = solved.plan;
+            let report = check(&scenario, &after);
+            prop_assert!(report.is_valid(), "{}", report);
+            prop_assert_eq!(after.objective.disruption.map(|d| d.moved_replicas), Some(0));
+            prop_assert!(after.objective.lower_bound <= after.objective.cost);
         }
     }
 }
