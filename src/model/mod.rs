@@ -404,6 +404,36 @@ impl Model {
         (model, distinct)
     }
 
+    /// This model without the inventory nodes named in `names` (names it lacks are ignored):
+    /// a what-if scenario that loses them, far cheaper than building its documents again.
+    /// Its fingerprint is [`fingerprint_without`] this model's and the names removed, so
+    /// that plans of the two are told apart and a re-plan can tell a scenario that only lost
+    /// nodes (see `solve::repair`); it is the fingerprint of no documents. Removing nothing
+    /// gives this model unchanged.
+    pub fn without_nodes<S: AsRef<str>>(&self, names: &[S]) -> Model {
+        let mut removed: Vec<&str> = names
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|n| self.node_index(n).is_some())
+            .collect();
+        removed.sort_unstable();
+        removed.dedup();
+        if removed.is_empty() {
+            return self.clone();
+        }
+        let nodes = self
+            .nodes
+            .iter()
+            .filter(|n| removed.binary_search(&n.name.as_str()).is_err())
+            .cloned()
+            .collect();
+        Model {
+            nodes,
+            fingerprint: fingerprint_without(&self.fingerprint, &removed),
+            ..self.clone()
+        }
+    }
+
     /// The index of resource `name`, if any workload or node names it.
     pub fn resource_id(&self, name: &str) -> Option<ResourceId> {
         self.resources
@@ -441,6 +471,21 @@ impl Model {
     pub fn total_replicas(&self) -> u64 {
         self.workloads.iter().map(|w| w.replicas as u64).sum()
     }
+}
+
+/// The fingerprint of the model of fingerprint `base` without the nodes `removed` (sorted,
+/// distinct): `sha256:` over the base, a separator no name holds, and the names, one a line.
+pub fn fingerprint_without(base: &str, removed: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(base.as_bytes());
+    hash.update(b"\n-nodes\n");
+    for name in removed {
+        hash.update(name.as_bytes());
+        hash.update(b"\n");
+    }
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// Formats micro-units of cost as a plain number for people and plan.json.

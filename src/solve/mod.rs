@@ -6,6 +6,9 @@
 //! 3. `pack`: each pool takes nodes from the shared inventory and places its replicas.
 //! 4. Unplaced replicas and unmet pool rules are explained (`explain`).
 //!
+//! What-if sweeps take a faster path, [`repair`]: a scenario that touches few pools
+//! re-solves those pools from the previous placement (repair, not a fresh search).
+//!
 //! The search is bounded by work units, not time, so the same input gives the same plan on
 //! any machine; `SolveOptions::time_limit` is only a safety stop.
 
@@ -20,12 +23,14 @@ mod last_resort;
 mod pack;
 mod polish;
 mod reason;
+mod repair;
 mod rules;
 mod score;
 mod stable;
 
 pub use bound::Bound;
 pub use reason::{Amount, Ineligibility, Reason, Unplaceable};
+pub use repair::repair;
 
 use crate::model::{cost_from_micros, Model};
 use crate::plan::{

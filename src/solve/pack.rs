@@ -22,6 +22,17 @@ pub struct Open {
 }
 
 impl Open {
+    /// Node `node` of `inst`, hosting nothing.
+    pub(super) fn empty(inst: &Instance, node: usize) -> Open {
+        Open {
+            node,
+            ty: inst.node_type[node],
+            zone: inst.node_zone[node],
+            load: vec![0; inst.model.resources.len()],
+            hosted: Vec::new(),
+        }
+    }
+
     pub(super) fn count(&self, w: usize) -> u32 {
         self.hosted
             .iter()

@@ -1650,13 +1650,7 @@ mod tests {
     }
 
     fn open(inst: &Instance, node: usize, hosted: &[usize]) -> Open {
-        let mut o = Open {
-            node,
-            ty: inst.node_type[node],
-            zone: inst.node_zone[node],
-            load: vec![0; inst.model.resources.len()],
-            hosted: Vec::new(),
-        };
+        let mut o = Open::empty(inst, node);
         for &w in hosted {
             o.add(&inst.model.workloads[w].requests, w, 1);
         }
