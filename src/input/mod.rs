@@ -39,10 +39,15 @@ impl Documents {
     /// namespace and name. Files, document order, comments and YAML layout do not count, so
     /// the same inventory gives the same fingerprint however it is laid out in files.
     pub fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
+        self.canonical().fingerprint(|_| true)
+    }
+
+    /// The documents' content as [`Documents::fingerprint`] hashes it, kept so that the
+    /// fingerprint of these documents less some of them costs a hash, not a serialisation.
+    pub fn canonical(&self) -> Canonical {
         fn canonical<S: serde::Serialize + Clone>(
             docs: &[(Origin, wire::Document<S>)],
-        ) -> Vec<(String, String, String, String)> {
+        ) -> Vec<CanonicalDoc> {
             docs.iter()
                 .map(|(_, d)| {
                     let mut d = d.clone();
@@ -52,12 +57,12 @@ impl Documents {
                     )
                     .expect("JSON values serialise");
                     let m = &d.metadata;
-                    (
-                        d.kind,
-                        m.namespace.clone().unwrap_or_default(),
-                        m.name.clone(),
+                    CanonicalDoc {
+                        kind: d.kind,
+                        namespace: m.namespace.clone().unwrap_or_default(),
+                        name: m.name.clone(),
                         json,
-                    )
+                    }
                 })
                 .collect()
         }
@@ -66,14 +71,7 @@ impl Documents {
         all.extend(canonical(&self.nodes));
         all.extend(canonical(&self.node_types));
         all.sort();
-        let mut hash = Sha256::new();
-        for (.., json) in &all {
-            hash.update(json.as_bytes());
-            hash.update(b"\n");
-        }
-        let digest = hash.finalize();
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
+        Canonical(all)
     }
 
     /// The documents as one multi-document YAML file: policies, workloads, nodes, node types,
@@ -100,6 +98,38 @@ impl Documents {
             push(&mut out, d);
         }
         out
+    }
+}
+
+/// One document as [`Documents::fingerprint`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CanonicalDoc {
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.namespace`, empty when absent.
+    pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// The document as canonical JSON, annotations left out.
+    pub json: String,
+}
+
+/// Documents' content, sorted, as [`Documents::fingerprint`] hashes it.
+#[derive(Debug, Clone, Default)]
+pub struct Canonical(pub Vec<CanonicalDoc>);
+
+impl Canonical {
+    /// `sha256:<hex>` of the documents `keep` keeps: the fingerprint of those documents.
+    pub fn fingerprint(&self, keep: impl Fn(&CanonicalDoc) -> bool) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for d in self.0.iter().filter(|d| keep(d)) {
+            hash.update(d.json.as_bytes());
+            hash.update(b"\n");
+        }
+        let digest = hash.finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
     }
 }
 

@@ -18,7 +18,7 @@ pub use compare::{Outcome, WhatIf};
 pub use scenario::Scenario;
 
 use crate::check;
-use crate::input::{Diagnostic, Documents, InputError};
+use crate::input::{Canonical, Diagnostic, Documents, InputError};
 use crate::model::{self, Model};
 use crate::plan::Plan;
 use crate::solve::{self, SolveOptions, Solved};
@@ -33,6 +33,8 @@ pub struct Baseline {
     pub model: Model,
     /// The baseline plan: planned here, or read (`--baseline`).
     pub plan: Plan,
+    /// The documents' content, for the fingerprints of scenarios that only remove nodes.
+    canonical: Canonical,
 }
 
 impl Baseline {
@@ -40,7 +42,42 @@ impl Baseline {
     pub fn plan(docs: Documents, options: &SolveOptions) -> Result<Baseline, InputError> {
         let model = model::build(docs.clone())?;
         let plan = solve::solve(&model, options).plan;
-        Ok(Baseline { docs, model, plan })
+        let canonical = docs.canonical();
+        Ok(Baseline {
+            docs,
+            model,
+            plan,
+            canonical,
+        })
+    }
+
+    /// `scenario` applied to the baseline and validated. A scenario that only removes nodes
+    /// takes the baseline's model without them (the same model its documents build, at a
+    /// fraction of the cost), to be repaired rather than re-planned.
+    pub fn prepare(&self, scenario: Scenario) -> Result<Prepared, Vec<Diagnostic>> {
+        let Some(remove) = scenario
+            .spec
+            .remove_nodes
+            .as_ref()
+            .filter(|_| scenario::only_removes_nodes(&scenario.spec))
+        else {
+            return prepare_one(&self.docs, scenario);
+        };
+        let mut diags = Vec::new();
+        let gone = scenario::removed_nodes(&self.docs, &scenario, remove, &mut diags);
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        let removed: Vec<String> = gone.into_iter().collect();
+        let mut model = self.model.without_nodes(&removed);
+        model.fingerprint = self
+            .canonical
+            .fingerprint(|d| !(d.kind == "Node" && removed.binary_search(&d.name).is_ok()));
+        Ok(Prepared {
+            scenario,
+            model,
+            removed: Some(removed),
+        })
     }
 }
 
@@ -78,7 +115,13 @@ impl Baseline {
         if !verdict.accepts(plan.status) {
             return Err(BaselineError::Refused(Box::new(verdict)));
         }
-        Ok(Baseline { docs, model, plan })
+        let canonical = docs.canonical();
+        Ok(Baseline {
+            docs,
+            model,
+            plan,
+            canonical,
+        })
     }
 }
 
@@ -87,10 +130,10 @@ impl Baseline {
 pub struct Prepared {
     /// The scenario.
     pub scenario: Scenario,
-    /// The baseline's documents with the scenario applied.
-    pub docs: Documents,
-    /// Their model.
+    /// The model of the baseline's documents with the scenario applied.
     pub model: Model,
+    /// For a scenario that only removes nodes: their names, sorted.
+    pub removed: Option<Vec<String>>,
 }
 
 /// Applies every scenario to the baseline and validates the result; every problem of every
@@ -116,11 +159,11 @@ pub fn validate(baseline: &Baseline, scenarios: &[Scenario]) -> Result<(), Input
 /// One scenario applied to `docs` and validated.
 pub fn prepare_one(docs: &Documents, scenario: Scenario) -> Result<Prepared, Vec<Diagnostic>> {
     let docs = scenario::apply(docs, &scenario)?;
-    let model = model::build_scenario(docs.clone()).map_err(|e| e.diagnostics)?;
+    let model = model::build_scenario(docs).map_err(|e| e.diagnostics)?;
     Ok(Prepared {
         scenario,
-        docs,
         model,
+        removed: None,
     })
 }
 
@@ -145,11 +188,28 @@ impl Replanned {
 }
 
 /// Re-plans one scenario from the baseline (the baseline plan as the previous plan) and
-/// verifies the result.
-pub fn replan(baseline: &Baseline, prepared: Prepared, options: &SolveOptions) -> Replanned {
+/// verifies the result. A scenario that only removes nodes is first repaired: only the
+/// replicas of the nodes lost move, within their pools or onto free nodes, as the cluster
+/// itself would absorb the loss (see `solve::repair`); where that gives no complete plan,
+/// it is planned again like any other.
+pub fn replan(baseline: &Baseline, mut prepared: Prepared, options: &SolveOptions) -> Replanned {
     let mut options = options.clone();
     options.previous = Some(baseline.plan.clone());
-    let solved = solve::solve(&prepared.model, &options);
+    let repaired = prepared.removed.as_ref().and_then(|removed| {
+        // `repair` knows a model of the previous inputs less some nodes by the fingerprint
+        // `without_nodes` gives it, and keeps the previous bound for it; the plan then
+        // names the scenario documents' fingerprint, which `check --scenario` rebuilds.
+        let names: Vec<&str> = removed.iter().map(String::as_str).collect();
+        let derived = model::fingerprint_without(&baseline.model.fingerprint, &names);
+        let own = std::mem::replace(&mut prepared.model.fingerprint, derived);
+        let repaired = solve::repair(&prepared.model, &baseline.plan, &options);
+        prepared.model.fingerprint = own;
+        repaired.map(|mut s| {
+            s.plan.inputs = Some(prepared.model.fingerprint.clone());
+            s
+        })
+    });
+    let solved = repaired.unwrap_or_else(|| solve::solve(&prepared.model, &options));
     let verdict = check::check(&prepared.model, &solved.plan);
     let sound = verdict.accepts(solved.plan.status);
     let outcome = Outcome::new(&prepared, &solved.plan, sound, baseline);
@@ -178,10 +238,46 @@ pub fn run<E: Send + From<InputError>>(
     scenarios
         .par_iter()
         .map(|s| {
-            let p = prepare_one(&baseline.docs, s.clone()).map_err(InputError::new)?;
+            let p = baseline.prepare(s.clone()).map_err(InputError::new)?;
             let r = replan(baseline, p, options);
             sink(&r)?;
             Ok(r.outcome)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::wire::{RemoveNodesSpec, ScenarioSpec};
+
+    fn nist() -> Baseline {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/nist-800-190");
+        let (docs, diags) = crate::input::read_paths(&[dir]);
+        assert!(diags.is_empty());
+        Baseline::plan(docs, &SolveOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn a_removal_takes_the_model_its_documents_build() {
+        let baseline = nist();
+        let spec = ScenarioSpec {
+            remove_nodes: Some(RemoveNodesSpec {
+                names: vec!["ip-10-0-1-11".into()],
+                selector: [(crate::model::ZONE_LABEL.into(), "eu-west-1c".into())].into(),
+            }),
+            ..Default::default()
+        };
+        let fast = baseline.prepare(Scenario::new("s", spec.clone())).unwrap();
+        assert_eq!(fast.removed.as_ref().map(Vec::len), Some(9));
+        let slow = prepare_one(&baseline.docs, Scenario::new("s", spec)).unwrap();
+        assert!(slow.removed.is_none());
+        assert_eq!(fast.model, slow.model);
+
+        // Repaired, the plan names the scenario documents' fingerprint and moves only the
+        // replicas of the nodes lost.
+        let r = replan(&baseline, fast, &SolveOptions::default());
+        assert!(r.sound(), "{}", r.verdict);
+        assert_eq!(r.solved.plan.inputs.as_ref(), Some(&slow.model.fingerprint));
+    }
 }

@@ -150,6 +150,27 @@ fn remove_nodes(
     remove: &crate::input::wire::RemoveNodesSpec,
     diags: &mut Vec<Diagnostic>,
 ) {
+    let gone = removed_nodes(docs, scenario, remove, diags);
+    docs.nodes.retain(|(_, d)| !gone.contains(&d.metadata.name));
+}
+
+/// Whether `spec` does nothing but remove nodes (a failure): such a scenario is re-planned
+/// by repairing the baseline (see `solve::repair`).
+pub fn only_removes_nodes(spec: &ScenarioSpec) -> bool {
+    spec.remove_nodes.is_some()
+        && ScenarioSpec {
+            remove_nodes: None,
+            ..spec.clone()
+        } == ScenarioSpec::default()
+}
+
+/// The names of the inventory nodes `remove` takes away, problems aside.
+pub fn removed_nodes(
+    docs: &Documents,
+    scenario: &Scenario,
+    remove: &crate::input::wire::RemoveNodesSpec,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeSet<String> {
     let names: Vec<&str> = docs
         .nodes
         .iter()
@@ -203,7 +224,7 @@ fn remove_nodes(
         }
         gone.extend(selected);
     }
-    docs.nodes.retain(|(_, d)| !gone.contains(&d.metadata.name));
+    gone
 }
 
 fn show_selector(selector: &BTreeMap<String, String>) -> String {

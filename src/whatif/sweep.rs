@@ -15,7 +15,7 @@
 //! feasible, never more.
 
 use super::compare::Outcome;
-use super::{prepare_one, replan, Baseline, Scenario, WhatIf};
+use super::{replan, Baseline, Scenario, WhatIf};
 use crate::input::wire::{Added, NodeTypeSpec, RemoveNodesSpec, ScaleSpec, ScenarioSpec};
 use crate::model::ZONE_LABEL;
 use crate::plan::Status;
@@ -281,7 +281,7 @@ fn remove(names: &[String]) -> ScenarioSpec {
 
 /// Whether the scenario `spec` re-plans to a complete, verified plan.
 fn fits(baseline: &Baseline, spec: ScenarioSpec, options: &SolveOptions) -> bool {
-    match prepare_one(&baseline.docs, Scenario::new("probe", spec)) {
+    match baseline.prepare(Scenario::new("probe", spec)) {
         Ok(p) => {
             let r = replan(baseline, p, options);
             r.solved.plan.status != Status::Infeasible && r.sound()
