@@ -40,23 +40,33 @@ fn repo(path: &str) -> String {
         .to_string()
 }
 
-/// The sweep every test runs: the NIST example's scenarios and every node failure.
-fn sweep_args() -> Vec<String> {
-    vec![
+/// The sweep of the NIST example's scenarios and of every node failure.
+const NODE_FAILURES: &[&str] = &["--failures", "node"];
+
+/// `whatif` of the NIST example's scenarios with the sweep `flags`, then `extra`.
+fn whatif_args(flags: &[&str], extra: &[String]) -> Vec<String> {
+    let mut args = vec![
+        "whatif".to_string(),
         repo("examples/nist-800-190"),
         "--scenario".into(),
         repo("examples/whatif/scenarios.yaml"),
-        "--failures".into(),
-        "node".into(),
-    ]
+    ];
+    args.extend(flags.iter().map(|f| f.to_string()));
+    args.extend_from_slice(extra);
+    args
 }
 
-/// `--emit-job` of the sweep into `dir`; the text of the file written.
-fn emit(dir: &Path) -> String {
-    let mut args = vec!["whatif".to_string()];
-    args.extend(sweep_args());
-    args.extend(["--emit-job".into(), dir.display().to_string()]);
-    args.extend(["--shards".into(), SHARDS.to_string()]);
+/// `--emit-job` of the sweep `flags` in `shards` shards into `dir`; the text written.
+fn emit(dir: &Path, flags: &[&str], shards: usize) -> String {
+    let args = whatif_args(
+        flags,
+        &[
+            "--emit-job".into(),
+            dir.display().to_string(),
+            "--shards".into(),
+            shards.to_string(),
+        ],
+    );
     let out = tierplan(&args.iter().map(String::as_str).collect::<Vec<_>>());
     expect(&out, 0);
     std::fs::read_to_string(dir.join("whatif-job.yaml")).unwrap()
@@ -82,14 +92,16 @@ struct Simulated {
     shards: Vec<PathBuf>,
 }
 
+/// The node-failure sweep's Job, in [`SHARDS`] shards.
 fn simulated() -> &'static Simulated {
     static RUN: OnceLock<Simulated> = OnceLock::new();
-    RUN.get_or_init(simulate)
+    RUN.get_or_init(|| simulate(NODE_FAILURES, SHARDS))
 }
 
-fn simulate() -> Simulated {
+/// Emits the Job of the sweep `flags` in `n` shards and runs each index as its pod would.
+fn simulate(flags: &[&str], n: usize) -> Simulated {
     let tmp = tempfile::tempdir().unwrap();
-    let (config_map, job) = read_back(&emit(&tmp.path().join("job")));
+    let (config_map, job) = read_back(&emit(&tmp.path().join("job"), flags, n));
     // The ConfigMap's files, in a directory standing for the pods' /inputs mount.
     let inputs = tmp.path().join("inputs");
     std::fs::create_dir(&inputs).unwrap();
@@ -98,7 +110,7 @@ fn simulate() -> Simulated {
     }
     let spec = job.spec.unwrap();
     assert_eq!(spec.completion_mode.as_deref(), Some("Indexed"));
-    assert_eq!(spec.completions, Some(SHARDS as i32));
+    assert_eq!(spec.completions, Some(n as i32));
     let container = &spec.template.spec.unwrap().containers[0];
     assert_eq!(
         container.command.as_deref(),
@@ -106,7 +118,7 @@ fn simulate() -> Simulated {
     );
     let args = container.args.clone().unwrap();
     let mut shards = Vec::new();
-    for index in 0..SHARDS {
+    for index in 0..n {
         // The Job controller adds JOB_COMPLETION_INDEX to every container of an Indexed Job's
         // pods (kubernetes/kubernetes pkg/controller/job/indexed_job_utils.go:
         // `completionIndexEnvName = "JOB_COMPLETION_INDEX"`, set by
@@ -139,17 +151,14 @@ fn merge(shards: &[&PathBuf], out: &Path) -> Output {
     tierplan(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-#[test]
-fn shards_of_the_job_merged_equal_one_unsharded_run() {
-    let sim = simulated();
+/// `whatif merge` of the shards equals the whatif.json of one unsharded run of `flags`, byte
+/// for byte; both exit 1 (some failures leave the example infeasible).
+fn merged_equals_unsharded(sim: &Simulated, flags: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let merged = tmp.path().join("merged");
-    // Exit 1: some node failures leave the example infeasible, as in the unsharded run.
     expect(&merge(&sim.shards.iter().collect::<Vec<_>>(), &merged), 1);
     let whole = tmp.path().join("whole");
-    let mut args = vec!["whatif".to_string()];
-    args.extend(sweep_args());
-    args.extend(["--out".into(), whole.display().to_string()]);
+    let args = whatif_args(flags, &["--out".into(), whole.display().to_string()]);
     expect(
         &tierplan(&args.iter().map(String::as_str).collect::<Vec<_>>()),
         1,
@@ -160,6 +169,27 @@ fn shards_of_the_job_merged_equal_one_unsharded_run() {
         merged == whole,
         "the merged shards differ from the unsharded run"
     );
+}
+
+#[test]
+fn shards_of_the_job_merged_equal_one_unsharded_run() {
+    merged_equals_unsharded(simulated(), NODE_FAILURES);
+}
+
+#[test]
+fn every_sweep_merges_to_the_unsharded_run() {
+    // Compaction and growth, searches that one shard runs, with zone failures and the cost
+    // of isolation.
+    let flags = &[
+        "--failures",
+        "zone",
+        "--cost-of-isolation",
+        "--compaction",
+        "--seeds",
+        "1",
+        "--growth",
+    ];
+    merged_equals_unsharded(&simulate(flags, 4), flags);
 }
 
 #[test]
@@ -207,7 +237,7 @@ fn the_emitted_objects_validate_against_the_kubernetes_schemas() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    emit(tmp.path());
+    emit(tmp.path(), NODE_FAILURES, SHARDS);
     let file = tmp.path().join("whatif-job.yaml");
     let out = Command::new("kubernetes-validate")
         .args(["--strict", "-k", "1.33.0"])
@@ -229,5 +259,34 @@ fn the_emitted_objects_validate_against_the_kubernetes_schemas() {
     ] {
         let passed = format!("passed for resource {object} ");
         assert!(text.contains(&passed), "{object} not validated:\n{text}");
+    }
+}
+
+#[test]
+fn bad_job_options_are_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("job");
+    let dir = dir.to_str().unwrap();
+    let example = repo("examples/nist-800-190");
+    for (extra, why) in [
+        (&["--shards", "0"][..], "--shards 0"),
+        (
+            &["--shards", "2", "--namespace", "Not_A_Name"][..],
+            "--namespace `Not_A_Name`",
+        ),
+    ] {
+        let mut args = vec!["whatif", &example, "--emit-job", dir];
+        args.extend(extra);
+        let out = tierplan(&args);
+        expect(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why) && stderr.contains("fix:"), "{stderr}");
+        assert!(!Path::new(dir).exists(), "nothing written");
+    }
+    // --shard and --out belong to runs that plan here, not to --emit-job.
+    for extra in [["--shard", "0/2"], ["--out", dir]] {
+        let mut args = vec!["whatif", &example, "--emit-job", dir, "--shards", "2"];
+        args.extend(extra);
+        expect(&tierplan(&args), 2);
     }
 }

@@ -69,7 +69,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     what_to_buy: Vec<PathBuf>,
     /// Plan only the I-th (from 0) of N slices of the scenario list, e.g. an Indexed Job's
-    /// completion index; join the results with `tierplan whatif merge`.
+    /// completion index; join the results with `tierplan whatif merge`. The last shard also
+    /// runs --compaction and --growth.
     #[arg(long, value_name = "I/N", conflicts_with = "emit_job")]
     shard: Option<Shard>,
     /// Plan the baseline here, then write into DIR a Kubernetes Indexed Job (with its
@@ -194,8 +195,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         scenarios.extend(sweep::cost_of_isolation(&baseline));
     }
     let mut result = WhatIf::new(Outcome::baseline(&baseline), Vec::new());
-    // Compaction and growth are searches, not lists: the first shard runs them.
-    if args.shard.is_none_or(|s| s.index == 0) {
+    // The list is sliced before compaction and growth add to it: they are searches, which
+    // the last shard runs, its rows after its slice, so that every shard slices the same
+    // list and the shards joined in order are the rows of an unsharded run.
+    if let Some(shard) = args.shard {
+        let range = shard.range(scenarios.len());
+        scenarios = scenarios.drain(range).collect();
+        result.shard = Some(shard);
+    }
+    if args.shard.is_none_or(|s| s.index + 1 == s.count) {
         if args.compaction {
             let (c, s) = sweep::compaction(&baseline, args.seeds, &options);
             result.compaction = Some(c);
@@ -206,11 +214,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             result.growth = g;
             scenarios.extend(s);
         }
-    }
-    if let Some(shard) = args.shard {
-        let range = shard.range(scenarios.len());
-        scenarios = scenarios.drain(range).collect();
-        result.shard = Some(shard);
     }
     let prepared = match whatif::prepare(&baseline, scenarios.clone()) {
         Ok(p) => p,
