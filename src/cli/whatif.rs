@@ -9,7 +9,7 @@ use tierplan::input::wire::{Added, NodeTypeSpec};
 use tierplan::output::OutDir;
 use tierplan::whatif::shard::Shard;
 use tierplan::whatif::sweep::{self, Failure};
-use tierplan::whatif::{self, Baseline, Outcome, Replanned, Scenario, WhatIf};
+use tierplan::whatif::{self, job, Baseline, Outcome, Replanned, Scenario, WhatIf};
 
 /// The file of the comparison, and its Markdown twin.
 const WHATIF_FILE: &str = "whatif.json";
@@ -21,6 +21,8 @@ const SCENARIOS_DIR: &str = "scenarios";
 const SCENARIO_FILE: &str = "scenario.yaml";
 /// The baseline's plan directory under `--out`.
 const BASELINE_DIR: &str = "baseline";
+/// `--max-failures` unless given.
+const DEFAULT_MAX_FAILURES: usize = 1000;
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -47,7 +49,7 @@ pub struct Args {
     #[arg(long, value_name = "node|zone[:K]")]
     failures: Option<Failure>,
     /// At most this many failure scenarios (sets of K grow fast).
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FAILURES)]
     max_failures: usize,
     /// Re-plan with each separateBy attribute dropped, each shareWhen rule removed, and no
     /// separation: what each separation costs.
@@ -69,9 +71,29 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     what_to_buy: Vec<PathBuf>,
     /// Plan only the I-th (from 0) of N slices of the scenario list, e.g. an Indexed Job's
-    /// completion index; join the results with `tierplan whatif merge`.
-    #[arg(long, value_name = "I/N")]
+    /// completion index; join the results with `tierplan whatif merge`. The last shard also
+    /// runs --compaction and --growth.
+    #[arg(long, value_name = "I/N", conflicts_with = "emit_job")]
     shard: Option<Shard>,
+    /// Plan the baseline here, then write into DIR a Kubernetes Indexed Job (with its
+    /// Namespace, ServiceAccount and inputs ConfigMap) whose N pods plan the N shards of this
+    /// sweep on a cluster; nothing else is planned here.
+    #[arg(long, value_name = "DIR", requires = "shards", conflicts_with = "out")]
+    emit_job: Option<PathBuf>,
+    /// With --emit-job: how many shards (pods) the Job runs.
+    #[arg(long, value_name = "N", requires = "emit_job")]
+    shards: Option<u32>,
+    /// With --emit-job: the container image holding tierplan [default:
+    /// ghcr.io/tierplan/tierplan:<version>].
+    #[arg(long, value_name = "IMAGE", requires = "emit_job")]
+    image: Option<String>,
+    /// With --emit-job: the namespace of the Job's objects.
+    #[arg(long, value_name = "NS", requires = "emit_job", default_value = job::DEFAULT_NAMESPACE)]
+    namespace: String,
+    /// Exit 0 when some scenario is infeasible too (for batch runners such as a Job's pods,
+    /// where exit 1 would count as a failure); the result still says which.
+    #[arg(long)]
+    infeasible_ok: bool,
     #[command(flatten)]
     budget: Budget,
     /// Print nothing but warnings and errors.
@@ -146,6 +168,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     }
+    if let Some(dir) = &args.emit_job {
+        return emit_job(dir, &args, &baseline, &scenarios);
+    }
     if let Some(f) = args.failures {
         let (made, cut) = sweep::failures(&baseline, f, args.max_failures);
         if cut {
@@ -157,12 +182,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         scenarios.extend(sweep::cost_of_isolation(&baseline));
     }
     let mut result = WhatIf::new(Outcome::baseline(&baseline), Vec::new());
+    // The list is sliced before compaction and growth add to it: they are searches, which
+    // the last shard runs, its rows after its slice, so that every shard slices the same
+    // list and the shards joined in order are the rows of an unsharded run.
     if let Some(shard) = args.shard {
-        scenarios = scenarios.drain(shard.range(scenarios.len())).collect();
+        let range = shard.range(scenarios.len());
+        scenarios = scenarios.drain(range).collect();
         result.shard = Some(shard);
     }
-    // Compaction and growth are searches, not lists: the last shard runs them, so that the
-    // shards' rows, joined in order, are those of one run.
     if args.shard.is_none_or(|s| s.index + 1 == s.count) {
         if args.compaction {
             let (c, s) = sweep::compaction(&baseline, args.seeds, &options);
@@ -195,9 +222,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     result.scenarios = whatif::run(&baseline, &scenarios, &options, sink)?;
     if !catalog.is_empty() {
         let buy = sweep::what_to_buy(&scenarios, &result.scenarios, &catalog);
-        result
-            .scenarios
-            .extend(whatif::run(&baseline, &buy, &options, sink)?);
+        let bought = whatif::run(&baseline, &buy, &options, sink)?;
+        result.scenarios =
+            sweep::after_their_scenarios(std::mem::take(&mut result.scenarios), bought);
     }
     let failed = failed.into_inner().expect("no panics hold it");
     if !failed.is_empty() {
@@ -207,7 +234,56 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(3));
     }
-    finish(&result, out.as_ref(), args.quiet, args.output, true)
+    let code = finish(&result, out.as_ref(), args.quiet, args.output, true)?;
+    Ok(if args.infeasible_ok && code == ExitCode::from(1) {
+        ExitCode::SUCCESS
+    } else {
+        code
+    })
+}
+
+/// `--emit-job DIR`: the Job of this sweep, written into DIR; exit 2 when it cannot be.
+fn emit_job(
+    dir: &std::path::Path,
+    args: &Args,
+    baseline: &Baseline,
+    scenarios: &[Scenario],
+) -> anyhow::Result<ExitCode> {
+    let catalog = if args.what_to_buy.is_empty() {
+        None
+    } else {
+        // Read (and validated) once already by read_catalog.
+        Some(tierplan::input::read_paths(&args.what_to_buy).0)
+    };
+    let inputs = job::Inputs::new(baseline, scenarios, catalog.as_ref());
+    let sweeps = job::Sweeps {
+        failures: args.failures,
+        max_failures: Some(args.max_failures).filter(|&n| n != DEFAULT_MAX_FAILURES),
+        cost_of_isolation: args.cost_of_isolation,
+        compaction: args.compaction.then_some(args.seeds),
+        growth: args.growth,
+        time_limit: args.budget.time_limit,
+        work_limit: args.budget.work_limit,
+    };
+    let options = job::JobOptions {
+        shards: args.shards.unwrap_or_default(),
+        image: args.image.clone().unwrap_or_else(job::default_image),
+        namespace: args.namespace.clone(),
+    };
+    let objects = match job::objects(&inputs, &sweeps, &options) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}\nnothing was written");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let text = job::yaml(&objects);
+    for path in OutDir::new(dir, false)?.write(&[(job::JOB_FILE, text.as_bytes())])? {
+        if !args.quiet {
+            outln!("wrote {}", path.display())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The baseline: `--baseline`'s plan, checked against the inputs, or planned here; `None`

@@ -5,11 +5,13 @@
 //! like any input, and is re-planned with the baseline as the previous plan, so that it moves
 //! as little as its cost allows; each re-plan is verified by the independent checker. The
 //! built-in sweeps (`sweep`) make scenarios; `compare` turns the outcomes into `whatif.json`,
-//! `whatif.md` and the table on the terminal; `shard` splits and merges long sweeps.
+//! `whatif.md` and the table on the terminal; `shard` splits and merges long sweeps, and `job`
+//! writes the Kubernetes Job that runs the shards on a cluster.
 //!
 //! Data flows one way: baseline documents → scenario documents → model → solve → outcome.
 
 pub mod compare;
+pub mod job;
 pub mod scenario;
 pub mod shard;
 pub mod sweep;

@@ -388,6 +388,21 @@ pub fn what_to_buy(
         .collect()
 }
 
+/// `rows` with each `<scenario>+buy` row of `bought` right after its scenario's, so that the
+/// rows of shards joined in order are those of one run.
+pub fn after_their_scenarios(rows: Vec<Outcome>, bought: Vec<Outcome>) -> Vec<Outcome> {
+    let mut bought = bought.into_iter().peekable();
+    let mut out = Vec::new();
+    for row in rows {
+        let name = format!("{}+buy", row.name);
+        out.push(row);
+        if bought.peek().is_some_and(|b| b.name == name) {
+            out.extend(bought.next());
+        }
+    }
+    out
+}
+
 /// The sweeps' findings below the table: the worst failure, what isolation costs, the
 /// compaction and the growth.
 pub(super) fn notes(w: &WhatIf, s: &mut String, bullet: &str, heading: &dyn Fn(&mut String, &str)) {
