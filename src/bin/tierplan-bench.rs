@@ -28,6 +28,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a generated instance as tierplan YAML: `issue-2` (2,000 workloads, 1,000
+    /// nodes, the what-if sweep benchmark's) or `scaled-WxN` (W workloads, N nodes).
+    Generate {
+        /// issue-2 | scaled-WxN
+        name: String,
+        /// Directory to write the YAML files into (must hold no YAML yet).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run a suite; write BENCHMARKS.md and benchmarks.csv.
     Run {
         /// quick (a few small instances, for CI) | full (everything: the README's table)
@@ -87,6 +96,25 @@ fn main() -> Result<()> {
             }
             tierplan::model::build_from_paths(std::slice::from_ref(&out))
                 .with_context(|| format!("the YAML written to {} does not load", out.display()))?;
+            Ok(())
+        }
+        Command::Generate { name, out } => {
+            use tierplan::generate::{generate, GenParams};
+            let params = match name.as_str() {
+                "issue-2" => GenParams::issue2(),
+                other => {
+                    let size = other.strip_prefix("scaled-").and_then(|s| {
+                        let (w, n) = s.split_once('x')?;
+                        Some((w.parse().ok()?, n.parse().ok()?))
+                    });
+                    let Some((w, n)) = size else {
+                        bail!("unknown instance `{other}`: write issue-2 or scaled-WxN");
+                    };
+                    GenParams::scaled(w, n, 1)
+                }
+            };
+            let files = convert::write_dir(&generate(&params), &out)?;
+            println!("{name}: {} file(s) in {}", files.len(), out.display());
             Ok(())
         }
         Command::Run {

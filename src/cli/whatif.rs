@@ -94,6 +94,10 @@ pub struct Args {
     /// where exit 1 would count as a failure); the result still says which.
     #[arg(long)]
     infeasible_ok: bool,
+    /// Plan every scenario afresh (the baseline as the previous plan), even those that only
+    /// remove nodes, which are otherwise repaired: only the lost nodes' replicas move.
+    #[arg(long)]
+    fresh: bool,
     #[command(flatten)]
     budget: Budget,
     /// Print nothing but warnings and errors.
@@ -150,9 +154,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(catalog) = read_catalog(&args.what_to_buy) else {
         return Ok(ExitCode::from(2));
     };
-    let Some(baseline) = baseline(&args, docs, &options) else {
+    let Some(mut baseline) = baseline(&args, docs, &options) else {
         return Ok(ExitCode::from(2));
     };
+    baseline.repair = !args.fresh;
     let mut scenarios: Vec<Scenario> = scenario_docs
         .into_iter()
         .map(|(origin, doc)| Scenario::from_document(origin, doc))

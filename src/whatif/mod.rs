@@ -35,6 +35,9 @@ pub struct Baseline {
     pub model: Model,
     /// The baseline plan: planned here, or read (`--baseline`).
     pub plan: Plan,
+    /// Whether scenarios that only remove nodes are repaired first (see [`replan`]), as by
+    /// default; off, every scenario is planned afresh (`--fresh`).
+    pub repair: bool,
     /// The documents' content, for the fingerprints of scenarios that only remove nodes.
     canonical: Canonical,
 }
@@ -49,6 +52,7 @@ impl Baseline {
             docs,
             model,
             plan,
+            repair: true,
             canonical,
         })
     }
@@ -78,7 +82,7 @@ impl Baseline {
         Ok(Prepared {
             scenario,
             model,
-            removed: Some(removed),
+            removed: Some(removed).filter(|_| self.repair),
         })
     }
 }
@@ -122,6 +126,7 @@ impl Baseline {
             docs,
             model,
             plan,
+            repair: true,
             canonical,
         })
     }

@@ -467,19 +467,44 @@ pub(super) fn notes(w: &WhatIf, s: &mut String, bullet: &str, heading: &dyn Fn(&
     if !isolation.is_empty() {
         heading(s, "Cost of isolation");
         for o in isolation {
-            let saved = -o.cost_delta;
-            let pct = if o.cost > 0.0 && w.baseline.cost > 0.0 {
-                format!("{:.1}%", saved / o.cost * 100.0)
+            // Each row is the plan without one separation (or exception); its cost against
+            // the baseline is what that separation costs (or the exception saves).
+            let (what, nodes, hourly, monthly) = match o.name.strip_prefix("isolation-") {
+                Some(rule) if rule.starts_with("without-share-rule-") => (
+                    format!(
+                        "shareWhen rule {} saves",
+                        &rule["without-share-rule-".len()..]
+                    ),
+                    o.nodes_delta,
+                    o.cost_delta,
+                    o.cost_delta_per_month,
+                ),
+                Some("none") => (
+                    "all separation costs".to_string(),
+                    -o.nodes_delta,
+                    -o.cost_delta,
+                    -o.cost_delta_per_month,
+                ),
+                Some(rule) => (
+                    format!(
+                        "separating by {} costs",
+                        rule.trim_start_matches("without-")
+                    ),
+                    -o.nodes_delta,
+                    -o.cost_delta,
+                    -o.cost_delta_per_month,
+                ),
+                None => continue,
+            };
+            let cheaper = o.cost.min(w.baseline.cost);
+            let pct = if cheaper > 0.0 {
+                format!(" ({:+.1}% on {:.4}/h)", hourly / cheaper * 100.0, cheaper)
             } else {
-                "-".into()
+                String::new()
             };
             let _ = writeln!(
                 s,
-                "{bullet}{}: the separation it drops costs {} nodes, {:.4}/h, {:.2}/month ({pct} over the plan without it)",
-                o.name,
-                -o.nodes_delta,
-                saved,
-                -o.cost_delta_per_month
+                "{bullet}{what} {nodes} nodes, {hourly:.4}/h, {monthly:.2}/month{pct}"
             );
         }
     }
