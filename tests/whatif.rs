@@ -493,3 +493,61 @@ fn a_baseline_of_other_inputs_is_refused() {
     assert_eq!(run.result().scenarios.len(), 3);
     run.all_verified();
 }
+
+#[test]
+fn scenarios_add_nodes_types_and_workloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(
+        dir.path(),
+        &format!(
+            "{HEAD}metadata: {{name: new-tenant}}
+spec:
+  addNodes:
+    - metadata: {{name: ip-10-0-99-1, labels: {{topology.kubernetes.io/zone: eu-west-1a, tierplan.io/host-os: al2023}}}}
+      spec: {{allocatable: {{cpu: 3920m, memory: 14481Mi, pods: 58}}, cost: 0.214}}
+  addWorkloads:
+    - metadata: {{name: partner-portal, namespace: partners}}
+      spec: {{replicas: 2, resources: {{cpu: 500m, memory: 1Gi}}, sensitivity: confidential, exposure: partner, trust: first-party}}
+  scaleWorkloads:
+    - {{workload: web/storefront, replicas: 3}}
+---
+{HEAD}metadata: {{name: buy-for-growth}}
+spec:
+  removeWorkloads: [ci/ci-runner]
+  addNodeTypes:
+    - metadata: {{name: m6i.xlarge, labels: {{tierplan.io/host-os: al2023}}}}
+      spec: {{allocatable: {{cpu: 3920m, memory: 14481Mi, pods: 58}}, capacity: {{cpu: 4, memory: 16Gi}}, cost: 0.214, zones: [eu-west-1a, eu-west-1b, eu-west-1c]}}
+  scaleWorkloads:
+    - {{selector: {{exposure: internet}}, factor: 3}}
+"
+        ),
+    );
+    let run = Run::new(
+        &example("nist-800-190"),
+        &["--scenario", file.to_str().unwrap()],
+    );
+    assert_eq!(run.code(), Some(0), "{}", text(&run.output));
+    run.all_verified();
+    // The new workload gets a pool of its own (no other is confidential and partner-facing).
+    let tenant = run.row("new-tenant");
+    assert_eq!(tenant.pools_created.len(), 1, "{tenant:?}");
+    let plan = run.plan("scenarios/new-tenant");
+    assert!(plan
+        .placements
+        .iter()
+        .any(|p| p.workload == "partners/partner-portal"));
+    assert_eq!(
+        plan.placements
+            .iter()
+            .filter(|p| p.workload == "web/storefront")
+            .count(),
+        3
+    );
+    // Tripled internet-facing traffic outgrows the inventory; the catalog buys the rest.
+    let bought = run.plan("scenarios/buy-for-growth");
+    assert!(bought.pools.iter().any(|p| !p.node_types.is_empty()));
+    assert!(!bought
+        .placements
+        .iter()
+        .any(|p| p.workload == "ci/ci-runner"));
+}
