@@ -158,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     };
     baseline.repair = !args.fresh;
-    let mut scenarios: Vec<Scenario> = scenario_docs
+    let scenarios: Vec<Scenario> = scenario_docs
         .into_iter()
         .map(|(origin, doc)| Scenario::from_document(origin, doc))
         .collect();
@@ -176,37 +176,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.emit_job {
         return emit_job(dir, &args, &baseline, &scenarios);
     }
-    if let Some(f) = args.failures {
-        let (made, cut) = sweep::failures(&baseline, f, args.max_failures);
-        if cut {
-            eprintln!("note: --failures stopped at {} scenarios (--max-failures); the sets after them are not planned", args.max_failures);
-        }
-        scenarios.extend(made);
-    }
-    if args.cost_of_isolation {
-        scenarios.extend(sweep::cost_of_isolation(&baseline));
-    }
     let mut result = WhatIf::new(Outcome::baseline(&baseline), Vec::new());
-    // The list is sliced before compaction and growth add to it: they are searches, which
-    // the last shard runs, its rows after its slice, so that every shard slices the same
-    // list and the shards joined in order are the rows of an unsharded run.
-    if let Some(shard) = args.shard {
-        let range = shard.range(scenarios.len());
-        scenarios = scenarios.drain(range).collect();
-        result.shard = Some(shard);
-    }
-    if args.shard.is_none_or(|s| s.index + 1 == s.count) {
-        if args.compaction {
-            let (c, s) = sweep::compaction(&baseline, args.seeds, &options);
-            result.compaction = Some(c);
-            scenarios.push(s);
-        }
-        if args.growth {
-            let (g, s) = sweep::growth(&baseline, &options);
-            result.growth = g;
-            scenarios.extend(s);
-        }
-    }
+    let scenarios = add_sweeps(&args, &baseline, &options, scenarios, &mut result);
     if let Some(out) = &out {
         let dir = OutDir::new(&out.path(BASELINE_DIR), false)?;
         write_plan_dir(&dir, &baseline.model, &baseline.plan, None, &[])?;
@@ -245,6 +216,48 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         code
     })
+}
+
+/// `scenarios` with the built-in sweeps' added, cut to this run's shard; the searches
+/// (compaction, growth) record their findings in `result`.
+fn add_sweeps(
+    args: &Args,
+    baseline: &Baseline,
+    options: &tierplan::solve::SolveOptions,
+    mut scenarios: Vec<Scenario>,
+    result: &mut WhatIf,
+) -> Vec<Scenario> {
+    if let Some(f) = args.failures {
+        let (made, cut) = sweep::failures(baseline, f, args.max_failures);
+        if cut {
+            eprintln!("note: --failures stopped at {} scenarios (--max-failures); the sets after them are not planned", args.max_failures);
+        }
+        scenarios.extend(made);
+    }
+    if args.cost_of_isolation {
+        scenarios.extend(sweep::cost_of_isolation(baseline));
+    }
+    // The list is sliced before compaction and growth add to it: they are searches, which
+    // the last shard runs, its rows after its slice, so that every shard slices the same
+    // list and the shards joined in order are the rows of an unsharded run.
+    if let Some(shard) = args.shard {
+        let range = shard.range(scenarios.len());
+        scenarios = scenarios.drain(range).collect();
+        result.shard = Some(shard);
+    }
+    if args.shard.is_none_or(|s| s.index + 1 == s.count) {
+        if args.compaction {
+            let (c, s) = sweep::compaction(baseline, args.seeds, options);
+            result.compaction = Some(c);
+            scenarios.push(s);
+        }
+        if args.growth {
+            let (g, s) = sweep::growth(baseline, options);
+            result.growth = g;
+            scenarios.extend(s);
+        }
+    }
+    scenarios
 }
 
 /// `--emit-job DIR`: the Job of this sweep, written into DIR; exit 2 when it cannot be.

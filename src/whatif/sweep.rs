@@ -406,6 +406,13 @@ pub fn after_their_scenarios(rows: Vec<Outcome>, bought: Vec<Outcome>) -> Vec<Ou
 /// The sweeps' findings below the table: the worst failure, what isolation costs, the
 /// compaction and the growth.
 pub(super) fn notes(w: &WhatIf, s: &mut String, bullet: &str, heading: &dyn Fn(&mut String, &str)) {
+    failure_notes(w, s, bullet, heading);
+    isolation_notes(w, s, bullet, heading);
+    search_notes(w, s, bullet, heading);
+}
+
+/// The failures that hurt, the worst, and the spare capacity it leaves.
+fn failure_notes(w: &WhatIf, s: &mut String, bullet: &str, heading: &dyn Fn(&mut String, &str)) {
     let failures: Vec<&Outcome> = w
         .scenarios
         .iter()
@@ -459,6 +466,10 @@ pub(super) fn notes(w: &WhatIf, s: &mut String, bullet: &str, heading: &dyn Fn(&
             }
         }
     }
+}
+
+/// What each separation costs, and what each exception saves.
+fn isolation_notes(w: &WhatIf, s: &mut String, bullet: &str, heading: &dyn Fn(&mut String, &str)) {
     let isolation: Vec<&Outcome> = w
         .scenarios
         .iter()
@@ -508,6 +519,10 @@ pub(super) fn notes(w: &WhatIf, s: &mut String, bullet: &str, heading: &dyn Fn(&
             );
         }
     }
+}
+
+/// The compaction and the growth found.
+fn search_notes(w: &WhatIf, s: &mut String, bullet: &str, heading: &dyn Fn(&mut String, &str)) {
     if let Some(c) = &w.compaction {
         heading(s, "Compaction");
         let _ = writeln!(
