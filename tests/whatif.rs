@@ -510,6 +510,7 @@ spec:
       spec: {{replicas: 2, resources: {{cpu: 500m, memory: 1Gi}}, sensitivity: confidential, exposure: partner, trust: first-party}}
   scaleWorkloads:
     - {{workload: web/storefront, replicas: 3}}
+    - {{workload: analytics/event-enricher, replicas: 0}}
 ---
 {HEAD}metadata: {{name: buy-for-growth}}
 spec:
@@ -543,6 +544,11 @@ spec:
             .count(),
         3
     );
+    // Scaled to 0, a workload places nothing.
+    assert!(!plan
+        .placements
+        .iter()
+        .any(|p| p.workload == "analytics/event-enricher"));
     // Tripled internet-facing traffic outgrows the inventory; the catalog buys the rest.
     let bought = run.plan("scenarios/buy-for-growth");
     assert!(bought.pools.iter().any(|p| !p.node_types.is_empty()));

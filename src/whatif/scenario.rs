@@ -125,6 +125,8 @@ pub fn apply(base: &Documents, scenario: &Scenario) -> Result<Documents, Vec<Dia
     for (i, scale) in spec.scale_workloads.iter().enumerate() {
         scale_workloads(&mut docs, scenario, i, scale, &mut diags);
     }
+    // Scaled to nothing is gone: the input has no workload of 0 replicas.
+    docs.workloads.retain(|(_, d)| d.spec.replicas != Some(0));
     if let Some(patch) = &spec.policy {
         merge_policy(&mut docs, scenario, &origin, patch, &mut diags);
     }
