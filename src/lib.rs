@@ -12,7 +12,8 @@
 //! 2. **Plan** it with [`solve()`] and [`SolveOptions`] (limits, a previous plan to stay close
 //!    to): the [`Plan`] says which pools to run, which node every replica goes to, what it
 //!    costs and how far from optimal it can be. What-if scenarios close to a plan (nodes
-//!    lost, workloads scaled) are re-planned from it far faster by [`solve::repair`].
+//!    lost, workloads scaled) are re-planned from it far faster by [`solve::repair`];
+//!    [`whatif`] applies scenarios to a baseline, re-plans and compares them.
 //! 3. **Check** the plan with [`check()`], which re-derives every rule without the planner's
 //!    code; a valid [`Report`] means every replica is placed and every rule holds.
 //! 4. **Emit** the manifests that make a cluster enforce the plan with [`manifests`]

@@ -3,7 +3,8 @@
 //! Owns the questions architects ask of an inventory ("what if we lose zone b", "what does
 //! separating tenants cost"): a [`Scenario`] changes the baseline's documents, is validated
 //! like any input, and is re-planned with the baseline as the previous plan, so that it moves
-//! as little as its cost allows; each re-plan is verified by the independent checker. The
+//! as little as its cost allows (a scenario that only removes nodes is repaired instead: only
+//! the lost nodes' replicas move); each re-plan is verified by the independent checker. The
 //! built-in sweeps (`sweep`) make scenarios; `compare` turns the outcomes into `whatif.json`,
 //! `whatif.md` and the table on the terminal; `shard` splits and merges long sweeps, and `job`
 //! writes the Kubernetes Job that runs the shards on a cluster.
