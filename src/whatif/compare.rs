@@ -142,13 +142,11 @@ impl Outcome {
 
     /// The baseline's own row.
     pub fn baseline(baseline: &Baseline) -> Outcome {
-        let verified =
-            crate::check::check(&baseline.model, &baseline.plan).accepts(baseline.plan.status);
         let at = Row {
             model: &baseline.model,
             plan: &baseline.plan,
             base: &baseline.plan,
-            verified,
+            verified: baseline.verified,
         };
         at.outcome("baseline", "nothing".into())
     }

@@ -36,6 +36,8 @@ pub struct Baseline {
     pub model: Model,
     /// The baseline plan: planned here, or read (`--baseline`).
     pub plan: Plan,
+    /// Whether the independent checker accepts the baseline plan (checked once, here).
+    pub verified: bool,
     /// Whether scenarios that only remove nodes are repaired first (see [`replan`]), as by
     /// default; off, every scenario is planned afresh (`--fresh`).
     pub repair: bool,
@@ -48,14 +50,20 @@ impl Baseline {
     pub fn plan(docs: Documents, options: &SolveOptions) -> Result<Baseline, InputError> {
         let model = model::build(docs.clone())?;
         let plan = solve::solve(&model, options).plan;
+        let verified = check::check(&model, &plan).accepts(plan.status);
+        Ok(Baseline::new(docs, model, plan, verified))
+    }
+
+    fn new(docs: Documents, model: Model, plan: Plan, verified: bool) -> Baseline {
         let canonical = docs.canonical();
-        Ok(Baseline {
+        Baseline {
             docs,
             model,
             plan,
+            verified,
             repair: true,
             canonical,
-        })
+        }
     }
 
     /// `scenario` applied to the baseline and validated. A scenario that only removes nodes
@@ -122,14 +130,7 @@ impl Baseline {
         if !verdict.accepts(plan.status) {
             return Err(BaselineError::Refused(Box::new(verdict)));
         }
-        let canonical = docs.canonical();
-        Ok(Baseline {
-            docs,
-            model,
-            plan,
-            repair: true,
-            canonical,
-        })
+        Ok(Baseline::new(docs, model, plan, true))
     }
 }
 
