@@ -690,6 +690,8 @@ pub fn generate(p: &GenParams) -> Documents {
             co_location: Vec::new(),
             node_selector,
             controller: None,
+            node_affinity: Vec::new(),
+            tolerations: Vec::new(),
         };
         docs.workloads.push((
             origin(),
@@ -740,6 +742,7 @@ pub fn generate(p: &GenParams) -> Documents {
                     zone: None,
                     cost: Some(shape.cost),
                     taints: Vec::new(),
+                    unschedulable: false,
                 },
             },
         ));

@@ -284,6 +284,7 @@ impl Gen {
                 zone: g.zone.filter(|_| !g.zone_as_label).map(str::to_string),
                 cost: g.cost_millis.map(|c| f64::from(c) / 1000.0),
                 taints: Vec::new(),
+                unschedulable: false,
             };
             let mut doc = document("Node", &format!("n{i}"), spec);
             if let (Some(z), true) = (g.zone, g.zone_as_label) {

@@ -323,6 +323,7 @@ fn to_documents(g: &Gen) -> Documents {
             zone: nd.zone.filter(|_| !nd.zone_as_label).map(str::to_string),
             cost: nd.cost,
             taints: Vec::new(),
+            unschedulable: false,
         };
         let mut doc: NodeDoc = document("Node", &format!("n{}", i + 1), spec);
         if nd.ssd {

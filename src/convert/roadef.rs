@@ -208,6 +208,7 @@ impl Roadef {
                 zone: Some(format!("location-{}", m.location)),
                 cost: None,
                 taints: Vec::new(),
+                unschedulable: false,
             };
             docs.nodes
                 .push(node(&self.source, n + i + 1, metadata, spec));

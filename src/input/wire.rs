@@ -277,6 +277,58 @@ pub struct WorkloadSpec {
     /// `DaemonSet`, `Job` or `CronJob`; the emitted patch targets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<String>,
+    /// Required node affinity, as a pod's
+    /// `affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`:
+    /// a node qualifies when it matches any term (every expression of the term holds). Holds
+    /// beside `nodeSelector`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_affinity: Vec<NodeSelectorTermSpec>,
+    /// The pod's own tolerations: an inventory node with a `NoSchedule` or `NoExecute` taint
+    /// (other than the pool taint tierplan manages) may host the workload only when one of
+    /// them tolerates it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<TolerationSpec>,
+}
+
+/// One term of a required node affinity: every expression must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeSelectorTermSpec {
+    /// The expressions, all required.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<NodeSelectorRequirementSpec>,
+}
+
+/// A node label expression, as Kubernetes' `NodeSelectorRequirement`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeSelectorRequirementSpec {
+    /// The label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`.
+    pub operator: String,
+    /// The values (`In`, `NotIn`: at least one; `Gt`, `Lt`: exactly one integer;
+    /// `Exists`, `DoesNotExist`: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+/// A Kubernetes toleration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TolerationSpec {
+    /// The taint key; empty or absent with `operator: Exists` tolerates every key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `Equal` (default) or `Exists`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// The taint value (`Equal` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`; absent tolerates every effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
 }
 
 /// One co-location limit of a workload.
@@ -305,6 +357,10 @@ pub struct NodeSpec {
     /// keeps them beside the pool's taint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub taints: Vec<TaintSpec>,
+    /// Cordoned (`spec.unschedulable`): the scheduler places no new pod on it, so no plan
+    /// does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unschedulable: bool,
 }
 
 /// A Kubernetes taint.

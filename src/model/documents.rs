@@ -211,6 +211,8 @@ fn workload(m: &Model, w: &super::Workload) -> WorkloadDoc {
             .collect(),
         node_selector: w.node_selector.clone(),
         controller: Some(w.controller.kind().to_string()),
+        node_affinity: Vec::new(),
+        tolerations: Vec::new(),
     };
     let metadata = Metadata {
         namespace: Some(w.namespace.clone()),
@@ -233,6 +235,7 @@ fn node(m: &Model, n: &super::Node) -> NodeDoc {
                 effect: t.effect.clone(),
             })
             .collect(),
+        unschedulable: false,
     };
     let metadata = Metadata {
         labels: n.labels.clone(),
