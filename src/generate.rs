@@ -635,6 +635,8 @@ pub fn generate(p: &GenParams) -> Documents {
         karpenter: None,
         admission: None,
         namespace_boundary: None,
+        defaults: BTreeMap::new(),
+        kubernetes: None,
     };
     docs.policies.push((
         origin(),

@@ -6,6 +6,7 @@
 //! [`Documents`].
 
 pub mod diag;
+pub mod k8s;
 pub mod load;
 pub mod wire;
 
@@ -31,6 +32,8 @@ pub struct Documents {
     /// Kinds of which some document may have been left out as unreadable or invalid, so that
     /// "there is no document of this kind" would mislead.
     pub rejected_kinds: std::collections::BTreeSet<&'static str>,
+    /// What was read from Kubernetes objects, when any were given.
+    pub kubernetes: Option<k8s::translate::Summary>,
 }
 
 impl Documents {
@@ -215,7 +218,12 @@ pub fn read_scenarios(paths: &[PathBuf]) -> (Vec<(Origin, ScenarioDoc)>, Vec<Dia
 /// Dispatches raw documents on `apiVersion` and `kind` and deserialises them strictly.
 pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) -> Documents {
     let mut docs = Documents::default();
+    let mut kubernetes = Vec::new();
     for load::RawDocument { origin, value } in raw {
+        if k8s::objects::is_kubernetes(&value) {
+            kubernetes.push(load::RawDocument { origin, value });
+            continue;
+        }
         let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
         // The kinds this document may have been meant as, should it be left out.
         let meant: Vec<&'static str> =
@@ -305,6 +313,9 @@ pub fn type_documents(raw: Vec<load::RawDocument>, diags: &mut Vec<Diagnostic>) 
                 ));
             }
         }
+    }
+    if !kubernetes.is_empty() {
+        k8s::add(&mut docs, kubernetes, diags);
     }
     docs
 }
@@ -420,7 +431,7 @@ mod tests {
 
     #[test]
     fn wrong_or_missing_api_version_marks_only_its_kind() {
-        let (docs, diags) = typed(&NODE.replace("tierplan/v1alpha1", "v1"));
+        let (docs, diags) = typed(&NODE.replace("tierplan/v1alpha1", "tierplan/v1"));
         assert_eq!(
             (diags[0].code, diags[0].path.as_str()),
             ("E011", "apiVersion")
@@ -431,6 +442,25 @@ mod tests {
         );
         let (_, diags) = typed("kind: Node\n");
         assert_eq!(diags[0].problem, "apiVersion is missing");
+    }
+
+    #[test]
+    fn kubernetes_objects_are_read_beside_tierplan_documents() {
+        let (docs, diags) = typed(&format!(
+            "{NODE}---\napiVersion: v1\nkind: Node\nmetadata: {{name: k, labels: {{topology.kubernetes.io/zone: a}}}}\nstatus: {{allocatable: {{cpu: '2', pods: '110', hugepages-1Gi: '0'}}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: s}}\n"
+        ));
+        assert!(diags.is_empty(), "{diags:?}");
+        let names: Vec<&str> = docs
+            .nodes
+            .iter()
+            .map(|(_, n)| n.metadata.name.as_str())
+            .collect();
+        assert_eq!(names, ["n", "k"]);
+        let k = &docs.nodes[1].1.spec;
+        assert_eq!(k.zone.as_deref(), Some("a"));
+        assert!(!k.allocatable.contains_key("hugepages-1Gi"));
+        let summary = docs.kubernetes.expect("a summary");
+        assert_eq!(summary.skipped["Service"], 1);
     }
 
     #[test]

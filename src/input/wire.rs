@@ -132,6 +132,32 @@ pub struct PolicySpec {
     /// pods in it use any of them: `warn` reports it, `deny` refuses the input. Default `warn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace_boundary: Option<String>,
+    /// Attribute values for workloads that set none (e.g. `{sensitivity: internal}`): a
+    /// workload without a value for one of these attributes takes it from here. Without a
+    /// default, a workload with no sensitivity is an error, never guessed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub defaults: BTreeMap<String, String>,
+    /// How Kubernetes objects given as input (manifests, `kubectl get` dumps, a live
+    /// cluster) are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesSpec>,
+}
+
+/// `spec.kubernetes` of the Policy: how Kubernetes objects are read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesSpec {
+    /// The prefix of the labels and annotations that give tier attributes
+    /// (`<prefix>sensitivity`, `<prefix>exposure`, …). Default `tierplan.io/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_prefix: Option<String>,
+    /// Cost per hour of a Node, by its instance type (`node.kubernetes.io/instance-type`, or
+    /// the deprecated `beta.kubernetes.io/instance-type`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: BTreeMap<String, f64>,
+    /// A Node label whose value is its cost per hour; it wins over `prices`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_label: Option<String>,
 }
 
 /// One system DaemonSet of `spec.systemDaemonSets`.

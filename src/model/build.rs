@@ -8,6 +8,7 @@ use super::{
 use crate::input::diag::hint;
 use crate::input::wire::{
     NodeClassRefSpec, NodeDoc, NodeTypeDoc, PolicyDoc, PolicySpec, Quantity, WorkloadDoc,
+    WorkloadSpec,
 };
 use crate::input::{self, Diagnostic, Documents, InputError, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};
@@ -670,7 +671,38 @@ impl Ctx<'_> {
             node_class_labels,
             admission,
             namespace_boundary,
+            defaults: self.defaults(origin, &s.defaults, d),
         }
+    }
+
+    /// Validates `spec.defaults`: attributes a workload may set, with a value.
+    fn defaults(
+        &self,
+        origin: Option<&Origin>,
+        defaults: &BTreeMap<String, String>,
+        d: &mut Vec<Diagnostic>,
+    ) -> BTreeMap<String, String> {
+        for (key, value) in defaults {
+            let path = format!("spec.defaults.{key}");
+            if key == "namespace" || key == "dedicated" || key == "platform" {
+                d.push(Diagnostic::new(
+                    "E072",
+                    origin,
+                    path,
+                    format!("`{key}` cannot be defaulted"),
+                    "default only tier attributes (sensitivity, exposure, trust, tenant, purpose or a free attribute)",
+                ));
+            } else if value.is_empty() {
+                d.push(Diagnostic::new(
+                    "E072",
+                    origin,
+                    path,
+                    "the default is empty",
+                    "give a value, or remove the entry",
+                ));
+            }
+        }
+        defaults.clone()
     }
 
     /// Validates `spec.systemDaemonSets` and adds their requests to the per-node overhead.
@@ -756,7 +788,7 @@ impl Ctx<'_> {
         policy: &Policy,
         d: &mut Vec<Diagnostic>,
     ) -> Workload {
-        let s = &doc.spec;
+        let s = &defaulted(&doc.spec, &policy.defaults);
         let o = Some(origin);
         check_name(
             o,
@@ -1489,6 +1521,32 @@ fn check_label_value(origin: Option<&Origin>, path: &str, value: &str, d: &mut V
             "use at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit (or an empty value)",
         ));
     }
+}
+
+/// `spec` with the Policy's `defaults` filled in where it sets no value; platform workloads
+/// have no tier and take none.
+fn defaulted(spec: &WorkloadSpec, defaults: &BTreeMap<String, String>) -> WorkloadSpec {
+    let mut s = spec.clone();
+    if s.platform {
+        return s;
+    }
+    for (key, value) in defaults {
+        let field = match key.as_str() {
+            "sensitivity" => &mut s.sensitivity,
+            "exposure" => &mut s.exposure,
+            "trust" => &mut s.trust,
+            "tenant" => &mut s.tenant,
+            "purpose" => &mut s.purpose,
+            _ => {
+                s.attributes
+                    .entry(key.clone())
+                    .or_insert_with(|| value.clone());
+                continue;
+            }
+        };
+        field.get_or_insert_with(|| value.clone());
+    }
+    s
 }
 
 #[cfg(test)]

@@ -171,6 +171,9 @@ fn policy(m: &Model) -> PolicyDoc {
         }),
         admission: Some(p.admission.as_str().to_string()),
         namespace_boundary: Some(p.namespace_boundary.as_str().to_string()),
+        defaults: p.defaults.clone(),
+        // How Kubernetes objects were read has been applied: these documents are tierplan's.
+        kubernetes: None,
     };
     document("Policy", named("policy"), spec)
 }

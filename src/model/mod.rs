@@ -83,6 +83,8 @@ pub struct Policy {
     /// Whether a namespace spanning several pools is reported or refused
     /// (`spec.namespaceBoundary`).
     pub namespace_boundary: Enforcement,
+    /// `spec.defaults`: attribute values of workloads that set none.
+    pub defaults: BTreeMap<String, String>,
 }
 
 /// How strictly a Policy setting is enforced: report only, or refuse.
