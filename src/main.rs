@@ -89,6 +89,9 @@ enum Command {
     /// plan with minimal disruption, and compare them in one table; `whatif merge` joins
     /// the results of sharded runs.
     Whatif(Box<cli::whatif::Args>),
+    /// Read Kubernetes manifests, `kubectl get -o yaml|json` dumps or snapshots and write the
+    /// tierplan documents they amount to, each value annotated with where it came from.
+    Import(cli::import::Args),
     /// Write the JSON Schemas of the input kinds and of plan.json into DIR.
     Schemas {
         #[arg(default_value = "schemas")]
@@ -273,6 +276,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Whatif(args) => cli::whatif::run(*args),
+        Command::Import(args) => cli::import::run(args),
         Command::Schemas { dir, force } => {
             let schemas = schema::all();
             let files: Vec<(&str, &[u8])> = schemas

@@ -1,6 +1,7 @@
 //! The command line's shared pieces: printing, reading plans and inputs, solve options, and
 //! writing a plan's directory (plan.json and manifests), for `plan` and `whatif` alike.
 
+pub mod import;
 pub mod whatif;
 
 use std::io::Read;
@@ -112,7 +113,15 @@ pub fn read_plan(path: &std::path::Path) -> Result<Plan, String> {
 
 /// Loads and validates the input, printing every problem; `None` when it is invalid.
 pub fn load(paths: &[PathBuf]) -> Option<model::Model> {
-    match model::build_from_paths(paths) {
+    let (docs, diags) = input::read_paths(paths);
+    if let Some(summary) = &docs.kubernetes {
+        eprintln!("{}", import_line(summary));
+        if !summary.warnings.is_empty() {
+            eprintln!("warning: {} thing(s) read are not enforced or were assumed (`tierplan import` lists them)", summary.warnings.len());
+        }
+    }
+    let read: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    match model::build_read(docs, diags, &read) {
         Ok(m) => Some(m),
         Err(e) => {
             eprint!("{e}");
@@ -171,4 +180,14 @@ pub fn write_plan_dir(
         out.write_replacing(&files, Some(MANIFESTS_DIR))?,
         manifests.len(),
     ))
+}
+
+/// One line on what Kubernetes objects were read, for commands that plan from them.
+pub fn import_line(s: &input::k8s::translate::Summary) -> String {
+    let read: usize = s.read.values().sum();
+    let skipped: usize = s.skipped.values().sum();
+    format!(
+        "read {read} Kubernetes object(s): {} workload(s), {} node(s), {} system DaemonSet(s); {skipped} of other kinds skipped",
+        s.workloads, s.nodes, s.system_daemon_sets
+    )
 }

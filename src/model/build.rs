@@ -44,9 +44,10 @@ pub fn build_from_yaml(name: &str, yaml: &str) -> Result<Model, InputError> {
     build_read(docs, diags, &[name.to_string()])
 }
 
-/// Validates what was read from `read` (with the problems of reading it, `diags`) into a
-/// model, reporting both kinds of problem together.
-fn build_read(
+/// Validates what was read from `read` (with the problems of reading it, `diags`, as
+/// [`input::read_paths`] returns them) into a model, reporting both kinds of problem
+/// together.
+pub fn build_read(
     docs: Documents,
     mut diags: Vec<Diagnostic>,
     read: &[String],

@@ -9,7 +9,7 @@ mod build;
 mod documents;
 pub mod names;
 
-pub use build::{build, build_from_paths, build_from_yaml, build_scenario};
+pub use build::{build, build_from_paths, build_from_yaml, build_read, build_scenario};
 pub use documents::to_documents;
 
 use crate::input::Origin;
