@@ -3,6 +3,7 @@
 //! and the emitted patch keeps both when `kubectl kustomize` layers it onto the workload's
 //! own manifest.
 
+use serde::Deserialize;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -23,6 +24,11 @@ fn text(o: &Output) -> String {
 }
 
 const NODES: &str = "
+apiVersion: tierplan/v1alpha1
+kind: Policy
+metadata: {name: p}
+spec: {systemDaemonSets: [{name: cni, namespace: kube-system, resources: {cpu: 10m}}]}
+---
 apiVersion: tierplan/v1alpha1
 kind: Node
 metadata: {name: n-gpu, labels: {gpu: a100, topology.kubernetes.io/zone: a}}
@@ -159,6 +165,17 @@ spec:
           requiredDuringSchedulingIgnoredDuringExecution:
             nodeSelectorTerms:
             - matchExpressions: [{key: gpu, operator: In, values: [a100, h100]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: main, image: web:1}]
 ";
 
 #[test]
@@ -186,7 +203,10 @@ fn the_built_deployment_keeps_its_own_toleration_and_affinity_and_gains_the_pool
         .unwrap();
     assert!(built.status.success(), "{}", text(&built));
     let yaml = String::from_utf8(built.stdout).unwrap();
-    let d: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
+    let d = serde_yaml::Deserializer::from_str(&yaml)
+        .map(|doc| serde_yaml::Value::deserialize(doc).unwrap())
+        .find(|d| d["metadata"]["name"] == "trainer")
+        .unwrap();
     let spec = &d["spec"]["template"]["spec"];
     let tolerations = spec["tolerations"].as_sequence().unwrap();
     let pool = plan_json(&out)["pools"]
