@@ -238,24 +238,7 @@ fn toleration(
             None
         }
     };
-    // Tier isolation rests on pods tolerating only their own pool's taint: the admission
-    // policy denies any other, so such a workload's pods could never run.
-    if key.is_empty() || key == crate::emit::POOL_TAINT_KEY {
-        let what = if key.is_empty() {
-            "an empty key tolerates every taint, the pool taints of every tier included".to_string()
-        } else {
-            format!(
-                "`{key}` is the pool taint tierplan sets and tolerates for each workload itself"
-            )
-        };
-        d.push(Diagnostic::new(
-            "E069",
-            o,
-            format!("{path}.key"),
-            what,
-            "tolerate the taints of the nodes the workload needs by key; tierplan adds the toleration of its pool",
-        ));
-    }
+    tolerates_pools(o, path, &key, d);
     let effect = t.effect.clone().filter(|e| !e.is_empty());
     if let Some(e) = effect.as_deref().filter(|e| !TAINT_EFFECTS.contains(e)) {
         d.push(Diagnostic::new(
@@ -277,4 +260,25 @@ fn toleration(
         operator: operator.expect("no problem means an operator"),
         effect,
     })
+}
+
+/// E069: tier isolation rests on pods tolerating only their own pool's taint; the admission
+/// policy denies any other toleration of it, so such a workload's pods could never run.
+fn tolerates_pools(o: Option<&Origin>, path: &str, key: &str, d: &mut Vec<Diagnostic>) {
+    if key.is_empty() || key == crate::emit::POOL_TAINT_KEY {
+        let what = if key.is_empty() {
+            "an empty key tolerates every taint, the pool taints of every tier included".to_string()
+        } else {
+            format!(
+                "`{key}` is the pool taint tierplan sets and tolerates for each workload itself"
+            )
+        };
+        d.push(Diagnostic::new(
+            "E069",
+            o,
+            format!("{path}.key"),
+            what,
+            "tolerate the taints of the nodes the workload needs by key; tierplan adds the toleration of its pool",
+        ));
+    }
 }
