@@ -253,7 +253,7 @@ mod tests {
     fn node_scripts_set_the_pool_and_clear_stale_labels_and_taints() {
         let stale = "{key: node-restriction.kubernetes.io/tierplan-pool, value: pool-9, effect: NoSchedule}";
         let m = model(&[
-            &workload("gpu", "sensitivity: public, nodeSelector: {gpu: 'yes'}"),
+            &workload("gpu", "sensitivity: public, nodeSelector: {gpu: 'yes'}, tolerations: [{key: nvidia.com/gpu, value: present, effect: NoSchedule}]"),
             &node(
                 "n1",
                 "gpu: 'yes'",

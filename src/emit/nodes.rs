@@ -19,7 +19,7 @@
 //! --manifests` reads them, not a description of them.
 
 use super::{check_name, inventory_nodes, EmitError, POOL_LABEL, POOL_TAINT_KEY};
-use crate::model::{names, Model, Node, Taint as ModelTaint};
+use crate::model::{names, Model, Node};
 use crate::plan::Plan;
 use k8s_openapi::api::core::v1::Taint;
 use std::collections::BTreeMap;
@@ -144,25 +144,6 @@ pub fn pool_taint(pool: &str) -> Taint {
         key: POOL_TAINT_KEY.into(),
         value: Some(pool.into()),
         effect: "NoSchedule".into(),
-        time_added: None,
-    }
-}
-
-/// The node's own taints, without any pool taint of an earlier tierplan run (an inventory
-/// taken from a cluster where a plan was applied carries one).
-pub fn existing_taints(node: &Node) -> Vec<Taint> {
-    node.taints
-        .iter()
-        .filter(|t| t.key != POOL_TAINT_KEY)
-        .map(taint)
-        .collect()
-}
-
-fn taint(t: &ModelTaint) -> Taint {
-    Taint {
-        key: t.key.clone(),
-        value: (!t.value.is_empty()).then(|| t.value.clone()),
-        effect: t.effect.clone(),
         time_added: None,
     }
 }
