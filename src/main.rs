@@ -89,6 +89,9 @@ enum Command {
     /// plan with minimal disruption, and compare them in one table; `whatif merge` joins
     /// the results of sharded runs.
     Whatif(Box<cli::whatif::Args>),
+    /// Set the plan's pool labels and taints on the nodes of a live cluster (server-side
+    /// apply, field manager `tierplan`): a server-side dry run with a diff unless --yes.
+    Apply(cli::apply::Args),
     /// Write the JSON Schemas of the input kinds and of plan.json into DIR.
     Schemas {
         #[arg(default_value = "schemas")]
@@ -273,6 +276,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Whatif(args) => cli::whatif::run(*args),
+        Command::Apply(args) => cli::apply::run(args),
         Command::Schemas { dir, force } => {
             let schemas = schema::all();
             let files: Vec<(&str, &[u8])> = schemas

@@ -37,6 +37,7 @@ mod rollout;
 mod workloads;
 
 pub use karpenter::NodePool;
+pub use nodes::{pool_by_node, pool_taint};
 pub use workloads::{PodSpecPatch, PodTemplatePatch, WorkloadPatch};
 
 use crate::model::{names, Model};
