@@ -240,7 +240,7 @@ fn recorded(forbid: &'static str) -> impl Fn(&Request) -> (u16, Value) + Send + 
         if r.path.contains(forbid) {
             return (
                 403,
-                status(403, "Forbidden", &format!("cronjobs.batch is forbidden: User \"system:serviceaccount:tools:tierplan\" cannot list resource \"cronjobs\" in API group \"batch\" at the cluster scope")),
+                status(403, "Forbidden", "cronjobs.batch is forbidden: User \"system:serviceaccount:tools:tierplan\" cannot list resource \"cronjobs\" in API group \"batch\" at the cluster scope"),
             );
         }
         let items = nodes["items"].as_array().unwrap();
@@ -750,4 +750,158 @@ async fn real_cluster() {
     .unwrap();
     assert!(!report.written);
     assert_eq!(report.changed.len(), 1);
+}
+
+/// (group, resource, verb) of a request the reader or apply sends.
+fn rbac_of(r: &Request) -> (String, String, &'static str) {
+    let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
+    let (group, rest) = match parts[0] {
+        "api" => ("", &parts[2..]),
+        _ => (parts[1], &parts[3..]),
+    };
+    let rest = match rest {
+        ["namespaces", _, tail @ ..] if !tail.is_empty() => tail,
+        other => other,
+    };
+    let verb = match (r.method.as_str(), rest.len()) {
+        ("GET", 1) => "list",
+        ("GET", _) => "get",
+        ("PATCH", _) => "patch",
+        (m, _) => panic!("unexpected {m}"),
+    };
+    (group.to_string(), rest[0].to_string(), verb)
+}
+
+/// Whether the ClusterRole in `file` allows (group, resource, verb).
+fn allowed(file: &str, (group, resource, verb): &(String, String, &'static str)) -> bool {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/cluster")
+        .join(file);
+    let role: k8s_openapi::api::rbac::v1::ClusterRole =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    role.rules.unwrap_or_default().iter().any(|rule| {
+        rule.api_groups.iter().flatten().any(|g| g == group)
+            && rule.resources.iter().flatten().any(|r| r == resource)
+            && rule.verbs.iter().any(|v| v == verb)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_cluster_roles_allow_every_request_and_nothing_on_secrets() {
+    let server = Server::start(recorded("never")).await;
+    let client = server.client().await;
+    cluster::read(&client, &options(&[], None)).await.unwrap();
+    cluster::read(&client, &options(&["shop"], None))
+        .await
+        .unwrap();
+    for r in server.requests() {
+        let need = rbac_of(&r);
+        assert!(allowed("clusterrole.yaml", &need), "{need:?} of {}", r.path);
+    }
+    assert!(!allowed(
+        "clusterrole.yaml",
+        &("".into(), "secrets".into(), "list")
+    ));
+    let node = real_node(5);
+    let name = node["metadata"]["name"].as_str().unwrap().to_string();
+    let server = Server::start(node_server(node)).await;
+    let client = server.client().await;
+    let targets = [NodeTarget {
+        node: name,
+        pool: Some("pool-1".into()),
+    }];
+    cluster::apply(&client, &targets, true, fast())
+        .await
+        .unwrap();
+    for r in server.requests() {
+        let need = rbac_of(&r);
+        assert!(allowed("apply-clusterrole.yaml", &need), "{need:?}");
+    }
+}
+
+/// A server whose every node exists: GET answers a node of the asked name, PATCH the node
+/// with the apply configuration merged.
+fn any_node(r: &Request) -> (u16, Value) {
+    let Some(name) = r.path.strip_prefix("/api/v1/nodes/") else {
+        return (404, status(404, "NotFound", "not found"));
+    };
+    let node = json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "resourceVersion": "7", "labels": {"kubernetes.io/hostname": name}},
+        "spec": {}});
+    match r.method.as_str() {
+        "GET" => (200, node),
+        _ => {
+            let patch: Value = serde_json::from_str(&r.body).unwrap();
+            let mut after = node;
+            for (k, v) in patch["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                after["metadata"]["labels"][k] = v.clone();
+            }
+            if let Some(taints) = patch["spec"].get("taints") {
+                after["spec"]["taints"] = taints.clone();
+            }
+            (200, after)
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tierplan_apply_dry_runs_a_planned_example_end_to_end() {
+    let server = Server::start(any_node).await;
+    let out = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_tierplan");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/nist-800-190");
+    let planned = std::process::Command::new(bin)
+        .args(["plan", "--quiet", "--out"])
+        .arg(out.path())
+        .arg(&example)
+        .output()
+        .unwrap();
+    assert!(planned.status.success(), "{planned:?}");
+    let plan: tierplan::plan::Plan =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("plan.json")).unwrap())
+            .unwrap();
+    let pooled: usize = plan
+        .pools
+        .iter()
+        .filter(|p| !p.platform)
+        .map(|p| p.nodes.len())
+        .sum();
+    let manifests = out.path().join("manifests");
+    let kubeconfig = server.kubeconfig.clone();
+    let applied = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .arg("apply")
+            .arg(&manifests)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&applied.stdout);
+    assert!(applied.status.success(), "{applied:?}");
+    assert!(
+        stdout.starts_with(&format!(
+            "dry run (server-side, nothing written): {pooled} node(s) would change"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("  label + {POOL_LABEL}=")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("run again with --yes"), "{stdout}");
+    let patches: Vec<Request> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .collect();
+    assert_eq!(patches.len(), pooled);
+    assert!(patches
+        .iter()
+        .all(|r| r.query.get("dryRun").map(String::as_str) == Some("All")));
 }
