@@ -26,6 +26,9 @@
 //!   API server answers 409 and nothing is lost; `force` is then safe, since it overrides
 //!   only the value tierplan just read, and is needed, since the list's current owner (the
 //!   kubelet or a controller, by Update) would otherwise make every change a conflict.
+//! - `force` also covers the pool label: a label another manager set (`kubectl label`, by
+//!   `nodes/label.sh`) with another value would otherwise conflict. Changing a value is not
+//!   removing it, and the key is tierplan's own; it then takes over the key.
 //! - Once tierplan's Apply owns `spec.taints`, every later apply must carry the list again:
 //!   an apply that omits a field its manager owns removes it. So the list is sent whenever
 //!   it changes or tierplan's Apply owns it.

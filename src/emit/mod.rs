@@ -28,7 +28,8 @@ pub const POOL_TAINT_KEY: &str = "node-restriction.kubernetes.io/tierplan-pool";
 /// Pod-template label naming the pool a workload's pods belong to (read by the admission
 /// policy).
 pub const POD_POOL_LABEL: &str = "tierplan.io/pool";
-/// Field manager for server-side apply of the admission objects and NodePools.
+/// Field manager for server-side apply of the admission objects and NodePools, and of the
+/// node labels and taints `tierplan apply` sets.
 pub const FIELD_MANAGER: &str = "tierplan";
 
 mod karpenter;
