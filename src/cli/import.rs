@@ -12,8 +12,14 @@ use tierplan::output::OutDir;
 pub struct Args {
     /// Kubernetes manifests or `kubectl get -o yaml|json` dumps (and tierplan documents, such
     /// as the Policy whose `kubernetes` settings and `defaults` apply), files or directories.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "cluster")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: super::cluster::ClusterArgs,
+    /// With --cluster: also save what was read, as one `kind: List` JSON file that any
+    /// command reads offline in place of --cluster.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub snapshot: Option<PathBuf>,
     /// Output directory: `workloads.yaml`, `nodes.yaml`, `policy.yaml` (when a Policy was
     /// read or made) and `warnings.txt`.
     #[arg(long, default_value = "tierplan-import")]
@@ -26,7 +32,12 @@ pub struct Args {
 /// Runs `tierplan import`: exit 0 when every object was read, 2 on problems (all listed).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = OutDir::new(&args.out, args.force)?;
-    let (docs, diags) = input::read_paths(&args.paths);
+    let live = super::cluster::source(&args.cluster, args.snapshot.as_deref())?;
+    let (docs, diags) = input::read_paths_and(
+        &args.paths,
+        live.as_ref()
+            .map(|(name, bytes)| (name.as_path(), bytes.as_slice())),
+    );
     if !diags.is_empty() {
         eprint!("{}", input::InputError::new(diags));
         eprintln!("nothing was written");

@@ -1,6 +1,8 @@
 //! The command line's shared pieces: printing, reading plans and inputs, solve options, and
 //! writing a plan's directory (plan.json and manifests), for `plan` and `whatif` alike.
 
+pub mod apply;
+pub mod cluster;
 pub mod import;
 pub mod whatif;
 
@@ -113,7 +115,15 @@ pub fn read_plan(path: &std::path::Path) -> Result<Plan, String> {
 
 /// Loads and validates the input, printing every problem; `None` when it is invalid.
 pub fn load(paths: &[PathBuf]) -> Option<model::Model> {
-    let (docs, diags) = input::read_paths(paths);
+    load_and(paths, None)
+}
+
+/// As [`load`], with a live cluster's snapshot (see [`cluster::source`]) read beside `paths`.
+pub fn load_and(paths: &[PathBuf], extra: Option<&(PathBuf, Vec<u8>)>) -> Option<model::Model> {
+    let (docs, diags) = input::read_paths_and(
+        paths,
+        extra.map(|(name, bytes)| (name.as_path(), bytes.as_slice())),
+    );
     if let Some(summary) = &docs.kubernetes {
         eprintln!("{}", import_line(summary));
         if !summary.warnings.is_empty() {
