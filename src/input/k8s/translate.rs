@@ -359,7 +359,7 @@ fn quantities(amounts: &Amounts) -> BTreeMap<String, Quantity> {
     let text = |r: &str, a: u64| match Unit::for_resource(r) {
         Unit::Whole if a > 0 => [("Gi", 30), ("Mi", 20), ("Ki", 10)]
             .iter()
-            .find(|(_, shift)| a % (1 << shift) == 0)
+            .find(|(_, shift)| a.is_multiple_of(1 << shift))
             .map_or(a.to_string(), |(suffix, shift)| {
                 format!("{}{suffix}", a >> shift)
             }),
