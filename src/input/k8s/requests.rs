@@ -337,10 +337,7 @@ mod tests {
         // limit.
         let r = pod_requests("spec", &spec("containers:\n- {name: a, resources: {requests: {cpu: '1'}, limits: {cpu: '2', nvidia.com/gpu: '1'}}}\n"), &[], None).unwrap();
         assert_eq!(r.total, amounts_of(&[("cpu", 1000), ("nvidia.com/gpu", 1)]));
-        assert_eq!(
-            r.missing,
-            [("spec.containers[0] (a)".to_string(), "memory")]
-        );
+        assert_eq!(r.missing, [("a".to_string(), "memory")]);
         assert!(
             r.notes[0].contains("limits taken as requests for nvidia.com/gpu"),
             "{:?}",
@@ -402,13 +399,7 @@ mod tests {
         assert!(r.total.is_empty());
         assert_eq!(
             r.missing,
-            [
-                ("spec.template.spec.containers[0] (app)".to_string(), "cpu"),
-                (
-                    "spec.template.spec.containers[0] (app)".to_string(),
-                    "memory"
-                )
-            ]
+            [("app".to_string(), "cpu"), ("app".to_string(), "memory")]
         );
     }
 
