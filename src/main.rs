@@ -89,6 +89,10 @@ enum Command {
     /// plan with minimal disruption, and compare them in one table; `whatif merge` joins
     /// the results of sharded runs.
     Whatif(Box<cli::whatif::Args>),
+    /// Audit a running cluster (a `kubectl get -o yaml` dump) against the Policy: nodes that
+    /// mix tiers, escape routes, wildcard tolerations, self-set tier labels, drift from a
+    /// plan, the admission policy, untiered workloads. Exit 1 when anything is found.
+    Audit(cli::audit::Args),
     /// Write the JSON Schemas of the input kinds and of plan.json into DIR.
     Schemas {
         #[arg(default_value = "schemas")]
@@ -273,6 +277,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Whatif(args) => cli::whatif::run(*args),
+        Command::Audit(args) => cli::audit::run(args),
         Command::Schemas { dir, force } => {
             let schemas = schema::all();
             let files: Vec<(&str, &[u8])> = schemas
