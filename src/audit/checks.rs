@@ -306,7 +306,10 @@ pub fn mixed_nodes(view: &View, out: &mut Vec<Finding>) -> Vec<MatrixRow> {
             Some(attr) => format!("they differ on `{attr}`"),
             None => "one of them is dedicated".to_string(),
         };
-        let classes: Vec<String> = row.iter().map(|(c, n)| format!("{c} ({n} pods)")).collect();
+        let classes: Vec<String> = row
+            .iter()
+            .map(|(c, n)| format!("{c} ({n} pod{})", if *n == 1 { "" } else { "s" }))
+            .collect();
         let message = format!(
             "node {node} runs pods of classes the Policy keeps on separate hosts: {}; e.g. {} and {}: {why}",
             classes.join(", "),
@@ -470,5 +473,45 @@ pub fn untiered(view: &View, out: &mut Vec<Finding>) {
             view.input.prefix
         );
         out.push(finding(Rule::Untiered, None, message, vec![subject]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::filter::NodeView;
+    use k8s_openapi::api::core::v1::{NodeSpec, Toleration};
+
+    /// A cordoned node keeps off pods that do not tolerate
+    /// `node.kubernetes.io/unschedulable:NoSchedule` (the `NodeUnschedulable` plugin of
+    /// kube-scheduler, pkg/scheduler/framework/plugins/nodeunschedulable), as a taint would.
+    #[test]
+    fn a_cordon_filters_like_the_unschedulable_taint() {
+        let node = Node {
+            spec: Some(NodeSpec {
+                unschedulable: Some(true),
+                ..NodeSpec::default()
+            }),
+            ..Node::default()
+        };
+        let taints = effective_taints(&node);
+        let labels = BTreeMap::new();
+        let view = NodeView {
+            name: "n",
+            labels: &labels,
+            taints: &taints,
+        };
+        let plain = PodFilter::new(&PodSpec::default());
+        assert!(plain.schedulable(&view).is_err());
+        let tolerant = PodFilter::new(&PodSpec {
+            tolerations: Some(vec![Toleration {
+                key: Some("node.kubernetes.io/unschedulable".into()),
+                operator: Some("Exists".into()),
+                effect: Some("NoSchedule".into()),
+                ..Toleration::default()
+            }]),
+            ..PodSpec::default()
+        });
+        assert!(tolerant.schedulable(&view).is_ok());
     }
 }

@@ -44,12 +44,14 @@ pub enum Rule {
     /// DaemonSets.
     WildcardToleration,
     /// A node label that carries tier or pool meaning, which a kubelet may set on its own Node.
+    #[serde(rename = "self-set-tier-label")]
     SelfSetLabel,
     /// Node labels or taints differ from what the plan assigns.
     Drift,
     /// tierplan's admission policy or binding is absent or does not deny.
     Admission,
     /// A workload or pod has no sensitivity, and the Policy gives no default.
+    #[serde(rename = "untiered-workload")]
     Untiered,
 }
 
@@ -315,5 +317,20 @@ fn finding(rule: Rule, node: Option<&str>, message: String, objects: Vec<Subject
         message,
         objects,
         controls: CONTROLS.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_names_and_ids_are_stable_and_unique() {
+        let mut ids = std::collections::BTreeSet::new();
+        for r in Rule::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.name());
+            assert!(ids.insert(r.id()));
+            assert!(CONTROLS.iter().all(|c| r.help().contains(c)), "{r:?}");
+        }
     }
 }

@@ -74,7 +74,7 @@ pub fn self_set_labels(input: &Input, out: &mut Vec<Finding>) {
         }
     }
     for (key, why) in keys.into_iter().filter(|(k, _)| kubelet_may_set(k)) {
-        let nodes: Vec<Subject> = input
+        let mut subjects: Vec<Subject> = input
             .objects
             .nodes
             .iter()
@@ -89,9 +89,23 @@ pub fn self_set_labels(input: &Input, out: &mut Vec<Finding>) {
             .collect();
         let message = format!(
             "node label `{key}` decides where tiers run ({why}), but lies outside `{NODE_RESTRICTION}/`: a node's own kubelet may set it (NodeRestriction admission) and so attract another tier's pods; {} node(s) carry it",
-            nodes.len()
+            subjects.len()
         );
-        out.push(finding(Rule::SelfSetLabel, None, message, nodes));
+        // The Policy that relies on the label, so that the finding has a file to point at.
+        if let Some(origin) = &input.model.policy.origin {
+            let (file, document) = super::located(origin);
+            subjects.push(Subject {
+                kind: "Policy".into(),
+                namespace: String::new(),
+                name: "spec.nodeRequirements".into(),
+                pods: Vec::new(),
+                class: None,
+                present: true,
+                file,
+                document,
+            });
+        }
+        out.push(finding(Rule::SelfSetLabel, None, message, subjects));
     }
 }
 

@@ -22,7 +22,7 @@ pub fn table(report: &Report) -> String {
         .count();
     let _ = writeln!(
         out,
-        "tierplan audit: {} nodes, {} running pods, {} owners: {} ({errors} errors, {} warnings)",
+        "tierplan audit: {} nodes, {} running pods, {} owners: {} ({errors} error(s), {} warning(s))",
         count("nodes"),
         count("pods"),
         count("owners"),
