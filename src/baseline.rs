@@ -8,6 +8,7 @@
 
 use crate::model::{cost_from_micros, Model};
 use crate::plan::{self, Objective, Placement, Plan, Pool, Status, Unmet, Unplaced};
+use crate::policy::{self, Ineligible};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -87,6 +88,11 @@ impl<'m> Packer<'m> {
         }
     }
 
+    /// The workload's own node affinity, tolerations and the node's cordon admit it.
+    fn admits(&self, w: usize, n: usize) -> bool {
+        policy::constraint_ineligibility(&self.model.workloads[w], &self.model.nodes[n]).is_none()
+    }
+
     /// Labels the workload needs: its own node selector and every matching node requirement.
     fn labels_ok(&self, w: usize, n: usize) -> bool {
         let (w, node) = (&self.model.workloads[w], &self.model.nodes[n]);
@@ -123,7 +129,7 @@ impl<'m> Packer<'m> {
 
     /// A node on which `w` could run if it were empty.
     fn eligible(&self, w: usize, n: usize) -> bool {
-        self.labels_ok(w, n) && self.declares(w, n) && {
+        self.labels_ok(w, n) && self.admits(w, n) && self.declares(w, n) && {
             let overhead = &self.model.policy.node_overhead;
             let (wl, node) = (&self.model.workloads[w], &self.model.nodes[n]);
             (0..wl.requests.len()).all(|r| {
@@ -153,6 +159,7 @@ impl<'m> Packer<'m> {
                 .iter()
                 .all(|&(a, max)| !here.contains_key(&a) || count(w) < max)
             && self.labels_ok(w, n)
+            && self.admits(w, n)
             && self.room(w, n)
     }
 
@@ -197,7 +204,29 @@ impl<'m> Packer<'m> {
             let sel: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
             return vec![format!("no node has the labels {}", sel.join(", "))];
         }
-        let declaring: Vec<usize> = labelled
+        let admitted: Vec<usize> = labelled
+            .iter()
+            .copied()
+            .filter(|&n| self.admits(w, n))
+            .collect();
+        if admitted.is_empty() {
+            let node = &model.nodes[labelled[0]];
+            let why = match policy::constraint_ineligibility(wl, node) {
+                Some(Ineligible::Affinity(unmet)) => {
+                    format!("it matches no nodeAffinity term ({})", unmet.join("; "))
+                }
+                Some(Ineligible::Taint(t)) => format!(
+                    "its taint {}={}:{} is not tolerated",
+                    t.key, t.value, t.effect
+                ),
+                _ => "it is cordoned".to_string(),
+            };
+            return vec![format!(
+                "no node with the required labels admits it by its nodeAffinity, tolerations and cordons (node {}: {why})",
+                node.name
+            )];
+        }
+        let declaring: Vec<usize> = admitted
             .into_iter()
             .filter(|&n| self.declares(w, n))
             .collect();
@@ -524,6 +553,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
                         zone: Some(zone.clone()),
                         cost_micros: ty.cost_micros,
                         taints: Vec::new(),
+                        unschedulable: false,
                     });
                 }
             }

@@ -6,7 +6,7 @@
 //! across the project use it as the oracle, so it is exact (integer arithmetic on amounts and
 //! cost micros) and strict (every claim the plan makes is verified, not only the placements).
 
-use crate::model::{Model, Workload};
+use crate::model::{LabelOperator, Model, Node, TolerationOperator, Workload};
 use crate::plan::{self, Plan, Status};
 use crate::quantity;
 use std::collections::{BTreeMap, BTreeSet};
@@ -685,6 +685,7 @@ impl Checker<'_> {
                         }
                     }
                     missing_labels(node, &labels).is_none()
+                        && scheduling_refusal(w, node).is_none()
                         && w.requests.iter().enumerate().all(|(r, &q)| {
                             q == 0
                                 || node.allocatable[r]
@@ -782,6 +783,10 @@ impl Checker<'_> {
                         node.name, wl.id
                     );
                     self.flag("node-selector", m);
+                }
+                if let Some((rule, problem)) = scheduling_refusal(wl, node) {
+                    let m = format!("node `{}` hosts `{}` but {problem}", node.name, wl.id);
+                    self.flag(rule, m);
                 }
                 for (i, req) in model.policy.node_requirements.iter().enumerate() {
                     if !wl.matches(&req.matches) {
@@ -1094,6 +1099,87 @@ fn headroom_shortfall(model: &Model, pools: &Pools, p: usize, r: usize) -> Optio
     let k = model.policy.node_failures as usize;
     let left: u128 = capacity.iter().skip(k).sum();
     (left < demand).then_some((demand, left))
+}
+
+/// The taint key of tierplan's pools: tierplan sets and tolerates it itself.
+const OWN_POOL_TAINT: &str = "node-restriction.kubernetes.io/tierplan-pool";
+
+/// Which of kube-scheduler's filters keeps `w` off `node` by the workload's own constraints,
+/// as (rule, why): `NodeAffinity` (some required term whose every expression holds),
+/// `NodeUnschedulable` (a cordoned node, unless the pod tolerates
+/// `node.kubernetes.io/unschedulable:NoSchedule`) and `TaintToleration` (every `NoSchedule`
+/// and `NoExecute` taint but the pool's tolerated). Written apart from `policy`, on purpose.
+fn scheduling_refusal(w: &Workload, node: &Node) -> Option<(&'static str, String)> {
+    if !w.node_affinity.is_empty() {
+        let term_holds = |t: &crate::model::AffinityTerm| {
+            let mut any = false;
+            for e in &t.expressions {
+                any = true;
+                if !label_expression_holds(&e.operator, node.labels.get(&e.key)) {
+                    return false;
+                }
+            }
+            any // an empty term selects no node
+        };
+        if !w.node_affinity.iter().any(term_holds) {
+            return Some((
+                "node-affinity",
+                format!(
+                    "matches none of its {} nodeAffinity term(s)",
+                    w.node_affinity.len()
+                ),
+            ));
+        }
+    }
+    let tolerated = |key: &str, value: &str, effect: &str| {
+        w.tolerations.iter().any(|t| {
+            let effect_ok = match &t.effect {
+                None => true,
+                Some(e) => e == effect,
+            };
+            let key_ok = t.key.is_empty() || t.key == key;
+            let value_ok = match &t.operator {
+                TolerationOperator::Exists => true,
+                TolerationOperator::Equal(v) => v == value,
+            };
+            effect_ok && key_ok && value_ok
+        })
+    };
+    if node.unschedulable && !tolerated("node.kubernetes.io/unschedulable", "", "NoSchedule") {
+        return Some((
+            "cordoned",
+            "the node is cordoned (unschedulable) and the workload does not tolerate node.kubernetes.io/unschedulable:NoSchedule".into(),
+        ));
+    }
+    for t in &node.taints {
+        let filters = matches!(t.effect.as_str(), "NoSchedule" | "NoExecute");
+        if filters && t.key != OWN_POOL_TAINT && !tolerated(&t.key, &t.value, &t.effect) {
+            return Some((
+                "toleration",
+                format!(
+                    "the node's taint {}={}:{} is not tolerated",
+                    t.key, t.value, t.effect
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Whether a node label `value` (absent: `None`) satisfies `op`, as Kubernetes' label
+/// requirements read it; `Gt` and `Lt` compare the value as a decimal `i64`.
+fn label_expression_holds(op: &LabelOperator, value: Option<&String>) -> bool {
+    let number = value.and_then(|v| v.parse::<i64>().ok());
+    match (op, value) {
+        (LabelOperator::Exists, v) => v.is_some(),
+        (LabelOperator::DoesNotExist, v) => v.is_none(),
+        (LabelOperator::In(vs), Some(v)) => vs.iter().any(|x| x == v),
+        (LabelOperator::In(_), None) => false,
+        (LabelOperator::NotIn(vs), Some(v)) => vs.iter().all(|x| x != v),
+        (LabelOperator::NotIn(_), None) => true,
+        (LabelOperator::Gt(n), _) => number.is_some_and(|x| x > *n),
+        (LabelOperator::Lt(n), _) => number.is_some_and(|x| x < *n),
+    }
 }
 
 /// Which labels of `selector` the node lacks or carries with another value, if any.
@@ -2337,5 +2423,51 @@ mod tests {
     fn ranges_compress_indices() {
         assert_eq!(ranges([0, 1, 2, 4, 6, 7].into_iter()), "0-2, 4, 6-7");
         assert_eq!(ranges(std::iter::empty()), "");
+    }
+
+    #[test]
+    fn the_checker_reads_manifest_constraints_as_kube_scheduler_does() {
+        for &(what, spec, labels, node_spec, admitted) in crate::testing::CONSTRAINT_CASES {
+            let m = crate::testing::constraint_case(spec, labels, node_spec);
+            let found = scheduling_refusal(&m.workloads[0], &m.nodes[0]);
+            assert_eq!(found.is_none(), admitted, "{what}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn the_own_pool_taint_key_is_the_emitted_one() {
+        assert_eq!(OWN_POOL_TAINT, crate::emit::POOL_TAINT_KEY);
+    }
+
+    #[test]
+    fn a_replica_on_a_node_its_constraints_refuse_is_flagged() {
+        let m = crate::testing::model(&[
+            &crate::testing::workload("w", "sensitivity: public, resources: {cpu: 1}"),
+            &crate::testing::node(
+                "n",
+                "",
+                "allocatable: {cpu: 4}, taints: [{key: gpu, value: 'yes', effect: NoSchedule}]",
+            ),
+        ]);
+        let mut plan = crate::solve(&m, &crate::SolveOptions::default()).plan;
+        assert_eq!(plan.status, Status::Infeasible);
+        assert!(
+            plan.unplaced[0].reasons[0].contains("carry the taint gpu=yes:NoSchedule"),
+            "{:?}",
+            plan.unplaced
+        );
+        // Forge the placement the planner refused.
+        plan.unplaced.clear();
+        plan.status = Status::Feasible;
+        plan.placements.push(crate::plan::Placement {
+            workload: "default/w".into(),
+            replica: 0,
+            node: "n".into(),
+        });
+        let report = check(&m, &plan);
+        assert!(
+            report.violations.iter().any(|v| v.rule == "toleration"),
+            "{report}"
+        );
     }
 }

@@ -100,6 +100,9 @@
 //! - [`output`]: writing results safely;
 //! - [`schema`]: the JSON Schemas of the input kinds and of `plan.json`.
 //!
+//! With the `cluster` feature (on with `cli`): `cluster`, reading live clusters and
+//! applying node labels and taints through kube-rs.
+//!
 //! With the `bench` feature: `generate` (seeded instances of any size), `convert`
 //! (published benchmark instances to tierplan YAML) and `bench` (the benchmark suites).
 #![deny(missing_docs)]
@@ -110,6 +113,8 @@ pub mod baseline;
 pub mod bench;
 pub mod boundary;
 pub mod check;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 #[cfg(feature = "bench")]
 pub mod convert;
 pub mod diff;

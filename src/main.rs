@@ -60,6 +60,8 @@ enum Command {
         /// pools, unused nodes, disruption, files written) for scripts.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         output: Format,
+        #[command(flatten)]
+        cluster: cli::cluster::ClusterArgs,
     },
     /// Re-verify a plan against the inputs, independently of the planner.
     Check {
@@ -93,6 +95,12 @@ enum Command {
     /// mix tiers, escape routes, wildcard tolerations, self-set tier labels, drift from a
     /// plan, the admission policy, untiered workloads. Exit 1 when anything is found.
     Audit(cli::audit::Args),
+    /// Read Kubernetes manifests, `kubectl get -o yaml|json` dumps or snapshots and write the
+    /// tierplan documents they amount to, each value annotated with where it came from.
+    Import(cli::import::Args),
+    /// Set the plan's pool labels and taints on the nodes of a live cluster (server-side
+    /// apply, field manager `tierplan`): a server-side dry run with a diff unless --yes.
+    Apply(cli::apply::Args),
     /// Write the JSON Schemas of the input kinds and of plan.json into DIR.
     Schemas {
         #[arg(default_value = "schemas")]
@@ -137,6 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             verbose,
             quiet,
             output,
+            cluster,
         } => {
             let mut options = solve_options(&budget, stability)?;
             if let Some(path) = &previous {
@@ -155,7 +164,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Refused before planning rather than after, so that nobody waits for nothing.
             let out = OutDir::new(&out, force)?;
             out.check(PLAN_FILE)?;
-            let Some(model) = load(&paths) else {
+            let live = cli::cluster::source(&cluster, None)?;
+            let Some(model) = cli::load_and(&paths, live.as_ref()) else {
                 return Ok(ExitCode::from(2));
             };
             if let Some(warning) = report::zone_warning(&model) {
@@ -278,6 +288,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Whatif(args) => cli::whatif::run(*args),
         Command::Audit(args) => cli::audit::run(args),
+        Command::Import(args) => cli::import::run(args),
+        Command::Apply(args) => cli::apply::run(args),
         Command::Schemas { dir, force } => {
             let schemas = schema::all();
             let files: Vec<(&str, &[u8])> = schemas

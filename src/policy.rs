@@ -3,7 +3,11 @@
 //! Owns the derivations the solver relies on. The checker deliberately re-derives the same
 //! rules on its own (see `check`), so a mistake here cannot hide itself.
 
-use crate::model::{Model, Node, Workload};
+use crate::emit::POOL_TAINT_KEY;
+use crate::model::{
+    AffinityTerm, LabelExpression, LabelOperator, Model, Node, Taint, Toleration,
+    TolerationOperator, Workload, UNSCHEDULABLE_TAINT_KEY,
+};
 use std::collections::BTreeMap;
 
 /// A set of workloads with equal values on every `separateBy` attribute (a dedicated
@@ -178,6 +182,9 @@ pub fn ineligibility(
             return Some(Ineligible::Label(k.clone(), v.clone()));
         }
     }
+    if let Some(why) = constraint_ineligibility(w, node) {
+        return Some(why);
+    }
     let overhead = &model.policy.node_overhead;
     for (r, &req) in w.requests.iter().enumerate() {
         if req == 0 {
@@ -203,6 +210,98 @@ pub enum Ineligible {
     Undeclared(usize),
     /// One replica exceeds the node's capacity after overhead (resource, capacity).
     TooSmall(usize, u64),
+    /// The node matches no term of the workload's required node affinity: per term, the
+    /// first expression it fails.
+    Affinity(Vec<String>),
+    /// The node is cordoned and the workload does not tolerate
+    /// `node.kubernetes.io/unschedulable:NoSchedule`.
+    Cordoned,
+    /// A `NoSchedule` or `NoExecute` taint of the node that no toleration of the workload
+    /// tolerates (the first, in the node's sorted order).
+    Taint(Taint),
+}
+
+/// Why the workload's own scheduling constraints keep it off `node`, as kube-scheduler's
+/// filters decide: `NodeAffinity` (required terms), `NodeUnschedulable` and
+/// `TaintToleration`. The pool taint is tierplan's to set and tolerate, so it is left out.
+pub fn constraint_ineligibility(w: &Workload, node: &Node) -> Option<Ineligible> {
+    if !w.node_affinity.is_empty()
+        && !w
+            .node_affinity
+            .iter()
+            .any(|t| term_matches(t, &node.labels))
+    {
+        let unmet = w
+            .node_affinity
+            .iter()
+            .map(|t| {
+                match t
+                    .expressions
+                    .iter()
+                    .find(|e| !expression_matches(e, &node.labels))
+                {
+                    Some(e) => e.to_string(),
+                    None => "an empty term, which matches no node".to_string(),
+                }
+            })
+            .collect();
+        return Some(Ineligible::Affinity(unmet));
+    }
+    // kube-scheduler's NodeUnschedulable filter: a cordoned node takes a pod only if the pod
+    // tolerates this taint, whether or not the node carries it.
+    let cordon = Taint {
+        key: UNSCHEDULABLE_TAINT_KEY.into(),
+        value: String::new(),
+        effect: "NoSchedule".into(),
+    };
+    if node.unschedulable && !w.tolerations.iter().any(|t| tolerates(t, &cordon)) {
+        return Some(Ineligible::Cordoned);
+    }
+    node.taints
+        .iter()
+        .filter(|t| t.key != POOL_TAINT_KEY)
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        .find(|t| !w.tolerations.iter().any(|tol| tolerates(tol, t)))
+        .map(|t| Ineligible::Taint(t.clone()))
+}
+
+/// `NodeSelectorTerm` matching (k8s.io/component-helpers/scheduling/corev1/nodeaffinity):
+/// every expression holds; a term without expressions matches nothing.
+pub fn term_matches(term: &AffinityTerm, labels: &BTreeMap<String, String>) -> bool {
+    !term.expressions.is_empty()
+        && term
+            .expressions
+            .iter()
+            .all(|e| expression_matches(e, labels))
+}
+
+/// `labels.Requirement.Matches` (k8s.io/apimachinery/pkg/labels/selector.go): `NotIn` and
+/// `DoesNotExist` hold without the label; `Gt`/`Lt` need it, as a base-10 `i64`.
+pub fn expression_matches(e: &LabelExpression, labels: &BTreeMap<String, String>) -> bool {
+    let value = labels.get(&e.key);
+    match &e.operator {
+        LabelOperator::In(values) => value.is_some_and(|v| values.contains(v)),
+        LabelOperator::NotIn(values) => value.is_none_or(|v| !values.contains(v)),
+        LabelOperator::Exists => value.is_some(),
+        LabelOperator::DoesNotExist => value.is_none(),
+        LabelOperator::Gt(n) => value
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_some_and(|v| v > *n),
+        LabelOperator::Lt(n) => value
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_some_and(|v| v < *n),
+    }
+}
+
+/// `Toleration.ToleratesTaint` (k8s.io/api/core/v1/toleration.go): the effect matches when
+/// the toleration names none, the key when it is empty, and the value under `Exists` always.
+pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
+    t.effect.as_ref().is_none_or(|e| *e == taint.effect)
+        && (t.key.is_empty() || t.key == taint.key)
+        && match &t.operator {
+            TolerationOperator::Equal(v) => *v == taint.value,
+            TolerationOperator::Exists => true,
+        }
 }
 
 #[cfg(test)]
@@ -363,5 +462,73 @@ mod tests {
         );
         assert_eq!(usable_capacity(&m, n)[cpu], Some(3500));
         assert_eq!(usable_capacity(&m, n)[gpu], None);
+    }
+
+    #[test]
+    fn manifest_constraints_decide_eligibility_as_kube_scheduler_does() {
+        for &(what, spec, labels, node_spec, admitted) in crate::testing::CONSTRAINT_CASES {
+            let m = crate::testing::constraint_case(spec, labels, node_spec);
+            let w = &m.workloads[0];
+            let found = constraint_ineligibility(w, &m.nodes[0]);
+            assert_eq!(found.is_none(), admitted, "{what}: {found:?}");
+            // Through the whole eligibility, and the solver's node types, too.
+            let labels = required_labels(&m, w).unwrap();
+            assert_eq!(
+                ineligibility(&m, w, &labels, &m.nodes[0]).is_none(),
+                admitted,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_key_with_exists_tolerates_every_taint() {
+        // `Toleration.ToleratesTaint`: an empty key matches every key, `Exists` every value,
+        // no effect every effect. The model refuses such a toleration (E069); the rule holds.
+        let every = Toleration {
+            key: String::new(),
+            operator: TolerationOperator::Exists,
+            effect: None,
+        };
+        let only = Toleration {
+            effect: Some("NoSchedule".into()),
+            ..every.clone()
+        };
+        for (key, value, effect) in [("gpu", "yes", "NoSchedule"), ("a.io/b", "", "NoExecute")] {
+            let taint = Taint {
+                key: key.into(),
+                value: value.into(),
+                effect: effect.into(),
+            };
+            assert!(tolerates(&every, &taint));
+            assert_eq!(tolerates(&only, &taint), effect == "NoSchedule");
+        }
+    }
+
+    #[test]
+    fn the_reason_names_the_rule_that_excluded_the_node() {
+        let case = |spec, node_spec| {
+            let m = crate::testing::constraint_case(spec, "", node_spec);
+            constraint_ineligibility(&m.workloads[0], &m.nodes[0])
+        };
+        assert_eq!(
+            case("nodeAffinity: [{matchExpressions: [{key: gpu, operator: Exists}]}, {matchExpressions: [{key: zone, operator: In, values: [a, b]}]}]", "allocatable: {cpu: 4}"),
+            Some(Ineligible::Affinity(vec!["gpu Exists".into(), "zone In (a, b)".into()]))
+        );
+        assert_eq!(
+            case("", "allocatable: {cpu: 4}, unschedulable: true"),
+            Some(Ineligible::Cordoned)
+        );
+        assert_eq!(
+            case(
+                "",
+                "allocatable: {cpu: 4}, taints: [{key: gpu, effect: NoExecute}]"
+            ),
+            Some(Ineligible::Taint(Taint {
+                key: "gpu".into(),
+                value: String::new(),
+                effect: "NoExecute".into()
+            }))
+        );
     }
 }

@@ -181,7 +181,7 @@ impl fmt::Display for Display {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.unit, self.bytes) {
             (Unit::Milli, _) => {
-                if self.amount % 1000 == 0 {
+                if self.amount.is_multiple_of(1000) {
                     write!(f, "{}", self.amount / 1000)
                 } else {
                     write!(f, "{}m", self.amount)

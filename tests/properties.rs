@@ -17,8 +17,9 @@ use proptest::test_runner::TestRunner;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use tierplan::check::check;
 use tierplan::input::wire::{
-    Document, HeadroomSpec, Metadata, NodeDoc, NodeRequirementSpec, NodeSpec, PolicyDoc,
-    PolicySpec, Quantity, WorkloadDoc, WorkloadSpec, API_VERSION,
+    Document, HeadroomSpec, Metadata, NodeDoc, NodeRequirementSpec, NodeSelectorRequirementSpec,
+    NodeSelectorTermSpec, NodeSpec, PolicyDoc, PolicySpec, Quantity, TaintSpec, TolerationSpec,
+    WorkloadDoc, WorkloadSpec, API_VERSION,
 };
 use tierplan::input::{Documents, Origin};
 use tierplan::model::{self, Model, Workload};
@@ -940,6 +941,100 @@ fn agreement(plan: &Plan, optimum: Option<u64>) -> Result<(), String> {
     }
 }
 
+fn expression(key: &str, operator: &str, values: &[&str]) -> NodeSelectorRequirementSpec {
+    NodeSelectorRequirementSpec {
+        key: key.into(),
+        operator: operator.into(),
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+fn term(expressions: Vec<NodeSelectorRequirementSpec>) -> NodeSelectorTermSpec {
+    NodeSelectorTermSpec {
+        match_expressions: expressions,
+    }
+}
+
+fn toleration(key: &str, operator: &str, value: &str, effect: &str) -> TolerationSpec {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    TolerationSpec {
+        key: some(key),
+        operator: some(operator),
+        value: some(value),
+        effect: some(effect),
+    }
+}
+
+/// Layers manifest constraints on generated documents (issue 17): per workload one of none,
+/// node affinity with each operator (one or two ORed terms), or tolerations; per node one of
+/// none, a `NoSchedule`, `NoExecute` or `PreferNoSchedule` taint, a cordon, or a cordon with
+/// the scheduler's taint, and sometimes a numeric label.
+fn constrain(docs: &mut Documents, picks: &[(u8, u8)]) {
+    for (i, (_, doc)) in docs.workloads.iter_mut().enumerate() {
+        let spec = &mut doc.spec;
+        match picks[i % picks.len()].0 % 9 {
+            1 => spec.node_affinity = vec![term(vec![expression("disk", "In", &["ssd"])])],
+            2 => spec.node_affinity = vec![term(vec![expression("disk", "NotIn", &["ssd"])])],
+            3 => {
+                spec.node_affinity = vec![
+                    term(vec![expression("hardened", "DoesNotExist", &[])]),
+                    term(vec![expression("cores", "Gt", &["4"])]),
+                ]
+            }
+            4 => {
+                spec.node_affinity = vec![term(vec![
+                    expression("cores", "Lt", &["16"]),
+                    expression("disk", "Exists", &[]),
+                ])]
+            }
+            5 => spec.tolerations = vec![toleration("gpu", "Exists", "", "")],
+            6 => {
+                spec.tolerations = vec![
+                    toleration("gpu", "Equal", "yes", "NoSchedule"),
+                    toleration("dedicated", "Equal", "ci", "NoExecute"),
+                ]
+            }
+            7 => {
+                spec.tolerations = vec![toleration(
+                    "node.kubernetes.io/unschedulable",
+                    "Exists",
+                    "",
+                    "NoSchedule",
+                )]
+            }
+            8 => spec.tolerations = vec![toleration("dedicated", "Exists", "", "NoSchedule")],
+            _ => {}
+        }
+    }
+    for (j, (_, doc)) in docs.nodes.iter_mut().enumerate() {
+        let taint = |key: &str, value: &str, effect: &str| TaintSpec {
+            key: key.into(),
+            value: Some(value.into()),
+            effect: effect.into(),
+        };
+        let pick = picks[(j + 3) % picks.len()].1;
+        match pick % 7 {
+            1 => doc.spec.taints = vec![taint("gpu", "yes", "NoSchedule")],
+            2 => doc.spec.taints = vec![taint("dedicated", "ci", "NoExecute")],
+            3 => doc.spec.taints = vec![taint("spot", "true", "PreferNoSchedule")],
+            4 => doc.spec.unschedulable = true,
+            5 => {
+                doc.spec.unschedulable = true;
+                doc.spec.taints = vec![TaintSpec {
+                    key: "node.kubernetes.io/unschedulable".into(),
+                    value: None,
+                    effect: "NoSchedule".into(),
+                }];
+            }
+            _ => {}
+        }
+        if pick / 7 % 2 == 1 {
+            let cores = ["2", "8", "16", "x"][usize::from(pick / 14) % 4];
+            doc.metadata.labels.insert("cores".into(), cores.into());
+        }
+    }
+}
+
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 64,
@@ -954,6 +1049,25 @@ proptest! {
     #[test]
     fn every_plan_passes_check(g in gen_strategy()) {
         let docs = to_documents(&g);
+        let yaml = docs.to_yaml();
+        let m = build(docs);
+        let plan = plan_of(&m);
+        let report = check(&m, &plan);
+        prop_assert!(report.is_consistent(), "{report}\n{}\ninput:\n{yaml}", plan.to_json());
+        if plan.status != Status::Infeasible {
+            prop_assert!(report.is_valid(), "{report}\n{}\ninput:\n{yaml}", plan.to_json());
+        }
+    }
+
+    /// Issue 17: node affinity, tolerations, taints and cordons honoured by every plan, as
+    /// the checker (with its own reading of kube-scheduler's filters) verifies.
+    #[test]
+    fn plans_with_manifest_constraints_pass_check(
+        g in gen_strategy(),
+        picks in prop::collection::vec(any::<(u8, u8)>(), 1..12),
+    ) {
+        let mut docs = to_documents(&g);
+        constrain(&mut docs, &picks);
         let yaml = docs.to_yaml();
         let m = build(docs);
         let plan = plan_of(&m);

@@ -279,6 +279,9 @@ fn read_tier(input: &Input, owner: &Owner, origin: &Origin, layers: &Layers) -> 
         co_location: Vec::new(),
         node_selector: BTreeMap::new(),
         controller: Controller::Deployment,
+        // Placement rules play no part in whether two tiers may share a node.
+        node_affinity: Vec::new(),
+        tolerations: Vec::new(),
     }))
 }
 

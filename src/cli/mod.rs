@@ -2,6 +2,9 @@
 //! writing a plan's directory (plan.json and manifests), for `plan` and `whatif` alike.
 
 pub mod audit;
+pub mod apply;
+pub mod cluster;
+pub mod import;
 pub mod whatif;
 
 use std::io::Read;
@@ -113,7 +116,23 @@ pub fn read_plan(path: &std::path::Path) -> Result<Plan, String> {
 
 /// Loads and validates the input, printing every problem; `None` when it is invalid.
 pub fn load(paths: &[PathBuf]) -> Option<model::Model> {
-    match model::build_from_paths(paths) {
+    load_and(paths, None)
+}
+
+/// As [`load`], with a live cluster's snapshot (see [`cluster::source`]) read beside `paths`.
+pub fn load_and(paths: &[PathBuf], extra: Option<&(PathBuf, Vec<u8>)>) -> Option<model::Model> {
+    let (docs, diags) = input::read_paths_and(
+        paths,
+        extra.map(|(name, bytes)| (name.as_path(), bytes.as_slice())),
+    );
+    if let Some(summary) = &docs.kubernetes {
+        eprintln!("{}", import_line(summary));
+        if !summary.warnings.is_empty() {
+            eprintln!("warning: {} thing(s) read are not enforced or were assumed (`tierplan import` lists them)", summary.warnings.len());
+        }
+    }
+    let read: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    match model::build_read(docs, diags, &read) {
         Ok(m) => Some(m),
         Err(e) => {
             eprint!("{e}");
@@ -172,4 +191,14 @@ pub fn write_plan_dir(
         out.write_replacing(&files, Some(MANIFESTS_DIR))?,
         manifests.len(),
     ))
+}
+
+/// One line on what Kubernetes objects were read, for commands that plan from them.
+pub fn import_line(s: &input::k8s::translate::Summary) -> String {
+    let read: usize = s.read.values().sum();
+    let skipped: usize = s.skipped.values().sum();
+    format!(
+        "read {read} Kubernetes object(s): {} workload(s), {} node(s), {} system DaemonSet(s); {skipped} of other kinds skipped",
+        s.workloads, s.nodes, s.system_daemon_sets
+    )
 }

@@ -28,7 +28,8 @@ pub const POOL_TAINT_KEY: &str = "node-restriction.kubernetes.io/tierplan-pool";
 /// Pod-template label naming the pool a workload's pods belong to (read by the admission
 /// policy).
 pub const POD_POOL_LABEL: &str = "tierplan.io/pool";
-/// Field manager for server-side apply of the admission objects and NodePools.
+/// Field manager for server-side apply of the admission objects and NodePools, and of the
+/// node labels and taints `tierplan apply` sets.
 pub const FIELD_MANAGER: &str = "tierplan";
 
 mod karpenter;
@@ -37,6 +38,7 @@ mod rollout;
 mod workloads;
 
 pub use karpenter::NodePool;
+pub use nodes::{pool_by_node, pool_taint};
 pub use workloads::{PodSpecPatch, PodTemplatePatch, WorkloadPatch};
 
 use crate::model::{names, Model};
@@ -198,14 +200,6 @@ fn pool_of<'p>(plan: &'p Plan, id: &str) -> Option<&'p Pool> {
         .find(|p| p.workloads.iter().any(|w| w == id))
 }
 
-/// The inventory nodes of `pool` (bought nodes are not in the inventory).
-fn inventory_nodes<'m>(model: &'m Model, pool: &Pool) -> Vec<&'m crate::model::Node> {
-    pool.nodes
-        .iter()
-        .filter_map(|n| model.node_index(n).map(|i| &model.nodes[i]))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,7 +247,7 @@ mod tests {
     fn node_scripts_set_the_pool_and_clear_stale_labels_and_taints() {
         let stale = "{key: node-restriction.kubernetes.io/tierplan-pool, value: pool-9, effect: NoSchedule}";
         let m = model(&[
-            &workload("gpu", "sensitivity: public, nodeSelector: {gpu: 'yes'}"),
+            &workload("gpu", "sensitivity: public, nodeSelector: {gpu: 'yes'}, tolerations: [{key: nvidia.com/gpu, value: present, effect: NoSchedule}]"),
             &node(
                 "n1",
                 "gpu: 'yes'",

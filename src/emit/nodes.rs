@@ -18,8 +18,8 @@
 //! The scripts are the applied artefact and the proof's evidence: `tierplan check
 //! --manifests` reads them, not a description of them.
 
-use super::{check_name, inventory_nodes, EmitError, POOL_LABEL, POOL_TAINT_KEY};
-use crate::model::{names, Model, Node, Taint as ModelTaint};
+use super::{check_name, EmitError, POOL_LABEL, POOL_TAINT_KEY};
+use crate::model::{names, Model, Node};
 use crate::plan::Plan;
 use k8s_openapi::api::core::v1::Taint;
 use std::collections::BTreeMap;
@@ -75,16 +75,10 @@ struct Change<'m> {
 /// The scripts, as (path, content), or nothing when no inventory node is in a pool or
 /// carries a tierplan label or taint.
 pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
-    let mut pool_of: BTreeMap<&str, &str> = BTreeMap::new();
-    // Platform nodes stay untainted and unlabelled: pods the plan does not cover run there.
-    for pool in plan.pools.iter().filter(|p| !p.platform) {
-        for node in inventory_nodes(model, pool) {
-            pool_of.insert(&node.name, &pool.name);
-        }
-    }
+    let pool_of = pool_by_node(plan);
     let mut changes: Vec<Change> = Vec::new();
     for node in &model.nodes {
-        let pool = pool_of.get(node.name.as_str()).copied();
+        let pool = pool_of.get(node.name.as_str()).and_then(|p| p.as_deref());
         if pool.is_some() || stale(node) {
             check_name("node name", &node.name, names::dns_subdomain_problem)?;
             changes.push(Change { node, pool });
@@ -138,31 +132,33 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
     Ok(out)
 }
 
+/// The pool whose label and taint each inventory node of `plan` gets, by node name: `None`
+/// for a node of the platform pool or of no pool, which gets neither (and loses those of an
+/// earlier plan). Bought nodes are left out: they get theirs from their NodePool. The data
+/// behind the node scripts, and what `tierplan apply` sets on a live cluster.
+pub fn pool_by_node(plan: &Plan) -> BTreeMap<String, Option<String>> {
+    let mut out = BTreeMap::new();
+    for node in &plan.unused_nodes {
+        out.insert(node.clone(), None);
+    }
+    for pool in &plan.pools {
+        let bought: std::collections::BTreeSet<String> =
+            pool.bought_nodes().into_iter().map(|b| b.name).collect();
+        for node in pool.nodes.iter().filter(|n| !bought.contains(*n)) {
+            // Platform nodes stay untainted and unlabelled: pods the plan does not cover
+            // run there.
+            out.insert(node.clone(), (!pool.platform).then(|| pool.name.clone()));
+        }
+    }
+    out
+}
+
 /// The pool taint: `POOL_TAINT_KEY=<pool>:NoSchedule`.
 pub fn pool_taint(pool: &str) -> Taint {
     Taint {
         key: POOL_TAINT_KEY.into(),
         value: Some(pool.into()),
         effect: "NoSchedule".into(),
-        time_added: None,
-    }
-}
-
-/// The node's own taints, without any pool taint of an earlier tierplan run (an inventory
-/// taken from a cluster where a plan was applied carries one).
-pub fn existing_taints(node: &Node) -> Vec<Taint> {
-    node.taints
-        .iter()
-        .filter(|t| t.key != POOL_TAINT_KEY)
-        .map(taint)
-        .collect()
-}
-
-fn taint(t: &ModelTaint) -> Taint {
-    Taint {
-        key: t.key.clone(),
-        value: (!t.value.is_empty()).then(|| t.value.clone()),
-        effect: t.effect.clone(),
         time_added: None,
     }
 }

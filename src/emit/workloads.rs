@@ -7,13 +7,12 @@
 //! required fields (`selector: {}`, `containers: []`, `schedule: ''`) and the patch would
 //! overwrite the user's.
 
-use super::{
-    admission, check_name, documents, inventory_nodes, nodes, pool_of, EmitError, PatchRef,
-};
+use super::{admission, check_name, documents, pool_of, EmitError, PatchRef};
 use super::{Kustomization, POD_POOL_LABEL, POOL_LABEL, POOL_TAINT_KEY, WORKLOAD_LABEL};
 use crate::boundary;
 use crate::model::{
-    names, Controller, Enforcement, Model, Node as ModelNode, Workload, ZONE_LABEL,
+    names, Controller, Enforcement, LabelExpression, Model, Toleration as ModelToleration,
+    TolerationOperator, Workload, ZONE_LABEL,
 };
 use crate::plan::{Plan, Pool, PLATFORM_POOL};
 use crate::policy;
@@ -228,10 +227,7 @@ fn workload_patch(model: &Model, w: &Workload, pool: &Pool) -> Result<WorkloadPa
         expressions.extend(required.iter().map(|(k, v)| requirement(k, v)));
         let affinity = NodeAffinity {
             required_during_scheduling_ignored_during_execution: Some(NodeSelector {
-                node_selector_terms: vec![NodeSelectorTerm {
-                    match_expressions: Some(expressions),
-                    match_fields: None,
-                }],
+                node_selector_terms: pinned_terms(w, &expressions)?,
             }),
             ..Default::default()
         };
@@ -245,14 +241,11 @@ fn workload_patch(model: &Model, w: &Workload, pool: &Pool) -> Result<WorkloadPa
             ..Default::default()
         }),
     };
+    // A strategic merge patch replaces `tolerations` whole (no patch merge key in
+    // k8s.io/api core/v1 types.go), so the workload's own tolerations, which admitted it to
+    // its nodes' other taints, go beside the pool's.
     let mut tolerations = vec![pool_toleration(&pool.name)];
-    // The pool's nodes that the workload's labels allow may carry taints of their own (a GPU
-    // taint, say); tolerating exactly those keeps the plan's placements possible.
-    tolerations.extend(exact_tolerations(
-        inventory_nodes(model, pool)
-            .into_iter()
-            .filter(|n| required.iter().all(|(k, v)| n.labels.get(k) == Some(v))),
-    ));
+    tolerations.extend(w.tolerations.iter().map(own_toleration));
     let zones = w.min_zones.unwrap_or(1).min(w.replicas);
     let spread = if zones >= 2 && !daemon {
         vec![zone_spread(&label, w.replicas, zones)]
@@ -318,24 +311,64 @@ pub(super) fn pool_toleration(pool: &str) -> Toleration {
     }
 }
 
-/// Exact tolerations of the taints of `nodes` that keep pods off (`NoSchedule`,
-/// `NoExecute`; `PreferNoSchedule` only scores), each once, sorted; never a pool taint.
-fn exact_tolerations<'m>(nodes: impl Iterator<Item = &'m ModelNode>) -> Vec<Toleration> {
-    let taints: BTreeSet<(String, String, String)> = nodes
-        .flat_map(nodes::existing_taints)
-        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
-        .map(|t| (t.key, t.value.unwrap_or_default(), t.effect))
+/// The workload's own toleration as written in a pod spec.
+fn own_toleration(t: &ModelToleration) -> Toleration {
+    let (operator, value) = match &t.operator {
+        TolerationOperator::Equal(v) => ("Equal", Some(v.clone())),
+        TolerationOperator::Exists => ("Exists", None),
+    };
+    Toleration {
+        key: Some(t.key.clone()).filter(|k| !k.is_empty()),
+        operator: Some(operator.into()),
+        value,
+        effect: t.effect.clone(),
+        toleration_seconds: None,
+    }
+}
+
+/// The required node-affinity terms that pin `w` to its pool: `pin` (the pool's label and the
+/// required labels) alone when the workload has no node affinity of its own, else `pin` ANDed
+/// into each of its terms. The patch replaces `nodeSelectorTerms` whole (no merge key), and
+/// the terms are ORed, so the pool must be in every one. An empty term matches no node in
+/// Kubernetes; given the pool's expressions it would match, so it is left out.
+fn pinned_terms(
+    w: &Workload,
+    pin: &[NodeSelectorRequirement],
+) -> Result<Vec<NodeSelectorTerm>, EmitError> {
+    let term = |own: &[LabelExpression]| NodeSelectorTerm {
+        match_expressions: Some(
+            pin.iter()
+                .cloned()
+                .chain(own.iter().map(expression))
+                .collect(),
+        ),
+        match_fields: None,
+    };
+    if w.node_affinity.is_empty() {
+        return Ok(vec![term(&[])]);
+    }
+    let terms: Vec<NodeSelectorTerm> = w
+        .node_affinity
+        .iter()
+        .filter(|t| !t.expressions.is_empty())
+        .map(|t| term(&t.expressions))
         .collect();
-    taints
-        .into_iter()
-        .map(|(key, value, effect)| Toleration {
-            key: Some(key),
-            operator: Some("Equal".into()),
-            value: Some(value),
-            effect: Some(effect),
-            toleration_seconds: None,
-        })
-        .collect()
+    if terms.is_empty() {
+        return Err(EmitError::Workload {
+            workload: w.id.clone(),
+            problem: "every term of its nodeAffinity is empty, so no node can host it".into(),
+        });
+    }
+    Ok(terms)
+}
+
+fn expression(e: &LabelExpression) -> NodeSelectorRequirement {
+    let values = e.operator.values();
+    NodeSelectorRequirement {
+        key: e.key.clone(),
+        operator: e.operator.as_str().into(),
+        values: (!values.is_empty()).then_some(values),
+    }
 }
 
 fn requirement(key: &str, value: &str) -> NodeSelectorRequirement {

@@ -179,7 +179,58 @@ pub fn parse_documents(
         .saturating_mul(bytes.len() as u64)
         .saturating_add(1024);
     let by_ratio = per_file < budget.values_left;
-    let left = Cell::new(per_file.min(budget.values_left));
+    let start = per_file.min(budget.values_left);
+    let left = Cell::new(start);
+    let (strict, mut found) = parse_all(file, text, &left, by_ratio, None);
+    let mut docs: Vec<RawDocument> = strict.into_iter().map(|(d, _)| d).collect();
+    // A key written twice refuses the document, but for Kubernetes objects of kinds tierplan
+    // does not read (a Helm-rendered ConfigMap with a repeated data key): those are read
+    // again with the later value winning, as JSON decoders do, and then skipped anyway.
+    if found.last().is_some_and(|d| d.code == "E007") {
+        let twice = Cell::new(0);
+        left.set(start);
+        let (lenient, lenient_found) = parse_all(file, text, &left, by_ratio, Some(&twice));
+        if lenient_found.is_empty() {
+            let refused = found.pop().expect("an E007");
+            found.clear();
+            docs.clear();
+            for (doc, duplicated) in lenient {
+                let unread = crate::input::k8s::objects::is_kubernetes(&doc.value)
+                    && !crate::input::k8s::objects::reads(&doc.value);
+                if !duplicated || unread {
+                    docs.push(doc);
+                } else if doc.origin == *refused.origin.as_ref().expect("a document") {
+                    found.push(refused.clone());
+                } else {
+                    found.push(Diagnostic::new(
+                        "E007",
+                        Some(&doc.origin),
+                        "",
+                        "a key appears twice in one mapping",
+                        "keep one of them",
+                    ));
+                }
+            }
+        }
+    }
+    diags.extend(found);
+    budget.values_left = budget
+        .values_left
+        .saturating_sub(per_file.min(budget.values_left) - left.get());
+    docs
+}
+
+/// Parses every document of `text`, spending `left`; with `twice`, a key written twice in a
+/// mapping is counted there (the later value wins) instead of refusing the document. Each
+/// document comes with whether it had such a key.
+fn parse_all(
+    file: &Path,
+    text: &str,
+    left: &Cell<u64>,
+    by_ratio: bool,
+    twice: Option<&Cell<usize>>,
+) -> (Vec<(RawDocument, bool)>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
     let refusal = Cell::new(None);
     let mut docs = Vec::new();
     for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
@@ -188,12 +239,17 @@ pub fn parse_documents(
             doc: i + 1,
         };
         let seed = Bounded {
-            left: &left,
+            left,
             refusal: &refusal,
+            twice,
         };
+        let before = twice.map_or(0, Cell::get);
         match seed.deserialize(de) {
             Ok(Value::Null) => {}
-            Ok(value) => docs.push(RawDocument { origin, value }),
+            Ok(value) => {
+                let duplicated = twice.is_some_and(|t| t.get() > before);
+                docs.push((RawDocument { origin, value }, duplicated));
+            }
             Err(e) => {
                 let message = e.to_string();
                 // serde_yaml appends " at line L column C"; the diagnostic carries that apart.
@@ -222,10 +278,7 @@ pub fn parse_documents(
             }
         }
     }
-    budget.values_left = budget
-        .values_left
-        .saturating_sub(per_file.min(budget.values_left) - left.get());
-    docs
+    (docs, diags)
 }
 
 /// YAML that parses but that tierplan refuses while building values.
@@ -309,6 +362,8 @@ struct Bounded<'a> {
     left: &'a Cell<u64>,
     /// Why the last error was raised here rather than by serde_yaml.
     refusal: &'a Cell<Option<Refusal>>,
+    /// Where keys written twice are counted, when they are allowed.
+    twice: Option<&'a Cell<usize>>,
 }
 
 impl Bounded<'_> {
@@ -389,7 +444,9 @@ impl<'de> Visitor<'de> for Bounded<'_> {
         self.spend(0)?;
         let mut mapping = Mapping::new();
         while let Some(key) = map.next_key_seed(self)? {
-            if mapping.contains_key(&key) {
+            if let (true, Some(twice)) = (mapping.contains_key(&key), self.twice) {
+                twice.set(twice.get() + 1);
+            } else if mapping.contains_key(&key) {
                 let shown = match &key {
                     Value::String(s) => format!("`{s}`"),
                     Value::Number(n) => format!("`{n}`"),

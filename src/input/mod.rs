@@ -140,12 +140,24 @@ impl Canonical {
 /// are left out and described in the returned diagnostics, so that validation can still
 /// report the problems of the others in the same run.
 pub fn read_paths(paths: &[PathBuf]) -> (Documents, Vec<Diagnostic>) {
+    read_paths_and(paths, None)
+}
+
+/// As [`read_paths`], with one more file already in memory (a live cluster's snapshot),
+/// named `extra.0` in diagnostics.
+pub fn read_paths_and(
+    paths: &[PathBuf],
+    extra: Option<(&Path, &[u8])>,
+) -> (Documents, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let files = load::expand(paths, &mut diags);
     let mut budget = load::Budget::default();
     let mut raw = Vec::new();
     for file in &files {
         raw.extend(load::read_file(file, &mut budget, &mut diags));
+    }
+    if let Some((name, bytes)) = extra {
+        raw.extend(load::parse_documents(name, bytes, &mut budget, &mut diags));
     }
     type_all(raw, diags)
 }

@@ -1,5 +1,6 @@
 //! Validation: typed wire documents → [`Model`], reporting every problem at once.
 
+use super::constraints::{self, TAINT_EFFECTS};
 use super::{
     labelled_by_karpenter, names, Controller, Enforcement, Model, Node, NodeClassRef,
     NodeRequirement, NodeType, Policy, PoolName, SystemDaemonSet, Taint, Workload,
@@ -44,9 +45,10 @@ pub fn build_from_yaml(name: &str, yaml: &str) -> Result<Model, InputError> {
     build_read(docs, diags, &[name.to_string()])
 }
 
-/// Validates what was read from `read` (with the problems of reading it, `diags`) into a
-/// model, reporting both kinds of problem together.
-fn build_read(
+/// Validates what was read from `read` (with the problems of reading it, `diags`, as
+/// [`input::read_paths`] returns them) into a model, reporting both kinds of problem
+/// together.
+pub fn build_read(
     docs: Documents,
     mut diags: Vec<Diagnostic>,
     read: &[String],
@@ -943,6 +945,8 @@ impl Ctx<'_> {
             co_location: Vec::new(),
             node_selector: s.node_selector.clone(),
             controller,
+            node_affinity: constraints::node_affinity(o, &s.node_affinity, d),
+            tolerations: constraints::tolerations(o, &s.tolerations, d),
         }
     }
 
@@ -1023,6 +1027,7 @@ impl Ctx<'_> {
             zone,
             cost_micros,
             taints,
+            unschedulable: doc.spec.unschedulable,
         }
     }
 
@@ -1220,8 +1225,6 @@ fn node_class_ref(
 /// The most nodes of one type a plan may buy: far beyond any cluster, and small enough that
 /// every count stays exact.
 const MAX_BUY: i64 = 100_000;
-
-const TAINT_EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
 
 fn cost_micros(o: Option<&Origin>, cost: Option<f64>, d: &mut Vec<Diagnostic>) -> u64 {
     let cost = cost.unwrap_or(1.0);
@@ -1787,5 +1790,82 @@ mod tests {
         let e = build_from_paths(&[file]).unwrap_err();
         let codes: Vec<&str> = e.diagnostics.iter().map(|d| d.code).collect();
         assert_eq!(codes, ["E013"]);
+    }
+
+    #[test]
+    fn manifest_constraints_are_validated_all_at_once() {
+        let text = format!(
+            "{NODE}---\n{}",
+            workload(
+                "w",
+                "nodeAffinity: [{matchExpressions: [{key: gpu, operator: Has}, {key: a, operator: In},
+                 {key: b, operator: Exists, values: [x]}, {key: c, operator: Gt, values: ['4', '5']},
+                 {key: d, operator: Lt, values: [four]}, {key: -bad, operator: Exists},
+                 {key: e, operator: NotIn, values: ['-x']}]}],
+                 tolerations: [{operator: Equal, value: x}, {key: f, operator: Exists, value: y},
+                 {key: g, operator: Like}, {key: h, effect: NoRun}, {operator: Exists},
+                 {key: node-restriction.kubernetes.io/tierplan-pool, value: p}, {key: i, value: '-z'}]"
+            )
+        );
+        let e = build_from_yaml("in.yaml", &text).unwrap_err();
+        let found: Vec<(&str, &str)> = e
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.path.as_str()))
+            .collect();
+        let m = "spec.nodeAffinity[0].matchExpressions";
+        for want in [
+            ("E057", format!("{m}[0].operator")),
+            ("E058", format!("{m}[1].values")),
+            ("E058", format!("{m}[2].values")),
+            ("E058", format!("{m}[3].values")),
+            ("E059", format!("{m}[4].values[0]")),
+            ("E064", format!("{m}[5].key")),
+            ("E065", format!("{m}[6].values[0]")),
+            ("E067", "spec.tolerations[0].operator".to_string()),
+            ("E069", "spec.tolerations[0].key".to_string()),
+            ("E067", "spec.tolerations[1].value".to_string()),
+            ("E066", "spec.tolerations[2].operator".to_string()),
+            ("E068", "spec.tolerations[3].effect".to_string()),
+            ("E069", "spec.tolerations[4].key".to_string()),
+            ("E069", "spec.tolerations[5].key".to_string()),
+            ("E065", "spec.tolerations[6].value".to_string()),
+        ] {
+            assert!(
+                found.contains(&(want.0, want.1.as_str())),
+                "{want:?} not in {found:?}"
+            );
+        }
+        assert_eq!(found.len(), 15, "{found:?}");
+        // Each names its fix.
+        assert!(
+            e.to_string().contains("use one of In, NotIn, Exists"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn manifest_constraints_are_kept_typed() {
+        use crate::model::{LabelOperator, TolerationOperator};
+        let text = format!(
+            "{NODE}---\n{}",
+            workload(
+                "w",
+                "nodeAffinity: [{matchExpressions: [{key: cores, operator: Gt, values: ['+4']}]}],
+                 tolerations: [{key: gpu}]"
+            )
+        );
+        let m = build_from_yaml("in.yaml", &text).unwrap();
+        let w = &m.workloads[0];
+        assert_eq!(
+            w.node_affinity[0].expressions[0].operator,
+            LabelOperator::Gt(4)
+        );
+        assert_eq!(
+            w.tolerations[0].operator,
+            TolerationOperator::Equal(String::new())
+        );
+        assert_eq!(w.tolerations[0].effect, None);
+        assert!(!m.nodes[0].unschedulable);
     }
 }

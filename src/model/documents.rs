@@ -5,9 +5,9 @@
 use super::{Model, BUILTIN_ATTRIBUTES, PODS};
 use crate::input::wire::{
     CoLocationSpec, Document, HeadroomSpec, KarpenterSpec, Metadata, NodeClassRefSpec,
-    NodeClassSpec, NodeDoc, NodeRequirementSpec, NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc,
-    PolicySpec, PoolNameSpec, Quantity, SystemDaemonSetSpec, TaintSpec, WorkloadDoc, WorkloadSpec,
-    API_VERSION,
+    NodeClassSpec, NodeDoc, NodeRequirementSpec, NodeSelectorRequirementSpec, NodeSelectorTermSpec,
+    NodeSpec, NodeTypeDoc, NodeTypeSpec, PolicyDoc, PolicySpec, PoolNameSpec, Quantity,
+    SystemDaemonSetSpec, TaintSpec, TolerationSpec, WorkloadDoc, WorkloadSpec, API_VERSION,
 };
 use crate::input::{Documents, Origin};
 use crate::quantity::{self, Amount, Unit, MAX_AMOUNT};
@@ -214,14 +214,41 @@ fn workload(m: &Model, w: &super::Workload) -> WorkloadDoc {
             .collect(),
         node_selector: w.node_selector.clone(),
         controller: Some(w.controller.kind().to_string()),
-        node_affinity: Vec::new(),
-        tolerations: Vec::new(),
+        node_affinity: w.node_affinity.iter().map(affinity_term).collect(),
+        tolerations: w.tolerations.iter().map(toleration).collect(),
     };
     let metadata = Metadata {
         namespace: Some(w.namespace.clone()),
         ..named(&w.name)
     };
     document("Workload", metadata, spec)
+}
+
+fn affinity_term(t: &super::AffinityTerm) -> NodeSelectorTermSpec {
+    NodeSelectorTermSpec {
+        match_expressions: t
+            .expressions
+            .iter()
+            .map(|e| NodeSelectorRequirementSpec {
+                key: e.key.clone(),
+                operator: e.operator.as_str().to_string(),
+                values: e.operator.values(),
+            })
+            .collect(),
+    }
+}
+
+fn toleration(t: &super::Toleration) -> TolerationSpec {
+    let (operator, value) = match &t.operator {
+        super::TolerationOperator::Equal(v) => ("Equal", Some(v.clone()).filter(|v| !v.is_empty())),
+        super::TolerationOperator::Exists => ("Exists", None),
+    };
+    TolerationSpec {
+        key: Some(t.key.clone()).filter(|k| !k.is_empty()),
+        operator: Some(operator.to_string()),
+        value,
+        effect: t.effect.clone(),
+    }
 }
 
 fn node(m: &Model, n: &super::Node) -> NodeDoc {
@@ -238,7 +265,7 @@ fn node(m: &Model, n: &super::Node) -> NodeDoc {
                 effect: t.effect.clone(),
             })
             .collect(),
-        unschedulable: false,
+        unschedulable: n.unschedulable,
     };
     let metadata = Metadata {
         labels: n.labels.clone(),
@@ -303,7 +330,11 @@ metadata: {name: a, namespace: ns}
 spec: {replicas: 3, sensitivity: internal, exposure: '', tenant: t1, attributes: {team: x},
   resources: {cpu: 1500m, memory: 1Gi, example.com/widget: 0}, dedicated: true,
   maxPerNode: 1, minZones: 2, antiAffinity: [b], coLocation: [{workload: b, max: 1}],
-  nodeSelector: {disk: ssd}}
+  nodeSelector: {disk: ssd},
+  nodeAffinity: [{matchExpressions: [{key: gpu, operator: NotIn, values: [t4, k80]}, {key: cores, operator: Gt, values: ['+4']}]},
+    {}, {matchExpressions: [{key: arch, operator: DoesNotExist}, {key: disk, operator: Exists}, {key: cores, operator: Lt, values: ['-1']}, {key: x, operator: In, values: [y]}]}],
+  tolerations: [{key: gpu, operator: Exists}, {key: dedicated, value: ci, effect: NoExecute},
+    {key: spot, operator: Equal, effect: PreferNoSchedule}]}
 ---
 apiVersion: tierplan/v1alpha1
 kind: Workload
@@ -313,7 +344,7 @@ spec: {sensitivity: public}
 apiVersion: tierplan/v1alpha1
 kind: Node
 metadata: {name: n1, labels: {disk: ssd, topology.kubernetes.io/zone: z}}
-spec: {allocatable: {cpu: 3920m, memory: 14481Mi}, cost: 0.214}
+spec: {allocatable: {cpu: 3920m, memory: 14481Mi}, cost: 0.214, unschedulable: true}
 ---
 apiVersion: tierplan/v1alpha1
 kind: Node

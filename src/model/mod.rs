@@ -6,10 +6,11 @@
 //! the checker can derive it independently.
 
 mod build;
+mod constraints;
 mod documents;
 pub mod names;
 
-pub use build::{build, build_from_paths, build_from_yaml, build_scenario};
+pub use build::{build, build_from_paths, build_from_yaml, build_read, build_scenario};
 pub use documents::to_documents;
 
 use crate::input::Origin;
@@ -241,6 +242,7 @@ impl NodeType {
             zone: Some(zone.to_string()),
             cost_micros: self.cost_micros,
             taints: Vec::new(),
+            unschedulable: false,
         }
     }
 }
@@ -249,6 +251,9 @@ impl NodeType {
 pub const INSTANCE_TYPE_LABEL: &str = "node.kubernetes.io/instance-type";
 /// The label carrying a node's zone.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+/// The taint the scheduler's `NodeUnschedulable` filter treats a cordoned node as having: a
+/// pod that tolerates it (`NoSchedule`, no value) may still land on the node.
+pub const UNSCHEDULABLE_TAINT_KEY: &str = "node.kubernetes.io/unschedulable";
 
 /// Whether Karpenter itself gives a launched node the label `key` from its instance type
 /// (kubernetes-sigs/karpenter `pkg/apis/v1/labels.go` `WellKnownLabels`, and the provider's
@@ -325,6 +330,99 @@ pub struct Workload {
     pub node_selector: BTreeMap<String, String>,
     /// The kind of controller that runs it.
     pub controller: Controller,
+    /// Required node affinity: a node qualifies when it matches any term (none: every node).
+    pub node_affinity: Vec<AffinityTerm>,
+    /// The workload's own tolerations, in input order.
+    pub tolerations: Vec<Toleration>,
+}
+
+/// One term of a required node affinity: every expression must hold. A term without
+/// expressions matches no node, as in Kubernetes (`nodeaffinity.NewNodeSelector` skips it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffinityTerm {
+    /// The expressions, in input order.
+    pub expressions: Vec<LabelExpression>,
+}
+
+/// A node label expression (`NodeSelectorRequirement`), validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelExpression {
+    /// The label key.
+    pub key: String,
+    /// The operator with its values.
+    pub operator: LabelOperator,
+}
+
+/// An operator of a node label expression, with the values it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelOperator {
+    /// The label is present with one of the values (at least one, in input order).
+    In(Vec<String>),
+    /// The label is absent or has none of the values (at least one, in input order).
+    NotIn(Vec<String>),
+    /// The label is present.
+    Exists,
+    /// The label is absent.
+    DoesNotExist,
+    /// The label is present and, read as a base-10 `i64`, greater than this.
+    Gt(i64),
+    /// The label is present and, read as a base-10 `i64`, less than this.
+    Lt(i64),
+}
+
+impl LabelOperator {
+    /// The operator as Kubernetes writes it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LabelOperator::In(_) => "In",
+            LabelOperator::NotIn(_) => "NotIn",
+            LabelOperator::Exists => "Exists",
+            LabelOperator::DoesNotExist => "DoesNotExist",
+            LabelOperator::Gt(_) => "Gt",
+            LabelOperator::Lt(_) => "Lt",
+        }
+    }
+
+    /// The values as Kubernetes writes them (`Gt`/`Lt`: the one integer).
+    pub fn values(&self) -> Vec<String> {
+        match self {
+            LabelOperator::In(v) | LabelOperator::NotIn(v) => v.clone(),
+            LabelOperator::Exists | LabelOperator::DoesNotExist => Vec::new(),
+            LabelOperator::Gt(n) | LabelOperator::Lt(n) => vec![n.to_string()],
+        }
+    }
+}
+
+impl std::fmt::Display for LabelExpression {
+    /// As `kubectl` users read it: `gpu In (a100, h100)`, `arch Exists`, `cores Gt 4`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.key, self.operator.as_str())?;
+        match &self.operator {
+            LabelOperator::In(v) | LabelOperator::NotIn(v) => write!(f, " ({})", v.join(", ")),
+            LabelOperator::Gt(n) | LabelOperator::Lt(n) => write!(f, " {n}"),
+            LabelOperator::Exists | LabelOperator::DoesNotExist => Ok(()),
+        }
+    }
+}
+
+/// A workload's toleration, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toleration {
+    /// The taint key; empty (only with [`TolerationOperator::Exists`]) tolerates every key.
+    pub key: String,
+    /// How the taint's value is compared.
+    pub operator: TolerationOperator,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`; `None` tolerates every effect.
+    pub effect: Option<String>,
+}
+
+/// A toleration's operator, with the value `Equal` compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TolerationOperator {
+    /// The taint's value equals this (empty: a taint without value).
+    Equal(String),
+    /// Any value.
+    Exists,
 }
 
 impl Workload {
@@ -358,6 +456,8 @@ pub struct Node {
     pub cost_micros: u64,
     /// Taints the node has now, sorted.
     pub taints: Vec<Taint>,
+    /// Cordoned (`spec.unschedulable`).
+    pub unschedulable: bool,
 }
 
 /// The class of every workload that is not dedicated when `separateBy` is empty: no

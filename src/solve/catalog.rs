@@ -80,6 +80,7 @@ fn prototype(model: &Model, t: usize, zone: &str, i: usize) -> Node {
         zone: Some(zone.to_string()),
         cost_micros: ty.cost_micros,
         taints: Vec::new(),
+        unschedulable: false,
     }
 }
 

@@ -109,6 +109,13 @@ fn ineligible_everywhere(inst: &Instance, w: usize) -> Vec<Reason> {
                 request: model.workloads[w].requests[r],
                 offer,
             },
+            Some(Ineligible::Affinity(unmet)) => Ineligibility::NodeAffinity { unmet },
+            Some(Ineligible::Cordoned) => Ineligibility::Cordoned,
+            Some(Ineligible::Taint(t)) => Ineligibility::UntoleratedTaint {
+                key: t.key,
+                value: t.value,
+                effect: t.effect,
+            },
             None => continue,
         };
         causes.entry(cause.to_string()).or_insert((cause, 0)).1 += 1;

@@ -1,8 +1,9 @@
 //! The solver's view of a model: nodes grouped into types, workloads with their eligible
 //! types, and the free inventory that pools draw nodes from.
 
+use crate::emit::POOL_TAINT_KEY;
 use crate::graph::ConstraintGraph;
-use crate::model::Model;
+use crate::model::{Model, Taint};
 use crate::policy::{self, Ineligible};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,6 +20,9 @@ pub struct NodeType {
     /// The catalog type (index into `Model::node_types`) its nodes are bought as; `None` for
     /// inventory nodes.
     pub catalog: Option<usize>,
+    /// Its first node: the others agree with it on every label, taint and cordon any
+    /// workload's constraints look at.
+    pub first: usize,
     /// How many of its nodes any plan may use: the inventory's count, or a catalog type's
     /// `max` (`None`: unlimited). Only this, never the nodes materialised for the search,
     /// may bound the lower bound.
@@ -50,8 +54,16 @@ pub struct WorkloadInfo {
     pub capped_by: Vec<(usize, u32)>,
 }
 
-/// Capacity, cost, relevant labels and catalog type: what makes two nodes interchangeable.
-type TypeKey = (Vec<u64>, u64, BTreeMap<String, String>, Option<usize>);
+/// Capacity, cost, relevant labels, catalog type, and the taints and cordon that tolerations
+/// look at: what makes two nodes interchangeable.
+type TypeKey = (
+    Vec<u64>,
+    u64,
+    BTreeMap<String, String>,
+    Option<usize>,
+    Vec<Taint>,
+    bool,
+);
 
 pub struct Instance<'m> {
     pub model: &'m Model,
@@ -80,10 +92,16 @@ impl<'m> Instance<'m> {
             .iter()
             .map(|w| policy::required_labels(model, w))
             .collect();
+        // Keys any requirement or node affinity expression looks at.
         let relevant: BTreeSet<&str> = required
             .iter()
             .flatten()
             .flat_map(|l| l.keys().map(String::as_str))
+            .chain(model.workloads.iter().flat_map(|w| {
+                w.node_affinity
+                    .iter()
+                    .flat_map(|t| t.expressions.iter().map(|e| e.key.as_str()))
+            }))
             .collect();
         let zones: Vec<String> = model
             .nodes
@@ -119,7 +137,11 @@ impl<'m> Instance<'m> {
                     Ok(l) => types
                         .iter()
                         .enumerate()
-                        .filter(|(_, t)| type_fits(l, &t.labels, &w.requests, &t.cap))
+                        .filter(|(_, t)| {
+                            type_fits(l, &t.labels, &w.requests, &t.cap)
+                                && policy::constraint_ineligibility(w, &model.nodes[t.first])
+                                    .is_none()
+                        })
                         .map(|(t, _)| t)
                         .collect(),
                     Err(_) => Vec::new(),
@@ -206,7 +228,23 @@ fn group_nodes(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let catalog = bought.get(i).copied().flatten();
-        let key = (cap.clone(), node.cost_micros, labels.clone(), catalog);
+        // The pool taint is tierplan's own and never decides eligibility; nor does
+        // PreferNoSchedule, which only scores.
+        let taints: Vec<Taint> = node
+            .taints
+            .iter()
+            .filter(|t| t.key != POOL_TAINT_KEY)
+            .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+            .cloned()
+            .collect();
+        let key = (
+            cap.clone(),
+            node.cost_micros,
+            labels.clone(),
+            catalog,
+            taints,
+            node.unschedulable,
+        );
         let t = *type_index.entry(key).or_insert_with(|| {
             types.push(NodeType {
                 cap,
@@ -214,6 +252,7 @@ fn group_nodes(
                 labels,
                 nodes_by_zone: vec![Vec::new(); zones.len() + 1],
                 catalog,
+                first: i,
                 limit: match catalog {
                     Some(c) => model.node_types[c].max.map(|m| m as usize),
                     None => Some(0),

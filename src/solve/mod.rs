@@ -967,4 +967,46 @@ mod tests {
         assert_eq!(p.infeasibility, None);
         assert!(!p.to_json().contains("infeasibility"));
     }
+
+    #[test]
+    fn node_types_and_eligibility_follow_manifest_constraints() {
+        for &(what, spec, labels, node_spec, admitted) in crate::testing::CONSTRAINT_CASES {
+            let m = crate::testing::constraint_case(spec, labels, node_spec);
+            let inst = Instance::new(&m);
+            assert_eq!(!inst.workloads[0].eligible.is_empty(), admitted, "{what}");
+            let plan = solve(&m, &SolveOptions::default()).plan;
+            assert_eq!(
+                plan.status != crate::plan::Status::Infeasible,
+                admitted,
+                "{what}"
+            );
+            assert!(crate::check(&m, &plan).accepts(plan.status), "{what}");
+        }
+    }
+
+    #[test]
+    fn taints_and_cordons_keep_identical_nodes_in_distinct_types() {
+        let m = crate::testing::model(&[
+            &crate::testing::workload(
+                "w",
+                "sensitivity: public, tolerations: [{key: gpu, operator: Exists}]",
+            ),
+            &crate::testing::node("a", "", "allocatable: {cpu: 4}"),
+            &crate::testing::node(
+                "b",
+                "",
+                "allocatable: {cpu: 4}, taints: [{key: gpu, effect: NoSchedule}]",
+            ),
+            &crate::testing::node("c", "", "allocatable: {cpu: 4}, unschedulable: true"),
+            &crate::testing::node(
+                "d",
+                "",
+                "allocatable: {cpu: 4}, taints: [{key: spot, effect: PreferNoSchedule}]",
+            ),
+        ]);
+        let inst = Instance::new(&m);
+        // PreferNoSchedule only scores: d is of a's type.
+        assert_eq!(inst.node_type, [0, 1, 2, 0]);
+        assert_eq!(inst.workloads[0].eligible, [0, 1]);
+    }
 }

@@ -102,6 +102,24 @@ pub enum Ineligibility {
         /// What the node offers after overhead, in the resource's base unit.
         offer: u64,
     },
+    /// The node matches no term of the workload's required node affinity.
+    NodeAffinity {
+        /// Per term, in input order, the first expression the node fails (as `key Op
+        /// (values)`).
+        unmet: Vec<String>,
+    },
+    /// The node carries a `NoSchedule` or `NoExecute` taint the workload does not tolerate.
+    UntoleratedTaint {
+        /// The taint's key.
+        key: String,
+        /// Its value (empty when none).
+        value: String,
+        /// Its effect.
+        effect: String,
+    },
+    /// The node is cordoned (`unschedulable`) and the workload does not tolerate
+    /// `node.kubernetes.io/unschedulable:NoSchedule`.
+    Cordoned,
 }
 
 /// An amount of one resource, in its base unit (millicores, bytes, pods, …).
@@ -143,6 +161,34 @@ impl fmt::Display for Ineligibility {
                 "are too small: one replica requests {resource} {} but they offer at most {} after overhead",
                 display(resource, *request),
                 display(resource, *offer)
+            ),
+            Ineligibility::NodeAffinity { unmet } => {
+                let terms: Vec<String> = unmet
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| format!("term {i} fails {e}"))
+                    .collect();
+                write!(
+                    f,
+                    "match no term of its nodeAffinity ({})",
+                    terms.join("; ")
+                )
+            }
+            Ineligibility::UntoleratedTaint { key, value, effect } => {
+                let value = if value.is_empty() {
+                    String::new()
+                } else {
+                    format!("={value}")
+                };
+                write!(
+                    f,
+                    "carry the taint {key}{value}:{effect}, which it does not tolerate"
+                )
+            }
+            Ineligibility::Cordoned => write!(
+                f,
+                "are cordoned (unschedulable), and it does not tolerate {}:NoSchedule",
+                crate::model::UNSCHEDULABLE_TAINT_KEY
             ),
         }
     }

@@ -175,6 +175,39 @@ pub fn is_kubernetes(value: &Value) -> bool {
     }
 }
 
+/// Whether a Kubernetes document (not a list) is of a kind tierplan reads.
+pub fn reads(value: &Value) -> bool {
+    let text = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or_default();
+    value.is_sequence()
+        || text("kind").ends_with("List")
+        || KINDS_READ.contains(&(text("apiVersion"), text("kind")))
+        || looks_like_node(value)
+}
+
+/// `(apiVersion, kind)` of every object [`read`] types.
+const KINDS_READ: [(&str, &str); 14] = [
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "ReplicaSet"),
+    ("apps/v1", "DaemonSet"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("v1", "Pod"),
+    ("v1", "ReplicationController"),
+    ("v1", "Node"),
+    ("v1", "Namespace"),
+    ("v1", "LimitRange"),
+    ("node.k8s.io/v1", "RuntimeClass"),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicy",
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+];
+
 /// A Node's status is the only one with `nodeInfo` (kubelet and OS versions): an object
 /// with it and no TypeMeta is a Node, as the Insights archive and raw API lists write them.
 fn looks_like_node(value: &Value) -> bool {

@@ -30,8 +30,8 @@ pub type Amounts = BTreeMap<String, Amount>;
 pub struct PodRequests {
     /// The requests the scheduler counts, zero amounts left out.
     pub total: Amounts,
-    /// `(container path, resource)` of each container that requests no cpu or no memory
-    /// after every default: counted as zero.
+    /// `(container name, resource)` of each container running as long as the pod that
+    /// requests no cpu or no memory after every default: counted as zero.
     pub missing: Vec<(String, &'static str)>,
     /// What else was applied or left out, for people (`limits taken as requests`, …).
     pub notes: Vec<String>,
@@ -200,7 +200,7 @@ pub fn pod_requests(
         let long_lived = list == "containers" || c.restart_policy.as_deref() == Some("Always");
         for resource in ["cpu", "memory"] {
             if long_lived && !r.contains_key(resource) {
-                out.missing.push((format!("{path} ({})", c.name), resource));
+                out.missing.push((c.name.clone(), resource));
             }
         }
         Ok::<_, BadQuantity>(r)

@@ -285,17 +285,22 @@ fn workload(
         }
     };
     if !reqs.missing.is_empty() {
-        let list: Vec<String> = reqs
-            .missing
+        let mut by_container: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (c, r) in &reqs.missing {
+            by_container.entry(c).or_default().push(r);
+        }
+        let list: Vec<String> = by_container
             .iter()
-            .map(|(c, r)| format!("{c} {r}"))
+            .map(|(c, rs)| format!("{c} ({})", rs.join(", ")))
             .collect();
         warn(
             out,
             &spec_path,
             format!(
-                "no request for {}: counted as 0, so the plan reserves nothing for it",
-                list.join(", ")
+                "{} {}: no request by container {}: counted as 0, so the plan reserves nothing for it",
+                p.kind,
+                p.id(),
+                list.join("; ")
             ),
         );
     }
@@ -348,10 +353,21 @@ fn join(a: &str, b: &str) -> String {
     }
 }
 
+/// Amounts as quantities people read: whole binary multiples with their suffix (`64Mi`),
+/// cpu in millicores; the exact amount either way.
 fn quantities(amounts: &Amounts) -> BTreeMap<String, Quantity> {
+    let text = |r: &str, a: u64| match Unit::for_resource(r) {
+        Unit::Whole if a > 0 => [("Gi", 30), ("Mi", 20), ("Ki", 10)]
+            .iter()
+            .find(|(_, shift)| a.is_multiple_of(1 << shift))
+            .map_or(a.to_string(), |(suffix, shift)| {
+                format!("{}{suffix}", a >> shift)
+            }),
+        unit => q::format(a, unit),
+    };
     amounts
         .iter()
-        .map(|(r, a)| (r.clone(), Quantity(q::format(*a, Unit::for_resource(r)))))
+        .map(|(r, a)| (r.clone(), Quantity(text(r, *a))))
         .collect()
 }
 
