@@ -95,6 +95,8 @@
 //! - [`report`]: the human summary;
 //! - [`emit`]: the Kubernetes manifests that enforce a plan;
 //! - [`sched`]: the proof, from the manifests and kube-scheduler's rules, that tiers never mix;
+//! - [`audit`]: whether a running cluster mixes tiers on a host now, with findings mapped to
+//!   NIST SP 800-190 §4.3.4 and BSI APP.4.4.A15;
 //! - [`output`]: writing results safely;
 //! - [`schema`]: the JSON Schemas of the input kinds and of `plan.json`.
 //!
@@ -105,6 +107,7 @@
 //! (published benchmark instances to tierplan YAML) and `bench` (the benchmark suites).
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod baseline;
 #[cfg(feature = "bench")]
 pub mod bench;

@@ -91,6 +91,10 @@ enum Command {
     /// plan with minimal disruption, and compare them in one table; `whatif merge` joins
     /// the results of sharded runs.
     Whatif(Box<cli::whatif::Args>),
+    /// Audit a running cluster (a `kubectl get -o yaml` dump) against the Policy: nodes that
+    /// mix tiers, escape routes, wildcard tolerations, self-set tier labels, drift from a
+    /// plan, the admission policy, untiered workloads. Exit 1 when anything is found.
+    Audit(cli::audit::Args),
     /// Read Kubernetes manifests, `kubectl get -o yaml|json` dumps or snapshots and write the
     /// tierplan documents they amount to, each value annotated with where it came from.
     Import(cli::import::Args),
@@ -283,6 +287,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Whatif(args) => cli::whatif::run(*args),
+        Command::Audit(args) => cli::audit::run(args),
         Command::Import(args) => cli::import::run(args),
         Command::Apply(args) => cli::apply::run(args),
         Command::Schemas { dir, force } => {

@@ -23,5 +23,9 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("scenario.schema.json", render(schema_for!(ScenarioDoc))),
         ("plan.schema.json", render(schema_for!(Plan))),
         ("whatif.schema.json", render(schema_for!(WhatIf))),
+        (
+            "audit.schema.json",
+            render(schema_for!(crate::audit::Report)),
+        ),
     ]
 }

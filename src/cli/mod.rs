@@ -1,6 +1,7 @@
 //! The command line's shared pieces: printing, reading plans and inputs, solve options, and
 //! writing a plan's directory (plan.json and manifests), for `plan` and `whatif` alike.
 
+pub mod audit;
 pub mod apply;
 pub mod cluster;
 pub mod import;
