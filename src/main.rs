@@ -91,7 +91,7 @@ enum Command {
     /// plan with minimal disruption, and compare them in one table; `whatif merge` joins
     /// the results of sharded runs.
     Whatif(Box<cli::whatif::Args>),
-    /// Audit a running cluster (a `kubectl get -o yaml` dump) against the Policy: nodes that
+    /// Audit a running cluster (a `kubectl get -o yaml` dump, or --cluster) against the Policy: nodes that
     /// mix tiers, escape routes, wildcard tolerations, self-set tier labels, drift from a
     /// plan, the admission policy, untiered workloads. Exit 1 when anything is found.
     Audit(cli::audit::Args),

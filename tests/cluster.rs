@@ -994,3 +994,123 @@ async fn import_reads_the_cluster_and_saves_a_snapshot_that_plans_offline() {
             .collect::<Vec<_>>()
     );
 }
+
+/// The plural a kind is listed under (`ValidatingAdmissionPolicy` → `validatingadmissionpolicies`),
+/// for the kinds of the audit dumps.
+fn plural(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    match lower.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None if lower.ends_with("ss") => format!("{lower}es"),
+        None => format!("{lower}s"),
+    }
+}
+
+/// A server that answers each cluster-wide list with the items of that kind in the `kind: List`
+/// dumps `files` (as the API server lists them: items without `kind` and `apiVersion`).
+fn dump_server(files: &[&str]) -> impl Fn(&Request) -> (u16, Value) + Send + Sync {
+    let mut by_plural: BTreeMap<String, (String, String, Vec<Value>)> = BTreeMap::new();
+    for file in files {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let dump: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for item in dump["items"].as_array().unwrap() {
+            let mut item = item.clone();
+            let object = item.as_object_mut().unwrap();
+            let kind = object.remove("kind").unwrap();
+            let api_version = object.remove("apiVersion").unwrap();
+            let kind = kind.as_str().unwrap();
+            by_plural
+                .entry(plural(kind))
+                .or_insert_with(|| {
+                    (
+                        format!("{kind}List"),
+                        api_version.as_str().unwrap().to_string(),
+                        Vec::new(),
+                    )
+                })
+                .2
+                .push(item);
+        }
+    }
+    move |r: &Request| {
+        let resource = r.path.rsplit('/').next().unwrap();
+        match by_plural.get(resource) {
+            Some((kind, api_version, items)) => (200, list(kind, api_version, items.clone(), None)),
+            None => (200, list("List", "v1", vec![], None)),
+        }
+    }
+}
+
+/// `tierplan audit --cluster` with the Policy as a file; its exit code and stdout.
+async fn audit_live(server: &Server, more: &[&str]) -> (Option<i32>, String) {
+    let bin = env!("CARGO_BIN_EXE_tierplan");
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/audit/policy.yaml");
+    let kubeconfig = server.kubeconfig.clone();
+    let more: Vec<String> = more.iter().map(|s| s.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .arg("audit")
+            .arg(&policy)
+            .arg("--cluster")
+            .args(&more)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_reads_a_live_cluster_and_finds_the_planted_mixed_node() {
+    let server = Server::start(dump_server(&[
+        "tests/data/audit/cluster-mixed.yaml",
+        "tests/data/audit/admission.yaml",
+    ]))
+    .await;
+    let (code, text) = audit_live(&server, &[]).await;
+    assert_eq!(code, Some(1), "{text}");
+    for needle in [
+        "TPA001",
+        "node-pub-1",
+        "Deployment payments/ledger",
+        "ledger-58f9b7c4d5-m4nvs",
+        "Deployment shop/web",
+        "admission: enforcing",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+    let requests = server.requests();
+    assert!(requests.iter().all(|r| r.method == "GET"), "{requests:?}");
+    for resource in [
+        "/api/v1/nodes",
+        "/api/v1/pods",
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+    ] {
+        assert!(
+            requests.iter().any(|r| r.path == resource),
+            "{resource} not read: {requests:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_of_a_clean_live_cluster_passes_and_a_missing_admission_policy_is_found() {
+    let clean = Server::start(dump_server(&[
+        "tests/data/audit/cluster.yaml",
+        "tests/data/audit/admission.yaml",
+    ]))
+    .await;
+    let (code, text) = audit_live(&clean, &[]).await;
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("no findings"), "{text}");
+    // Read live, no admission policy means there is none (a file dump may just leave it out).
+    let bare = Server::start(dump_server(&["tests/data/audit/cluster.yaml"])).await;
+    let (code, text) = audit_live(&bare, &["--output", "json"]).await;
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("\"admission\": \"not-enforcing\""), "{text}");
+}

@@ -12,7 +12,7 @@ use crate::input::k8s::tier;
 use crate::input::load::{self, RawDocument};
 use crate::input::wire::{Metadata, WorkloadDoc, WorkloadSpec, API_VERSION};
 use crate::model::{self, Model, BUILTIN_ATTRIBUTES};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The name of the stand-in Workload that makes the Policy's free attributes known to the
 /// model builder (which refuses attributes no workload sets); it is dropped after.
@@ -37,14 +37,18 @@ pub struct Input {
 
 /// Reads files and directories as every command does.
 pub fn read_paths(paths: &[PathBuf]) -> Result<Input, InputError> {
+    read_paths_and(paths, None)
+}
+
+/// As [`read_paths`], with a live cluster's snapshot (a `kind: List` as JSON, named by
+/// `name` in diagnostics) read beside `paths`; the snapshot makes the input `cluster_read`.
+pub fn read_paths_and(
+    paths: &[PathBuf],
+    snapshot: Option<(&Path, &[u8])>,
+) -> Result<Input, InputError> {
     let mut diags = Vec::new();
-    let files = load::expand(paths, &mut diags);
-    let mut budget = load::Budget::default();
-    let mut raw = Vec::new();
-    for file in &files {
-        raw.extend(load::read_file(file, &mut budget, &mut diags));
-    }
-    from_raw(raw, diags, false)
+    let raw = load::read_all(paths, snapshot, &mut diags);
+    from_raw(raw, diags, snapshot.is_some())
 }
 
 /// Types `raw` (with the diagnostics of reading it so far); `cluster_read` for objects read

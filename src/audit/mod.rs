@@ -19,7 +19,7 @@ mod nodes;
 pub mod owners;
 pub mod render;
 
-pub use input::{read_paths, Input};
+pub use input::{read_paths, read_paths_and, Input};
 
 use crate::plan::Plan;
 use schemars::JsonSchema;

@@ -1,4 +1,5 @@
-//! `tierplan audit`: findings of a cluster dump as a table, JSON or SARIF; exit 1 when any.
+//! `tierplan audit`: findings of a cluster dump or a live cluster as a table, JSON or SARIF;
+//! exit 1 when any.
 
 use super::{outln, read_plan};
 use std::path::PathBuf;
@@ -21,8 +22,10 @@ pub enum Output {
 pub struct Args {
     /// Kubernetes objects (`kubectl get … -o yaml|json` dumps, `kind: List`, snapshots) and
     /// the tierplan Policy; files, or directories whose *.yaml / *.yml files are read.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "cluster")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: super::cluster::ClusterArgs,
     /// The plan.json the cluster should run: node pool labels and taints are checked
     /// against it.
     #[arg(long, value_name = "FILE")]
@@ -41,7 +44,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let input = match audit::read_paths(&args.paths) {
+    let live = super::cluster::source(&args.cluster, None)?;
+    let snapshot = live
+        .as_ref()
+        .map(|(name, bytes)| (name.as_path(), bytes.as_slice()));
+    let input = match audit::read_paths_and(&args.paths, snapshot) {
         Ok(i) => i,
         Err(e) => {
             eprint!("{e}");

@@ -1,8 +1,8 @@
 //! The command line's shared pieces: printing, reading plans and inputs, solve options, and
 //! writing a plan's directory (plan.json and manifests), for `plan` and `whatif` alike.
 
-pub mod audit;
 pub mod apply;
+pub mod audit;
 pub mod cluster;
 pub mod import;
 pub mod whatif;
@@ -125,7 +125,8 @@ pub fn load_and(paths: &[PathBuf], extra: Option<&(PathBuf, Vec<u8>)>) -> Option
         paths,
         extra.map(|(name, bytes)| (name.as_path(), bytes.as_slice())),
     );
-    if let Some(summary) = &docs.kubernetes {
+    // On unreadable input the errors are what matters; a count of what was read is noise.
+    if let Some(summary) = docs.kubernetes.as_ref().filter(|_| diags.is_empty()) {
         eprintln!("{}", import_line(summary));
         if !summary.warnings.is_empty() {
             eprintln!("warning: {} thing(s) read are not enforced or were assumed (`tierplan import` lists them)", summary.warnings.len());

@@ -113,6 +113,25 @@ fn file_diag(code: &'static str, file: &Path, problem: &str, fix: &str) -> Diagn
     )
 }
 
+/// Reads every document under `paths` (see [`expand`]), then `extra`, a file already in
+/// memory (a live cluster's snapshot) named by its path in diagnostics; one budget for all.
+pub fn read_all(
+    paths: &[PathBuf],
+    extra: Option<(&Path, &[u8])>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<RawDocument> {
+    let files = expand(paths, diags);
+    let mut budget = Budget::default();
+    let mut raw = Vec::new();
+    for file in &files {
+        raw.extend(read_file(file, &mut budget, diags));
+    }
+    if let Some((name, bytes)) = extra {
+        raw.extend(parse_documents(name, bytes, &mut budget, diags));
+    }
+    raw
+}
+
 /// Reads every document of `file`. Empty documents are skipped.
 pub fn read_file(
     file: &Path,

@@ -150,15 +150,7 @@ pub fn read_paths_and(
     extra: Option<(&Path, &[u8])>,
 ) -> (Documents, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let files = load::expand(paths, &mut diags);
-    let mut budget = load::Budget::default();
-    let mut raw = Vec::new();
-    for file in &files {
-        raw.extend(load::read_file(file, &mut budget, &mut diags));
-    }
-    if let Some((name, bytes)) = extra {
-        raw.extend(load::parse_documents(name, bytes, &mut budget, &mut diags));
-    }
+    let raw = load::read_all(paths, extra, &mut diags);
     type_all(raw, diags)
 }
 
@@ -186,13 +178,10 @@ fn type_all(
 /// apart from the planning inputs); any other kind there is a problem.
 pub fn read_scenarios(paths: &[PathBuf]) -> (Vec<(Origin, ScenarioDoc)>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let files = load::expand(paths, &mut diags);
-    let mut budget = load::Budget::default();
     let mut out = Vec::new();
-    for file in &files {
-        for load::RawDocument { origin, value } in load::read_file(file, &mut budget, &mut diags) {
-            let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
-            let problem = match (field("apiVersion"), field("kind")) {
+    for load::RawDocument { origin, value } in load::read_all(paths, None, &mut diags) {
+        let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
+        let problem = match (field("apiVersion"), field("kind")) {
                 (Some(v), _) if v != API_VERSION => Some((
                     "apiVersion",
                     format!("unknown apiVersion `{v}`"),
@@ -213,14 +202,13 @@ pub fn read_scenarios(paths: &[PathBuf]) -> (Vec<(Origin, ScenarioDoc)>, Vec<Dia
                     "write `kind: Scenario`; pass planning input (Policy, Workload, Node, NodeType) as PATH".to_string(),
                 )),
             };
-            match problem {
-                Some((path, problem, fix)) => {
-                    let code = if path == "kind" { "E012" } else { "E011" };
-                    diags.push(Diagnostic::new(code, Some(&origin), path, problem, fix));
-                }
-                None => {
-                    push_typed(&mut out, origin, value, &mut diags);
-                }
+        match problem {
+            Some((path, problem, fix)) => {
+                let code = if path == "kind" { "E012" } else { "E011" };
+                diags.push(Diagnostic::new(code, Some(&origin), path, problem, fix));
+            }
+            None => {
+                push_typed(&mut out, origin, value, &mut diags);
             }
         }
     }

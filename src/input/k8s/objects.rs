@@ -250,6 +250,16 @@ fn unwrap(
         }
         return;
     }
+    if !value.is_mapping() {
+        diags.push(Diagnostic::new(
+            "E010",
+            Some(&at.origin),
+            at.path(""),
+            "the list item is not a mapping",
+            "write each item as an object with apiVersion, kind, metadata and spec",
+        ));
+        return;
+    }
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let (api_version, kind) = match (text(&value, "apiVersion"), text(&value, "kind")) {
         (Some(a), Some(k)) => (a, k),
