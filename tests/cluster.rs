@@ -944,12 +944,8 @@ async fn a_snapshot_replays_offline_through_the_file_input() {
 async fn import_reads_the_cluster_and_saves_a_snapshot_that_plans_offline() {
     let server = Server::start(recorded("never")).await;
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("policy.yaml");
-    std::fs::write(
-        &policy,
-        "apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {defaults: {sensitivity: internal}}\n",
-    )
-    .unwrap();
+    // Untiered as published: the Policy's default gives them a sensitivity, never a guess.
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/policy-defaults.yaml");
     let snapshot = dir.path().join("snapshot.json");
     let bin = env!("CARGO_BIN_EXE_tierplan");
     let (kubeconfig, p, s, out) = (
@@ -1113,4 +1109,51 @@ async fn audit_of_a_clean_live_cluster_passes_and_a_missing_admission_policy_is_
     let (code, text) = audit_live(&bare, &["--output", "json"]).await;
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("\"admission\": \"not-enforcing\""), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_continue_token_falls_back_to_one_unpaginated_list() {
+    // The API server answers a continue token it no longer holds with 410 Gone, reason
+    // Expired; client-go's pager (tools/pager/pager.go, FullListIfExpired) then lists again
+    // without `limit`, and so does tierplan.
+    let nodes = real_nodes();
+    let server = Server::start(move |r: &Request| {
+        let items = nodes["items"].as_array().unwrap();
+        match (r.path.as_str(), r.query.get("continue"), r.query.get("limit")) {
+            ("/api/v1/nodes", Some(_), _) => (
+                410,
+                status(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."),
+            ),
+            ("/api/v1/nodes", None, Some(_)) => (
+                200,
+                list("NodeList", "v1", items[..4].to_vec(), Some("stale-token")),
+            ),
+            ("/api/v1/nodes", None, None) => (200, list("NodeList", "v1", items.clone(), None)),
+            (p, _, _) => {
+                let kind = p.rsplit('/').next().unwrap();
+                (200, list(&format!("{kind}List"), "v1", vec![], None))
+            }
+        }
+    })
+    .await;
+    let client = server.client().await;
+    let snapshot = cluster::read(&client, &options(&[], None)).await.unwrap();
+    let nodes: Vec<&Value> = snapshot
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Node")
+        .collect();
+    // Every node once: the first page read before the 410 is not kept twice.
+    assert_eq!(nodes.len(), 7);
+    let requests = server.requests();
+    let node_lists: Vec<(Option<&String>, Option<&String>)> = requests
+        .iter()
+        .filter(|r| r.path == "/api/v1/nodes")
+        .map(|r| (r.query.get("limit"), r.query.get("continue")))
+        .collect();
+    assert_eq!(node_lists.len(), 3, "{node_lists:?}");
+    assert!(
+        node_lists[2].0.is_none() && node_lists[2].1.is_none(),
+        "{node_lists:?}"
+    );
 }

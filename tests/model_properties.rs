@@ -523,6 +523,7 @@ fn more_capacity_keeps_the_shrunk_headroom_cases_feasible() {
         "headroom-4",
         "headroom-5",
         "headroom-6",
+        "headroom-7",
     ] {
         more_capacity_keeps_it_feasible(case);
     }

@@ -439,6 +439,17 @@ impl Reader<'_> {
             let page = match api.list(&params).await {
                 Ok(page) => page,
                 Err(kube::Error::Api(status)) if status.code == 404 => return Ok(None),
+                // A continue token expires after a few minutes (410 Gone, reason Expired):
+                // as client-go's pager does by default (tools/pager, `FullListIfExpired`),
+                // drop the pages read and list once more, unpaginated.
+                Err(kube::Error::Api(status))
+                    if status.code == 410 && params.continue_token.is_some() =>
+                {
+                    out.clear();
+                    params.continue_token = None;
+                    params.limit = None;
+                    continue;
+                }
                 Err(e) => return Err(api_error::<K>(e, "list", namespace)),
             };
             out.extend(page.items.iter().map(to_value));

@@ -17,6 +17,8 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::node::v1::RuntimeClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::{NamespaceResourceScope, Resource};
+use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 
@@ -309,108 +311,42 @@ fn file(
     // Fields the planner never reads, and which make up most of a `kubectl get` dump.
     let value = strip(value);
     match (api_version, kind) {
-        ("apps/v1", "Deployment") => {
-            if let Some(d) = typed::<Deployment>(&at, value, diags) {
-                let spec = d.spec.unwrap_or_default();
-                out.pod_sets.push(PodSet {
-                    at,
-                    kind: "Deployment",
-                    meta: d.metadata,
-                    template: spec.template,
-                    template_path: "spec.template",
-                    replicas: Some(count(spec.replicas.unwrap_or(1))),
-                    replicas_from: "spec.replicas",
-                });
-            }
-        }
-        ("apps/v1", "StatefulSet") => {
-            if let Some(d) = typed::<StatefulSet>(&at, value, diags) {
-                let spec = d.spec.unwrap_or_default();
-                out.pod_sets.push(PodSet {
-                    at,
-                    kind: "StatefulSet",
-                    meta: d.metadata,
-                    template: spec.template,
-                    template_path: "spec.template",
-                    replicas: Some(count(spec.replicas.unwrap_or(1))),
-                    replicas_from: "spec.replicas",
-                });
-            }
-        }
-        ("apps/v1", "ReplicaSet") => {
-            if let Some(d) = typed::<ReplicaSet>(&at, value, diags) {
-                let spec = d.spec.unwrap_or_default();
-                out.pod_sets.push(PodSet {
-                    at,
-                    kind: "ReplicaSet",
-                    meta: d.metadata,
-                    template: spec.template.unwrap_or_default(),
-                    template_path: "spec.template",
-                    replicas: Some(count(spec.replicas.unwrap_or(1))),
-                    replicas_from: "spec.replicas",
-                });
-            }
-        }
+        ("apps/v1", "Deployment") => pod_set(out, at, value, diags, |d: Deployment| {
+            let spec = d.spec.unwrap_or_default();
+            let replicas = Some(count(spec.replicas.unwrap_or(1)));
+            (d.metadata, spec.template, replicas)
+        }),
+        ("apps/v1", "StatefulSet") => pod_set(out, at, value, diags, |d: StatefulSet| {
+            let spec = d.spec.unwrap_or_default();
+            let replicas = Some(count(spec.replicas.unwrap_or(1)));
+            (d.metadata, spec.template, replicas)
+        }),
+        ("apps/v1", "ReplicaSet") => pod_set(out, at, value, diags, |d: ReplicaSet| {
+            let spec = d.spec.unwrap_or_default();
+            let replicas = Some(count(spec.replicas.unwrap_or(1)));
+            (d.metadata, spec.template.unwrap_or_default(), replicas)
+        }),
         ("v1", "ReplicationController") => {
-            if let Some(d) = typed::<ReplicationController>(&at, value, diags) {
+            pod_set(out, at, value, diags, |d: ReplicationController| {
                 let spec = d.spec.unwrap_or_default();
-                out.pod_sets.push(PodSet {
-                    at,
-                    kind: "ReplicationController",
-                    meta: d.metadata,
-                    template: spec.template.unwrap_or_default(),
-                    template_path: "spec.template",
-                    replicas: Some(count(spec.replicas.unwrap_or(1))),
-                    replicas_from: "spec.replicas",
-                });
-            }
+                let replicas = Some(count(spec.replicas.unwrap_or(1)));
+                (d.metadata, spec.template.unwrap_or_default(), replicas)
+            })
         }
-        ("apps/v1", "DaemonSet") => {
-            if let Some(d) = typed::<DaemonSet>(&at, value, diags) {
-                out.pod_sets.push(PodSet {
-                    at,
-                    kind: "DaemonSet",
-                    meta: d.metadata,
-                    template: d.spec.unwrap_or_default().template,
-                    template_path: "spec.template",
-                    replicas: None,
-                    replicas_from: "",
-                });
-            }
-        }
-        ("batch/v1", "Job") => {
-            if let Some(d) = typed::<Job>(&at, value, diags) {
-                let spec = d.spec.unwrap_or_default();
-                out.pod_sets.push(PodSet {
-                    at,
-                    kind: "Job",
-                    meta: d.metadata,
-                    replicas: Some(job_pods(spec.parallelism, spec.completions)),
-                    template: spec.template,
-                    template_path: "spec.template",
-                    replicas_from: "spec.parallelism",
-                });
-            }
-        }
-        ("batch/v1", "CronJob") => {
-            if let Some(d) = typed::<CronJob>(&at, value, diags) {
-                let job = d
-                    .spec
-                    .unwrap_or_default()
-                    .job_template
-                    .spec
-                    .unwrap_or_default();
-                out.pod_sets.push(PodSet {
-                    at,
-                    kind: "CronJob",
-                    meta: d.metadata,
-                    replicas: Some(job_pods(job.parallelism, job.completions)),
-                    template: job.template,
-                    template_path: "spec.jobTemplate.spec.template",
-                    replicas_from: "spec.jobTemplate.spec.parallelism",
-                });
-            }
-        }
+        ("apps/v1", "DaemonSet") => pod_set(out, at, value, diags, |d: DaemonSet| {
+            (d.metadata, d.spec.unwrap_or_default().template, None)
+        }),
+        ("batch/v1", "Job") => pod_set(out, at, value, diags, |d: Job| {
+            let spec = d.spec.unwrap_or_default();
+            let replicas = Some(job_pods(spec.parallelism, spec.completions));
+            (d.metadata, spec.template, replicas)
+        }),
+        ("batch/v1", "CronJob") => pod_set(out, at, value, diags, |d: CronJob| {
+            let job = d.spec.unwrap_or_default().job_template.spec;
+            let job = job.unwrap_or_default();
+            let replicas = Some(job_pods(job.parallelism, job.completions));
+            (d.metadata, job.template, replicas)
+        }),
         ("v1", "Pod") => {
             if let Some(p) = typed::<Pod>(&at, value, diags) {
                 out.pod_sets.push(PodSet {
@@ -440,6 +376,39 @@ fn file(
         }
         _ => *out.skipped.entry(kind.to_string()).or_default() += 1,
     }
+}
+
+/// Types `value` as the pod set kind `K` and files it with the metadata, template and
+/// replicas (`None` for a DaemonSet) that `parts` takes from it.
+fn pod_set<K: Resource<Scope = NamespaceResourceScope> + DeserializeOwned>(
+    out: &mut Objects,
+    at: At,
+    value: Value,
+    diags: &mut Vec<Diagnostic>,
+    parts: impl FnOnce(K) -> (ObjectMeta, PodTemplateSpec, Option<u32>),
+) {
+    let Some(object) = typed::<K>(&at, value, diags) else {
+        return;
+    };
+    let (template_path, replicas_from) = match K::KIND {
+        "CronJob" => (
+            "spec.jobTemplate.spec.template",
+            "spec.jobTemplate.spec.parallelism",
+        ),
+        "Job" => ("spec.template", "spec.parallelism"),
+        "DaemonSet" => ("spec.template", ""),
+        _ => ("spec.template", "spec.replicas"),
+    };
+    let (meta, template, replicas) = parts(object);
+    out.pod_sets.push(PodSet {
+        at,
+        kind: K::KIND,
+        meta,
+        template,
+        template_path,
+        replicas,
+        replicas_from,
+    });
 }
 
 /// A replica count read from the API, which keeps it non-negative.
