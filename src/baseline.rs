@@ -394,6 +394,7 @@ impl<'m> Packer<'m> {
                 Status::Infeasible
             },
             infeasibility: None,
+            explanation: None,
             objective: Objective {
                 cost,
                 nodes: in_pool.len() as u64,
@@ -638,6 +639,7 @@ pub fn ffd_cheapest_type_per_pool(model: &Model) -> Plan {
             Status::Infeasible
         },
         infeasibility: None,
+        explanation: None,
         objective: Objective {
             cost: cost_from_micros(cost),
             nodes,

@@ -1280,6 +1280,7 @@ mod tests {
             kind: "Plan".into(),
             status: Status::Optimal,
             infeasibility: None,
+            explanation: None,
             objective: Objective {
                 cost: 0.0,
                 nodes: 0,

@@ -215,6 +215,7 @@ mod tests {
             kind: "Plan".into(),
             status: Status::Feasible,
             infeasibility: None,
+            explanation: None,
             objective: Objective {
                 cost: 0.0,
                 nodes: 0,

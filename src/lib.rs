@@ -119,6 +119,7 @@ pub mod cluster;
 pub mod convert;
 pub mod diff;
 pub mod emit;
+pub mod explanation;
 #[cfg(feature = "bench")]
 pub mod generate;
 pub mod graph;

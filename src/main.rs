@@ -171,7 +171,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(warning) = report::zone_warning(&model) {
                 eprintln!("{warning}");
             }
-            let solved = solve::solve(&model, &options);
+            let mut solved = solve::solve(&model, &options);
+            if solved.plan.status == tierplan::plan::Status::Infeasible {
+                solved.plan.explanation = tierplan::explanation::explain(&model);
+            }
             // The planner's plan is re-verified by independent code before anyone acts on it.
             let verdict = check::check(&model, &solved.plan);
             if !verdict.accepts(solved.plan.status) {
@@ -208,6 +211,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 (Format::Text, true) => {}
                 (Format::Text, false) => {
+                    if let Some(why) = &solved.plan.explanation {
+                        out!("{why}")?;
+                    }
                     out!(
                         "{}",
                         report::summary(&model, &solved.plan, Some(&solved.stats))

@@ -111,6 +111,10 @@ pub struct Plan {
     /// by the benchmark's baselines (nothing is known then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infeasibility: Option<Infeasibility>,
+    /// Infeasible plans only: the fewest facts of the input that together leave no plan
+    /// (see `tierplan::explanation`). Absent where it was not computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::explanation::Explanation>,
     /// Cost, nodes and the lower bound.
     pub objective: Objective,
     /// The node pools, sorted by name.

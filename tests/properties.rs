@@ -888,6 +888,7 @@ fn witness_plan(m: &Model, best: &BruteOptimum, class_names: &[String]) -> Plan 
         kind: "Plan".to_string(),
         status: Status::Optimal,
         infeasibility: None,
+        explanation: None,
         objective: Objective {
             cost,
             nodes: in_pool.iter().filter(|&&u| u).count() as u64,

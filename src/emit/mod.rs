@@ -212,6 +212,7 @@ mod tests {
             kind: "Plan".into(),
             status: Status::Feasible,
             infeasibility: None,
+            explanation: None,
             objective: Objective {
                 cost: 1.0,
                 nodes: 1,

@@ -668,6 +668,7 @@ fn to_plan(
         kind: plan::KIND.to_string(),
         status,
         infeasibility: None,
+        explanation: None,
         objective,
         pools,
         placements,

@@ -147,6 +147,7 @@ fn surviving(model: &Model, previous: &Plan) -> Plan {
         kind: previous.kind.clone(),
         status: previous.status,
         infeasibility: None,
+        explanation: None,
         objective: previous.objective.clone(),
         pools,
         placements,

@@ -471,6 +471,7 @@ mod tests {
             unused_nodes: Vec::new(),
             inputs: None,
             infeasibility: None,
+            explanation: None,
         };
         check::check(m, &plan)
             .violations
