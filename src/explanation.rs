@@ -39,8 +39,13 @@ pub const TOTAL_WORK: u64 = 40_000_000;
 /// One constraint of the input, relaxable on its own (internal to the filter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Relax {
-    /// The workload's replicas (relaxed: 0 replicas).
-    Workload(usize),
+    // Declared in the order explanations list them: the Policy's rules, then each
+    // workload's, then the workloads themselves.
+    NodeOverhead,
+    Headroom,
+    MinNodesPerPool,
+    NodeRequirement(usize),
+    SeparateBy(usize),
     MinZones(usize),
     MaxPerNode(usize),
     /// nodeSelector and required node affinity.
@@ -50,11 +55,8 @@ enum Relax {
     AntiAffinity(usize, usize),
     /// Workload a's limit on replicas of b per node.
     CoLocation(usize, usize),
-    NodeRequirement(usize),
-    SeparateBy(usize),
-    Headroom,
-    MinNodesPerPool,
-    NodeOverhead,
+    /// The workload's replicas (relaxed: removed).
+    Workload(usize),
 }
 
 /// Every fact of `model` that constrains a plan, in the order the filter tries them: Policy
@@ -301,11 +303,14 @@ impl std::fmt::Display for Explanation {
             (true, false) => "proven; fewer facts may suffice (budget)",
             _ => "not proven: the best found within the budget",
         };
+        let these = match self.facts.len() {
+            1 => "this fact cannot hold".to_string(),
+            n => format!("these {n} facts cannot all hold"),
+        };
         writeln!(
             f,
-            "why no plan exists ({how}): on {}, these {} fact(s) cannot all hold:",
-            self.inventory,
-            self.facts.len()
+            "why no plan exists ({how}): on {}, {these}:",
+            self.inventory
         )?;
         for fact in &self.facts {
             write!(f, "  - {}", fact.text)?;
@@ -455,11 +460,7 @@ fn fact(model: &Model, r: Relax) -> Fact {
         Relax::AntiAffinity(a, b) => of_workload(
             a,
             "spec.antiAffinity",
-            format!(
-                "workloads {} and {} never share a node",
-                wl(a).id,
-                wl(b).id
-            ),
+            format!("workloads {} and {} never share a node", wl(a).id, wl(b).id),
         ),
         Relax::CoLocation(a, b) => {
             let limit = wl(a)
@@ -592,13 +593,7 @@ mod properties {
 
     fn instance() -> impl Strategy<Value = String> {
         let node = (2u32..=4, 0usize..2);
-        let workload = (
-            1u32..=4,
-            1u32..=6,
-            0usize..3,
-            any::<bool>(),
-            any::<bool>(),
-        );
+        let workload = (1u32..=4, 1u32..=6, 0usize..3, any::<bool>(), any::<bool>());
         (
             proptest::collection::vec(node, 2..=4),
             proptest::collection::vec(workload, 1..=4),

@@ -209,24 +209,29 @@ impl fmt::Display for Reason {
                 zones,
                 zoneless,
             } => {
+                let list = if zones.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", zones.join(", "))
+                };
+                // When the zones exist, the nodes were there but this pool did not get
+                // enough of them: saying "only N zones" then would contradict itself.
+                if zones.len() >= *zones_needed as usize {
+                    return write!(
+                        f,
+                        "minZones {min_zones} needs replicas in {zones_needed} zones; the {eligible_nodes} node(s) that can host it span {} zone(s){list}, but this pool could not get nodes in enough of them (other pools took them, or their capacity is spent)",
+                        zones.len()
+                    );
+                }
                 write!(
                     f,
-                    "minZones {min_zones} needs replicas in {zones_needed} zones, but the {eligible_nodes} node(s) that can host it are in {} zone(s)",
+                    "minZones {min_zones} needs replicas in {zones_needed} zones, but the {eligible_nodes} node(s) that can host it are in {} zone(s){list}",
                     zones.len()
                 )?;
-                if !zones.is_empty() {
-                    write!(f, ": {}", zones.join(", "))?;
-                }
-                // Nodes without a zone count for none; and when the zones exist, the nodes
-                // were there but this pool did not get enough of them.
-                match (*zoneless, zones.len() >= *zones_needed as usize) {
-                    (0, false) => Ok(()),
-                    (z, false) => {
-                        write!(f, "; {z} of them have no zone label and count for no zone")
-                    }
-                    (_, true) => f.write_str(
-                        "; the zones are there, but this pool could not get nodes in enough of them (other pools took them, or their capacity is spent)",
-                    ),
+                // Nodes without a zone count for none.
+                match *zoneless {
+                    0 => Ok(()),
+                    z => write!(f, "; {z} of them have no zone label and count for no zone"),
                 }
             }
             Reason::MaxPerNode {
@@ -447,7 +452,7 @@ mod tests {
         );
         assert_eq!(
             reason(&["x", "y"], 0).to_string(),
-            "minZones 2 needs replicas in 2 zones, but the 2 node(s) that can host it are in 2 zone(s): x, y; the zones are there, but this pool could not get nodes in enough of them (other pools took them, or their capacity is spent)"
+            "minZones 2 needs replicas in 2 zones; the 2 node(s) that can host it span 2 zone(s): x, y, but this pool could not get nodes in enough of them (other pools took them, or their capacity is spent)"
         );
         assert_eq!(
             reason(&[], 2).to_string(),
