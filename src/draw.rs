@@ -38,7 +38,7 @@
 //! Comments never carry user text.
 
 use crate::graph::{Conflict, ConstraintGraph, Edge, Vertex};
-use crate::model::{Model, ALL_CLASS, PLATFORM_CLASS};
+use crate::model::{Model, ALL_CLASS, PLATFORM_CLASS, PODS};
 use crate::plan::Plan;
 use crate::quantity::display;
 use std::collections::{BTreeMap, HashMap};
@@ -68,8 +68,6 @@ struct Picture {
 }
 
 struct PoolBox {
-    /// The pool's name.
-    name: String,
     /// Title: name and node count.
     title: String,
     /// Its classes the model has, ascending.
@@ -78,7 +76,6 @@ struct PoolBox {
     unknown: Vec<String>,
 }
 
-#[derive(Clone)]
 struct Reason {
     /// A word or two: the attribute, `dedicated`, `platform`.
     short: String,
@@ -145,7 +142,6 @@ impl Picture {
                 }
                 mine.sort_unstable();
                 PoolBox {
-                    name: pool.name.clone(),
                     title: format!("{} ({} node(s))", pool.name, pool.nodes.len()),
                     classes: mine,
                     unknown,
@@ -243,7 +239,7 @@ fn class_label(model: &Model, class: &crate::policy::Class) -> Vec<String> {
         .resources
         .iter()
         .enumerate()
-        .filter(|(_, r)| *r != "pods")
+        .filter(|(_, r)| r.as_str() != PODS)
         .filter_map(|(r, name)| {
             let total = class.workloads.iter().fold(0u64, |sum, &w| {
                 let w = &model.workloads[w];
@@ -456,7 +452,6 @@ const LINE: u32 = 15;
 const MARGIN: u32 = 16;
 const PAD: u32 = 14;
 const GAP: u32 = 28;
-const HEADER: u32 = 24;
 const ROW_WIDTH: u32 = 1100;
 
 /// Pixels `text` takes in 12px monospace (rounded up).
