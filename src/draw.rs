@@ -27,7 +27,7 @@
 //! **SVG without Graphviz.** No pure-Rust crate lays out DOT with clusters (layout-rs, the
 //! one maintained candidate, has no nested graphs), so the SVG has a simple layout of its
 //! own: pools as boxes placed left to right in rows, classes as rounded boxes in a grid
-//! inside their pool, edges as straight lines between box centres under the boxes. It
+//! inside their pool, edges as gently bent lines between box centres under the boxes. It
 //! references no font, script, stylesheet or image (the generic `monospace` family, so
 //! that text widths can be estimated), carries no `id` attributes, and can be inlined in
 //! an HTML page.
@@ -573,10 +573,17 @@ pub fn svg(model: &Model, graph: &ConstraintGraph, plan: Option<&Plan>) -> Strin
         }
         s.push_str("</g>\n");
     }
-    // Edges under the class boxes, from centre to centre.
-    let centre = |c: usize| (position[c].0 + cw / 2, position[c].1 + ch / 2);
+    // Edges under the class boxes, from centre to centre, each bent a fifth of its length
+    // to its left, so that edges along one row or column do not cover each other.
+    let centre = |c: usize| {
+        (
+            i64::from(position[c].0 + cw / 2),
+            i64::from(position[c].1 + ch / 2),
+        )
+    };
     for (a, b, reason) in &p.edges {
         let ((x1, y1), (x2, y2)) = (centre(*a), centre(*b));
+        let (qx, qy) = ((x1 + x2) / 2 - (y2 - y1) / 5, (y1 + y2) / 2 + (x2 - x1) / 5);
         let (title, style) = match reason {
             None => (
                 format!(
@@ -593,9 +600,11 @@ pub fn svg(model: &Model, graph: &ConstraintGraph, plan: Option<&Plan>) -> Strin
                 format!("stroke=\"{RED}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\""),
             ),
         };
+        let d = format!("M{x1} {y1} Q{qx} {qy} {x2} {y2}");
+        // The wide transparent twin makes the tooltip easy to reach with a pointer.
         let _ = writeln!(
             s,
-            "<g><title>{}</title><line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" {style}/></g>",
+            "<g fill=\"none\"><title>{}</title><path d=\"{d}\" {style}/><path d=\"{d}\" stroke=\"transparent\" stroke-width=\"8\"/></g>",
             xml(&title)
         );
     }
