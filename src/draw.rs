@@ -547,6 +547,7 @@ pub fn svg(model: &Model, graph: &ConstraintGraph, plan: Option<&Plan>) -> Strin
         s,
         "<rect x=\"0\" y=\"0\" width=\"{total_w}\" height=\"{total_h}\" fill=\"#ffffff\"/>"
     );
+    let mut titles = String::new();
     for (g, &(bx, by, bw, bh)) in groups.iter().zip(&boxes) {
         if !g.boxed {
             continue;
@@ -561,9 +562,10 @@ pub fn svg(model: &Model, graph: &ConstraintGraph, plan: Option<&Plan>) -> Strin
             "<g><title>{}</title><rect x=\"{bx}\" y=\"{by}\" width=\"{bw}\" height=\"{bh}\" rx=\"10\" fill=\"{fill}\" stroke=\"{stroke}\"{dash}/>",
             xml(&g.title.join(" — "))
         );
+        // Titles go over the edges, so they are written after them.
         for (i, line) in g.title.iter().enumerate() {
             let _ = writeln!(
-                s,
+                titles,
                 "<text x=\"{}\" y=\"{}\"{}>{}</text>",
                 bx + PAD,
                 by + PAD + (i as u32 + 1) * LINE - 3,
@@ -608,6 +610,7 @@ pub fn svg(model: &Model, graph: &ConstraintGraph, plan: Option<&Plan>) -> Strin
             xml(&title)
         );
     }
+    s.push_str(&titles);
     for (c, (name, lines)) in p.classes.iter().enumerate() {
         let (cx, cy) = position[c];
         let _ = writeln!(

@@ -269,7 +269,7 @@ spec: {{allocatable: {{cpu: 4, memory: 16Gi, pods: 110}}}}
 
     // A plan whose pool name is hostile too (planned by the library: `plan` would refuse to
     // write manifests for labels like these).
-    let model = tierplan::build_from_paths(&[file.clone()]).unwrap();
+    let model = tierplan::build_from_paths(std::slice::from_ref(&file)).unwrap();
     let mut plan = tierplan::solve(&model, &tierplan::SolveOptions::default()).plan;
     let plan_file = dir.path().join("plan.json");
     let evil_pool = r#"pool<"&>"#;
