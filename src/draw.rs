@@ -2,7 +2,7 @@
 //! edges between them and, given a plan, its pools as clusters around their classes.
 //!
 //! Owns how the graph of [`crate::graph`] looks; it decides nothing about the plan. All three
-//! drawings come from one [`Picture`] built here, so they always show the same vertices,
+//! drawings come from one `Picture` built here, so they always show the same vertices,
 //! edges and legend. Every function is pure and deterministic: classes are in the graph's
 //! order (sorted by name), pools in the plan's (sorted by name), edges by class index.
 //!
@@ -656,7 +656,10 @@ mod tests {
             node("n", "", ""),
         ];
         for i in 0..n {
-            docs.push(workload(&format!("w{i}"), &format!("tenant: t{i}")));
+            docs.push(workload(
+                &format!("w{i}"),
+                &format!("sensitivity: public, tenant: t{i}"),
+            ));
         }
         let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
         model(&refs)
