@@ -84,6 +84,7 @@
 //! - [`model`]: the validated, exact model of workloads, nodes, node types and policy;
 //! - [`policy`]: what the policy means for the planner (classes and compatibility);
 //! - [`graph`]: the constraint graph of classes;
+//! - [`draw`]: the constraint graph drawn (DOT, Mermaid, SVG), with a plan's pools as clusters;
 //! - [`solve`](mod@solve): pools, placements and the lower bound;
 //! - [`baseline`]: the simple plans the planner is measured against (and falls back on);
 //! - [`naming`]: the names of the planned pools, kept across re-plans;
@@ -118,6 +119,7 @@ pub mod cluster;
 #[cfg(feature = "bench")]
 pub mod convert;
 pub mod diff;
+pub mod draw;
 pub mod emit;
 pub mod explanation;
 #[cfg(feature = "bench")]

@@ -101,6 +101,9 @@ enum Command {
     /// Set the plan's pool labels and taints on the nodes of a live cluster (server-side
     /// apply, field manager `tierplan`): a server-side dry run with a diff unless --yes.
     Apply(cli::apply::Args),
+    /// Draw the constraint graph (classes, compatibility and conflict edges, and with --plan
+    /// the plan's pools as clusters) as DOT, SVG or Mermaid on standard output.
+    Graph(cli::graph::Args),
     /// Write the JSON Schemas of the input kinds and of plan.json into DIR.
     Schemas {
         #[arg(default_value = "schemas")]
@@ -296,6 +299,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => cli::audit::run(args),
         Command::Import(args) => cli::import::run(args),
         Command::Apply(args) => cli::apply::run(args),
+        Command::Graph(args) => cli::graph::run(args),
         Command::Schemas { dir, force } => {
             let schemas = schema::all();
             let files: Vec<(&str, &[u8])> = schemas
