@@ -16,10 +16,18 @@
 //! - when the planner neither finds a plan nor proves there is none (budget), the fact is kept
 //!   and the explanation says it is not known to be minimal.
 //!
+//! Before any search, [`count`] tries to show infeasibility by adding up (requests against
+//! capacity, pools' minimum sizes against nodes): such a certificate is proven at once and
+//! seeds the filter, which then only minimises within the facts it cites; where it cites too
+//! many for the filter to afford (thousands of workloads), it stands as it is, proven but not
+//! known to be minimal. The count over the final facts is the explanation's summary line.
+//!
 //! Facts are tried in chunks first (half of what is left, then halves of a chunk that could
 //! not go): dropping many workloads at once costs one solve, so explanations that cite few
 //! facts of many take about `k · log(n/k)` solves, not `n`. Every solve is bounded by work
 //! units, never by the clock, so the same input gives the same explanation.
+
+mod count;
 
 use crate::model::{Model, Workload};
 use crate::plan::Status;
@@ -27,6 +35,7 @@ use crate::quantity;
 use crate::solve::{self, SolveOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// Work units for each trial solve: enough for the complete search of moderate instances to
 /// finish, so that small relaxed instances are proven, not just left unsolved.
@@ -35,6 +44,11 @@ pub const TRIAL_WORK: u64 = 5_000_000;
 pub const MAX_TRIALS: usize = 400;
 /// Work units of all trial solves together, likewise.
 pub const TOTAL_WORK: u64 = 40_000_000;
+/// Facts a counting certificate may cite and still be minimised by the filter; past it
+/// (inputs of thousands of workloads), trial solves would each cost a full plan.
+pub const FILTER_LIMIT: usize = 64;
+/// Facts of one field listed one by one when printed; more are summed up in one line.
+const LISTED: usize = 4;
 
 /// One constraint of the input, relaxable on its own (internal to the filter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -213,17 +227,20 @@ struct Kept {
     minimal: bool,
 }
 
-/// Deletion filter in chunks (see the module comment); `whole` is the verdict on `model`.
-fn filter(model: &Model, whole: Verdict) -> Kept {
-    let all = facts(model);
+/// Deletion filter in chunks (see the module comment) over `candidates`, with the facts
+/// `relaxed` already relaxed; `proven` when that relaxed input is known to be infeasible.
+fn filter(
+    model: &Model,
+    candidates: Vec<Relax>,
+    mut relaxed: Vec<Relax>,
+    mut proven: bool,
+) -> Kept {
     let mut trials = 0;
     let mut work = 0;
-    let mut relaxed: Vec<Relax> = Vec::new();
-    let mut proven = false;
     let mut minimal = true;
     let mut kept = Vec::new();
     // Chunks still to try, first the whole list split in two.
-    let mut pending: Vec<Vec<Relax>> = split(all);
+    let mut pending: Vec<Vec<Relax>> = split(candidates);
     while let Some(chunk) = pending.pop() {
         if trials >= MAX_TRIALS || work >= TOTAL_WORK {
             minimal = false;
@@ -248,8 +265,6 @@ fn filter(model: &Model, whole: Verdict) -> Kept {
             _ => pending.extend(split(chunk)),
         }
     }
-    // Nothing relaxed was proven infeasible: the whole input may still be.
-    proven |= whole == Verdict::Infeasible;
     kept.sort_unstable();
     Kept {
         facts: kept,
@@ -278,6 +293,10 @@ pub struct Explanation {
     pub minimal: bool,
     /// The facts, each with where it was read.
     pub facts: Vec<Fact>,
+    /// What the facts add up to, in one line, where a count shows them infeasible (e.g.
+    /// "… request cpu 7255 in all …, but the 550 node(s) have cpu 5978: cpu 1277 short").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<String>,
     /// The inventory they are judged against, in one line.
     pub inventory: String,
 }
@@ -300,23 +319,53 @@ impl std::fmt::Display for Explanation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let how = match (self.proven, self.minimal) {
             (true, true) => "proven, and each fact is needed",
-            (true, false) => "proven; fewer facts may suffice (budget)",
+            (true, false) => "proven; fewer facts may suffice",
             _ => "not proven: the best found within the budget",
         };
         let these = match self.facts.len() {
             1 => "this fact cannot hold".to_string(),
             n => format!("these {n} facts cannot all hold"),
         };
-        writeln!(
-            f,
-            "why no plan exists ({how}): on {}, {these}:",
-            self.inventory
-        )?;
+        match &self.shortfall {
+            Some(short) => writeln!(
+                f,
+                "why no plan exists ({how}): {short}\non {}, {these}:",
+                self.inventory
+            )?,
+            None => writeln!(
+                f,
+                "why no plan exists ({how}): on {}, {these}:",
+                self.inventory
+            )?,
+        }
+        let mut summed: Vec<&str> = Vec::new();
         for fact in &self.facts {
+            let field = fact.field.as_str();
+            let alike: Vec<&Fact> = self.facts.iter().filter(|g| g.field == field).collect();
+            if alike.len() > LISTED {
+                if !summed.contains(&field) {
+                    summed.push(field);
+                    let mut files: Vec<&str> = alike
+                        .iter()
+                        .filter_map(|g| g.source.as_deref())
+                        .map(|s| s.rsplit_once(": document ").map_or(s, |(file, _)| file))
+                        .collect();
+                    files.sort_unstable();
+                    files.dedup();
+                    writeln!(
+                        f,
+                        "  - {} facts like this one ({field}; {}): {}; plan.json lists each",
+                        alike.len(),
+                        files.join(", "),
+                        fact.text
+                    )?;
+                }
+                continue;
+            }
             write!(f, "  - {}", fact.text)?;
             match &fact.source {
-                Some(s) => writeln!(f, " ({s}, {})", fact.field)?,
-                None => writeln!(f, " ({})", fact.field)?,
+                Some(s) => writeln!(f, " ({s}, {field})")?,
+                None => writeln!(f, " ({field})")?,
             }
         }
         Ok(())
@@ -330,15 +379,36 @@ pub fn explain(model: &Model) -> Option<Explanation> {
     if !model.node_types.is_empty() {
         return None;
     }
-    let (whole, _) = verdict(model);
-    if whole == Verdict::Feasible {
-        return None;
-    }
-    let kept = filter(model, whole);
+    let all = facts(model);
+    let kept = match count::certificate(model) {
+        Some(c) => {
+            let cited: BTreeSet<Relax> = c.facts.iter().copied().collect();
+            let others = all.iter().filter(|f| !cited.contains(f)).copied().collect();
+            if cited.len() <= FILTER_LIMIT {
+                filter(model, cited.into_iter().collect(), others, true)
+            } else {
+                Kept {
+                    facts: cited.into_iter().collect(),
+                    proven: true,
+                    minimal: false,
+                }
+            }
+        }
+        None => {
+            let (whole, _) = verdict(model);
+            if whole == Verdict::Feasible {
+                return None;
+            }
+            filter(model, all.clone(), Vec::new(), whole == Verdict::Infeasible)
+        }
+    };
+    let cited: BTreeSet<Relax> = kept.facts.iter().copied().collect();
+    let others: Vec<Relax> = all.into_iter().filter(|f| !cited.contains(f)).collect();
     Some(Explanation {
         proven: kept.proven,
         minimal: kept.minimal,
         facts: kept.facts.iter().map(|&r| fact(model, r)).collect(),
+        shortfall: count::certificate(&relax(model, &others)).map(|c| c.text),
         inventory: inventory(model),
     })
 }
@@ -635,7 +705,7 @@ mod properties {
             let m = crate::model::build_from_yaml("in.yaml", &yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
             let (whole, _) = verdict(&m);
             prop_assume!(whole == Verdict::Infeasible);
-            let kept = filter(&m, whole);
+            let kept = filter(&m, facts(&m), Vec::new(), true);
             prop_assert!(kept.proven, "{yaml}");
             prop_assume!(kept.minimal);
             prop_assert!(!kept.facts.is_empty(), "{yaml}");
@@ -649,6 +719,19 @@ mod properties {
                 prop_assert_ne!(plan.status, Status::Infeasible, "without {:?}\n{}", f, yaml);
                 let report = crate::check::check(&relaxed, &plan);
                 prop_assert!(report.is_valid(), "{}", report);
+            }
+        }
+
+        /// A count is a proof: where it says no plan exists on the facts it cites, the
+        /// planner finds none either (a plan the checker accepts would refute it).
+        #[test]
+        fn a_count_is_never_refuted_by_a_plan(yaml in instance()) {
+            let m = crate::model::build_from_yaml("in.yaml", &yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+            if let Some(c) = count::certificate(&m) {
+                let others: Vec<Relax> = facts(&m).into_iter().filter(|f| !c.facts.contains(f)).collect();
+                let relaxed = relax(&m, &others);
+                let plan = solve::solve(&relaxed, &SolveOptions { time_limit: None, work_limit: TRIAL_WORK, ..SolveOptions::default() }).plan;
+                prop_assert_eq!(plan.status, Status::Infeasible, "{}\n{}", c.text, yaml);
             }
         }
     }
