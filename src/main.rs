@@ -205,19 +205,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("the plan is infeasible, so only {PLAN_FILE} is written (no {MANIFESTS_DIR}/): its `unplaced` and `unmet` say why");
             }
             let page = with_report.then(|| report::html::page(&model, &solved.plan, None));
-            let extra: Vec<(&str, &[u8])> = page
-                .iter()
-                .map(|p| (REPORT_FILE, p.as_bytes()))
-                .collect();
-            let (done, manifests) =
-                match write_plan_dir(&out, &model, &solved.plan, options.previous.as_ref(), &extra) {
-                    Ok(written) => written,
-                    Err(e) if e.downcast_ref::<output::OutputError>().is_some() => return Err(e),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return Ok(ExitCode::from(2));
-                    }
-                };
+            let extra: Vec<(&str, &[u8])> =
+                page.iter().map(|p| (REPORT_FILE, p.as_bytes())).collect();
+            let (done, manifests) = match write_plan_dir(
+                &out,
+                &model,
+                &solved.plan,
+                options.previous.as_ref(),
+                &extra,
+            ) {
+                Ok(written) => written,
+                Err(e) if e.downcast_ref::<output::OutputError>().is_some() => return Err(e),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
             let written: Vec<String> = done
                 .written
                 .iter()

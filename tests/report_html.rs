@@ -16,7 +16,12 @@ use tierplan::plan::Plan;
 
 /// The examples `tierplan plan` takes on their own (`kubernetes` needs the shops of
 /// `../shared/realworld`, `whatif` and `cluster` are no inputs).
-const EXAMPLES: [&str; 4] = ["nist-800-190", "multi-tenant-saas", "new-cluster", "infeasible"];
+const EXAMPLES: [&str; 4] = [
+    "nist-800-190",
+    "multi-tenant-saas",
+    "new-cluster",
+    "infeasible",
+];
 
 /// The window of the screenshots: a laptop's width, tall enough for several pools.
 const WINDOW: (u32, u32) = (1280, 2000);
@@ -39,7 +44,14 @@ fn tierplan(args: &[&str]) -> Output {
 /// Plans `example` with `--report` into `out`; its plan and report.
 fn reported(name: &str, out: &Path) -> (Plan, String) {
     let out_arg = out.to_str().unwrap();
-    let run = tierplan(&["plan", "--report", "--quiet", "--out", out_arg, &example(name)]);
+    let run = tierplan(&[
+        "plan",
+        "--report",
+        "--quiet",
+        "--out",
+        out_arg,
+        &example(name),
+    ]);
     let expected = if name == "infeasible" { 1 } else { 0 };
     assert_eq!(
         run.status.code(),
@@ -79,7 +91,10 @@ fn check_structure(name: &str, html: &str, plan: &Plan, whatif: bool) {
         .filter_map(|n| n.attribute("id"))
         .collect();
     for id in ["summary", "pools", "findings", "graph"] {
-        assert!(sections.contains(&id), "{name}: no section {id}: {sections:?}");
+        assert!(
+            sections.contains(&id),
+            "{name}: no section {id}: {sections:?}"
+        );
     }
     assert_eq!(
         sections.contains(&"unplaced"),
@@ -99,12 +114,19 @@ fn check_structure(name: &str, html: &str, plan: &Plan, whatif: bool) {
         .flat_map(|t| t.descendants().filter(|n| n.has_tag_name("tr")))
         .count();
     let nodes: usize = plan.pools.iter().map(|p| p.nodes.len()).sum();
-    assert_eq!(rows, nodes + plan.pools.len(), "{name}: a row per node, a head per pool");
+    assert_eq!(
+        rows,
+        nodes + plan.pools.len(),
+        "{name}: a row per node, a head per pool"
+    );
     // Self-contained: no script, no external resource of any kind.
     for n in doc.descendants().filter(|n| n.is_element()) {
         let tag = n.tag_name().name();
         assert!(
-            !matches!(tag, "script" | "link" | "img" | "iframe" | "object" | "image"),
+            !matches!(
+                tag,
+                "script" | "link" | "img" | "iframe" | "object" | "image"
+            ),
             "{name}: <{tag}>"
         );
         for a in n.attributes() {
@@ -157,7 +179,10 @@ fn whatif_report_adds_the_comparison_table() {
     .unwrap();
     assert!(html.contains("<th class=\"num\">cost/h</th>"), "{html}");
     // Every scenario has its row.
-    for line in scenarios.lines().filter(|l| l.trim_start().starts_with("name:")) {
+    for line in scenarios
+        .lines()
+        .filter(|l| l.trim_start().starts_with("name:"))
+    {
         let scenario = line.split(':').nth(1).unwrap().trim();
         assert!(html.contains(&format!("<td>{scenario}</td>")), "{scenario}");
     }
@@ -188,14 +213,29 @@ fn report_without_flag_is_not_written_and_a_foreign_report_is_not_overwritten() 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let out_arg = out.to_str().unwrap();
-    let run = tierplan(&["plan", "--quiet", "--out", out_arg, &example("nist-800-190")]);
+    let run = tierplan(&[
+        "plan",
+        "--quiet",
+        "--out",
+        out_arg,
+        &example("nist-800-190"),
+    ]);
     assert_eq!(run.status.code(), Some(0));
     assert!(!out.join("report.html").exists());
     std::fs::write(out.join("report.html"), "mine").unwrap();
-    let run = tierplan(&["plan", "--report", "--out", out_arg, &example("nist-800-190")]);
+    let run = tierplan(&[
+        "plan",
+        "--report",
+        "--out",
+        out_arg,
+        &example("nist-800-190"),
+    ]);
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("report.html"));
-    assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.html")).unwrap(),
+        "mine"
+    );
 }
 
 // ---- the browser ----
@@ -296,7 +336,11 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 /// screenshot of the window's size with real content; kept in `TIERPLAN_REPORT_SHOTS`.
 fn check_in_browser(browser: &str, name: &str, page: &Path, pools: &[&str]) {
     let (dom, log) = browse(browser, page, "--dump-dom");
-    assert_eq!(console_lines(&log), Vec::<&str>::new(), "{name}: console messages");
+    assert_eq!(
+        console_lines(&log),
+        Vec::<&str>::new(),
+        "{name}: console messages"
+    );
     assert!(dom.contains("tierplan plan report"), "{name}: {dom}");
     for pool in pools {
         assert!(
@@ -306,11 +350,19 @@ fn check_in_browser(browser: &str, name: &str, page: &Path, pools: &[&str]) {
     }
     let shot = page.with_file_name(format!("{name}.png"));
     let (_, log) = browse(browser, page, &format!("--screenshot={}", shot.display()));
-    assert_eq!(console_lines(&log), Vec::<&str>::new(), "{name}: console messages");
+    assert_eq!(
+        console_lines(&log),
+        Vec::<&str>::new(),
+        "{name}: console messages"
+    );
     let png = std::fs::read(&shot).expect("a screenshot");
     assert_eq!(png_size(&png), WINDOW, "{name}");
     // A blank page of this size compresses to a few KB; a page of pools, bars and text does not.
-    assert!(png.len() > 40_000, "{name}: screenshot of {} bytes looks empty", png.len());
+    assert!(
+        png.len() > 40_000,
+        "{name}: screenshot of {} bytes looks empty",
+        png.len()
+    );
     if let Ok(dir) = std::env::var("TIERPLAN_REPORT_SHOTS") {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy(&shot, PathBuf::from(dir).join(format!("{name}.png"))).unwrap();

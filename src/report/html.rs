@@ -18,9 +18,9 @@
 //!   and workloads sorted by name) or the model's.
 
 use super::{
-    admission_warning, boundary_finding, headline, node_requests, node_usage, placed, pool_cost, pool_nodes,
-    pool_usage, split_entry_findings, status_line, status_word, unplaced_groups, unplanned_home,
-    with_bought_nodes, zone_warning, Usage, BOUNDARY_ADVICE, HOURS_PER_MONTH,
+    admission_warning, boundary_finding, headline, node_requests, node_usage, placed, pool_cost,
+    pool_nodes, pool_usage, split_entry_findings, status_line, status_word, unplaced_groups,
+    unplanned_home, with_bought_nodes, zone_warning, Usage, BOUNDARY_ADVICE, HOURS_PER_MONTH,
 };
 use crate::boundary;
 use crate::graph::ConstraintGraph;
@@ -37,22 +37,10 @@ pub const REPORT_FILE: &str = "report.html";
 const HIGH: f64 = 90.0;
 
 /// `text` safe as HTML text and as a quoted attribute value: the five markup characters as
-/// entities, and control characters HTML does not allow (all but tab and newline) replaced.
+/// entities, and control characters replaced (tab and line breaks by a space, which HTML
+/// shows alike). The SVG's escaping, so that the page has one rule for both.
 pub fn escape(text: &str) -> String {
-    let mut s = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => s.push_str("&amp;"),
-            '<' => s.push_str("&lt;"),
-            '>' => s.push_str("&gt;"),
-            '"' => s.push_str("&quot;"),
-            '\'' => s.push_str("&#39;"),
-            '\t' | '\n' => s.push(ch),
-            c if c.is_control() => s.push('\u{fffd}'),
-            c => s.push(c),
-        }
-    }
-    s
+    crate::draw::xml(text)
 }
 
 /// A page under construction: markup from this module, text escaped on the way in.
@@ -98,7 +86,10 @@ impl Html {
         self.open(tag, attrs);
         inside(self);
         self.close(tag);
-        if matches!(tag, "section" | "article" | "tr" | "li" | "div" | "table" | "ul") {
+        if matches!(
+            tag,
+            "section" | "article" | "tr" | "li" | "div" | "table" | "ul"
+        ) {
             self.0.push('\n');
         }
     }
@@ -188,18 +179,24 @@ fn summary(h: &mut Html, model: &Model, plan: &Plan) {
     h.wrap("section", &[("id", "summary")], |h| {
         h.el("h2", &[], "Summary");
         h.wrap("p", &[], |h| {
-            h.el("span", &[("class", &format!("badge {}", word.to_lowercase()))], word);
+            h.el(
+                "span",
+                &[("class", &format!("badge {}", word.to_lowercase()))],
+                word,
+            );
+            // The badge says the status; the line says the rest.
+            let line = status_line(plan);
+            let rest = line
+                .split_once("; ")
+                .map_or(line.as_str(), |(_, rest)| rest);
             h.text(" ");
-            h.text(&status_line(plan));
+            h.text(&capitalised(rest));
         });
         let placed = plan.placements.len();
         let mut figures = vec![
             ("Status", word.to_lowercase()),
             ("Cost per hour", format!("{:.4}", o.cost)),
-            (
-                "Cost per month",
-                format!("{:.2}", o.cost * HOURS_PER_MONTH),
-            ),
+            ("Cost per month", format!("{:.2}", o.cost * HOURS_PER_MONTH)),
             ("Nodes", o.nodes.to_string()),
             ("Pools", plan.pools.len().to_string()),
             ("Lower bound", format!("{:.4}", o.lower_bound)),
@@ -277,51 +274,55 @@ impl PoolCard<'_> {
         let nodes = pool_nodes(model, pool);
         let cost = pool_cost(model, &nodes);
         let usage = pool_usage(model, self.placed, &pool.workloads, &nodes);
-        h.wrap("article", &[("class", "card"), ("data-pool", &pool.name)], |h| {
-            h.wrap("h3", &[], |h| {
-                h.text(&pool.name);
-                if pool.platform {
-                    h.text(" ");
-                    h.el("span", &[("class", "tag")], "platform");
-                }
-            });
-            h.el(
-                "p",
-                &[("class", "meta")],
-                &format!(
+        h.wrap(
+            "article",
+            &[("class", "card"), ("data-pool", &pool.name)],
+            |h| {
+                h.wrap("h3", &[], |h| {
+                    h.text(&pool.name);
+                    if pool.platform {
+                        h.text(" ");
+                        h.el("span", &[("class", "tag")], "platform");
+                    }
+                });
+                h.el(
+                    "p",
+                    &[("class", "meta")],
+                    &format!(
                     "{} node(s) · {cost:.4}/h ({:.2} per month) · {} workload(s) · {} class(es)",
                     nodes.len(),
                     cost * HOURS_PER_MONTH,
                     pool.workloads.len(),
                     pool.classes.len()
                 ),
-            );
-            if usage.is_empty() {
-                h.el("p", &[("class", "meta")], "no requests");
-            }
-            for u in &usage {
-                h.wrap("div", &[("class", "meter")], |h| {
-                    h.el("span", &[], &model.resources[u.resource]);
-                    bar(h, u);
-                    h.el("span", &[("class", "num")], &amounts(model, u));
-                });
-            }
-            h.el("h4", &[], "Classes");
-            h.list("chips", &pool.classes);
-            h.el("h4", &[], "Workloads");
-            h.list("cols mono", &pool.workloads);
-            if !pool.node_types.is_empty() {
-                h.el("h4", &[], "Nodes to buy");
-                let buy: Vec<String> = pool
-                    .node_types
-                    .iter()
-                    .map(|b| format!("{} × {} in {}", b.count, b.node_type, b.zone))
-                    .collect();
-                h.list("", &buy);
-            }
-            h.el("h4", &[], "Nodes");
-            self.nodes(h, &nodes, &usage);
-        });
+                );
+                if usage.is_empty() {
+                    h.el("p", &[("class", "meta")], "no requests");
+                }
+                for u in &usage {
+                    h.wrap("div", &[("class", "meter")], |h| {
+                        h.el("span", &[], &model.resources[u.resource]);
+                        bar(h, u);
+                        h.el("span", &[("class", "num")], &amounts(model, u));
+                    });
+                }
+                h.el("h4", &[], "Classes");
+                h.list("chips", &pool.classes);
+                h.el("h4", &[], "Workloads");
+                h.list("cols mono", &pool.workloads);
+                if !pool.node_types.is_empty() {
+                    h.el("h4", &[], "Nodes to buy");
+                    let buy: Vec<String> = pool
+                        .node_types
+                        .iter()
+                        .map(|b| format!("{} × {} in {}", b.count, b.node_type, b.zone))
+                        .collect();
+                    h.list("", &buy);
+                }
+                h.el("h4", &[], "Nodes");
+                self.nodes(h, &nodes, &usage);
+            },
+        );
     }
 
     /// The node table: one row per node, one bar per resource the pool uses.
@@ -345,11 +346,7 @@ impl PoolCard<'_> {
                         h.el("td", &[("class", "mono")], &node.name);
                         h.el("td", &[], node.zone.as_deref().unwrap_or("-"));
                         let count = self.replicas.get(node.name.as_str()).copied();
-                        h.el(
-                            "td",
-                            &[("class", "num")],
-                            &count.unwrap_or(0).to_string(),
-                        );
+                        h.el("td", &[("class", "num")], &count.unwrap_or(0).to_string());
                         for u in usage {
                             h.wrap("td", &[], |h| {
                                 match node_usage(model, self.requests, n, u.resource) {
@@ -385,7 +382,11 @@ fn bar(h: &mut Html, u: &Usage) {
     let class = if percent >= HIGH { "high" } else { "" };
     h.wrap(
         "div",
-        &[("class", "bar"), ("role", "img"), ("aria-label", &format!("{percent:.0}%"))],
+        &[
+            ("class", "bar"),
+            ("role", "img"),
+            ("aria-label", &format!("{percent:.0}%")),
+        ],
         |h| h.el("span", &[("class", class), ("style", &style)], ""),
     );
 }
@@ -404,7 +405,11 @@ fn unplaced(h: &mut Html, plan: &Plan) {
             h.wrap("div", &[("class", "finding why")], |h| {
                 // The first line of the terminal's explanation: how sure, on what inventory.
                 let text = why.to_string();
-                h.el("p", &[], text.lines().next().unwrap_or_default());
+                h.el(
+                    "p",
+                    &[],
+                    &capitalised(text.lines().next().unwrap_or_default()),
+                );
                 h.wrap("ul", &[], |h| {
                     for fact in &why.facts {
                         h.wrap("li", &[], |h| {
@@ -481,7 +486,7 @@ fn findings(h: &mut Html, model: &Model, plan: &Plan) {
         if !home.is_empty() {
             h.el("h4", &[], "Nodes in no pool");
             for line in home.lines() {
-                h.el("p", &[], line.trim());
+                h.el("p", &[], &capitalised(line.trim()));
             }
         }
     });
@@ -607,6 +612,7 @@ th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid var(--line
 th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.nodes td small { color: var(--muted); white-space: nowrap; }
+table.nodes td:nth-child(-n+2) { white-space: nowrap; }
 table.nodes td .bar { margin-top: 5px; }
 td ul { margin: 0; padding-left: 18px; }
 .scroll { overflow-x: auto; }
@@ -642,9 +648,9 @@ mod tests {
     fn escape_covers_markup_quotes_and_control_characters() {
         assert_eq!(
             escape("<script>alert('x') & \"y\"</script>\u{7}"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;\u{fffd}"
+            "&lt;script&gt;alert(&apos;x&apos;) &amp; &quot;y&quot;&lt;/script&gt;\u{fffd}"
         );
-        assert_eq!(escape("a\tb\nc"), "a\tb\nc");
+        assert_eq!(escape("a\tb\nc"), "a b c");
     }
 
     /// Hostile attribute values (classes, pool name) end up as text, never as markup.
@@ -704,11 +710,20 @@ mod tests {
         ]);
         let plan = solve(&m, &SolveOptions::default()).plan;
         let html = page(&m, &plan, None);
-        assert!(html.contains("<span class=\"badge optimal\">optimal</span>"), "{html}");
-        assert!(html.contains("<dt>Cost per hour</dt><dd>1.0000</dd>"), "{html}");
+        assert!(
+            html.contains("<span class=\"badge optimal\">optimal</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<dt>Cost per hour</dt><dd>1.0000</dd>"),
+            "{html}"
+        );
         // Node a holds both replicas: cpu 2 of 4, memory 2.0Gi of 16.0Gi.
         assert!(html.contains("<td class=\"mono\">a</td>"), "{html}");
-        assert!(html.contains("<span style=\"width:50.0%\"></span>"), "{html}");
+        assert!(
+            html.contains("<span style=\"width:50.0%\"></span>"),
+            "{html}"
+        );
         assert!(html.contains("50% · 2 of 4"), "{html}");
         assert!(html.contains("@media print"), "{html}");
     }

@@ -453,7 +453,12 @@ pub(crate) fn node_requests(model: &Model, plan: &Plan) -> Vec<Vec<u128>> {
 
 /// The use of resource `r` on `node`: its requests plus overhead over its allocatable; `None`
 /// when its allocatable is not finite.
-pub(crate) fn node_usage(model: &Model, requests: &[Vec<u128>], node: usize, r: usize) -> Option<Usage> {
+pub(crate) fn node_usage(
+    model: &Model,
+    requests: &[Vec<u128>],
+    node: usize,
+    r: usize,
+) -> Option<Usage> {
     let capacity = capacity(model, node, r).filter(|&c| c > 0)?;
     Some(Usage {
         resource: r,
