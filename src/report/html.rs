@@ -593,7 +593,7 @@ nav a:hover { text-decoration: underline; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 540px), 1fr));
   gap: 14px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
-  padding: 12px 14px; break-inside: avoid; }
+  padding: 12px 14px; break-inside: avoid; overflow-x: auto; }
 .tag { font-size: 11px; font-weight: 600; color: var(--muted); border: 1px solid var(--line);
   border-radius: 4px; padding: 0 5px; vertical-align: middle; }
 ul.chips { list-style: none; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: 4px; }
@@ -611,7 +611,7 @@ th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid var(--line
   vertical-align: top; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-table.nodes td small { color: var(--muted); white-space: nowrap; }
+table.nodes td small { color: var(--muted); display: block; line-height: 1.25; }
 table.nodes td:nth-child(-n+2) { white-space: nowrap; }
 table.nodes td .bar { margin-top: 5px; }
 td ul { margin: 0; padding-left: 18px; }
