@@ -428,7 +428,7 @@ fn mermaid_str(lines: &[String]) -> String {
 }
 
 /// Text as XML character data or attribute value.
-fn xml(text: &str) -> String {
+pub(crate) fn xml(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {

@@ -12,6 +12,7 @@ use cli::{
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tierplan::output::OutDir;
+use tierplan::report::html::REPORT_FILE;
 use tierplan::{boundary, check, output, report, schema, solve};
 
 #[derive(Parser)]
@@ -60,6 +61,11 @@ enum Command {
         /// pools, unused nodes, disruption, files written) for scripts.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         output: Format,
+        /// Also write DIR/report.html: the summary, one card per pool with per-node
+        /// utilisation, the unplaced replicas, the findings and the constraint graph, in one
+        /// self-contained page (no network, printable).
+        #[arg(long)]
+        report: bool,
         #[command(flatten)]
         cluster: cli::cluster::ClusterArgs,
     },
@@ -148,6 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             verbose,
             quiet,
             output,
+            report: with_report,
             cluster,
         } => {
             let mut options = solve_options(&budget, stability)?;
@@ -167,6 +174,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Refused before planning rather than after, so that nobody waits for nothing.
             let out = OutDir::new(&out, force)?;
             out.check(PLAN_FILE)?;
+            if with_report {
+                out.check(REPORT_FILE)?;
+            }
             let live = cli::cluster::source(&cluster, None)?;
             let Some(model) = cli::load_and(&paths, live.as_ref()) else {
                 return Ok(ExitCode::from(2));
@@ -194,15 +204,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if solved.plan.status == tierplan::plan::Status::Infeasible {
                 eprintln!("the plan is infeasible, so only {PLAN_FILE} is written (no {MANIFESTS_DIR}/): its `unplaced` and `unmet` say why");
             }
-            let (done, manifests) =
-                match write_plan_dir(&out, &model, &solved.plan, options.previous.as_ref(), &[]) {
-                    Ok(written) => written,
-                    Err(e) if e.downcast_ref::<output::OutputError>().is_some() => return Err(e),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return Ok(ExitCode::from(2));
-                    }
-                };
+            let page = with_report.then(|| report::html::page(&model, &solved.plan, None));
+            let extra: Vec<(&str, &[u8])> =
+                page.iter().map(|p| (REPORT_FILE, p.as_bytes())).collect();
+            let (done, manifests) = match write_plan_dir(
+                &out,
+                &model,
+                &solved.plan,
+                options.previous.as_ref(),
+                &extra,
+            ) {
+                Ok(written) => written,
+                Err(e) if e.downcast_ref::<output::OutputError>().is_some() => return Err(e),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
             let written: Vec<String> = done
                 .written
                 .iter()
@@ -225,6 +243,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         out!("{}", report::counters(&solved.stats))?;
                     }
                     outln!("wrote {}", done.written[0].display())?;
+                    if with_report {
+                        outln!("wrote {}", out.path(REPORT_FILE).display())?;
+                    }
                     if manifests > 0 {
                         outln!(
                             "wrote {manifests} files under {} (build with `kubectl kustomize`)",

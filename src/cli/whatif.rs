@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use tierplan::input::wire::{Added, NodeTypeSpec};
 use tierplan::output::OutDir;
+use tierplan::report::{self, html::REPORT_FILE};
 use tierplan::whatif::shard::Shard;
 use tierplan::whatif::sweep::{self, Failure};
 use tierplan::whatif::{self, job, Baseline, Outcome, Replanned, Scenario, WhatIf};
@@ -44,6 +45,10 @@ pub struct Args {
     /// Overwrite files in the output directory that tierplan did not write.
     #[arg(long, requires = "out")]
     force: bool,
+    /// Also write DIR/report.html: the baseline plan's report (as `plan --report` writes it)
+    /// followed by the comparison table.
+    #[arg(long, requires = "out")]
+    report: bool,
     /// Remove every used node (`node`), every zone (`zone`), or every set of K of them
     /// (`node:K`, `zone:K`) in turn.
     #[arg(long, value_name = "node|zone[:K]")]
@@ -145,6 +150,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .transpose()?;
     if let Some(out) = &out {
         out.check(WHATIF_FILE)?;
+        if args.report {
+            out.check(REPORT_FILE)?;
+        }
     }
     let Some(docs) = load_documents(&args.paths) else {
         return Ok(ExitCode::from(2));
@@ -210,7 +218,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(3));
     }
-    let code = finish(&result, out.as_ref(), args.quiet, args.output, true)?;
+    let page = args
+        .report
+        .then(|| report::html::page(&baseline.model, &baseline.plan, Some(&result)));
+    let code = finish(
+        &result,
+        out.as_ref(),
+        args.quiet,
+        args.output,
+        Some(page.as_deref()),
+    )?;
     Ok(if args.infeasible_ok && code == ExitCode::from(1) {
         ExitCode::SUCCESS
     } else {
@@ -322,13 +339,15 @@ fn baseline(
         .ok()
 }
 
-/// Prints and writes the comparison; exit 0 when every scenario is feasible, 1 otherwise.
+/// Prints and writes the comparison (and `report`'s page, when given); exit 0 when every
+/// scenario is feasible, 1 otherwise. `planned` is `None` for merged results, whose plans
+/// were written by the shards' runs.
 fn finish(
     result: &WhatIf,
     out: Option<&OutDir>,
     quiet: bool,
     output: Format,
-    planned: bool,
+    planned: Option<Option<&str>>,
 ) -> anyhow::Result<ExitCode> {
     let json = result.to_json();
     match (output, quiet) {
@@ -338,12 +357,16 @@ fn finish(
     }
     if let Some(out) = out {
         let md = result.markdown();
-        let written = out.write(&[(WHATIF_FILE, json.as_bytes()), (WHATIF_MD, md.as_bytes())])?;
+        let mut files = vec![(WHATIF_FILE, json.as_bytes()), (WHATIF_MD, md.as_bytes())];
+        if let Some(Some(page)) = planned {
+            files.push((REPORT_FILE, page.as_bytes()));
+        }
+        let written = out.write(&files)?;
         if output == Format::Text && !quiet {
             for path in written {
                 outln!("wrote {}", path.display())?;
             }
-            if planned {
+            if planned.is_some() {
                 outln!(
                     "wrote the baseline's plan under {} and each scenario's under {}",
                     out.path(BASELINE_DIR).display(),
@@ -459,7 +482,7 @@ fn merge(
         }
     };
     let out = out.as_deref().map(|d| OutDir::new(d, force)).transpose()?;
-    finish(&merged, out.as_ref(), false, output, false)
+    finish(&merged, out.as_ref(), false, output, None)
 }
 
 /// The model of `paths` with the Scenario of `file` applied (of several, the one `plan` was

@@ -437,6 +437,15 @@ impl WhatIf {
     pub fn markdown(&self) -> String {
         render(self, &Style::Markdown)
     }
+
+    /// The table's cells, row by row: the column titles, the baseline, then each scenario.
+    /// Columns from the third on are figures (aligned right).
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        let mut rows = vec![COLUMNS.iter().map(|c| c.to_string()).collect::<Vec<_>>()];
+        rows.push(cells(&self.baseline, true));
+        rows.extend(self.scenarios.iter().map(|o| cells(o, false)));
+        rows
+    }
 }
 
 enum Style {
@@ -460,11 +469,7 @@ const COLUMNS: [&str; 12] = [
 ];
 
 fn cells(o: &Outcome, baseline: bool) -> Vec<String> {
-    let status = match o.status {
-        Status::Optimal => "optimal",
-        Status::Feasible => "feasible",
-        Status::Infeasible => "INFEASIBLE",
-    };
+    let status = crate::report::status_word(o.status);
     let signed = |x: f64, decimals: usize| {
         if baseline {
             "".to_string()
@@ -500,9 +505,7 @@ fn cells(o: &Outcome, baseline: bool) -> Vec<String> {
 }
 
 fn render(w: &WhatIf, style: &Style) -> String {
-    let mut rows = vec![COLUMNS.iter().map(|c| c.to_string()).collect::<Vec<_>>()];
-    rows.push(cells(&w.baseline, true));
-    rows.extend(w.scenarios.iter().map(|o| cells(o, false)));
+    let rows = w.rows();
     let mut s = String::new();
     if let Style::Markdown = style {
         let _ = writeln!(s, "# What-if\n");

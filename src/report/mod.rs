@@ -4,7 +4,11 @@
 //! policy that only warns.
 //!
 //! Owns presentation only; everything it shows is read from the model, the plan and the
-//! solver's statistics.
+//! solver's statistics. The figures both the terminal summary and the HTML page show (status,
+//! cost, utilisation per pool and per node, unplaced replicas grouped by workload) are
+//! computed here once; [`html`] lays the same figures out as a page (`plan --report`).
+
+pub mod html;
 
 use crate::boundary;
 use crate::model::{cost_from_micros, Enforcement, Model};
@@ -14,7 +18,7 @@ use crate::solve::Stats;
 use std::fmt::Write;
 
 /// Hours in the month cloud price lists quote (365 × 24 / 12, rounded), as AWS's does.
-const HOURS_PER_MONTH: f64 = 730.0;
+pub(crate) const HOURS_PER_MONTH: f64 = 730.0;
 
 /// `model` with the nodes `plan` buys added, so that bought nodes read like inventory ones.
 /// A plan that misuses the catalog (unknown types, taken names) is reported by `check`; here
@@ -32,58 +36,121 @@ pub(crate) fn with_bought_nodes(model: &Model, plan: &Plan) -> Model {
     model.with_nodes(bought).0
 }
 
-/// The summary of `plan` for a terminal.
-pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
+/// The first line of the summary: what was planned, on what.
+pub(crate) fn headline(model: &Model, plan: &Plan) -> String {
     let mut s = String::new();
     let inventory = model.nodes.len();
     let catalog = model.node_types.len();
     let model = &with_bought_nodes(model, plan);
-    let replicas = model.total_replicas();
-    // Replicas placed per workload, counted once for every pool's utilisation.
-    let mut placed = vec![0u64; model.workloads.len()];
-    for p in &plan.placements {
-        if let Some(w) = model.workload_index(&p.workload) {
-            placed[w] += 1;
-        }
-    }
     let _ = write!(
         s,
         "tierplan: {} workloads ({} replicas) on an inventory of {inventory} nodes",
         model.workloads.len(),
-        replicas,
+        model.total_replicas(),
     );
     if catalog > 0 {
         let _ = write!(s, " and a catalog of {catalog} node types");
     }
-    s.push('\n');
-    let status = match plan.status {
+    s
+}
+
+/// `optimal`, `feasible` or `INFEASIBLE`.
+pub(crate) fn status_word(status: Status) -> &'static str {
+    match status {
         Status::Optimal => "optimal",
         Status::Feasible => "feasible",
         Status::Infeasible => "INFEASIBLE",
-    };
+    }
+}
+
+/// `status: optimal; cost …/h on … nodes (… per month of 730 h); lower bound … (gap …)`.
+pub(crate) fn status_line(plan: &Plan) -> String {
+    let mut s = String::new();
     let o = &plan.objective;
     let _ = write!(
         s,
-        "status: {status}; cost {:.4}/h on {} nodes ({:.2} per month of {HOURS_PER_MONTH} h); lower bound {:.4}",
+        "status: {}; cost {:.4}/h on {} nodes ({:.2} per month of {HOURS_PER_MONTH} h); lower bound {:.4}",
+        status_word(plan.status),
         o.cost,
         o.nodes,
         o.cost * HOURS_PER_MONTH,
         o.lower_bound
     );
     match (plan.status, o.gap) {
-        (Status::Optimal, _) => {
-            let _ = writeln!(s, " (gap 0: proven optimal)");
-        }
+        (Status::Optimal, _) => s.push_str(" (gap 0: proven optimal)"),
         (_, Some(g)) => {
-            let _ = writeln!(s, " (gap {:.2}%: optimality not proven)", g * 100.0);
+            let _ = write!(s, " (gap {:.2}%: optimality not proven)", g * 100.0);
         }
-        (_, None) => match &plan.infeasibility {
-            Some(i) => {
-                let _ = writeln!(s, " ({i})");
+        (_, None) => {
+            if let Some(i) = &plan.infeasibility {
+                let _ = write!(s, " ({i})");
             }
-            None => s.push('\n'),
-        },
+        }
     }
+    s
+}
+
+/// Replicas placed per workload (model order), counted once for every pool's utilisation.
+pub(crate) fn placed(model: &Model, plan: &Plan) -> Vec<u64> {
+    let mut placed = vec![0u64; model.workloads.len()];
+    for p in &plan.placements {
+        if let Some(w) = model.workload_index(&p.workload) {
+            placed[w] += 1;
+        }
+    }
+    placed
+}
+
+/// The cost per hour of `nodes` (model indices).
+pub(crate) fn pool_cost(model: &Model, nodes: &[usize]) -> f64 {
+    cost_from_micros(nodes.iter().map(|&n| model.nodes[n].cost_micros).sum())
+}
+
+/// The unplaced replicas of one workload and why (the reasons of its first replica; a
+/// workload's replicas share them).
+pub(crate) struct UnplacedGroup<'p> {
+    pub workload: &'p str,
+    pub replicas: usize,
+    pub reasons: &'p [String],
+}
+
+/// `plan.unplaced` grouped by workload, in plan order.
+pub(crate) fn unplaced_groups(plan: &Plan) -> Vec<UnplacedGroup<'_>> {
+    let mut groups: Vec<UnplacedGroup<'_>> = Vec::new();
+    for u in &plan.unplaced {
+        match groups.iter_mut().find(|g| g.workload == u.workload) {
+            Some(g) => g.replicas += 1,
+            None => groups.push(UnplacedGroup {
+                workload: &u.workload,
+                replicas: 1,
+                reasons: &u.reasons,
+            }),
+        }
+    }
+    groups
+}
+
+/// The Policy `pools` entries whose classes the plan spreads over several pools, one finding
+/// each.
+pub(crate) fn split_entry_findings(model: &Model, plan: &Plan) -> Vec<String> {
+    crate::naming::split_entries(model, plan)
+        .into_iter()
+        .map(|(name, pools)| format!(
+            "Policy pools entry `{name}` matches classes of {} pools ({}): one name labels one pool, so the others are named otherwise; give their classes entries of their own",
+            pools.len(),
+            pools.join(", ")
+        ))
+        .collect()
+}
+
+/// The summary of `plan` for a terminal.
+pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
+    let mut s = headline(model, plan);
+    s.push('\n');
+    let model = &with_bought_nodes(model, plan);
+    let placed = placed(model, plan);
+    let _ = writeln!(s, "{}", status_line(plan));
+    let o = &plan.objective;
     if let Some(d) = &o.disruption {
         let _ = writeln!(
             s,
@@ -93,13 +160,12 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     }
     for pool in &plan.pools {
         let nodes = pool_nodes(model, pool);
-        let pool_cost: u64 = nodes.iter().map(|&n| model.nodes[n].cost_micros).sum();
         let _ = writeln!(
             s,
             "\n{}: {} node(s), cost {:.4}/h, {} workload(s)",
             pool.name,
             nodes.len(),
-            cost_from_micros(pool_cost),
+            pool_cost(model, &nodes),
             pool.workloads.len()
         );
         for class in &pool.classes {
@@ -117,32 +183,18 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     s.push_str(&unplanned_home(model, plan));
     if !plan.unplaced.is_empty() {
         let _ = writeln!(s, "\nunplaced replicas: {}", plan.unplaced.len());
-        let mut last = "";
-        for u in &plan.unplaced {
-            if u.workload != last {
-                let n = plan
-                    .unplaced
-                    .iter()
-                    .filter(|x| x.workload == u.workload)
-                    .count();
-                let _ = writeln!(s, "  {} ({n} replica(s)):", u.workload);
-                for r in &u.reasons {
-                    let _ = writeln!(s, "    - {r}");
-                }
-                last = &u.workload;
+        for g in unplaced_groups(plan) {
+            let _ = writeln!(s, "  {} ({} replica(s)):", g.workload, g.replicas);
+            for r in g.reasons {
+                let _ = writeln!(s, "    - {r}");
             }
         }
     }
     for u in &plan.unmet {
         let _ = writeln!(s, "\nunmet {} in {}: {}", u.rule, u.pool, u.reason);
     }
-    for (name, pools) in crate::naming::split_entries(model, plan) {
-        let _ = writeln!(
-            s,
-            "\nPolicy pools entry `{name}` matches classes of {} pools ({}): one name labels one pool, so the others are named otherwise; give their classes entries of their own",
-            pools.len(),
-            pools.join(", ")
-        );
+    for line in split_entry_findings(model, plan) {
+        let _ = writeln!(s, "\n{line}");
     }
     s.push_str(&boundaries(model, plan));
     if let Some(st) = stats {
@@ -157,7 +209,7 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
 /// autoscaler, ...) can run: the platform pool when the input declares platform workloads,
 /// and then nodes in no pool are free; otherwise only the nodes in no pool without a taint
 /// of their own, which are then not free to decommission.
-fn unplanned_home(model: &Model, plan: &Plan) -> String {
+pub(crate) fn unplanned_home(model: &Model, plan: &Plan) -> String {
     let mut s = String::new();
     let unused = &plan.unused_nodes;
     if model.workloads.iter().any(|w| w.platform) {
@@ -239,18 +291,26 @@ fn boundaries(model: &Model, plan: &Plan) -> String {
     if spans.is_empty() {
         return String::new();
     }
-    let mut s = format!(
-        "\nfinding: {} namespace(s) span several pools (namespaceBoundary: {}). {}:\n",
-        spans.len(),
-        model.policy.namespace_boundary.as_str(),
-        boundary::MEANING
-    );
+    let mut s = format!("\nfinding: {}:\n", boundary_finding(model, &spans));
     for span in &spans {
         let _ = writeln!(s, "  - {span}");
     }
-    s.push_str("  to keep those pools apart, give the workloads of each pool a namespace of their own; namespaceBoundary: deny refuses such plans\n");
+    let _ = writeln!(s, "  {BOUNDARY_ADVICE}");
     s
 }
+
+/// `2 namespace(s) span several pools (namespaceBoundary: warn). Kubernetes grants …`
+pub(crate) fn boundary_finding(model: &Model, spans: &[boundary::NamespaceSpan]) -> String {
+    format!(
+        "{} namespace(s) span several pools (namespaceBoundary: {}). {}",
+        spans.len(),
+        model.policy.namespace_boundary.as_str(),
+        boundary::MEANING
+    )
+}
+
+/// What to do about namespaces that span pools.
+pub(crate) const BOUNDARY_ADVICE: &str = "to keep those pools apart, give the workloads of each pool a namespace of their own; namespaceBoundary: deny refuses such plans";
 
 /// Kinds of DaemonSet that tolerate every taint, with real examples: what an admission policy
 /// without `systemDaemonSets` denies.
@@ -316,20 +376,50 @@ pub fn admission_warning(model: &Model) -> Option<String> {
     }
 }
 
-/// `cpu 63% memory 41% pods 9%`: requests plus overhead over allocatable, per resource used.
-fn utilisation(model: &Model, placed: &[u64], workloads: &[String], nodes: &[usize]) -> String {
+/// One resource's use against its capacity: requests plus overhead over allocatable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Usage {
+    /// Index into `model.resources`.
+    pub resource: usize,
+    pub used: u128,
+    pub capacity: u128,
+}
+
+impl Usage {
+    /// Percent of the capacity used.
+    pub fn percent(&self) -> f64 {
+        self.used as f64 * 100.0 / self.capacity as f64
+    }
+
+    /// The amount used, in the resource's unit (`2.5`, `12.0Gi`).
+    pub fn amount(&self, model: &Model, of: u128) -> String {
+        let name = &model.resources[self.resource];
+        display(name, of.min(u64::MAX as u128) as u64).to_string()
+    }
+}
+
+/// Allocatable of `node` for resource `r`, when finite (`pods` undeclared is unlimited).
+fn capacity(model: &Model, node: usize, r: usize) -> Option<u128> {
+    model.nodes[node].allocatable[r]
+        .filter(|&a| a < MAX_AMOUNT)
+        .map(u128::from)
+}
+
+/// Per resource the pool requests and has capacity for: its workloads' requests (times the
+/// replicas placed) plus overhead on each of `nodes`, over their allocatable.
+pub(crate) fn pool_usage(
+    model: &Model,
+    placed: &[u64],
+    workloads: &[String],
+    nodes: &[usize],
+) -> Vec<Usage> {
     let workloads: Vec<usize> = workloads
         .iter()
         .filter_map(|id| model.workload_index(id))
         .collect();
-    let mut parts = Vec::new();
-    for (r, name) in model.resources.iter().enumerate() {
-        let capacity: u128 = nodes
-            .iter()
-            .filter_map(|&n| model.nodes[n].allocatable[r])
-            .filter(|&a| a < MAX_AMOUNT)
-            .map(u128::from)
-            .sum();
+    let mut usage = Vec::new();
+    for r in 0..model.resources.len() {
+        let capacity: u128 = nodes.iter().filter_map(|&n| capacity(model, n, r)).sum();
         let requested: u128 = workloads
             .iter()
             .map(|&w| model.workloads[w].requests[r] as u128 * placed[w] as u128)
@@ -338,12 +428,58 @@ fn utilisation(model: &Model, placed: &[u64], workloads: &[String], nodes: &[usi
             continue;
         }
         let used = requested + model.policy.node_overhead[r] as u128 * nodes.len() as u128;
-        let amount = display(name, used.min(u64::MAX as u128) as u64);
-        parts.push(format!(
-            "{name} {:.0}% ({amount})",
-            used as f64 * 100.0 / capacity as f64
-        ));
+        usage.push(Usage {
+            resource: r,
+            used,
+            capacity,
+        });
     }
+    usage
+}
+
+/// Requests placed on each node (model indices of `model`, bought nodes included), per
+/// resource, without overhead.
+pub(crate) fn node_requests(model: &Model, plan: &Plan) -> Vec<Vec<u128>> {
+    let mut load = vec![vec![0u128; model.resources.len()]; model.nodes.len()];
+    for p in &plan.placements {
+        if let (Some(w), Some(n)) = (model.workload_index(&p.workload), model.node_index(&p.node)) {
+            for (r, &q) in model.workloads[w].requests.iter().enumerate() {
+                load[n][r] += u128::from(q);
+            }
+        }
+    }
+    load
+}
+
+/// The use of resource `r` on `node`: its requests plus overhead over its allocatable; `None`
+/// when its allocatable is not finite.
+pub(crate) fn node_usage(
+    model: &Model,
+    requests: &[Vec<u128>],
+    node: usize,
+    r: usize,
+) -> Option<Usage> {
+    let capacity = capacity(model, node, r).filter(|&c| c > 0)?;
+    Some(Usage {
+        resource: r,
+        used: requests[node][r] + u128::from(model.policy.node_overhead[r]),
+        capacity,
+    })
+}
+
+/// `cpu 63% (2.5), memory 41% (6.0Gi)`: requests plus overhead over allocatable, per resource used.
+fn utilisation(model: &Model, placed: &[u64], workloads: &[String], nodes: &[usize]) -> String {
+    let parts: Vec<String> = pool_usage(model, placed, workloads, nodes)
+        .iter()
+        .map(|u| {
+            format!(
+                "{} {:.0}% ({})",
+                model.resources[u.resource],
+                u.percent(),
+                u.amount(model, u.used)
+            )
+        })
+        .collect();
     if parts.is_empty() {
         "no requests".to_string()
     } else {
@@ -414,12 +550,7 @@ pub fn summary_json(model: &Model, plan: &Plan, written: &[String]) -> String {
                 name: &p.name,
                 platform: p.platform,
                 nodes: p.nodes.len(),
-                cost_per_hour: cost_from_micros(
-                    pool_nodes(&model, p)
-                        .iter()
-                        .map(|&n| model.nodes[n].cost_micros)
-                        .sum(),
-                ),
+                cost_per_hour: pool_cost(&model, &pool_nodes(&model, p)),
                 workloads: &p.workloads,
             })
             .collect(),
@@ -433,7 +564,7 @@ pub fn summary_json(model: &Model, plan: &Plan, written: &[String]) -> String {
 }
 
 /// The model indices of `pool`'s nodes (bought ones included once the model has them).
-fn pool_nodes(model: &Model, pool: &crate::plan::Pool) -> Vec<usize> {
+pub(crate) fn pool_nodes(model: &Model, pool: &crate::plan::Pool) -> Vec<usize> {
     pool.nodes
         .iter()
         .filter_map(|n| model.node_index(n))
