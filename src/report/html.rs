@@ -35,6 +35,8 @@ pub const REPORT_FILE: &str = "report.html";
 
 /// Use from this percent on is drawn in the warning colour.
 const HIGH: f64 = 90.0;
+/// Explanation facts listed open on the page; more are folded under a summary.
+const FOLDED_FACTS: usize = 20;
 
 /// `text` safe as HTML text and as a quoted attribute value: the five markup characters as
 /// entities, and control characters replaced (tab and line breaks by a space, which HTML
@@ -403,26 +405,36 @@ fn unplaced(h: &mut Html, plan: &Plan) {
         );
         if let Some(why) = &plan.explanation {
             h.wrap("div", &[("class", "finding why")], |h| {
-                // The first line of the terminal's explanation: how sure, on what inventory.
+                // The heading of the terminal's explanation: how sure, what the facts add up
+                // to, on what inventory.
                 let text = why.to_string();
-                h.el(
-                    "p",
-                    &[],
-                    &capitalised(text.lines().next().unwrap_or_default()),
-                );
-                h.wrap("ul", &[], |h| {
-                    for fact in &why.facts {
-                        h.wrap("li", &[], |h| {
-                            h.text(&fact.text);
-                            h.text(" ");
-                            let at = match &fact.source {
-                                Some(s) => format!("{s}, {}", fact.field),
-                                None => fact.field.clone(),
-                            };
-                            h.el("small", &[("class", "mono")], &format!("({at})"));
-                        });
-                    }
-                });
+                for line in text.lines().take_while(|l| !l.starts_with("  - ")) {
+                    h.el("p", &[], &capitalised(line));
+                }
+                let facts = |h: &mut Html| {
+                    h.wrap("ul", &[], |h| {
+                        for fact in &why.facts {
+                            h.wrap("li", &[], |h| {
+                                h.text(&fact.text);
+                                h.text(" ");
+                                let at = match &fact.source {
+                                    Some(s) => format!("{s}, {}", fact.field),
+                                    None => fact.field.clone(),
+                                };
+                                h.el("small", &[("class", "mono")], &format!("({at})"));
+                            });
+                        }
+                    });
+                };
+                // Thousands of facts (a count over every workload) stay folded.
+                if why.facts.len() > FOLDED_FACTS {
+                    h.wrap("details", &[], |h| {
+                        h.el("summary", &[], &format!("the {} facts", why.facts.len()));
+                        facts(h);
+                    });
+                } else {
+                    facts(h);
+                }
             });
         }
         let groups = unplaced_groups(plan);

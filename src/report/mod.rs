@@ -130,6 +130,30 @@ pub(crate) fn unplaced_groups(plan: &Plan) -> Vec<UnplacedGroup<'_>> {
     groups
 }
 
+/// Unplaced workloads listed one by one in the summary; more are grouped by reason.
+const LISTED_UNPLACED: usize = 10;
+
+/// `groups` by reason, each reason once, in order of first appearance. The reasons' own
+/// request figures (`; each replica requests …`) are left out of the key, so that workloads
+/// short of room for the same cause group together; plan.json keeps each reason whole.
+fn by_reason<'g, 'p>(
+    groups: &'g [UnplacedGroup<'p>],
+) -> Vec<(&'p str, Vec<&'g UnplacedGroup<'p>>)> {
+    let mut out: Vec<(&str, Vec<&UnplacedGroup<'_>>)> = Vec::new();
+    for g in groups {
+        for r in g.reasons {
+            let key = r
+                .split_once("; each replica requests")
+                .map_or(r.as_str(), |(k, _)| k);
+            match out.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, of)) => of.push(g),
+                None => out.push((key, vec![g])),
+            }
+        }
+    }
+    out
+}
+
 /// The Policy `pools` entries whose classes the plan spreads over several pools, one finding
 /// each.
 pub(crate) fn split_entry_findings(model: &Model, plan: &Plan) -> Vec<String> {
@@ -182,11 +206,35 @@ pub fn summary(model: &Model, plan: &Plan, stats: Option<&Stats>) -> String {
     }
     s.push_str(&unplanned_home(model, plan));
     if !plan.unplaced.is_empty() {
-        let _ = writeln!(s, "\nunplaced replicas: {}", plan.unplaced.len());
-        for g in unplaced_groups(plan) {
-            let _ = writeln!(s, "  {} ({} replica(s)):", g.workload, g.replicas);
-            for r in g.reasons {
-                let _ = writeln!(s, "    - {r}");
+        let groups = unplaced_groups(plan);
+        if groups.len() <= LISTED_UNPLACED {
+            let _ = writeln!(s, "\nunplaced replicas: {}", plan.unplaced.len());
+            for g in groups {
+                let _ = writeln!(s, "  {} ({} replica(s)):", g.workload, g.replicas);
+                for r in g.reasons {
+                    let _ = writeln!(s, "    - {r}");
+                }
+            }
+        } else {
+            let _ = writeln!(
+                s,
+                "\nunplaced replicas: {} of {} workloads, by reason (plan.json `unplaced` has each):",
+                plan.unplaced.len(),
+                groups.len()
+            );
+            for (reason, of) in by_reason(&groups) {
+                let replicas: usize = of.iter().map(|g| g.replicas).sum();
+                let mut names: Vec<&str> = of.iter().map(|g| g.workload).take(3).collect();
+                let more = format!("{} more", of.len().saturating_sub(3));
+                if of.len() > 3 {
+                    names.push(&more);
+                }
+                let _ = writeln!(
+                    s,
+                    "  - {reason}: {} workload(s), {replicas} replica(s): {}",
+                    of.len(),
+                    names.join(", ")
+                );
             }
         }
     }
