@@ -255,17 +255,7 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(model: &'a Model, plan: &Plan) -> Self {
-        let bought: Vec<Node> = plan
-            .pools
-            .iter()
-            .flat_map(|p| p.bought_nodes())
-            .filter_map(|b| {
-                let t = model.node_type_index(b.node_type)?;
-                Some(model.node_types[t].node(b.name, b.zone))
-            })
-            .collect();
-        let (expanded, _) = model.with_nodes(bought);
-        let nodes = expanded.nodes;
+        let nodes = crate::report::with_bought_nodes(model, plan).nodes;
         let index: BTreeMap<String, usize> = nodes
             .iter()
             .enumerate()
@@ -444,14 +434,24 @@ impl Cite<'_> {
     ) -> Reason {
         let wl = &self.model.workloads[w];
         let rule = rule_of(cause, wl);
+        // The verb after `what`: plural unless it names one node.
+        let one = nodes.len() == 1;
+        let verb =
+            |plural: &'static str, singular: &'static str| if one { singular } else { plural };
         let req = |r: usize| self.amount(r, wl.requests[r]);
         let name = |r: usize| self.model.resources[r].as_str();
         match cause {
-            Cause::Conflict(why) => {
-                self.workload(w, rule, "spec.nodeSelector", format!("{what}: none can host it: {why}"))
-            }
+            Cause::Conflict(why) => self.workload(
+                w,
+                rule,
+                "spec.nodeSelector",
+                format!("{what}: none can host it: {why}"),
+            ),
             Cause::Label(k, v) => {
-                let text = format!("{what} lack the label {k}={v} it requires");
+                let text = format!(
+                    "{what} {} the label {k}={v} it requires",
+                    verb("lack", "lacks")
+                );
                 match rule {
                     Rule::NodeSelector => self.workload(w, rule, "spec.nodeSelector", text),
                     _ => {
@@ -472,25 +472,39 @@ impl Cite<'_> {
                 w,
                 rule,
                 "spec.nodeAffinity",
-                format!("{what} match no term of its required node affinity (unmet: {unmet})"),
+                format!(
+                    "{what} {} no term of its required node affinity (unmet: {unmet})",
+                    verb("match", "matches")
+                ),
             ),
             Cause::Cordoned => self.workload(
                 w,
                 rule,
                 "spec.tolerations",
-                format!("{what} are cordoned, and it does not tolerate node.kubernetes.io/unschedulable"),
+                format!(
+                    "{what} {} cordoned, and it does not tolerate node.kubernetes.io/unschedulable",
+                    verb("are", "is")
+                ),
             ),
             Cause::Taint(t) => self.workload(
                 w,
                 rule,
                 "spec.tolerations",
-                format!("{what} carry the taint {t}, which it does not tolerate"),
+                format!(
+                    "{what} {} the taint {t}, which it does not tolerate",
+                    verb("carry", "carries")
+                ),
             ),
             Cause::Undeclared(r) => self.workload(
                 w,
                 rule,
                 "spec.resources",
-                format!("{what} declare no {} and it requests {}", name(*r), req(*r)),
+                format!(
+                    "{what} {} no {} and it requests {}",
+                    verb("declare", "declares"),
+                    name(*r),
+                    req(*r)
+                ),
             ),
             Cause::TooSmall(r) => {
                 let largest = nodes
@@ -503,7 +517,8 @@ impl Cite<'_> {
                     rule,
                     "spec.resources",
                     format!(
-                        "{what} are too small for one replica (largest {} after overhead {} < {})",
+                        "{what} {} too small for one replica (largest {} after overhead {} < {})",
+                        verb("are", "is"),
                         name(*r),
                         self.amount(*r, largest),
                         req(*r)
@@ -515,7 +530,8 @@ impl Cite<'_> {
                 Reason {
                     rule,
                     text: format!(
-                        "{what} host {}, which it never shares a node with (antiAffinity)",
+                        "{what} {} {}, which it never shares a node with (antiAffinity)",
+                        verb("host", "hosts"),
                         other.id
                     ),
                     source: Some(format!("{} or {}", wl.origin, other.origin)),
@@ -525,10 +541,15 @@ impl Cite<'_> {
             Cause::CoLocation(a, b, k) => {
                 let (wa, wb) = (&self.model.workloads[*a], &self.model.workloads[*b]);
                 let text = if *a == w {
-                    format!("{what} host more than {k} replica(s) of {} (coLocation)", wb.id)
+                    format!(
+                        "{what} {} more than {k} replica(s) of {} (coLocation)",
+                        verb("host", "hosts"),
+                        wb.id
+                    )
                 } else {
                     format!(
-                        "{what} host {}, which allows at most {k} replica(s) of this workload beside it (coLocation)",
+                        "{what} {} {}, which allows at most {k} replica(s) of this workload beside it (coLocation)",
+                        verb("host", "hosts"),
                         wa.id
                     )
                 };
@@ -538,7 +559,11 @@ impl Cite<'_> {
                 w,
                 rule,
                 "spec.maxPerNode",
-                format!("{what} already run {} replica(s), its maxPerNode", wl.max_per_node.unwrap_or(0)),
+                format!(
+                    "{what} already {} {} replica(s), its maxPerNode",
+                    verb("run", "runs"),
+                    wl.max_per_node.unwrap_or(0)
+                ),
             ),
             Cause::Full(r) => {
                 let largest = nodes
@@ -551,7 +576,8 @@ impl Cite<'_> {
                     rule,
                     "spec.resources",
                     format!(
-                        "{what} have too little free {} in this plan (largest free {} < {})",
+                        "{what} {} too little free {} in this plan (largest free {} < {})",
+                        verb("have", "has"),
                         name(*r),
                         self.amount(*r, largest),
                         req(*r)
@@ -633,7 +659,11 @@ pub fn explain_workload(
             nodes,
         });
     }
-    let outside: Vec<&str> = per_node.keys().copied().filter(|n| !seen.contains(n)).collect();
+    let outside: Vec<&str> = per_node
+        .keys()
+        .copied()
+        .filter(|n| !seen.contains(n))
+        .collect();
     if !outside.is_empty() {
         notes.push(format!(
             "the plan places replicas on nodes outside its pool: {}",
@@ -661,7 +691,7 @@ pub fn explain_workload(
         .into_iter()
         .map(|(cause, nodes)| {
             let what = count_nodes(nodes.len());
-            let spare = "could take a replica but are not needed: its replicas and rules are met elsewhere (they are the pool's spare, e.g. headroom)";
+            let spare = "could take a replica but its replicas and rules are met elsewhere (the pool's spare, e.g. headroom)";
             node_group(&ctx, &cite.group(&ctx, w, &cause, &nodes, &what, spare), &nodes)
         })
         .collect();
@@ -693,8 +723,12 @@ pub fn explain_workload(
     .into_iter()
     .map(|(cause, nodes)| {
         let what = count_nodes(nodes.len());
-        let spare = "could host it but are in no pool: no pool needed them (a node in a pool costs money)";
-        node_group(&ctx, &cite.group(&ctx, w, &cause, &nodes, &what, spare), &nodes)
+        let spare = "could host it but no pool needed them (a node in a pool costs money)";
+        node_group(
+            &ctx,
+            &cite.group(&ctx, w, &cause, &nodes, &what, spare),
+            &nodes,
+        )
     })
     .collect();
 
@@ -812,6 +846,7 @@ fn held_by(
                 "its class {class} is in pool `{pool}` (with {mates} other workload(s) of the class); a class stays in one pool"
             ),
         ));
+        out.extend(shared_with(ctx, cite, w, plan, own));
         out.push(Reason {
             rule: Rule::Toleration,
             text: format!(
@@ -831,9 +866,12 @@ fn held_by(
             let text = format!("needs the node label {k}={v}: the {on} it runs on have it");
             if wl.node_selector.get(k) == Some(v) {
                 out.push(cite.workload(w, Rule::NodeSelector, "spec.nodeSelector", text));
-            } else if let Some(i) = model.policy.node_requirements.iter().position(|r| {
-                wl.matches(&r.matches) && r.node_selector.get(k) == Some(v)
-            }) {
+            } else if let Some(i) = model
+                .policy
+                .node_requirements
+                .iter()
+                .position(|r| wl.matches(&r.matches) && r.node_selector.get(k) == Some(v))
+            {
                 out.push(cite.policy(
                     Rule::NodeRequirement,
                     format!("spec.nodeRequirements[{i}]"),
@@ -889,7 +927,11 @@ fn held_by(
             .filter_map(|&n| ctx.nodes[n].zone.as_deref())
             .collect();
         let need = min.min(wl.replicas) as usize;
-        let met = if zones.len() >= need { "met" } else { "NOT met" };
+        let met = if zones.len() >= need {
+            "met"
+        } else {
+            "NOT met"
+        };
         out.push(cite.workload(
             w,
             Rule::MinZones,
@@ -905,7 +947,7 @@ fn held_by(
         out.push(Reason {
             rule: Rule::AntiAffinity,
             text: format!(
-                "never shares a node with {} (antiAffinity): none of the {on} it runs on hosts it",
+                "never shares a node with {} (antiAffinity): no node it runs on hosts it",
                 other.id
             ),
             source: Some(format!("{} or {}", wl.origin, other.origin)),
@@ -926,6 +968,55 @@ fn held_by(
     out
 }
 
+/// The other classes in `w`'s pool(s) and the `shareWhen` rule that lets each share with it.
+fn shared_with(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, own: &[usize]) -> Vec<Reason> {
+    let model = ctx.model;
+    let wl = &model.workloads[w];
+    let class = model.class_name(wl);
+    let mut others: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for x in own
+        .iter()
+        .flat_map(|&p| plan.pools[p].workloads.iter())
+        .filter_map(|x| model.workload_index(x))
+    {
+        let other = &model.workloads[x];
+        if !other.platform && model.class_name(other) != class {
+            others.entry(model.class_name(other)).or_default().push(x);
+        }
+    }
+    let policy = &model.policy;
+    others
+        .into_iter()
+        .map(|(name, members)| {
+            let other = &model.workloads[members[0]];
+            let (mut rules, mut differ) = (Vec::new(), Vec::new());
+            for a in policy
+                .separate_by
+                .iter()
+                .filter(|a| wl.attribute(a) != other.attribute(a))
+            {
+                differ.push(format!("{a} ({} vs {})", wl.attribute(a), other.attribute(a)));
+                if let Some(i) = policy
+                    .share_when
+                    .iter()
+                    .position(|r| r.contains_key(a) && wl.matches(r) && other.matches(r))
+                {
+                    rules.push(format!("spec.shareWhen[{i}]"));
+                }
+            }
+            cite.policy(
+                Rule::SeparateBy,
+                rules.join(", "),
+                format!(
+                    "shares its pool with class {name} ({} workload(s)): they differ in {}, which shareWhen lets share",
+                    members.len(),
+                    differ.join(", ")
+                ),
+            )
+        })
+        .collect()
+}
+
 /// Why `w` is not in pool `p`.
 fn exclusion(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, p: usize, own: &[usize]) -> Exclusion {
     let model = ctx.model;
@@ -941,9 +1032,9 @@ fn exclusion(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, p: usize, own: &[usi
     // Pool-wide: platform, dedicated, separateBy.
     if pool.platform != wl.platform {
         let text = if wl.platform {
-            format!("`{}` is a tier pool, and platform workloads run only in the platform pool", pool.name)
+            "a tier pool, and platform workloads run only in the platform pool".to_string()
         } else {
-            format!("`{}` is the platform pool, whose nodes any pod may use; tier workloads stay out", pool.name)
+            "the platform pool, whose nodes any pod may use; tier workloads stay out".to_string()
         };
         reasons.push(cite.workload(w, Rule::Platform, "spec.platform", text));
     }
@@ -953,8 +1044,7 @@ fn exclusion(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, p: usize, own: &[usi
             Rule::Dedicated,
             "spec.dedicated",
             format!(
-                "it is dedicated (shares nodes with no other workload), and `{}` holds {} workload(s)",
-                pool.name,
+                "it is dedicated (shares nodes with no other workload), and the pool holds {} workload(s)",
                 members.len()
             ),
         ));
@@ -966,8 +1056,8 @@ fn exclusion(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, p: usize, own: &[usi
                 Rule::Dedicated,
                 "spec.dedicated",
                 format!(
-                    "`{}` holds {}, which is dedicated (shares nodes with no other workload)",
-                    pool.name, model.workloads[d].id
+                    "holds {}, which is dedicated (shares nodes with no other workload)",
+                    model.workloads[d].id
                 ),
             ));
         }
@@ -1010,8 +1100,7 @@ fn exclusion(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, p: usize, own: &[usi
                 Rule::SeparateBy,
                 format!("spec.separateBy[{i}]"),
                 format!(
-                    "`{}` holds {attr}={value} workloads ({}{more}); this one is {attr}={}, and separateBy lists {attr}{share}",
-                    pool.name,
+                    "holds {attr}={value} workloads ({}{more}); this one is {attr}={}, and separateBy lists {attr}{share}",
                     shown.join(", "),
                     wl.attribute(attr)
                 ),
@@ -1025,18 +1114,15 @@ fn exclusion(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, p: usize, own: &[usi
         .filter_map(|n| ctx.index.get(n).copied())
         .collect();
     let total = nodes.len();
-    let what = |k: usize| {
-        if k == total {
-            format!("all {} of `{}`", count_nodes(total), pool.name)
-        } else {
-            format!("{k} of the {} of `{}`", count_nodes(total), pool.name)
-        }
+    let what = |k: usize| match (k == total, total) {
+        (true, 1) => "its only node".to_string(),
+        (true, 2) => "both its nodes".to_string(),
+        (true, _) => format!("all its {total} nodes"),
+        (false, _) => format!("{k} of its {total} nodes"),
     };
     let mut node_groups = Vec::new();
     if total > 0 && nodes.iter().all(|&n| ctx.static_cause(w, n).is_some()) {
-        for (cause, group) in grouped(&nodes, |n| {
-            ctx.static_cause(w, n).unwrap_or(Cause::Spare)
-        }) {
+        for (cause, group) in grouped(&nodes, |n| ctx.static_cause(w, n).unwrap_or(Cause::Spare)) {
             let reason = cite.group(ctx, w, &cause, &group, &what(group.len()), "");
             node_groups.push(node_group(ctx, &reason, &group));
         }
@@ -1062,8 +1148,7 @@ fn exclusion(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, p: usize, own: &[usi
                 Rule::Class,
                 "metadata",
                 format!(
-                    "no rule keeps its class out of `{}`, but the class moves as a whole: {} other workload(s) of it are where it is",
-                    pool.name,
+                    "no rule keeps its class out, but the class moves as a whole: {} other workload(s) of it are where it is",
                     mates.len()
                 ),
             ));
@@ -1075,8 +1160,8 @@ fn exclusion(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, p: usize, own: &[usi
             }
         } else {
             reasons.push(cite.none(format!(
-                "the rules allow it in `{}`; the planner chose otherwise (its plan is cheaper or needs fewer nodes)",
-                pool.name
+                "the rules allow it{}; the planner chose otherwise (its plan is cheaper or needs fewer nodes)",
+                if node_groups.is_empty() { "" } else { " on its other nodes" }
             )));
         }
     }
@@ -1101,6 +1186,17 @@ fn list(names: &[String]) -> String {
         s += &format!(" and {} more", names.len() - SHOWN_NODES);
     }
     s
+}
+
+/// `title` and one line per group, or nothing when there are none.
+fn groups(f: &mut fmt::Formatter<'_>, title: &str, groups: &[NodeGroup]) -> fmt::Result {
+    if !groups.is_empty() {
+        writeln!(f, "{title}")?;
+    }
+    for g in groups {
+        writeln!(f, "  - {}: {}", g.reason, list(&g.nodes))?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for WorkloadExplanation {
@@ -1139,12 +1235,11 @@ impl fmt::Display for WorkloadExplanation {
                 writeln!(f, "  - {r}")?;
             }
         }
-        if !self.pool_nodes_unused.is_empty() {
-            writeln!(f, "nodes of its pool without a replica of it:")?;
-            for g in &self.pool_nodes_unused {
-                writeln!(f, "  - {}: {}", g.reason, list(&g.nodes))?;
-            }
-        }
+        groups(
+            f,
+            "nodes of its pool without a replica of it:",
+            &self.pool_nodes_unused,
+        )?;
         if !self.other_pools.is_empty() {
             writeln!(f, "other pools:")?;
             for e in &self.other_pools {
@@ -1163,12 +1258,7 @@ impl fmt::Display for WorkloadExplanation {
                 }
             }
         }
-        if !self.unused_nodes.is_empty() {
-            writeln!(f, "inventory nodes in no pool:")?;
-            for g in &self.unused_nodes {
-                writeln!(f, "  - {}: {}", g.reason, list(&g.nodes))?;
-            }
-        }
+        groups(f, "inventory nodes in no pool:", &self.unused_nodes)?;
         for u in &self.unplaced {
             writeln!(
                 f,

@@ -33,7 +33,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(model) = load(&args.paths) else {
         return Ok(ExitCode::from(2));
     };
-    if plan.inputs.as_ref().is_some_and(|f| *f != model.fingerprint) {
+    if plan
+        .inputs
+        .as_ref()
+        .is_some_and(|f| *f != model.fingerprint)
+    {
         eprintln!("warning: the plan was made for other inputs; it is explained against these");
     }
     let explained = match why::explain_workload(&model, &plan, &args.workload) {
