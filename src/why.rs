@@ -439,6 +439,12 @@ impl Cite<'_> {
         let verb =
             |plural: &'static str, singular: &'static str| if one { singular } else { plural };
         let req = |r: usize| self.amount(r, wl.requests[r]);
+        // Nodes short of resource `r` for one replica.
+        let short = |r: usize, largest: Option<u64>, state: String, measure: &str| {
+            let largest = self.amount(r, largest.unwrap_or(0));
+            let text = format!("{what} {state} (largest {measure} {largest} < {})", req(r));
+            self.workload(w, rule, "spec.resources", text)
+        };
         let name = |r: usize| self.model.resources[r].as_str();
         match cause {
             Cause::Conflict(why) => self.workload(
@@ -509,20 +515,13 @@ impl Cite<'_> {
             Cause::TooSmall(r) => {
                 let largest = nodes
                     .iter()
-                    .filter_map(|&n| policy::usable_capacity(self.model, &ctx.nodes[n])[*r])
-                    .max()
-                    .unwrap_or(0);
-                self.workload(
-                    w,
-                    rule,
-                    "spec.resources",
-                    format!(
-                        "{what} {} too small for one replica (largest {} after overhead {} < {})",
-                        verb("are", "is"),
-                        name(*r),
-                        self.amount(*r, largest),
-                        req(*r)
-                    ),
+                    .filter_map(|&n| policy::usable_capacity(self.model, &ctx.nodes[n])[*r]);
+                let state = format!("{} too small for one replica", verb("are", "is"));
+                short(
+                    *r,
+                    largest.max(),
+                    state,
+                    &format!("{} after overhead", name(*r)),
                 )
             }
             Cause::AntiAffinity(x) => {
@@ -566,23 +565,13 @@ impl Cite<'_> {
                 ),
             ),
             Cause::Full(r) => {
-                let largest = nodes
-                    .iter()
-                    .filter_map(|&n| ctx.free(n, *r))
-                    .max()
-                    .unwrap_or(0);
-                self.workload(
-                    w,
-                    rule,
-                    "spec.resources",
-                    format!(
-                        "{what} {} too little free {} in this plan (largest free {} < {})",
-                        verb("have", "has"),
-                        name(*r),
-                        self.amount(*r, largest),
-                        req(*r)
-                    ),
-                )
+                let largest = nodes.iter().filter_map(|&n| ctx.free(n, *r)).max();
+                let state = format!(
+                    "{} too little free {} in this plan",
+                    verb("have", "has"),
+                    name(*r)
+                );
+                short(*r, largest, state, "free")
             }
             Cause::Spare => self.none(format!("{what} {spare}")),
         }
@@ -633,7 +622,7 @@ pub fn explain_workload(
         .pools
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.workloads.iter().any(|x| *x == wl.id))
+        .filter(|(_, p)| p.workloads.contains(&wl.id))
         .map(|(i, _)| i)
         .collect();
     let mut placed = Vec::new();
@@ -822,16 +811,7 @@ fn held_by(
             format!("dedicated: pool `{pool}` holds it alone"),
         ));
     } else {
-        let mates = own
-            .iter()
-            .flat_map(|&p| plan.pools[p].workloads.iter())
-            .filter(|x| {
-                **x != wl.id
-                    && model
-                        .workload_index(x)
-                        .is_some_and(|i| model.class_name(&model.workloads[i]) == class)
-            })
-            .count();
+        let mates = class_mates(model, plan, own, w);
         let fields: Vec<String> = model
             .policy
             .separate_by
@@ -843,7 +823,8 @@ fn held_by(
             Rule::Class,
             &fields.join(", "),
             format!(
-                "its class {class} is in pool `{pool}` (with {mates} other workload(s) of the class); a class stays in one pool"
+                "its class {class} is in pool `{pool}` (with {} other workload(s) of the class); a class stays in one pool",
+                mates.len()
             ),
         ));
         out.extend(shared_with(ctx, cite, w, plan, own));
@@ -966,6 +947,21 @@ fn held_by(
         ));
     }
     out
+}
+
+/// The other workloads of `w`'s class in its pool(s).
+fn class_mates<'p>(model: &Model, plan: &'p Plan, own: &[usize], w: usize) -> Vec<&'p str> {
+    let class = model.class_name(&model.workloads[w]);
+    own.iter()
+        .flat_map(|&p| plan.pools[p].workloads.iter())
+        .filter(|x| {
+            **x != model.workloads[w].id
+                && model
+                    .workload_index(x)
+                    .is_some_and(|i| model.class_name(&model.workloads[i]) == class)
+        })
+        .map(String::as_str)
+        .collect()
 }
 
 /// The other classes in `w`'s pool(s) and the `shareWhen` rule that lets each share with it.
@@ -1131,17 +1127,7 @@ fn exclusion(ctx: &Ctx, cite: &Cite, w: usize, plan: &Plan, p: usize, own: &[usi
         // No rule keeps its class out; what does this plan leave?
         let states: Vec<(Cause, Vec<usize>)> = grouped(&nodes, |n| ctx.cause(w, n));
         let blocked = states.iter().all(|(c, _)| *c != Cause::Spare);
-        let mates: Vec<&str> = own
-            .iter()
-            .flat_map(|&o| plan.pools[o].workloads.iter())
-            .filter(|x| {
-                **x != wl.id
-                    && model.workload_index(x).is_some_and(|i| {
-                        model.class_name(&model.workloads[i]) == model.class_name(wl)
-                    })
-            })
-            .map(String::as_str)
-            .collect();
+        let mates = class_mates(model, plan, own, w);
         if !mates.is_empty() {
             reasons.push(cite.workload(
                 w,

@@ -5,7 +5,7 @@
 
 mod run;
 
-use run::{example, planned, read_plan, tierplan};
+use run::{example, planned, read_plan, succeeded, tierplan};
 use std::path::{Path, PathBuf};
 use tierplan::plan::Plan;
 use tierplan::why::{self, NodeGroup, Rule, WorkloadExplanation};
@@ -22,14 +22,7 @@ fn explained(input: &str, plan: &Path, id: &str, extra: &[&str]) -> String {
         id,
     ];
     args.extend_from_slice(extra);
-    let out = tierplan(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    succeeded(&args)
 }
 
 fn pool_of<'p>(plan: &'p Plan, id: &str) -> &'p str {
@@ -114,22 +107,22 @@ fn node(name: &str, labels: &str) -> String {
     )
 }
 
-fn write_input(dir: &Path, nodes: &str) -> String {
-    let file = dir.join("in.yaml");
+/// [`RULES`] with plain nodes named `plain` and one node `g` labelled gpu=yes, planned: the
+/// input's directory, the input, the plan's directory and the plan.
+fn rules_planned(plain: &[&str]) -> (tempfile::TempDir, String, tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes: String =
+        plain.iter().map(|n| node(n, "")).collect::<String>() + &node("g", "gpu: 'yes'");
+    let file = dir.path().join("in.yaml");
     std::fs::write(&file, format!("{RULES}{nodes}")).unwrap();
-    file.display().to_string()
+    let input = file.display().to_string();
+    let (out, plan_file) = planned(&[&input]);
+    (dir, input, out, plan_file)
 }
 
 #[test]
 fn a_node_selector_and_an_anti_affinity_are_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let nodes: String = ["a", "b", "c"]
-        .iter()
-        .map(|n| node(n, ""))
-        .collect::<String>()
-        + &node("g", "gpu: 'yes'");
-    let input = write_input(dir.path(), &nodes);
-    let (_out, plan_file) = planned(&[&input]);
+    let (_dir, input, _out, plan_file) = rules_planned(&["a", "b", "c"]);
     let plan = read_plan(&plan_file);
     // The public pool: no node has gpu=yes, so the trainer is kept out by its nodeSelector
     // as well as by separateBy.
@@ -150,13 +143,9 @@ fn a_node_selector_and_an_anti_affinity_are_named() {
 
 #[test]
 fn many_nodes_take_few_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let nodes: String = (0..150)
-        .map(|i| node(&format!("n{i:03}"), ""))
-        .collect::<String>()
-        + &node("g", "gpu: 'yes'");
-    let input = write_input(dir.path(), &nodes);
-    let (_out, plan_file) = planned(&[&input]);
+    let names: Vec<String> = (0..150).map(|i| format!("n{i:03}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (_dir, input, _out, plan_file) = rules_planned(&names);
     let text = explained(&input, &plan_file, "shop/web", &[]);
     assert!(text.lines().count() <= 20, "{text}");
     assert!(text.contains("and 14"), "lists are cut short: {text}");
@@ -226,13 +215,26 @@ fn moved(plan: &Plan, id: &str, pool: Option<&str>, node: &str) -> Option<Plan> 
     Some(p)
 }
 
-/// The checker's rule codes on `plan`.
-fn violated(model: &tierplan::Model, plan: &Plan) -> Vec<&'static str> {
-    tierplan::check(model, plan)
-        .violations
-        .iter()
-        .map(|v| v.rule)
-        .collect()
+/// Asserts that replica 0 of `id` on `node` (listed in `pool`, if given) breaks the checker's
+/// rule `code`, as `why` says.
+#[track_caller]
+fn confirm(
+    model: &tierplan::Model,
+    plan: &Plan,
+    (id, pool, node): (&str, Option<&str>, &str),
+    code: &str,
+    why: &dyn std::fmt::Display,
+) -> usize {
+    let Some(p) = moved(plan, id, pool, node) else {
+        return 0;
+    };
+    let report = tierplan::check(model, &p);
+    let found: Vec<&str> = report.violations.iter().map(|v| v.rule).collect();
+    assert!(
+        found.contains(&code),
+        "{id}: a replica on `{node}` (pool {pool:?}) should break `{code}` ({why}), the checker found {found:?}"
+    );
+    1
 }
 
 #[track_caller]
@@ -249,17 +251,8 @@ fn confirm_groups(
             continue;
         };
         for node in &g.nodes {
-            let Some(p) = moved(plan, &e.workload, pool, node) else {
-                continue;
-            };
-            let found = violated(model, &p);
-            assert!(
-                found.contains(&code),
-                "{}: a replica on `{node}` should break `{code}` ({}), the checker found {found:?}",
-                e.workload,
-                g.reason
-            );
-            confirmed += 1;
+            let at = (e.workload.as_str(), pool, node.as_str());
+            confirmed += confirm(model, plan, at, code, &g.reason);
         }
     }
     confirmed
@@ -284,17 +277,8 @@ fn every_reason_is_true(model: &tierplan::Model, plan: &Plan) -> usize {
                 if r.rule == Rule::Class {
                     continue;
                 }
-                let Some(p) = moved(plan, &w.id, Some(&x.pool), node) else {
-                    continue;
-                };
-                let found = violated(model, &p);
-                assert!(
-                    found.contains(&code),
-                    "{}: in `{}` should break `{code}` ({r}), the checker found {found:?}",
-                    w.id,
-                    x.pool
-                );
-                confirmed += 1;
+                let at = (w.id.as_str(), Some(x.pool.as_str()), node.as_str());
+                confirmed += confirm(model, plan, at, code, r);
             }
             assert!(
                 !x.reasons.is_empty() || !x.nodes.is_empty(),
@@ -317,14 +301,7 @@ fn every_reason_given_is_one_the_checker_enforces() {
     let confirmed = every_reason_is_true(&model, &plan);
     assert!(confirmed > 50, "only {confirmed} reasons confirmed");
 
-    let dir = tempfile::tempdir().unwrap();
-    let nodes: String = ["a", "b", "c"]
-        .iter()
-        .map(|n| node(n, ""))
-        .collect::<String>()
-        + &node("g", "gpu: 'yes'");
-    let input = write_input(dir.path(), &nodes);
-    let (_out, plan_file) = planned(&[&input]);
+    let (_dir, input, _out, plan_file) = rules_planned(&["a", "b", "c"]);
     let plan = read_plan(&plan_file);
     let model = tierplan::build_from_paths(&[PathBuf::from(&input)]).unwrap();
     assert!(every_reason_is_true(&model, &plan) > 3);

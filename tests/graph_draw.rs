@@ -3,22 +3,9 @@
 
 mod run;
 
-use run::{example, planned, read_plan, tierplan};
+use run::{example, planned, read_plan, succeeded as drawn, tierplan};
 use std::path::PathBuf;
 use tierplan::graph::ConstraintGraph;
-
-/// Standard output of a run that must succeed.
-#[track_caller]
-fn drawn(args: &[&str]) -> String {
-    let out = tierplan(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
-}
 
 fn class_names(paths: &[&str]) -> Vec<String> {
     let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();

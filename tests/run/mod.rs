@@ -24,6 +24,19 @@ pub fn tierplan(args: &[&str]) -> Output {
         .expect("tierplan runs")
 }
 
+/// Standard output of a run that must succeed.
+#[track_caller]
+pub fn succeeded(args: &[&str]) -> String {
+    let out = tierplan(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
 /// Plans `paths` into a temporary directory; the plan file and the directory (kept alive).
 pub fn planned(paths: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
