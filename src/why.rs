@@ -1206,6 +1206,10 @@ impl fmt::Display for WorkloadExplanation {
                     (k, None) => format!("{} ({k} replicas)", n.node),
                 })
                 .collect();
+            if p.nodes.is_empty() {
+                writeln!(f, "placed: none, in pool `{}`", p.pool)?;
+                continue;
+            }
             writeln!(
                 f,
                 "placed: {} replica(s) on {} of pool `{}`: {}",
