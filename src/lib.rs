@@ -94,6 +94,7 @@
 //! - [`boundary`]: the namespaces a plan spreads over several pools, which Kubernetes'
 //!   per-namespace pod creation cannot keep apart;
 //! - [`report`]: the human summary;
+//! - [`why`]: why one workload's replicas sit where a plan puts them, and not elsewhere;
 //! - [`emit`]: the Kubernetes manifests that enforce a plan;
 //! - [`sched`]: the proof, from the manifests and kube-scheduler's rules, that tiers never mix;
 //! - [`audit`]: whether a running cluster mixes tiers on a host now, with findings mapped to
@@ -139,6 +140,7 @@ pub mod solve;
 #[cfg(test)]
 mod testing;
 pub mod whatif;
+pub mod why;
 
 pub use check::{check, Report};
 pub use emit::{manifests, EmitError};

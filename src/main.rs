@@ -110,6 +110,9 @@ enum Command {
     /// Draw the constraint graph (classes, compatibility and conflict edges, and with --plan
     /// the plan's pools as clusters) as DOT, SVG or Mermaid on standard output.
     Graph(cli::graph::Args),
+    /// Why a workload's replicas sit where a plan puts them, and which rule keeps them out
+    /// of every other pool and off the other nodes, grouped by cause.
+    Explain(cli::explain::Args),
     /// Write the JSON Schemas of the input kinds and of plan.json into DIR.
     Schemas {
         #[arg(default_value = "schemas")]
@@ -321,6 +324,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => cli::import::run(args),
         Command::Apply(args) => cli::apply::run(args),
         Command::Graph(args) => cli::graph::run(args),
+        Command::Explain(args) => cli::explain::run(args),
         Command::Schemas { dir, force } => {
             let schemas = schema::all();
             let files: Vec<(&str, &[u8])> = schemas

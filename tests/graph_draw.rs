@@ -1,55 +1,11 @@
 //! `tierplan graph` end to end: DOT, Mermaid and SVG of `examples/nist-800-190`, with and
 //! without its plan, byte-identical across runs, with hostile text escaped.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+mod run;
+
+use run::{example, planned, read_plan, succeeded as drawn, tierplan};
+use std::path::PathBuf;
 use tierplan::graph::ConstraintGraph;
-use tierplan::plan::Plan;
-
-const EXAMPLE: &str = "examples/nist-800-190";
-
-fn example() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(EXAMPLE)
-        .display()
-        .to_string()
-}
-
-fn tierplan(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tierplan"))
-        .args(args)
-        .output()
-        .expect("tierplan runs")
-}
-
-/// Standard output of a run that must succeed.
-#[track_caller]
-fn drawn(args: &[&str]) -> String {
-    let out = tierplan(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
-}
-
-/// Plans `paths` into a temporary directory; the plan file and the directory (kept alive).
-fn planned(paths: &[&str]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out_dir = dir.path().join("out");
-    let mut args = vec!["plan", "--quiet", "--out", out_dir.to_str().unwrap()];
-    args.extend_from_slice(paths);
-    let out = tierplan(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (dir, out_dir.join("plan.json"))
-}
 
 fn class_names(paths: &[&str]) -> Vec<String> {
     let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
@@ -59,10 +15,6 @@ fn class_names(paths: &[&str]) -> Vec<String> {
         .into_iter()
         .map(|c| c.name)
         .collect()
-}
-
-fn read_plan(path: &Path) -> Plan {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// DOT's statements outside quoted strings (strings replaced by `""`), checking that every

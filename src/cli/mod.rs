@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod audit;
 pub mod cluster;
+pub mod explain;
 pub mod graph;
 pub mod import;
 pub mod whatif;
