@@ -187,10 +187,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(warning) = report::zone_warning(&model) {
                 eprintln!("{warning}");
             }
+            let spinner = cli::progress::Spinner::start(quiet);
+            options.progress = Some(spinner.hook());
             let mut solved = solve::solve(&model, &options);
             if solved.plan.status == tierplan::plan::Status::Infeasible {
+                spinner.stage("explaining why no plan exists");
                 solved.plan.explanation = tierplan::explanation::explain(&model);
             }
+            spinner.finish();
             // The planner's plan is re-verified by independent code before anyone acts on it.
             let verdict = check::check(&model, &solved.plan);
             if !verdict.accepts(solved.plan.status) {

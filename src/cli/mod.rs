@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod explain;
 pub mod graph;
 pub mod import;
+pub mod progress;
 pub mod whatif;
 
 use std::io::Read;

@@ -61,6 +61,8 @@ pub struct SolveOptions {
     /// worth: the previous plan, when still valid, is kept unless the new one saves more
     /// than this per replica it moves.
     pub stability_micros: u64,
+    /// Told each stage the search enters and the best plan so far (a progress display).
+    pub progress: Option<Progress>,
 }
 
 impl Default for SolveOptions {
@@ -71,7 +73,68 @@ impl Default for SolveOptions {
             exhaustive: true,
             previous: None,
             stability_micros: 0,
+            progress: None,
         }
+    }
+}
+
+/// A stage of the search, as progress reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The lower bound (the LP relaxation).
+    Bound,
+    /// Grouping classes into pools.
+    Grouping,
+    /// Packing replicas onto nodes, one candidate grouping after another.
+    Packing,
+    /// Local search: repairing and releasing nodes.
+    Polishing,
+    /// The complete search, where the heuristics left replicas unplaced.
+    CompleteSearch,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Bound => "bound",
+            Stage::Grouping => "grouping",
+            Stage::Packing => "packing",
+            Stage::Polishing => "polishing",
+            Stage::CompleteSearch => "complete search",
+        })
+    }
+}
+
+/// The best plan the search holds so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Best {
+    /// Replicas it leaves unplaced.
+    pub unplaced: u64,
+    /// Its cost per hour, in millionths.
+    pub cost_micros: u64,
+}
+
+/// A progress callback: the stage entered, and the best plan so far once there is one.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(Stage, Option<Best>) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
+}
+
+/// Tells `options.progress`, if any, that the search enters `stage` holding `packs`.
+fn report(options: &SolveOptions, stage: Stage, packs: Option<&[PoolPack]>) {
+    if let Some(Progress(tell)) = &options.progress {
+        let best = packs.map(|p| {
+            let s = score(p);
+            Best {
+                unplaced: s.unplaced,
+                cost_micros: s.cost,
+            }
+        });
+        tell(stage, best);
     }
 }
 
@@ -174,6 +237,7 @@ struct Found {
 
 fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     let deadline = options.time_limit.map(|t| start + t);
+    report(options, Stage::Bound, None);
     let bound = bound::lower_bound(inst, deadline);
     let bound_elapsed = start.elapsed();
     let mut proof = None;
@@ -188,13 +252,16 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
         proof = Some(Proof::LpRelaxation);
     }
 
+    report(options, Stage::Grouping, None);
     let mut grouping_budget = Budget::new(options.work_limit / 2, deadline);
     let candidates = group::candidates(inst, &mut grouping_budget);
     let mut assembly_budget = Budget::new(options.work_limit / 2, deadline);
     let mut best: Option<(Vec<Vec<usize>>, Vec<PoolPack>)> = None;
+    report(options, Stage::Packing, None);
     for groups in &candidates {
         let packs = assemble(inst, groups, &mut assembly_budget);
         if best.as_ref().is_none_or(|(_, b)| score(&packs) < score(b)) {
+            report(options, Stage::Packing, Some(&packs));
             best = Some((groups.clone(), packs));
         }
     }
@@ -204,6 +271,7 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     // Then local search: repair what the construction left unplaced, release nodes.
     let mut polish_budget = Budget::new(options.work_limit * 2, deadline);
     if !proved {
+        report(options, Stage::Polishing, Some(&packs));
         let pools: Vec<Vec<usize>> = groups.iter().map(|g| workloads_of(inst, g)).collect();
         polish::polish(
             inst,
@@ -222,6 +290,7 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
         && incomplete(&packs)
         && feasible::applies(inst)
     {
+        report(options, Stage::CompleteSearch, Some(&packs));
         match feasible::search(inst, &mut fallback_budget) {
             feasible::Outcome::Found(g, p) => {
                 if score(&p) < score(&packs) {
