@@ -302,8 +302,9 @@ fn pool_need(model: &Model, w: &Workload, headroom: bool) -> (u32, Vec<&'static 
             why.push(rule);
         }
     };
+    // A workload spans min(minZones, replicas) zones, as the checker reads minZones.
     if let Some(z) = w.min_zones {
-        at_least(z, "minZones");
+        at_least(z.min(w.replicas), "minZones");
     }
     if let Some(m) = w.max_per_node.filter(|&m| m > 0) {
         at_least(w.replicas.div_ceil(m), "maxPerNode");

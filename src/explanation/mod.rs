@@ -6,15 +6,19 @@
 //! The inventory (nodes, their labels, zones and sizes) is the fixed context, never a fact:
 //! relaxing supply would make every instance feasible.
 //!
-//! The filter relaxes facts (a workload's replicas become 0, a rule is removed) and asks the
-//! planner whether a plan now exists. Relaxing only ever removes constraints, so:
+//! The filter relaxes facts (a workload is removed, a rule is dropped) and asks the planner
+//! whether a plan now exists:
 //! - when the relaxed instance is *proven* infeasible, the relaxed facts are not needed, and
 //!   the facts kept are infeasible together whatever else holds (sufficiency);
-//! - when a plan is *found* without a fact, that fact is needed in every subset tested after
-//!   it too (a smaller set without it is more relaxed still): so each fact kept this way is
-//!   necessary in the final set (minimality);
+//! - when a plan is *found* without a fact, the fact is kept;
 //! - when the planner neither finds a plan nor proves there is none (budget), the fact is kept
 //!   and the explanation says it is not known to be minimal.
+//!
+//! Dropping a rule only relaxes, but removing a workload can make the rest harder: a pool's
+//! nodes must each suit one of its workloads, so a small workload can be what lets a node
+//! count towards a pool's headroom. A fact needed when it was tried may thus no longer be
+//! needed once later workloads are gone, so the kept facts are tried once more against the
+//! final set, until each is shown needed there (minimality) or the budget ends.
 //!
 //! Before any search, [`count`] tries to show infeasibility by adding up (requests against
 //! capacity, pools' minimum sizes against nodes): such a certificate is proven at once and
@@ -263,6 +267,32 @@ fn filter(
                 kept.extend(chunk);
             }
             _ => pending.extend(split(chunk)),
+        }
+    }
+    // Each kept fact again, against the final set (see the module comment): one that can go
+    // now goes, and the others are tried again after it.
+    let mut i = 0;
+    while proven && i < kept.len() {
+        if trials >= MAX_TRIALS || work >= TOTAL_WORK {
+            minimal = false;
+            break;
+        }
+        trials += 1;
+        let mut trial = relaxed.clone();
+        trial.push(kept[i]);
+        let (verdict, used) = verdict(&relax(model, &trial));
+        work += used;
+        match verdict {
+            Verdict::Infeasible => {
+                relaxed = trial;
+                kept.remove(i);
+                i = 0;
+            }
+            Verdict::Feasible => i += 1,
+            Verdict::Unknown => {
+                minimal = false;
+                i += 1;
+            }
         }
     }
     kept.sort_unstable();
@@ -653,6 +683,28 @@ spec: {{replicas: 2, resources: {{cpu: 100m, memory: 1Gi}}, sensitivity: public,
 }
 
 #[cfg(test)]
+mod regressions {
+    use super::*;
+
+    /// Found by the property test: w0 alone makes n0 suit the shared pool, so with w0 and
+    /// without separation a plan exists; once w0 is dropped, w1 is infeasible anyway. The
+    /// separation tried before w0 went must not stay cited.
+    #[test]
+    fn a_fact_needed_only_before_a_workload_went_is_not_cited() {
+        let yaml = "apiVersion: tierplan/v1alpha1\nkind: Policy\nmetadata: {name: p}\nspec: {headroom: {nodeFailures: 1}}\n---\napiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {name: n0}\nspec: {allocatable: {cpu: '2', memory: 8Gi}, zone: a}\n---\napiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {name: n1}\nspec: {allocatable: {cpu: '4', memory: 8Gi}, zone: a}\n---\napiVersion: tierplan/v1alpha1\nkind: Node\nmetadata: {name: n2}\nspec: {allocatable: {cpu: '4', memory: 8Gi}, zone: a}\n---\napiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: w0}\nspec: {replicas: 1, resources: {cpu: 500m, memory: 1Gi}, sensitivity: internal}\n---\napiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {name: w1}\nspec: {replicas: 2, resources: {cpu: 2500m, memory: 1Gi}, sensitivity: public}\n";
+        let m = crate::model::build_from_yaml("in.yaml", yaml).unwrap_or_else(|e| panic!("{e}"));
+        let e = explain(&m).expect("infeasible");
+        assert!(e.proven && e.minimal, "{e}");
+        let fields: Vec<&str> = e.facts.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["spec.headroom.nodeFailures", "spec.replicas"],
+            "{e}"
+        );
+    }
+}
+
+#[cfg(test)]
 mod properties {
     //! pubgrub's "the explanation suffices", carried over: on random infeasible instances,
     //! the cited facts alone (every other fact relaxed) leave no plan, and without any one
@@ -681,7 +733,8 @@ mod properties {
                 }
                 for (i, (replicas, halves, level, spread, one)) in workloads.iter().enumerate() {
                     let mut rules = String::new();
-                    if *spread && *replicas >= 2 {
+                    // With one replica, minZones 2 asks for one zone (min(minZones, replicas)).
+                    if *spread {
                         rules += ", minZones: 2";
                     }
                     if *one {
