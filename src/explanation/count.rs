@@ -290,28 +290,31 @@ fn capacity(
     Some(Certificate { facts, text })
 }
 
-/// Nodes one pool of `w`'s class needs at least, and the rules that make it so.
-fn pool_need(model: &Model, w: &Workload, headroom: bool) -> (u32, Vec<&'static str>) {
+/// Nodes one pool of workload `w`'s class needs at least, and the rules that make it so
+/// (each with its name for the summary).
+fn pool_need(model: &Model, w: usize, headroom: bool) -> (u32, Vec<(Relax, &'static str)>) {
+    let wl = &model.workloads[w];
     let mut need = 1;
     let mut why = Vec::new();
-    let mut at_least = |n: u32, rule: &'static str| {
+    let mut at_least = |n: u32, rule: Relax, name: &'static str| {
         if n > need {
             need = n;
-            why = vec![rule];
+            why = vec![(rule, name)];
         } else if n == need && n > 1 {
-            why.push(rule);
+            why.push((rule, name));
         }
     };
     // A workload spans min(minZones, replicas) zones, as the checker reads minZones.
-    if let Some(z) = w.min_zones {
-        at_least(z.min(w.replicas), "minZones");
+    if let Some(z) = wl.min_zones {
+        at_least(z.min(wl.replicas), Relax::MinZones(w), "minZones");
     }
-    if let Some(m) = w.max_per_node.filter(|&m| m > 0) {
-        at_least(w.replicas.div_ceil(m), "maxPerNode");
+    if let Some(m) = wl.max_per_node.filter(|&m| m > 0) {
+        at_least(wl.replicas.div_ceil(m), Relax::MaxPerNode(w), "maxPerNode");
     }
     if headroom {
-        at_least(model.policy.node_failures + 1, "headroom");
-        at_least(model.policy.min_nodes_per_pool, "minNodesPerPool");
+        at_least(model.policy.node_failures + 1, Relax::Headroom, "headroom");
+        let min = model.policy.min_nodes_per_pool;
+        at_least(min, Relax::MinNodesPerPool, "minNodesPerPool");
     }
     (need, why)
 }
@@ -334,64 +337,46 @@ fn node_count(
                 c.workloads
                     .iter()
                     .filter(|&&w| is_live[w])
-                    .map(|&w| (pool_need(model, &model.workloads[w], headroom).0, w))
+                    .map(|&w| (pool_need(model, w, headroom).0, w))
                     .max_by_key(|&(need, w)| (need, std::cmp::Reverse(w)))
             })
             .collect();
         reps.sort_unstable_by_key(|&(need, w)| (std::cmp::Reverse(need), w));
-        // Greedily, classes pairwise apart.
-        let mut apart: Vec<usize> = Vec::new();
-        for &(_, w) in &reps {
+        // Greedily, classes pairwise apart, each with the nodes its pool needs.
+        let mut apart: Vec<(u32, usize)> = Vec::new();
+        for &(need, w) in &reps {
             let wl = &model.workloads[w];
             if apart
                 .iter()
-                .all(|&a| !policy::attributes_compatible(model, wl, &model.workloads[a]))
+                .all(|&(_, a)| !policy::attributes_compatible(model, wl, &model.workloads[a]))
             {
-                apart.push(w);
+                apart.push((need, w));
             }
         }
-        let needed: u32 = apart
-            .iter()
-            .map(|&w| pool_need(model, &model.workloads[w], headroom).0)
-            .sum();
+        let needed: u32 = apart.iter().map(|&(need, _)| need).sum();
         let union: Vec<bool> = (0..model.nodes.len())
-            .map(|n| apart.iter().any(|&w| eligible[w][n]))
+            .map(|n| apart.iter().any(|&(_, w)| eligible[w][n]))
             .collect();
         let have = count(&union);
         if (needed as usize) <= have || apart.len() < 2 {
             continue;
         }
-        let mut facts = separation(model, &apart);
-        if headroom {
-            let rules: Vec<&str> = apart
-                .iter()
-                .flat_map(|&w| pool_need(model, &model.workloads[w], true).1)
-                .collect();
-            if rules.contains(&"headroom") {
-                facts.push(Relax::Headroom);
-            }
-            if rules.contains(&"minNodesPerPool") {
-                facts.push(Relax::MinNodesPerPool);
-            }
-        }
+        let workloads: Vec<usize> = apart.iter().map(|&(_, w)| w).collect();
+        let mut facts = separation(model, &workloads);
         if narrow {
-            narrowing(model, &apart, &mut facts);
+            narrowing(model, &workloads, &mut facts);
         }
         let mut parts = Vec::new();
-        for &w in &apart {
+        for &(need, w) in &apart {
             let wl = &model.workloads[w];
-            let (need, why) = pool_need(model, wl, headroom);
-            if why.contains(&"minZones") {
-                facts.push(Relax::MinZones(w));
-            }
-            if why.contains(&"maxPerNode") {
-                facts.push(Relax::MaxPerNode(w));
-            }
+            let why = pool_need(model, w, headroom).1;
+            facts.extend(why.iter().map(|&(rule, _)| rule));
             if wl.dedicated {
                 facts.push(Relax::Dedicated(w));
             }
             facts.push(Relax::Workload(w));
-            let why = match why.as_slice() {
+            let names: Vec<&str> = why.iter().map(|&(_, name)| name).collect();
+            let why = match names.as_slice() {
                 [] => String::new(),
                 rules => format!(" ({})", rules.join(", ")),
             };

@@ -39,7 +39,7 @@ use crate::quantity;
 use crate::solve::{self, SolveOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Work units for each trial solve: enough for the complete search of moderate instances to
 /// finish, so that small relaxed instances are proven, not just left unsolved.
@@ -368,13 +368,16 @@ impl std::fmt::Display for Explanation {
                 self.inventory
             )?,
         }
-        let mut summed: Vec<&str> = Vec::new();
+        let mut by_field: BTreeMap<&str, Vec<&Fact>> = BTreeMap::new();
+        for fact in &self.facts {
+            by_field.entry(fact.field.as_str()).or_default().push(fact);
+        }
+        let mut summed: BTreeSet<&str> = BTreeSet::new();
         for fact in &self.facts {
             let field = fact.field.as_str();
-            let alike: Vec<&Fact> = self.facts.iter().filter(|g| g.field == field).collect();
+            let alike = &by_field[field];
             if alike.len() > LISTED {
-                if !summed.contains(&field) {
-                    summed.push(field);
+                if summed.insert(field) {
                     let mut files: Vec<&str> = alike
                         .iter()
                         .filter_map(|g| g.source.as_deref())
@@ -410,18 +413,23 @@ pub fn explain(model: &Model) -> Option<Explanation> {
         return None;
     }
     let all = facts(model);
-    let kept = match count::certificate(model) {
+    let (kept, shortfall) = match count::certificate(model) {
         Some(c) => {
             let cited: BTreeSet<Relax> = c.facts.iter().copied().collect();
-            let others = all.iter().filter(|f| !cited.contains(f)).copied().collect();
-            if cited.len() <= FILTER_LIMIT {
-                filter(model, cited.into_iter().collect(), others, true)
-            } else {
-                Kept {
+            if cited.len() > FILTER_LIMIT {
+                // The count stands as it is, and so does its line.
+                let kept = Kept {
                     facts: cited.into_iter().collect(),
                     proven: true,
                     minimal: false,
-                }
+                };
+                (kept, Some(c.text))
+            } else {
+                let others = all.iter().filter(|f| !cited.contains(f)).copied().collect();
+                (
+                    filter(model, cited.into_iter().collect(), others, true),
+                    None,
+                )
             }
         }
         None => {
@@ -429,16 +437,21 @@ pub fn explain(model: &Model) -> Option<Explanation> {
             if whole == Verdict::Feasible {
                 return None;
             }
-            filter(model, all.clone(), Vec::new(), whole == Verdict::Infeasible)
+            let kept = filter(model, all.clone(), Vec::new(), whole == Verdict::Infeasible);
+            (kept, None)
         }
     };
-    let cited: BTreeSet<Relax> = kept.facts.iter().copied().collect();
-    let others: Vec<Relax> = all.into_iter().filter(|f| !cited.contains(f)).collect();
+    // Where the filter changed the facts, the count (if any) is made again over those left.
+    let shortfall = shortfall.or_else(|| {
+        let cited: BTreeSet<Relax> = kept.facts.iter().copied().collect();
+        let others: Vec<Relax> = all.into_iter().filter(|f| !cited.contains(f)).collect();
+        count::certificate(&relax(model, &others)).map(|c| c.text)
+    });
     Some(Explanation {
         proven: kept.proven,
         minimal: kept.minimal,
         facts: kept.facts.iter().map(|&r| fact(model, r)).collect(),
-        shortfall: count::certificate(&relax(model, &others)).map(|c| c.text),
+        shortfall,
         inventory: inventory(model),
     })
 }
