@@ -9,8 +9,11 @@
 //! browser a failure. `TIERPLAN_REPORT_SHOTS=DIR` keeps the screenshots in DIR (the README's
 //! `docs/report.png` is the one of `nist-800-190`).
 
+mod run;
+
+use run::{example_dir as example, read_plan, tierplan};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tierplan::plan::Plan;
 
@@ -25,21 +28,6 @@ const EXAMPLES: [&str; 4] = [
 
 /// The window of the screenshots: a laptop's width, tall enough for several pools.
 const WINDOW: (u32, u32) = (1280, 2000);
-
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn tierplan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tierplan"))
-        .args(args)
-        .output()
-        .expect("tierplan runs")
-}
 
 /// Plans `example` with `--report` into `out`; its plan and report.
 fn reported(name: &str, out: &Path) -> (Plan, String) {
@@ -59,8 +47,7 @@ fn reported(name: &str, out: &Path) -> (Plan, String) {
         "{name}: {}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let plan = serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap())
-        .expect("a plan");
+    let plan = read_plan(&out.join("plan.json"));
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html written");
     (plan, html)
 }
@@ -168,10 +155,7 @@ fn whatif_report_adds_the_comparison_table() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let html = whatif_report(&out);
-    let plan: Plan = serde_json::from_str(
-        &std::fs::read_to_string(out.join("baseline").join("plan.json")).unwrap(),
-    )
-    .unwrap();
+    let plan = read_plan(&out.join("baseline").join("plan.json"));
     check_structure("whatif", &html, &plan, true);
     let scenarios = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/whatif/scenarios.yaml"),
@@ -395,10 +379,7 @@ fn chromium_shows_every_pool_of_every_example_without_console_messages() {
     }
     let out = dir.path().join("whatif");
     whatif_report(&out);
-    let plan: Plan = serde_json::from_str(
-        &std::fs::read_to_string(out.join("baseline").join("plan.json")).unwrap(),
-    )
-    .unwrap();
+    let plan = read_plan(&out.join("baseline").join("plan.json"));
     let pools: Vec<&str> = plan.pools.iter().map(|p| p.name.as_str()).collect();
     check_in_browser(browser, "whatif", &out.join("report.html"), &pools);
 }

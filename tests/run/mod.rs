@@ -1,17 +1,26 @@
 //! Helpers shared by the end-to-end tests that run the `tierplan` binary on
 //! `examples/nist-800-190` and on their own inputs.
 
+// Each test crate that includes this module uses only some of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use tierplan::plan::Plan;
 
-/// The example the end-to-end tests run on.
-const EXAMPLE: &str = "examples/nist-800-190";
+/// The example the end-to-end tests run on (under `examples/`).
+const EXAMPLE: &str = "nist-800-190";
 
 /// The example's directory, absolute.
 pub fn example() -> String {
+    example_dir(EXAMPLE)
+}
+
+/// The directory of `examples/<name>`, absolute.
+pub fn example_dir(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(EXAMPLE)
+        .join("examples")
+        .join(name)
         .display()
         .to_string()
 }
