@@ -39,7 +39,7 @@ use crate::plan::{
 use instance::{Instance, Inventory};
 use pack::PoolPack;
 use score::Score;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -281,6 +281,11 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
             &mut polish_budget,
         );
     }
+    // A complete plan that the pool bound does not prove optimal: the pattern LP may.
+    if !proved && !incomplete(&packs) {
+        let cost = packs.iter().map(|p| p.cost).sum();
+        bound::sharpen(inst, &mut bound, cost, &node_patterns(&packs), deadline);
+    }
     // Past the exhaustive sizes, a complete search repairs a result still incomplete; not
     // when infeasibility is already proven, since it could then find nothing.
     let mut fallback_budget = Budget::new(options.work_limit.min(feasible::WORK_LIMIT), deadline);
@@ -383,6 +388,23 @@ fn try_baselines(
             (*groups, *packs) = (g, p);
         }
     }
+}
+
+/// What each node of the pools hosts, as (node type, [(workload, replicas)]) with each
+/// workload once, ascending.
+fn node_patterns(packs: &[PoolPack]) -> Vec<bound::Pattern> {
+    packs
+        .iter()
+        .flat_map(|p| &p.nodes)
+        .filter(|n| !n.hosted.is_empty())
+        .map(|n| {
+            let mut hosted: BTreeMap<usize, u32> = BTreeMap::new();
+            for &(w, c) in &n.hosted {
+                *hosted.entry(w).or_default() += c;
+            }
+            (n.ty, hosted.into_iter().filter(|&(_, c)| c > 0).collect())
+        })
+        .collect()
 }
 
 /// The workloads of a group of classes, ascending.

@@ -8,6 +8,10 @@
 //! this LP with the same cost, so its optimum is a lower bound. Coefficients are capped at the
 //! demand (a node cannot contribute more than the whole demand), which tightens the LP.
 
+mod patterns;
+
+pub use patterns::Pattern;
+
 use super::instance::Instance;
 #[cfg(feature = "highs")]
 use good_lp::highs as lp_solver;
@@ -105,6 +109,35 @@ pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
     Bound {
         micros,
         separated_classes,
+    }
+}
+
+/// Raises `bound` with the pattern LP, which sees the per-node rules (capacity in whole
+/// nodes, antiAffinity, maxPerNode, coLocation, classes apart) that the pool LP does not, for
+/// a plan in hand costing `target` whose nodes hold `seeds` (type, [(workload, replicas)]):
+/// it stops once the bound reaches that cost.
+pub fn sharpen(
+    inst: &Instance,
+    bound: &mut Bound,
+    target: u64,
+    seeds: &[patterns::Pattern],
+    deadline: Option<Instant>,
+) {
+    let Some(micros) = bound.micros.as_mut() else {
+        return;
+    };
+    if *micros >= target {
+        return;
+    }
+    if let Some(value) = patterns::pattern_bound(inst, target, seeds, deadline) {
+        let useful: Vec<usize> = (0..inst.types.len()).collect();
+        let min_cost = inst
+            .workloads
+            .iter()
+            .flat_map(|w| w.eligible.iter().map(|&t| inst.types[t].cost))
+            .min()
+            .unwrap_or(0);
+        *micros = (*micros).max(round_up_to_cost_grid(value, inst, &useful, min_cost));
     }
 }
 
