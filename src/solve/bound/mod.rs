@@ -24,6 +24,12 @@ use good_lp::{
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+/// The whole-node MIP: at most this many variables (node types × groups), over this many
+/// candidate sets, each within this many branch-and-bound nodes (deterministic, unlike time).
+const MIP_VARIABLES: usize = 400;
+const MIP_SETS: usize = 4;
+const MIP_NODES: u64 = 20_000;
+
 /// The bound and how it was obtained.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bound {
@@ -44,6 +50,12 @@ fn count_need(inst: &Instance, w: usize) -> u64 {
 /// A proven lower bound. Past `deadline` no further LP is started; the bound found so far is
 /// returned (0, trivially valid, if none was).
 pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
+    pool_bound(inst, deadline, false)
+}
+
+/// The pool LP over the candidate sets of classes kept apart (see the module docs), with
+/// `whole` node counts as a MIP over the first few sets only.
+fn pool_bound(inst: &Instance, deadline: Option<Instant>, whole: bool) -> Bound {
     let model = inst.model;
     let k = model.policy.node_failures as u64;
     let placeable: Vec<usize> = (0..model.workloads.len())
@@ -84,14 +96,15 @@ pub fn lower_bound(inst: &Instance, deadline: Option<Instant>) -> Bound {
     let pool_min = (model.policy.min_nodes_per_pool as u64).max(if k > 0 { k + 1 } else { 0 });
     let weight = class_weights(inst, &classes, pool_min);
     let mut candidates = conflict_sets(inst, &weight);
-    candidates.truncate(16);
+    candidates.truncate(if whole { MIP_SETS } else { 16 });
     let mut best: Option<(Option<u64>, usize)> = None;
     for set in &candidates {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        let Ok(micros) = lp_bound(inst, set, &classes, &placeable, &useful, pool_min, min_cost)
-        else {
+        let Ok(micros) = lp_bound(
+            inst, set, &classes, &placeable, &useful, pool_min, min_cost, whole,
+        ) else {
             continue;
         };
         let better = match (&best, micros) {
@@ -123,22 +136,30 @@ pub fn sharpen(
     seeds: &[patterns::Pattern],
     deadline: Option<Instant>,
 ) {
-    let Some(micros) = bound.micros.as_mut() else {
+    let Some(micros) = bound.micros else {
         return;
     };
-    if *micros >= target {
-        return;
+    let mut best = micros;
+    if best < target {
+        if let Some(value) = patterns::pattern_bound(inst, target, seeds, deadline) {
+            let all: Vec<usize> = (0..inst.types.len()).collect();
+            let min_cost = inst
+                .workloads
+                .iter()
+                .flat_map(|w| w.eligible.iter().map(|&t| inst.types[t].cost))
+                .min()
+                .unwrap_or(0);
+            best = best.max(round_up_to_cost_grid(value, inst, &all, min_cost));
+        }
     }
-    if let Some(value) = patterns::pattern_bound(inst, target, seeds, deadline) {
-        let useful: Vec<usize> = (0..inst.types.len()).collect();
-        let min_cost = inst
-            .workloads
-            .iter()
-            .flat_map(|w| w.eligible.iter().map(|&t| inst.types[t].cost))
-            .min()
-            .unwrap_or(0);
-        *micros = (*micros).max(round_up_to_cost_grid(value, inst, &useful, min_cost));
+    // Whole nodes per pool: limited cheap types cannot be shared out in fractions.
+    if best < target && inst.types.len() * (inst.graph.classes.len() + 1) <= MIP_VARIABLES {
+        // A plan is in hand, so a MIP "proving" none exists only failed.
+        if let Some(m) = pool_bound(inst, deadline, true).micros {
+            best = best.max(m);
+        }
     }
+    bound.micros = Some(best);
 }
 
 /// Per class (its placeable workloads), the nodes it needs standing alone: by capacity on
@@ -376,6 +397,8 @@ fn cheapest_with_largest(
 
 /// The LP bound with the classes of `separated` kept in their own groups: `Ok(None)` when the
 /// solver proves the relaxation infeasible, `Err` when it fails otherwise (which proves nothing).
+/// With `whole`, node counts are integers, as they are in every plan: a small MIP, solved
+/// only within a fixed number of branch-and-bound nodes (`Err` past it).
 #[allow(clippy::too_many_arguments)]
 fn lp_bound(
     inst: &Instance,
@@ -385,6 +408,7 @@ fn lp_bound(
     useful: &[usize],
     pool_min: u64,
     min_cost: u64,
+    whole: bool,
 ) -> Result<Option<u64>, ()> {
     let groups = separated.len() + 1;
     let mut vars = variables!();
@@ -392,7 +416,10 @@ fn lp_bound(
         .map(|_| {
             useful
                 .iter()
-                .map(|&t| (t, vars.add(variable().min(0))))
+                .map(|&t| {
+                    let v = variable().min(0);
+                    (t, vars.add(if whole { v.integer() } else { v }))
+                })
                 .collect()
         })
         .collect();
@@ -437,6 +464,22 @@ fn lp_bound(
     lp.outside(separated, classes);
     let constraints = lp.constraints;
 
+    if whole {
+        let mut problem = vars.minimise(objective).using(good_lp::microlp);
+        for c in constraints {
+            problem = problem.with(c);
+        }
+        let mut options = microlp::SolveOptions::default();
+        options.node_limit = Some(MIP_NODES);
+        return match problem.as_inner().clone().solve_with(options) {
+            Ok(outcome) if outcome.is_optimal() => {
+                let value = outcome.into_solution().map_err(|_| ())?.objective() / scale;
+                Ok(Some(round_up_to_cost_grid(value, inst, useful, min_cost)))
+            }
+            Err(microlp::Error::Infeasible) => Ok(None),
+            _ => Err(()),
+        };
+    }
     let mut problem = vars.minimise(objective.clone()).using(lp_solver);
     for c in constraints {
         problem = problem.with(c);

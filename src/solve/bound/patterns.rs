@@ -23,11 +23,11 @@ use crate::solve::instance::Instance;
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Solution, SolveOutcome};
 use std::time::Instant;
 
-/// Work the bound may spend (branch-and-bound visits, and per LP re-solve its rows): it
+/// Work the pricing may spend: branch-and-bound visits times the items each bound scans. It
 /// must stay a small share of the planner's time. Deterministic, unlike the deadline.
-const WORK_LIMIT: u64 = 4_000_000;
+const WORK_LIMIT: u64 = 300_000_000;
 /// Re-solving the LP after adding a column costs about its rows times its columns.
-const LP_WORK_LIMIT: u64 = 200_000_000;
+const LP_WORK_LIMIT: u64 = 60_000_000;
 /// Visits of a pricing search that only looks for new columns, and of one that must also
 /// prove the best pattern's worth.
 const QUICK_VISITS: u64 = 2_000;
@@ -400,7 +400,7 @@ fn price(
     };
     let root = search.upper(0, 0.0);
     search.go(0, 0.0);
-    *work += search.visits;
+    *work += search.visits * search.live.len().max(1) as u64;
     let rows = |counts: &[u32]| -> Vec<(usize, u32)> {
         counts
             .iter()
