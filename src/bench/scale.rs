@@ -644,6 +644,15 @@ pub fn existing_section(md: &str) -> Option<&str> {
     Some(&md[b..e])
 }
 
+/// The stroke of a plotted series: dashed for a stage, solid for a whole command.
+fn dash(name: &str) -> &'static str {
+    if name.ends_with("end to end") || name.ends_with("peak") {
+        ""
+    } else {
+        " stroke-dasharray=\"4 2\""
+    }
+}
+
 /// A log-log plot of the stages' times (left) and the two commands' peak memory (right)
 /// against nodes, as a self-contained SVG.
 pub fn svg(rows: &[Row]) -> String {
@@ -792,14 +801,10 @@ pub fn svg(rows: &[Row]) -> String {
             if points.is_empty() {
                 continue;
             }
-            let dash = if name.ends_with("end to end") || name.ends_with("peak") {
-                ""
-            } else {
-                " stroke-dasharray=\"4 2\""
-            };
             let _ = writeln!(
                 s,
-                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"{dash} points=\"{}\"><title>{name}</title></polyline>",
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"{} points=\"{}\"><title>{name}</title></polyline>",
+                dash(name),
                 points.join(" ")
             );
         }
@@ -813,19 +818,20 @@ pub fn svg(rows: &[Row]) -> String {
         &series_m,
         series_t.len(),
     );
-    // One legend for both panels.
+    // One legend for both panels; dashed lines are stages, solid ones whole commands.
     let all: Vec<&String> = series_t.iter().chain(&series_m).map(|(n, _)| n).collect();
     for (i, name) in all.iter().enumerate() {
         let y = PAD.2 + 4.0 + i as f64 * 15.0;
         let _ = writeln!(
             s,
-            "<line x1=\"{0:.1}\" x2=\"{1:.1}\" y1=\"{2:.1}\" y2=\"{2:.1}\" stroke=\"{3}\" stroke-width=\"2\"/><text x=\"{4:.1}\" y=\"{5:.1}\">{name}</text>",
+            "<line x1=\"{0:.1}\" x2=\"{1:.1}\" y1=\"{2:.1}\" y2=\"{2:.1}\" stroke=\"{3}\" stroke-width=\"2\"{6}/><text x=\"{4:.1}\" y=\"{5:.1}\">{name}</text>",
             2.0 * W + 8.0,
             2.0 * W + 26.0,
             y,
             COLOURS[i % COLOURS.len()],
             2.0 * W + 30.0,
-            y + 4.0
+            y + 4.0,
+            dash(name)
         );
     }
     s.push_str("</svg>\n");
