@@ -309,7 +309,10 @@ fn spawn(exe: &Path, step: Step, input: &Path, out: &Path) -> Result<(StepRun, f
     let log = out.with_extension(format!("{}.stderr", step.as_str()));
     let stderr = std::fs::File::create(&log).map_err(io(&log))?;
     let start = Instant::now();
+    // The error, not a backtrace, is what the parent shows of a failed child.
     let status = Command::new(exe)
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0")
         .arg("scale-child")
         .arg("--step")
         .arg(step.as_str())
