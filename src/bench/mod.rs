@@ -7,6 +7,7 @@
 
 pub mod child;
 pub mod report;
+pub mod scale;
 pub mod sweep;
 
 use crate::check::check;
@@ -78,6 +79,12 @@ pub enum BenchError {
         /// What it printed on standard error.
         stderr: String,
     },
+    #[error("{0}")]
+    /// Writing a plan's directory failed.
+    Output(crate::output::OutputError),
+    #[error("{0}")]
+    /// Reading manifests back failed.
+    Proof(crate::sched::ProofError),
     #[error("unknown method `{0}` (expected planner, ffd or kube)")]
     /// No such method.
     UnknownMethod(String),
@@ -90,6 +97,18 @@ pub enum BenchError {
 impl From<InputError> for BenchError {
     fn from(e: InputError) -> Self {
         BenchError::Input(e)
+    }
+}
+
+impl From<crate::output::OutputError> for BenchError {
+    fn from(e: crate::output::OutputError) -> Self {
+        BenchError::Output(e)
+    }
+}
+
+impl From<crate::sched::ProofError> for BenchError {
+    fn from(e: crate::sched::ProofError) -> Self {
+        BenchError::Proof(e)
     }
 }
 

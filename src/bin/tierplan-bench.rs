@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
+use tierplan::bench::scale::{self, Size, Step};
 use tierplan::bench::{self, report, sweep, Method, RunOptions, Suite};
 use tierplan::convert::{self, Format};
 
@@ -63,6 +64,29 @@ enum Command {
         /// Where the instances it finds go, each with its expected outcome.
         #[arg(long, default_value = "tests/data/sweep")]
         keep: PathBuf,
+    },
+    /// Scaling benchmark: generate each size, plan it and prove its manifests (each in a
+    /// child process), and write the table into BENCHMARKS.md, the rows into
+    /// docs/scaling.csv (other sizes' rows kept) and the plot into docs/scaling.svg.
+    Scale {
+        /// WORKLOADSxNODES sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = scale::DEFAULT_SIZES)]
+        sizes: Vec<Size>,
+        /// Where BENCHMARKS.md and docs/ are.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Internal: one command of the scaling benchmark (run by `scale` as a child process).
+    #[command(hide = true)]
+    ScaleChild {
+        #[arg(long)]
+        step: Step,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        report: PathBuf,
     },
     /// Internal: one method on one converted instance (run by `run` as a child process).
     #[command(hide = true)]
@@ -145,8 +169,13 @@ fn main() -> Result<()> {
                 }
             );
             let md = out.join("BENCHMARKS.md");
-            std::fs::write(&md, report::markdown(&result, &command))
-                .with_context(|| format!("cannot write {}", md.display()))?;
+            // The scaling section is `scale`'s: kept as it is.
+            let old = std::fs::read_to_string(&md).unwrap_or_default();
+            let mut text = report::markdown(&result, &command);
+            if let Some(section) = scale::existing_section(&old) {
+                text = scale::replace_section(&text, section);
+            }
+            std::fs::write(&md, text).with_context(|| format!("cannot write {}", md.display()))?;
             report::write_csv(&result, &out.join("benchmarks.csv"))?;
             let targets = report::targets(&result);
             for t in &targets {
@@ -214,6 +243,63 @@ fn main() -> Result<()> {
                 println!("{}: {problem}", file.display());
             }
             bail!("{} instance(s) found", found.findings.len())
+        }
+        Command::Scale { sizes, out } => {
+            let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let runs = scale::run(&exe, &sizes, scratch.path(), |what| eprintln!("{what}"))?;
+            let docs = out.join("docs");
+            std::fs::create_dir_all(&docs)
+                .with_context(|| format!("cannot create {}", docs.display()))?;
+            let csv = docs.join("scaling.csv");
+            let rows = scale::merge(scale::read_rows(&csv)?, &runs);
+            scale::write_rows(&rows, &csv)?;
+            let svg = docs.join("scaling.svg");
+            std::fs::write(&svg, scale::svg(&rows))
+                .with_context(|| format!("cannot write {}", svg.display()))?;
+            let md = out.join("BENCHMARKS.md");
+            let old = std::fs::read_to_string(&md).unwrap_or_default();
+            let command =
+                "cargo run --release --features bench --bin tierplan-bench -- scale --sizes SIZES";
+            std::fs::write(
+                &md,
+                scale::replace_section(&old, &scale::section(&rows, command)),
+            )
+            .with_context(|| format!("cannot write {}", md.display()))?;
+            for r in &runs {
+                println!(
+                    "{}: plan {:.1} s, check --manifests {:.1} s{}",
+                    r.size,
+                    r.plan_seconds,
+                    r.check_seconds,
+                    if r.plan.ok && r.check.ok {
+                        ""
+                    } else {
+                        " (NOT valid or NOT holding)"
+                    }
+                );
+            }
+            println!(
+                "wrote {}, {} and {}",
+                md.display(),
+                csv.display(),
+                svg.display()
+            );
+            Ok(())
+        }
+        Command::ScaleChild {
+            step,
+            input,
+            out,
+            report,
+        } => {
+            let run = match step {
+                Step::Plan => scale::plan_child(&input, &out)?,
+                Step::Check => scale::check_child(&input, &out)?,
+            };
+            std::fs::write(&report, serde_json::to_vec(&run)?)
+                .with_context(|| format!("cannot write {}", report.display()))?;
+            Ok(())
         }
         Command::Solve {
             method,

@@ -44,6 +44,7 @@ pub use workloads::{PodSpecPatch, PodTemplatePatch, WorkloadPatch};
 use crate::model::{names, Model};
 use crate::plan::{Plan, Pool, Status};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Pod-template label naming the workload (`<namespace>.<name>`), which pod anti-affinity and
 /// topology spread select on: a workload's own manifests need not carry any label tierplan
@@ -193,11 +194,15 @@ fn check_name(
     }
 }
 
-/// The pool hosting workload `id`.
-fn pool_of<'p>(plan: &'p Plan, id: &str) -> Option<&'p Pool> {
-    plan.pools
-        .iter()
-        .find(|p| p.workloads.iter().any(|w| w == id))
+/// The pool hosting each workload of the plan (the first, should a plan list one twice).
+fn pools_by_workload(plan: &Plan) -> BTreeMap<&str, &Pool> {
+    let mut out = BTreeMap::new();
+    for p in &plan.pools {
+        for w in &p.workloads {
+            out.entry(w.as_str()).or_insert(p);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -207,7 +207,7 @@ fn workloads<'m>(model: &'m Model, plan: &Plan) -> Vec<(&'m str, &'m str, &'stat
         .iter()
         .filter(|p| !p.platform)
         .flat_map(|p| &p.workloads)
-        .filter_map(|id| model.workloads.iter().find(|w| &w.id == id))
+        .filter_map(|id| model.workload_index(id).map(|w| &model.workloads[w]))
         .filter(|w| !matches!(w.controller, Controller::Job | Controller::CronJob))
         .map(|w| (w.namespace.as_str(), w.name.as_str(), w.controller.kind()))
         .collect();
@@ -248,7 +248,7 @@ fn changes(model: &Model, d: &crate::diff::PlanDiff) -> String {
         let moved: std::collections::BTreeSet<&str> =
             d.moves.iter().map(|m| m.workload.as_str()).collect();
         for w in moved {
-            if let Some(w) = model.workloads.iter().find(|x| x.id == w) {
+            if let Some(w) = model.workload_index(w).map(|i| &model.workloads[i]) {
                 if !matches!(w.controller, Controller::Job | Controller::CronJob) {
                     let _ = writeln!(
                         s,

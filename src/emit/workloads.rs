@@ -7,7 +7,7 @@
 //! required fields (`selector: {}`, `containers: []`, `schedule: ''`) and the patch would
 //! overwrite the user's.
 
-use super::{admission, check_name, documents, pool_of, EmitError, PatchRef};
+use super::{admission, check_name, documents, pools_by_workload, EmitError, PatchRef};
 use super::{Kustomization, POD_POOL_LABEL, POOL_LABEL, POOL_TAINT_KEY, WORKLOAD_LABEL};
 use crate::boundary;
 use crate::model::{
@@ -117,8 +117,9 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
     let mut files: Vec<(String, String)> = Vec::new();
     let mut targets: BTreeSet<(Controller, &str, &str)> = BTreeSet::new();
     let mut notes: Vec<String> = Vec::new();
+    let pool_of = pools_by_workload(plan);
     for w in &model.workloads {
-        let Some(pool) = pool_of(plan, &w.id) else {
+        let Some(&pool) = pool_of.get(w.id.as_str()) else {
             return Err(EmitError::Workload {
                 workload: w.id.clone(),
                 problem: "is in no pool of the plan".into(),

@@ -279,6 +279,23 @@ impl ParsedNodeSelector {
         self.terms.iter().any(|t| t.matches(node))
     }
 
+    /// The label keys its terms read. A term that does not parse reads none: it matches no
+    /// node whatever the labels.
+    pub fn label_keys(&self) -> impl Iterator<Item = &str> {
+        self.terms
+            .iter()
+            .filter_map(|t| t.parsed.as_ref().ok())
+            .flat_map(|(labels, _)| labels.iter().map(|r| r.key.as_str()))
+    }
+
+    /// Whether a term reads the node's name (`matchFields` on `metadata.name`).
+    pub fn reads_name(&self) -> bool {
+        self.terms
+            .iter()
+            .filter_map(|t| t.parsed.as_ref().ok())
+            .any(|(_, fields)| fields.iter().any(|f| f.key == "metadata.name"))
+    }
+
     /// Why terms do not parse (each such term matches no node; the API server would refuse
     /// the pod).
     pub fn errors(&self) -> Vec<String> {
@@ -394,6 +411,20 @@ impl PodFilter {
     pub fn affine_ok(&self, node: &NodeView<'_>) -> bool {
         node_selector_matches(&self.node_selector, node.labels)
             && self.affinity.as_ref().is_none_or(|a| a.matches(node))
+    }
+
+    /// The node label keys the filters read: nodes that agree on these, on their taints and
+    /// (when [`PodFilter::reads_name`]) on their name get the same verdict and reason.
+    pub fn label_keys(&self) -> impl Iterator<Item = &str> {
+        self.node_selector
+            .keys()
+            .map(String::as_str)
+            .chain(self.affinity.iter().flat_map(|a| a.label_keys()))
+    }
+
+    /// Whether the filters read the node's name.
+    pub fn reads_name(&self) -> bool {
+        self.affinity.as_ref().is_some_and(|a| a.reads_name())
     }
 
     /// Both filters: whether the scheduler may put the pod on the node.

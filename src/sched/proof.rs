@@ -16,7 +16,8 @@ use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBindingSpec, ValidatingAdmissionPolicySpec,
 };
 use k8s_openapi::api::core::v1::{NodeSelectorRequirement, PodSpec, Taint};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 
@@ -314,6 +315,78 @@ impl UNode {
     }
 }
 
+/// Nodes the filters cannot tell apart: one pool, the same taints in the same order, the
+/// same value (or none) of every label key some template reads, and the same name when a
+/// template reads names. Every filter gives all of them the verdict and the reason it gives
+/// the first, so the proof judges templates against classes (a few hundred) rather than
+/// nodes (tens of thousands) and stays exact: a failure counts all the class's nodes and
+/// cites the one first by name, as judging each node would.
+struct NodeClass<'n> {
+    /// Its first node in the universe's order: the one the filters run on.
+    first: &'n UNode,
+    /// Its node first by name.
+    least: &'n str,
+    /// How many nodes it holds.
+    size: usize,
+}
+
+/// What tells nodes apart for the filters; see [`NodeClass`].
+type ClassKey<'n> = (
+    Option<usize>,
+    Vec<(&'n str, Option<&'n str>, &'n str)>,
+    Vec<Option<&'n str>>,
+    Option<&'n str>,
+);
+
+/// The classes of `nodes` under the filters of `templates` (and of the untiered probe, which
+/// reads taints only), in the order of their first nodes.
+fn node_classes<'n>(nodes: &'n [UNode], templates: &[Template<'_>]) -> Vec<NodeClass<'n>> {
+    let keys: BTreeSet<&str> = templates
+        .iter()
+        .flat_map(|t| t.filter.label_keys())
+        .collect();
+    let names = templates.iter().any(|t| t.filter.reads_name());
+    let mut index: HashMap<ClassKey<'n>, usize> = HashMap::new();
+    let mut classes: Vec<NodeClass<'n>> = Vec::new();
+    for n in nodes {
+        let key = (
+            n.pool,
+            n.taints
+                .iter()
+                .map(|t| (t.key.as_str(), t.value.as_deref(), t.effect.as_str()))
+                .collect(),
+            keys.iter()
+                .map(|k| n.labels.get(*k).map(String::as_str))
+                .collect(),
+            names.then_some(n.name.as_str()),
+        );
+        match index.entry(key) {
+            Entry::Occupied(e) => {
+                let c = &mut classes[*e.get()];
+                c.size += 1;
+                if n.name.as_str() < c.least {
+                    c.least = &n.name;
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(classes.len());
+                classes.push(NodeClass {
+                    first: n,
+                    least: &n.name,
+                    size: 1,
+                });
+            }
+        }
+    }
+    classes
+}
+
+/// What a template's verdicts depend on besides the node: its filter, as text (tolerations
+/// and selectors have no order or hash of their own).
+fn filter_key(filter: &PodFilter) -> String {
+    format!("{filter:?}")
+}
+
 /// A pod template and whose it is.
 struct Template<'m> {
     id: String,
@@ -394,10 +467,25 @@ impl<'a> Prover<'a> {
         problem: String,
         fix: &str,
     ) {
+        self.fail_nodes(rule, workload, group, node, 1, problem, fix);
+    }
+
+    /// [`Prover::fail`] for `count` nodes at once, of which `node` is the first by name.
+    #[allow(clippy::too_many_arguments)]
+    fn fail_nodes(
+        &mut self,
+        rule: Rule,
+        workload: &str,
+        group: &str,
+        node: &str,
+        count: usize,
+        problem: String,
+        fix: &str,
+    ) {
         let key = (rule, workload.to_string(), group.to_string());
         match self.failures.get_mut(&key) {
             Some(f) => {
-                f.nodes += 1;
+                f.nodes += count;
                 if !node.is_empty() && (f.node.is_empty() || node < f.node.as_str()) {
                     f.node = node.to_string();
                     f.problem = problem;
@@ -410,7 +498,7 @@ impl<'a> Prover<'a> {
                         rule,
                         workload: workload.to_string(),
                         node: node.to_string(),
-                        nodes: usize::from(!node.is_empty()),
+                        nodes: if node.is_empty() { 0 } else { count },
                         problem,
                         fix: fix.to_string(),
                     },
@@ -431,11 +519,12 @@ impl<'a> Prover<'a> {
         self.counts.skipped = m.skipped;
         let templates = self.templates(m);
         self.counts.templates = templates.len();
+        let classes = node_classes(&nodes, &templates);
         self.placements(&templates, &nodes);
-        self.isolation(&templates, &nodes);
-        self.untiered(&templates, &nodes);
-        let exceptions = self.system(&templates, &nodes);
-        self.probe(&nodes);
+        self.isolation(&templates, nodes.len(), &classes);
+        self.untiered(&templates, &classes);
+        let exceptions = self.system(&templates, &classes);
+        self.probe(&classes);
         self.soft_taints(m);
         self.duplicates(m);
         self.admission(m);
@@ -930,11 +1019,10 @@ impl<'a> Prover<'a> {
             });
         }
         let built = m.pods.iter().any(|p| !p.patch);
+        let read: BTreeSet<(String, &str)> =
+            m.pods.iter().map(|p| (p.id(), p.kind.as_str())).collect();
         for w in &self.model.workloads {
-            let present = m
-                .pods
-                .iter()
-                .any(|p| p.id() == w.id && p.kind == w.controller.kind());
+            let present = read.contains(&(w.id.clone(), w.controller.kind()));
             if pool_of.contains_key(w.id.as_str()) && !present {
                 self.fail(
                     Rule::MissingPatch,
@@ -1152,31 +1240,52 @@ impl<'a> Prover<'a> {
     }
 
     /// (b): no workload template reaches a node outside its pool, and each of the two
-    /// guards (taint, node affinity) keeps it off other pools' nodes on its own.
-    fn isolation(&mut self, templates: &[Template<'_>], nodes: &[UNode]) {
+    /// guards (taint, node affinity) keeps it off other pools' nodes on its own. `nodes`
+    /// counts the pairs; the verdicts are per node class.
+    fn isolation(&mut self, templates: &[Template<'_>], nodes: usize, classes: &[NodeClass<'_>]) {
+        // Templates of one pool with one filter meet every class alike: the classes that pass
+        // either filter, and how, are found once for all of them. Most pairs are refused by
+        // both, and only failures need a reason.
+        type Passes = Vec<(usize, bool, bool)>;
+        let mut passing: HashMap<(Option<usize>, String), Passes> = HashMap::new();
         for t in templates {
             let Role::Workload(own) = t.role else {
                 continue;
             };
+            self.counts.pairs += nodes;
             let no_affinity = t.filter.affinity.is_none() && t.filter.node_selector.is_empty();
             let own_pool = self.pool_name(own);
-            for n in nodes {
-                self.counts.pairs += 1;
-                if own.is_some() && n.pool == own {
-                    continue;
-                }
+            let passes = passing
+                .entry((own, filter_key(&t.filter)))
+                .or_insert_with(|| {
+                    classes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| !(own.is_some() && c.first.pool == own))
+                        .filter_map(|(i, c)| {
+                            let n = c.first;
+                            let tolerated = filter::untolerated_taint(
+                                n.taints.as_slice(),
+                                &t.filter.tolerations,
+                            )
+                            .is_none();
+                            let affine = t.filter.affine_ok(&n.view());
+                            (tolerated || affine).then_some((i, tolerated, affine))
+                        })
+                        .collect()
+                });
+            for &(i, tolerated, affine) in passes.iter() {
+                let c = &classes[i];
+                let n = c.first;
                 let view = n.view();
-                // Booleans first: most pairs are refused, and only failures need the reason.
-                let tolerated =
-                    filter::untolerated_taint(n.taints.as_slice(), &t.filter.tolerations).is_none();
-                let affine = t.filter.affine_ok(&view);
                 let pool = self.pool_name(n.pool);
                 match (tolerated, affine, n.pool) {
-                    (true, true, Some(_)) => self.fail(
+                    (true, true, Some(_)) => self.fail_nodes(
                         Rule::CrossPool,
                         &t.id,
                         pool,
-                        &n.name,
+                        c.least,
+                        c.size,
                         format!(
                             "{}: pods of pool {} can schedule on this node of pool {pool}: tiers mix",
                             t.source.source,
@@ -1184,11 +1293,12 @@ impl<'a> Prover<'a> {
                         ),
                         "tolerate only the pool's own taint and require its own pool label",
                     ),
-                    (true, true, None) => self.fail(
+                    (true, true, None) => self.fail_nodes(
                         Rule::OutsidePools,
                         &t.id,
                         pool,
-                        &n.name,
+                        c.least,
+                        c.size,
                         format!(
                             "{}: pods of pool {} can schedule on this node, which is in no pool",
                             t.source.source,
@@ -1196,11 +1306,12 @@ impl<'a> Prover<'a> {
                         ),
                         "require the pool's label in required node affinity",
                     ),
-                    (true, false, Some(_)) => self.fail(
+                    (true, false, Some(_)) => self.fail_nodes(
                         Rule::AffinityOnly,
                         &t.id,
                         pool,
-                        &n.name,
+                        c.least,
+                        c.size,
                         format!(
                             "only node affinity ({}) keeps these pods off pool {pool}: {}",
                             reason(t.filter.affine(&view)),
@@ -1212,11 +1323,12 @@ impl<'a> Prover<'a> {
                         ),
                         "tolerate only the pool's own taint, and give every node its pool's NoSchedule taint",
                     ),
-                    (false, true, Some(_)) if !no_affinity => self.fail(
+                    (false, true, Some(_)) if !no_affinity => self.fail_nodes(
                         Rule::TaintOnly,
                         &t.id,
                         pool,
-                        &n.name,
+                        c.least,
+                        c.size,
                         format!(
                             "only the taint ({}) keeps these pods off pool {pool}: node affinity admits the node",
                             reason(t.filter.tolerated(&view))
@@ -1232,24 +1344,40 @@ impl<'a> Prover<'a> {
     /// (b): a built object the plan does not cover reaches no pool node. Such pods are
     /// kept off the tiers by the pool taints alone (and by admission, which denies pool
     /// tolerations to pods without a pool).
-    fn untiered(&mut self, templates: &[Template<'_>], nodes: &[UNode]) {
+    fn untiered(&mut self, templates: &[Template<'_>], classes: &[NodeClass<'_>]) {
+        let pool_nodes: usize = classes
+            .iter()
+            .filter(|c| c.first.pool.is_some())
+            .map(|c| c.size)
+            .sum();
+        let mut reaching: HashMap<String, Vec<usize>> = HashMap::new();
         for t in templates.iter().filter(|t| t.role == Role::Untiered) {
-            for n in nodes.iter().filter(|n| n.pool.is_some()) {
-                self.counts.pairs += 1;
-                if t.filter.schedulable(&n.view()).is_ok() {
-                    let pool = self.pool_name(n.pool);
-                    self.fail(
-                        Rule::Untiered,
-                        &t.id,
-                        pool,
-                        &n.name,
-                        format!(
-                            "{}: {} {}, which no workload of the plan covers, can schedule on this node of pool {pool}",
-                            t.source.source, t.source.kind, t.id
-                        ),
-                        "plan it as a Workload, or list it in the Policy's systemDaemonSets if it must run on every node",
-                    );
-                }
+            self.counts.pairs += pool_nodes;
+            let reached = reaching.entry(filter_key(&t.filter)).or_insert_with(|| {
+                classes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| {
+                        c.first.pool.is_some() && t.filter.schedulable(&c.first.view()).is_ok()
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            });
+            for &i in reached.iter() {
+                let c = &classes[i];
+                let pool = self.pool_name(c.first.pool);
+                self.fail_nodes(
+                    Rule::Untiered,
+                    &t.id,
+                    pool,
+                    c.least,
+                    c.size,
+                    format!(
+                        "{}: {} {}, which no workload of the plan covers, can schedule on this node of pool {pool}",
+                        t.source.source, t.source.kind, t.id
+                    ),
+                    "plan it as a Workload, or list it in the Policy's systemDaemonSets if it must run on every node",
+                );
             }
         }
     }
@@ -1257,7 +1385,7 @@ impl<'a> Prover<'a> {
     /// (d): system DaemonSets reaching several pools, listed as exceptions. One whose object
     /// was not read keeps tolerations the proof cannot see, so it is taken to reach every
     /// node (as CNI and kube-proxy DaemonSets do, tolerating everything).
-    fn system(&mut self, templates: &[Template<'_>], nodes: &[UNode]) -> Vec<Exception> {
+    fn system(&mut self, templates: &[Template<'_>], classes: &[NodeClass<'_>]) -> Vec<Exception> {
         let mut out = Vec::new();
         for d in &self.model.policy.system_daemon_sets {
             let id = format!("{}/{}", d.namespace, d.name);
@@ -1266,17 +1394,17 @@ impl<'a> Prover<'a> {
                 .find(|t| t.role == Role::SystemDaemonSet && t.id == id);
             let mut pools = BTreeSet::new();
             let mut reached = 0;
-            for n in nodes {
+            for c in classes {
                 let reaches = match template {
                     Some(t) => {
-                        self.counts.pairs += 1;
-                        t.filter.schedulable(&n.view()).is_ok()
+                        self.counts.pairs += c.size;
+                        t.filter.schedulable(&c.first.view()).is_ok()
                     }
                     None => true,
                 };
                 if reaches {
-                    reached += 1;
-                    if let Some(p) = n.pool {
+                    reached += c.size;
+                    if let Some(p) = c.first.pool {
                         pools.insert(self.plan.pools[p].name.clone());
                     }
                 }
@@ -1484,22 +1612,23 @@ impl<'a> Prover<'a> {
 
     /// An untiered DaemonSet pod (only the controller's own tolerations) must reach no pool
     /// node: the pool taint is what keeps every pod the patches do not cover off the tiers.
-    fn probe(&mut self, nodes: &[UNode]) {
+    fn probe(&mut self, classes: &[NodeClass<'_>]) {
         let mut spec = PodSpec {
             host_network: Some(true),
             ..Default::default()
         };
         filter::add_daemon_set_tolerations(&mut spec);
         let probe = PodFilter::new(&spec);
-        for n in nodes.iter().filter(|n| n.pool.is_some()) {
-            self.counts.probes += 1;
-            if probe.schedulable(&n.view()).is_ok() {
-                let pool = self.pool_name(n.pool);
-                self.fail(
+        for c in classes.iter().filter(|c| c.first.pool.is_some()) {
+            self.counts.probes += c.size;
+            if probe.schedulable(&c.first.view()).is_ok() {
+                let pool = self.pool_name(c.first.pool);
+                self.fail_nodes(
                     Rule::UntaintedPoolNode,
                     "",
                     pool,
-                    &n.name,
+                    c.least,
+                    c.size,
                     format!("a pod that tolerates nothing can schedule on this node of pool {pool}: it has no NoSchedule or NoExecute taint"),
                     "give the node its pool's NoSchedule taint (nodes/taint.sh, or the NodePool template)",
                 );
