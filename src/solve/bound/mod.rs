@@ -24,11 +24,13 @@ use good_lp::{
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// The whole-node MIP: at most this many variables (node types × groups), over this many
-/// candidate sets, each within this many branch-and-bound nodes (deterministic, unlike time).
+/// The whole-node MIP: at most this many variables (node types × groups) and workloads (its
+/// cover constraints grow with them), over this many candidate sets, each within this many
+/// branch-and-bound nodes (deterministic, unlike time).
 const MIP_VARIABLES: usize = 400;
+const MIP_WORKLOADS: usize = 200;
 const MIP_SETS: usize = 4;
-const MIP_NODES: u64 = 20_000;
+const MIP_NODES: u64 = 2_000;
 
 /// The bound and how it was obtained.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +141,13 @@ pub fn sharpen(
     let Some(micros) = bound.micros else {
         return;
     };
+    // Catalog mode searches its supply several times, each time with a gap: the pool LP is
+    // its bound.
+    if deadline.is_some_and(|d| Instant::now() >= d)
+        || inst.types.iter().any(|t| t.catalog.is_some())
+    {
+        return;
+    }
     let mut best = micros;
     if best < target {
         if let Some(value) = patterns::pattern_bound(inst, target, seeds, deadline) {
@@ -153,7 +162,10 @@ pub fn sharpen(
         }
     }
     // Whole nodes per pool: limited cheap types cannot be shared out in fractions.
-    if best < target && inst.types.len() * (inst.graph.classes.len() + 1) <= MIP_VARIABLES {
+    if best < target
+        && inst.types.len() * (inst.graph.classes.len() + 1) <= MIP_VARIABLES
+        && inst.model.workloads.len() <= MIP_WORKLOADS
+    {
         // A plan is in hand, so a MIP "proving" none exists only failed.
         if let Some(m) = pool_bound(inst, deadline, true).micros {
             best = best.max(m);

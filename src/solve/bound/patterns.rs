@@ -34,8 +34,9 @@ const QUICK_VISITS: u64 = 2_000;
 const EXACT_VISITS: u64 = 200_000;
 /// Weight of the best bound's prices in the prices searched (Wentges 1997).
 const SMOOTHING: f64 = 0.5;
-/// Workloads beyond which the LP is not tried (its re-solves grow with the square).
-pub const MAX_WORKLOADS: usize = 3_000;
+/// Workloads × node types beyond which the LP is not tried: every round prices each type,
+/// and the re-solves grow with the square of the workloads.
+const MAX_SIZE: usize = 1_000;
 
 /// What one node holds: its type and (workload or LP row, replicas), each once.
 pub type Pattern = (usize, Vec<(usize, u32)>);
@@ -80,7 +81,7 @@ pub fn pattern_bound(
     let rows: Vec<usize> = (0..model.workloads.len())
         .filter(|&w| model.workloads[w].replicas > 0 && !inst.workloads[w].eligible.is_empty())
         .collect();
-    if rows.is_empty() || rows.len() > MAX_WORKLOADS {
+    if rows.is_empty() {
         return None;
     }
     let mut types: Vec<usize> = rows
@@ -90,7 +91,7 @@ pub fn pattern_bound(
     types.sort_unstable();
     types.dedup();
     // A free node prices every replica it may hold at 0: Farley's ratio is undefined.
-    if types.iter().any(|&t| inst.types[t].cost == 0) {
+    if rows.len() * types.len() > MAX_SIZE || types.iter().any(|&t| inst.types[t].cost == 0) {
         return None;
     }
     let scale = types.iter().map(|&t| inst.types[t].cost).max()? as f64;
