@@ -7,6 +7,11 @@
 //! groups together cover all requests on eligible nodes. Every valid plan gives a solution of
 //! this LP with the same cost, so its optimum is a lower bound. Coefficients are capped at the
 //! demand (a node cannot contribute more than the whole demand), which tightens the LP.
+//!
+//! [`lower_bound`] is that LP. When a plan in hand still costs more, [`sharpen`] tries two
+//! sharper bounds and keeps the largest: the pattern LP of [`patterns`] (whole nodes and the
+//! per-node rules) and the same pool LP with integer node counts (a small MIP), since every
+//! plan's counts are integers.
 
 mod patterns;
 

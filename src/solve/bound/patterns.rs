@@ -17,7 +17,7 @@
 //! its budget runs out, over-estimates it by a fractional relaxation, which stays valid).
 //!
 //! Pool rules (headroom, minNodesPerPool, minZones) are not seen here; the pool LP in
-//! [`super`] covers them, and the planner reports the larger of the two.
+//! [`super`] covers them, and the planner reports the largest of its bounds.
 
 use crate::solve::instance::Instance;
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Solution, SolveOutcome};
