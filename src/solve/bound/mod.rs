@@ -18,6 +18,7 @@ mod patterns;
 pub use patterns::Pattern;
 
 use super::instance::Instance;
+use super::pack::pool_types;
 #[cfg(feature = "highs")]
 use good_lp::highs as lp_solver;
 #[cfg(not(feature = "highs"))]
@@ -69,12 +70,7 @@ fn pool_bound(inst: &Instance, deadline: Option<Instant>, whole: bool) -> Bound 
         .filter(|&w| !inst.workloads[w].eligible.is_empty())
         .collect();
     // Types that can host anything at all.
-    let mut useful: Vec<usize> = placeable
-        .iter()
-        .flat_map(|&w| inst.workloads[w].eligible.iter().copied())
-        .collect();
-    useful.sort_unstable();
-    useful.dedup();
+    let useful = pool_types(inst, &placeable);
     if useful.is_empty() {
         return Bound {
             micros: Some(0),

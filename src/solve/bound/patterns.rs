@@ -20,6 +20,7 @@
 //! [`super`] covers them, and the planner reports the largest of its bounds.
 
 use crate::solve::instance::Instance;
+use crate::solve::pack::pool_types;
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Solution, SolveOutcome};
 use std::time::Instant;
 
@@ -84,12 +85,7 @@ pub fn pattern_bound(
     if rows.is_empty() {
         return None;
     }
-    let mut types: Vec<usize> = rows
-        .iter()
-        .flat_map(|&w| inst.workloads[w].eligible.iter().copied())
-        .collect();
-    types.sort_unstable();
-    types.dedup();
+    let types = pool_types(inst, &rows);
     // A free node prices every replica it may hold at 0: Farley's ratio is undefined.
     if rows.len() * types.len() > MAX_SIZE || types.iter().any(|&t| inst.types[t].cost == 0) {
         return None;
