@@ -3,7 +3,7 @@
 //! infeasibility), which the heuristics alone cannot; it gives up past a fixed work limit.
 
 use super::instance::Instance;
-use super::pack::{Open, PoolPack};
+use super::pack::PoolPack;
 use super::rules::{self, Tally};
 use std::collections::HashMap;
 
@@ -131,35 +131,7 @@ impl Search<'_, '_> {
             if self.best.as_ref().is_none_or(|(b, ..)| cost < *b) {
                 let packs = hostings
                     .into_iter()
-                    .map(|h| {
-                        let nodes: Vec<Open> = h
-                            .into_iter()
-                            .map(|(node, hosted)| {
-                                let mut load = vec![0u64; inst.model.resources.len()];
-                                for &(w, k) in &hosted {
-                                    for (l, q) in
-                                        load.iter_mut().zip(&inst.model.workloads[w].requests)
-                                    {
-                                        *l += q * k as u64;
-                                    }
-                                }
-                                Open {
-                                    node,
-                                    ty: inst.node_type[node],
-                                    zone: inst.node_zone[node],
-                                    load,
-                                    hosted,
-                                }
-                            })
-                            .collect();
-                        let cost = nodes.iter().map(|o| inst.types[o.ty].cost).sum();
-                        PoolPack {
-                            nodes,
-                            shortfalls: Vec::new(),
-                            unmet: Vec::new(),
-                            cost,
-                        }
-                    })
+                    .map(|h| PoolPack::placed(inst, h))
                     .collect();
                 self.best = Some((cost, groups.to_vec(), packs));
             }

@@ -1041,7 +1041,7 @@ struct Outlook {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::{exact, solve, to_plan, Bound, SolveOptions};
     use super::*;
     use crate::check::check;
@@ -1058,7 +1058,11 @@ mod tests {
     }
 
     /// The plan document of a search result.
-    fn plan_of(inst: &Instance, groups: &[Vec<usize>], packs: &[PoolPack]) -> Plan {
+    pub(in crate::solve) fn plan_of(
+        inst: &Instance,
+        groups: &[Vec<usize>],
+        packs: &[PoolPack],
+    ) -> Plan {
         let bound = Bound {
             micros: Some(0),
             separated_classes: 0,
@@ -1126,7 +1130,7 @@ mod tests {
     }
 
     /// A random instance small enough for `exact`, with every rule the search honours.
-    pub(super) fn tiny(seed: u64) -> Model {
+    pub(in crate::solve) fn tiny(seed: u64) -> Model {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut docs = Vec::new();
         let mut spec = vec![format!(

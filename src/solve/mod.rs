@@ -26,6 +26,7 @@ mod reason;
 mod repair;
 mod rules;
 mod score;
+mod split;
 mod stable;
 
 pub use bound::Bound;
@@ -281,11 +282,6 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
             &mut polish_budget,
         );
     }
-    // A complete plan that the pool bound does not prove optimal: the pattern LP may.
-    if !proved && !incomplete(&packs) {
-        let cost = packs.iter().map(|p| p.cost).sum();
-        bound::sharpen(inst, &mut bound, cost, &node_patterns(&packs), deadline);
-    }
     // Past the exhaustive sizes, a complete search repairs a result still incomplete; not
     // when infeasibility is already proven, since it could then find nothing.
     let mut fallback_budget = Budget::new(options.work_limit.min(feasible::WORK_LIMIT), deadline);
@@ -309,6 +305,21 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     let mut last_budget = Budget::new(options.work_limit, deadline);
     if !proved && (incomplete(&packs) || last_resort::quick(inst)) {
         try_baselines(inst, &mut groups, &mut packs, &bound, &mut last_budget);
+    }
+    // A complete plan that the pool LP does not prove optimal: the exact search over pools
+    // of whole nodes may, and may find the cheaper plan that meets it; then the pattern LP.
+    if !proved && !incomplete(&packs) {
+        let mut cost: u64 = packs.iter().map(|p| p.cost).sum();
+        if let Some(lower) = bound.micros.filter(|&b| b < cost) {
+            if let Some(outcome) = split::search(inst, cost, deadline) {
+                bound.micros = Some(lower.max(outcome.bound));
+                if let Some((g, p)) = outcome.plan.filter(|(_, p)| score(p) < score(&packs)) {
+                    cost = p.iter().map(|p| p.cost).sum();
+                    (groups, packs) = (g, p);
+                }
+            }
+        }
+        bound::sharpen(inst, &mut bound, cost, &node_patterns(&packs), deadline);
     }
     let stats = Stats {
         elapsed: start.elapsed(),

@@ -90,6 +90,33 @@ pub struct PoolPack {
 }
 
 impl PoolPack {
+    /// A pool with every replica placed: per node, its index and (workload, replicas).
+    pub(super) fn placed(
+        inst: &Instance,
+        hostings: impl IntoIterator<Item = (usize, Vec<(usize, u32)>)>,
+    ) -> PoolPack {
+        let nodes: Vec<Open> = hostings
+            .into_iter()
+            .map(|(node, hosted)| {
+                let mut open = Open::empty(inst, node);
+                for &(w, k) in &hosted {
+                    for (l, q) in open.load.iter_mut().zip(&inst.model.workloads[w].requests) {
+                        *l += q * u64::from(k);
+                    }
+                }
+                open.hosted = hosted;
+                open
+            })
+            .collect();
+        let cost = nodes.iter().map(|o| inst.types[o.ty].cost).sum();
+        PoolPack {
+            nodes,
+            shortfalls: Vec::new(),
+            unmet: Vec::new(),
+            cost,
+        }
+    }
+
     /// How good the packing is (see [`Score`]).
     pub fn score(&self) -> Score {
         Score {

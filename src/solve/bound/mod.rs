@@ -461,7 +461,7 @@ fn lp_bound(
         lp.headroom(g, &classes[c], pool_min);
         // The group's cost is at least what any pool holding the class costs. Both bounds
         // are valid; the exhaustive one is integral but gives up on large classes.
-        let exact = cheapest_pool_exact(inst, &classes[c], useful);
+        let exact = cheapest_pool_exact(inst, &classes[c], useful, 0);
         let relaxed = cheapest_pool(inst, &classes[c], useful);
         if let Some(min) = exact.max(relaxed) {
             let cost: Expression = useful
@@ -567,10 +567,6 @@ fn cheapest_pool(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64>
     best.map(|v| (v * (1.0 - 1e-9) - 1e-3).max(0.0).floor() as u64)
 }
 
-/// The cheapest multiset of node types (within availability) that could form a pool holding
-/// `ws` alone: eligible capacity covers every eligibility set, counting rules hold, and the
-/// capacity minus the K largest nodes covers the demand. Exhaustive branch and bound over
-/// type counts with a fixed node limit; `None` when the limit is hit or nothing qualifies.
 /// The exhaustive search of [`cheapest_pool_exact`]: node counts per type, cheapest first.
 struct Dfs<'a> {
     inst: &'a Instance<'a>,
@@ -675,6 +671,13 @@ impl Dfs<'_> {
                 more = more.max((t - c) as f64 * p);
             }
         }
+        // And nodes still missing at least the cheapest type left each (types go cheapest
+        // first).
+        if let Some(&t) = self.types.get(i) {
+            let placed: u64 = self.counts[..i].iter().sum();
+            let missing = self.min_nodes.saturating_sub(placed);
+            more = more.max(missing as f64 * self.inst.types[t].cost as f64);
+        }
         if more.is_infinite()
             || self
                 .best
@@ -706,7 +709,17 @@ impl Dfs<'_> {
     }
 }
 
-fn cheapest_pool_exact(inst: &Instance, ws: &[usize], useful: &[usize]) -> Option<u64> {
+/// The cheapest multiset of node types (within availability) of at least `at_least` nodes
+/// that could form a pool holding `ws` alone: eligible capacity covers every eligibility set,
+/// counting rules and minNodesPerPool hold, and the capacity minus the K largest nodes covers
+/// the demand. Exhaustive branch and bound over type counts with a fixed node limit; `None`
+/// when the limit is hit or nothing qualifies.
+pub(super) fn cheapest_pool_exact(
+    inst: &Instance,
+    ws: &[usize],
+    useful: &[usize],
+    at_least: u64,
+) -> Option<u64> {
     let model = inst.model;
     let nres = model.resources.len();
     let k = model.policy.node_failures as usize;
@@ -715,7 +728,7 @@ fn cheapest_pool_exact(inst: &Instance, ws: &[usize], useful: &[usize]) -> Optio
     }
     let needs = eligibility_needs(inst, ws);
     let total = inst.demand(ws.iter().copied());
-    let min_nodes = model.policy.min_nodes_per_pool as u64;
+    let min_nodes = (model.policy.min_nodes_per_pool as u64).max(at_least);
     // Cheaper-per-capacity types first finds good incumbents early.
     let mut types: Vec<usize> = useful.to_vec();
     types.sort_by_key(|&t| {
