@@ -19,7 +19,8 @@
 //!
 //! The cheapest choice is then *realised*: zones are chosen for its nodes from the
 //! inventory, pool by pool, and each pool packed again with its real zones. When that
-//! succeeds, the plan costs exactly the bound, so it is optimal.
+//! succeeds, the plan costs exactly the bound, so it is optimal. Not beside a catalog, where
+//! existing nodes must be used before any is bought: there the search only bounds.
 //!
 //! Everything is counted in work steps, so the outcome never depends on machine speed; past
 //! the limit, or past the deadline, nothing is claimed. A packing search that runs out of
@@ -40,6 +41,8 @@ const MAX_SPLITS: usize = 1_024;
 const MAX_NODES: u32 = 12;
 /// Work steps in all: multisets listed, packing steps, choices made.
 const WORK_LIMIT: u64 = 10_000_000;
+/// Multisets one level may hold; past it that size and larger ones are priced, not listed.
+const LEVEL_LIMIT: u128 = 200_000;
 /// Steps one packing search may take.
 const PACK_STEPS: u64 = 20_000;
 
@@ -179,8 +182,12 @@ pub fn search(inst: &Instance, cap: u64, deadline: Option<Instant>) -> Option<Ou
             best_choice = Some((groups, picked));
         }
     }
+    // Beside a catalog, existing nodes must be used before any is bought, a rule the choice
+    // does not know: there it only bounds.
+    let mixed = inst.types.iter().any(|t| t.catalog.is_none())
+        && inst.types.iter().any(|t| t.catalog.is_some());
     let plan = match best_choice {
-        Some((groups, picked)) if picked.iter().all(Option::is_some) => {
+        Some((groups, picked)) if !mixed && picked.iter().all(Option::is_some) => {
             let pools: Vec<(&Options, &[u32])> = groups
                 .iter()
                 .zip(&picked)
@@ -432,10 +439,17 @@ fn pool_options(inst: &Instance, ws: Vec<usize>, cap: u64, work: &mut Work) -> O
     let demand = inst.demand(options.ws.iter().copied());
     let mut packer = Packer::new(inst, &options.ws);
     let mut counts = vec![0u32; options.types.len()];
-    let mut beyond = Some(u64::from(MAX_NODES + 1) * min_cost);
+    // The first size not listed.
+    let mut unlisted = MAX_NODES + 1;
     for n in 1..=MAX_NODES {
         if u64::from(n) * min_cost >= cap {
-            beyond = None;
+            unlisted = n;
+            break;
+        }
+        // Many node types make a level too large to list: the sizes from there on are
+        // priced instead.
+        if multisets(options.types.len(), n) > LEVEL_LIMIT {
+            unlisted = n;
             break;
         }
         let mut level = Level {
@@ -458,14 +472,12 @@ fn pool_options(inst: &Instance, ws: Vec<usize>, cap: u64, work: &mut Work) -> O
     // Where larger pools would be the cheapest option, price them by the capacity they need
     // too, not only by their node count.
     let listed = options.minimal.first().map_or(u64::MAX, |m| m.0);
-    let beyond = beyond.map(|b| {
-        if b >= listed {
-            return b;
-        }
-        let more = u64::from(MAX_NODES + 1);
-        cheapest_pool_exact(inst, &options.ws, &options.types, more).map_or(b, |c| c.max(b))
-    });
-    options.beyond = beyond.filter(|&b| b < cap);
+    let mut beyond = u64::from(unlisted) * min_cost;
+    if beyond < listed.min(cap) {
+        let more = cheapest_pool_exact(inst, &options.ws, &options.types, u64::from(unlisted));
+        beyond = beyond.max(more.unwrap_or(0));
+    }
+    options.beyond = (beyond < cap).then_some(beyond);
     Some(options)
 }
 
@@ -823,6 +835,11 @@ impl<'m, 'a> Packer<'m, 'a> {
         }
         false
     }
+}
+
+/// Multisets of `n` nodes over `types` types: C(n + types − 1, n), saturating.
+fn multisets(types: usize, n: u32) -> u128 {
+    (1..=u128::from(n)).fold(1u128, |c, k| c.saturating_mul(types as u128 + k - 1) / k)
 }
 
 #[cfg(test)]
