@@ -937,18 +937,34 @@ impl<'a, 'm> Search<'a, 'm> {
         );
         let out_room = &mut scratch.out_room;
         out_room.clear();
-        for out in outs.iter() {
+        for &[a, b] in outs.iter() {
+            let (qa, qb) = (a.map(req), b.map(req));
             out_room.extend((0..r).map(|k| {
-                let outgoing: u64 = out.iter().flatten().map(|&w| req(w)[k]).sum();
+                let outgoing = qa.map_or(0, |q| q[k]) + qb.map_or(0, |q| q[k]);
                 cap[k] + outgoing
             }));
         }
+        // The most any exit leaves, and the least it weighs: a partner that exceeds the one
+        // on some resource, or whose gain the other cancels, finds no swap on this node.
+        let most_room = &mut scratch.most_room;
+        most_room.clear();
+        most_room.extend((0..r).map(|k| out_room.iter().skip(k).step_by(r).max().copied()));
+        let least_sq = out_sq.iter().copied().fold(f64::INFINITY, f64::min);
         let need = &mut scratch.need;
         for &p in partners {
             let v = p.map(|p| self.pending[p]);
             let gain_in = sq(u) + v.map_or(0.0, sq);
             need.clear();
             need.extend((0..r).map(|k| o.load[k] + (req(u)[k] + v.map_or(0, |v| req(v)[k]))));
+            if gain_in - least_sq <= 0.0
+                || need
+                    .iter()
+                    .zip(most_room.iter())
+                    .any(|(n, m)| m.is_none_or(|m| *n > m))
+            {
+                *evaluated += outs.len() as u64;
+                continue;
+            }
             for (x, out) in outs.iter().enumerate() {
                 *evaluated += 1;
                 // Never more out than in: the pending count must not grow.
@@ -1665,14 +1681,15 @@ struct Swap {
 }
 
 /// Buffers `Search::swaps_on` reuses from node to node of one step: the residents that may
-/// leave, the exits made of them, and per exit its squared weight and the capacity it
-/// leaves per resource; per partner, the load plus what comes in.
+/// leave, the exits made of them, per exit its squared weight and the capacity it leaves
+/// per resource, the most any leaves; per partner, the load plus what comes in.
 #[derive(Default)]
 struct SwapScratch {
     residents: Vec<(usize, u32)>,
     outs: Vec<[Option<usize>; 2]>,
     out_sq: Vec<f64>,
     out_room: Vec<u64>,
+    most_room: Vec<Option<u64>>,
     need: Vec<u64>,
 }
 
