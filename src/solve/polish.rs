@@ -935,35 +935,51 @@ impl<'a, 'm> Search<'a, 'm> {
             outs.iter()
                 .map(|out| out.iter().flatten().map(|&w| sq(w)).sum::<f64>()),
         );
-        let out_room = &mut scratch.out_room;
-        out_room.clear();
-        for &[a, b] in outs.iter() {
-            let (qa, qb) = (a.map(req), b.map(req));
-            out_room.extend((0..r).map(|k| {
-                let outgoing = qa.map_or(0, |q| q[k]) + qb.map_or(0, |q| q[k]);
-                cap[k] + outgoing
-            }));
-        }
-        // The most any exit leaves, and the least it weighs: a partner that exceeds the one
-        // on some resource, or whose gain the other cancels, finds no swap on this node.
+        // The most any exit leaves per resource (the two largest residents, or two replicas
+        // of one) and the least any weighs: a partner that needs more than the one, or whose
+        // gain the other cancels, finds no swap on this node, and the exits' room per
+        // resource is only summed once some partner passes.
         let most_room = &mut scratch.most_room;
         most_room.clear();
-        most_room.extend((0..r).map(|k| out_room.iter().skip(k).step_by(r).max().copied()));
+        most_room.extend((0..r).map(|k| {
+            let (mut top, mut second, mut double) = (0, 0, 0);
+            for &(a, ca) in residents.iter() {
+                let q = req(a)[k];
+                if q > top {
+                    (top, second) = (q, top);
+                } else if q > second {
+                    second = q;
+                }
+                if ca > 1 {
+                    double = double.max(q + q);
+                }
+            }
+            cap[k] + (top + second).max(double)
+        }));
         let least_sq = out_sq.iter().copied().fold(f64::INFINITY, f64::min);
+        let out_room = &mut scratch.out_room;
+        out_room.clear();
         let need = &mut scratch.need;
         for &p in partners {
             let v = p.map(|p| self.pending[p]);
             let gain_in = sq(u) + v.map_or(0.0, sq);
             need.clear();
             need.extend((0..r).map(|k| o.load[k] + (req(u)[k] + v.map_or(0, |v| req(v)[k]))));
-            if gain_in - least_sq <= 0.0
-                || need
-                    .iter()
-                    .zip(most_room.iter())
-                    .any(|(n, m)| m.is_none_or(|m| *n > m))
+            if outs.is_empty()
+                || gain_in - least_sq <= 0.0
+                || need.iter().zip(most_room.iter()).any(|(n, m)| n > m)
             {
                 *evaluated += outs.len() as u64;
                 continue;
+            }
+            if out_room.is_empty() {
+                for &[a, b] in outs.iter() {
+                    let (qa, qb) = (a.map(req), b.map(req));
+                    out_room.extend((0..r).map(|k| {
+                        let outgoing = qa.map_or(0, |q| q[k]) + qb.map_or(0, |q| q[k]);
+                        cap[k] + outgoing
+                    }));
+                }
             }
             for (x, out) in outs.iter().enumerate() {
                 *evaluated += 1;
@@ -1689,7 +1705,7 @@ struct SwapScratch {
     outs: Vec<[Option<usize>; 2]>,
     out_sq: Vec<f64>,
     out_room: Vec<u64>,
-    most_room: Vec<Option<u64>>,
+    most_room: Vec<u64>,
     need: Vec<u64>,
 }
 
