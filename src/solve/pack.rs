@@ -9,6 +9,9 @@ use super::instance::{Instance, Inventory};
 use super::rules::{self, headroom_deficit};
 use super::score::Score;
 use super::Budget;
+use first_fit::FirstFit;
+
+mod first_fit;
 
 /// A node taken by a pool, with what it hosts.
 #[derive(Debug, Clone)]
@@ -241,6 +244,8 @@ impl Packer<'_, '_> {
             }
         }
         let mut nodes: Vec<Open> = Vec::new();
+        let mut per_zone = vec![0; inv.zones()];
+        let mut fit = FirstFit::new(inst);
         let mut shortfalls = Vec::new();
         let (constrained, free): (Vec<usize>, Vec<usize>) = order
             .iter()
@@ -250,22 +255,30 @@ impl Packer<'_, '_> {
             let mut left = m.replicas;
             // Zone phase: one replica in each of the first `zones_needed` distinct zones.
             let needed = inst.workloads[w].zones_needed as usize;
+            // The real zones hosting `w`, ascending: each workload is placed here only.
+            let mut used: Vec<usize> = Vec::new();
             loop {
-                let used = zones_of(nodes.iter(), w, inst.zones.len());
                 if used.len() >= needed || left == 0 {
                     break;
                 }
-                let target = nodes
-                    .iter()
-                    .position(|o| {
-                        o.zone < inst.zones.len()
-                            && !used.contains(&o.zone)
-                            && rules::room(inst, o, w) > 0
+                let target = fit
+                    .first(inst, &nodes, w, 0, |z| {
+                        z < inst.zones.len() && !used.contains(&z)
                     })
-                    .or_else(|| self.open(inv, &mut nodes, w, &remaining, Some(&used)));
+                    .or_else(|| {
+                        let i =
+                            self.open(inv, &mut nodes, &mut per_zone, w, &remaining, Some(&used))?;
+                        fit.push(inst, &nodes[i]);
+                        Some(i)
+                    });
                 match target {
                     Some(i) => {
                         self.place(&mut nodes[i], w, 1, &mut remaining);
+                        fit.update(inst, i, &nodes[i]);
+                        let z = nodes[i].zone;
+                        if let (true, Err(at)) = (z < inst.zones.len(), used.binary_search(&z)) {
+                            used.insert(at, z);
+                        }
                         left -= 1;
                     }
                     None => {
@@ -280,22 +293,25 @@ impl Packer<'_, '_> {
                     }
                 }
             }
-            // Fill: first fit over open nodes, then open new ones.
-            for node in nodes.iter_mut() {
-                if left == 0 {
+            // Fill: first fit over open nodes, in order, then open new ones.
+            let mut from = 0;
+            while left > 0 {
+                let Some(i) = fit.first(inst, &nodes, w, from, |_| true) else {
                     break;
-                }
-                let k = rules::room(inst, node, w).min(left);
-                if k > 0 {
-                    self.place(node, w, k, &mut remaining);
-                    left -= k;
-                }
+                };
+                let k = rules::room(inst, &nodes[i], w).min(left);
+                self.place(&mut nodes[i], w, k, &mut remaining);
+                fit.update(inst, i, &nodes[i]);
+                left -= k;
+                from = i + 1;
             }
             while left > 0 {
-                match self.open(inv, &mut nodes, w, &remaining, None) {
+                match self.open(inv, &mut nodes, &mut per_zone, w, &remaining, None) {
                     Some(i) => {
+                        fit.push(inst, &nodes[i]);
                         let k = rules::room(inst, &nodes[i], w).min(left);
                         self.place(&mut nodes[i], w, k, &mut remaining);
+                        fit.update(inst, i, &nodes[i]);
                         left -= k;
                     }
                     None => {
@@ -310,7 +326,14 @@ impl Packer<'_, '_> {
             }
             self.budget.spend(nodes.len() as u64 + 1);
         }
-        self.fill_free(inv, &mut nodes, &free, &mut remaining, &mut shortfalls);
+        self.fill_free(
+            inv,
+            &mut nodes,
+            &mut per_zone,
+            &free,
+            &mut remaining,
+            &mut shortfalls,
+        );
         let mut unmet = Vec::new();
         self.meet_headroom(inv, &mut nodes, &mut unmet);
         self.meet_min_nodes(inv, &mut nodes, &mut unmet);
@@ -341,6 +364,7 @@ impl Packer<'_, '_> {
         &mut self,
         inv: &mut Inventory,
         nodes: &mut Vec<Open>,
+        per_zone: &mut [usize],
         free: &[usize],
         remaining: &mut [u64],
         shortfalls: &mut Vec<Shortfall>,
@@ -417,7 +441,7 @@ impl Packer<'_, '_> {
         // Open nodes for the largest shape still waiting, and fill each as it opens.
         while let Some(s) = shapes.iter().position(|s| s.next < s.members.len()) {
             let w = shapes[s].members[shapes[s].next].0;
-            match self.open(inv, nodes, w, remaining, None) {
+            match self.open(inv, nodes, per_zone, w, remaining, None) {
                 Some(i) => fill(self, &mut shapes, &mut nodes[i], remaining),
                 None => {
                     let shape = &mut shapes[s];
@@ -454,11 +478,12 @@ impl Packer<'_, '_> {
     }
 
     /// Opens the best free node for `w` (in a zone outside `avoid` if given, and then only
-    /// in real zones); returns its index in `nodes`.
+    /// in real zones); returns its index in `nodes`. `per_zone` counts `nodes` per zone slot.
     fn open(
         &mut self,
         inv: &mut Inventory,
         nodes: &mut Vec<Open>,
+        per_zone: &mut [usize],
         w: usize,
         remaining: &[u64],
         avoid: Option<&Vec<usize>>,
@@ -487,8 +512,9 @@ impl Packer<'_, '_> {
         // Balance the pool over zones: the allowed zone where it has the fewest nodes.
         let zone = (0..inv.zones())
             .filter(|&z| zone_ok(z) && inv.available(ty, z) > 0)
-            .min_by_key(|&z| (nodes.iter().filter(|o| o.zone == z).count(), z))?;
+            .min_by_key(|&z| (per_zone[z], z))?;
         nodes.push(self.take(inv, ty, zone)?);
+        per_zone[zone] += 1;
         Some(nodes.len() - 1)
     }
 

@@ -494,11 +494,21 @@ impl<'a, 'm> Search<'a, 'm> {
         {
             return None;
         }
-        let mut out: BTreeMap<usize, u32> = BTreeMap::new();
+        // (workload, replicas), ascending: a map small enough that a sorted list beats a tree.
+        let mut out: Ejection = Vec::new();
+        let entry = |out: &mut Ejection, w: usize| -> usize {
+            match out.binary_search_by_key(&w, |&(x, _)| x) {
+                Ok(i) => i,
+                Err(i) => {
+                    out.insert(i, (w, 0));
+                    i
+                }
+            }
+        };
         // Neighbour rules first: these residents must go whatever the capacity.
         rules::blockers(inst, o, u, |b, k| {
-            let e = out.entry(b).or_insert(0);
-            *e = (*e).max(k);
+            let i = entry(&mut out, b);
+            out[i].1 = out[i].1.max(k);
         });
         // Then capacity: the lightest replica that covers the whole overflow, else the one
         // that relieves the most of it.
@@ -507,7 +517,7 @@ impl<'a, 'm> Search<'a, 'm> {
             .map(|r| {
                 let freed: u64 = out
                     .iter()
-                    .map(|(&w, &k)| inst.model.workloads[w].requests[r] * k as u64)
+                    .map(|&(w, k)| inst.model.workloads[w].requests[r] * k as u64)
                     .sum();
                 (o.load[r] - freed + m.requests[r]).saturating_sub(cap[r])
             })
@@ -516,7 +526,10 @@ impl<'a, 'm> Search<'a, 'm> {
             let mut cover: Option<(f64, usize)> = None;
             let mut relief: Option<(f64, usize)> = None;
             for &(w, c) in &o.hosted {
-                if w == u || out.get(&w).copied().unwrap_or(0) >= c {
+                let leaving = out
+                    .binary_search_by_key(&w, |&(x, _)| x)
+                    .map_or(0, |i| out[i].1);
+                if w == u || leaving >= c {
                     continue;
                 }
                 let req = &inst.model.workloads[w].requests;
@@ -540,19 +553,20 @@ impl<'a, 'm> Search<'a, 'm> {
                 }
             }
             let (_, w) = cover.or(relief)?;
-            *out.entry(w).or_insert(0) += 1;
+            let i = entry(&mut out, w);
+            out[i].1 += 1;
             for (x, q) in overflow.iter_mut().zip(&inst.model.workloads[w].requests) {
                 *x = x.saturating_sub(*q);
             }
         }
         let mut cost = 0.0;
-        for (&w, &k) in &out {
+        for &(w, k) in &out {
             if self.is_tabu(j, w, true) || !self.zone_keeps(j, w, k) {
                 return None;
             }
             cost += self.weight[w] * k as f64;
         }
-        Some((out.into_iter().collect(), cost))
+        Some((out, cost))
     }
 
     /// Inserts one pending replica (see the module docs); false when it found no move.
@@ -577,9 +591,11 @@ impl<'a, 'm> Search<'a, 'm> {
         // Best fit: the node left with the least free share.
         let req = &self.inst.model.workloads[u].requests;
         let mut direct: Option<(f64, usize)> = None;
+        // `zone_allows` for every node at once: whether `u` lacks zones does not depend on it.
+        let lacking = self.zones_missing(u).then(|| &self.zones[&u]);
         for (j, o) in self.nodes.iter().enumerate() {
             if self.closed[j]
-                || !self.zone_allows(j, u)
+                || lacking.is_some_and(|z| !self.real_zone(o.zone) || z[o.zone] > 0)
                 || self.is_tabu(j, u, false)
                 || !rules::fits(self.inst, o, u)
             {
@@ -827,8 +843,9 @@ impl<'a, 'm> Search<'a, 'm> {
         let partners = self.swap_partners(pick);
         let mut found: Vec<Swap> = Vec::new();
         let mut evaluated = 0u64;
+        let mut scratch = SwapScratch::default();
         for &j in sample {
-            self.swaps_on(j, pick, &partners, &mut found, &mut evaluated);
+            self.swaps_on(j, pick, &partners, &mut scratch, &mut found, &mut evaluated);
         }
         budget.spend(evaluated);
         // Best first; the capacity test is exact, the other rules are checked by making the
@@ -871,6 +888,7 @@ impl<'a, 'm> Search<'a, 'm> {
         j: usize,
         pick: usize,
         partners: &[Option<usize>],
+        scratch: &mut SwapScratch,
         found: &mut Vec<Swap>,
         evaluated: &mut u64,
     ) {
@@ -884,19 +902,22 @@ impl<'a, 'm> Search<'a, 'm> {
         }
         // The lightest residents that may leave, alone or in pairs (a pair of one
         // workload when it has two replicas here).
-        let mut residents: Vec<(usize, u32)> = o
-            .hosted
-            .iter()
-            .copied()
-            .filter(|&(w, _)| w != u && !self.is_tabu(j, w, true))
-            .collect();
+        let residents = &mut scratch.residents;
+        residents.clear();
+        residents.extend(
+            o.hosted
+                .iter()
+                .copied()
+                .filter(|&(w, _)| w != u && !self.is_tabu(j, w, true)),
+        );
         residents.sort_by(|a, b| {
             self.weight[a.0]
                 .total_cmp(&self.weight[b.0])
                 .then(a.0.cmp(&b.0))
         });
         residents.truncate(SWAP_RESIDENTS);
-        let mut outs: Vec<[Option<usize>; 2]> = Vec::new();
+        let outs = &mut scratch.outs;
+        outs.clear();
         for (x, &(a, ca)) in residents.iter().enumerate() {
             outs.push([Some(a), None]);
             if ca > 1 {
@@ -905,22 +926,74 @@ impl<'a, 'm> Search<'a, 'm> {
             outs.extend(residents[x + 1..].iter().map(|&(b, _)| [Some(a), Some(b)]));
         }
         let cap = &inst.types[o.ty].cap;
+        let r = cap.len();
+        // Per exit, once for all partners: its squared weight and, per resource, the
+        // capacity it leaves (`cap + outgoing`, which the load plus the incoming must not pass).
+        let out_sq = &mut scratch.out_sq;
+        out_sq.clear();
+        out_sq.extend(
+            outs.iter()
+                .map(|out| out.iter().flatten().map(|&w| sq(w)).sum::<f64>()),
+        );
+        // The most any exit leaves per resource (the two largest residents, or two replicas
+        // of one) and the least any weighs: a partner that needs more than the one, or whose
+        // gain the other cancels, finds no swap on this node, and the exits' room per
+        // resource is only summed once some partner passes.
+        let most_room = &mut scratch.most_room;
+        most_room.clear();
+        most_room.extend((0..r).map(|k| {
+            let (mut top, mut second, mut double) = (0, 0, 0);
+            for &(a, ca) in residents.iter() {
+                let q = req(a)[k];
+                if q > top {
+                    (top, second) = (q, top);
+                } else if q > second {
+                    second = q;
+                }
+                if ca > 1 {
+                    double = double.max(q + q);
+                }
+            }
+            cap[k] + (top + second).max(double)
+        }));
+        let least_sq = out_sq.iter().copied().fold(f64::INFINITY, f64::min);
+        let out_room = &mut scratch.out_room;
+        out_room.clear();
+        let need = &mut scratch.need;
         for &p in partners {
             let v = p.map(|p| self.pending[p]);
             let gain_in = sq(u) + v.map_or(0.0, sq);
-            for out in &outs {
+            need.clear();
+            need.extend((0..r).map(|k| o.load[k] + (req(u)[k] + v.map_or(0, |v| req(v)[k]))));
+            if outs.is_empty()
+                || gain_in - least_sq <= 0.0
+                || need.iter().zip(most_room.iter()).any(|(n, m)| n > m)
+            {
+                *evaluated += outs.len() as u64;
+                continue;
+            }
+            if out_room.is_empty() {
+                for &[a, b] in outs.iter() {
+                    let (qa, qb) = (a.map(req), b.map(req));
+                    out_room.extend((0..r).map(|k| {
+                        let outgoing = qa.map_or(0, |q| q[k]) + qb.map_or(0, |q| q[k]);
+                        cap[k] + outgoing
+                    }));
+                }
+            }
+            for (x, out) in outs.iter().enumerate() {
                 *evaluated += 1;
                 // Never more out than in: the pending count must not grow.
                 if (v.is_some() && out.contains(&v)) || (v.is_none() && out[1].is_some()) {
                     continue;
                 }
-                let gain = gain_in - out.iter().flatten().map(|&w| sq(w)).sum::<f64>();
-                let room = |r: usize| {
-                    let incoming = req(u)[r] + v.map_or(0, |v| req(v)[r]);
-                    let outgoing: u64 = out.iter().flatten().map(|&w| req(w)[r]).sum();
-                    o.load[r] + incoming <= cap[r] + outgoing
-                };
-                if gain > 0.0 && (0..cap.len()).all(room) {
+                let gain = gain_in - out_sq[x];
+                if gain > 0.0
+                    && need
+                        .iter()
+                        .zip(&out_room[x * r..(x + 1) * r])
+                        .all(|(n, room)| n <= room)
+                {
                     found.push(Swap {
                         gain,
                         node: j,
@@ -1621,6 +1694,19 @@ struct Swap {
     node: usize,
     partner: Option<usize>,
     out: [Option<usize>; 2],
+}
+
+/// Buffers `Search::swaps_on` reuses from node to node of one step: the residents that may
+/// leave, the exits made of them, per exit its squared weight and the capacity it leaves
+/// per resource, the most any leaves; per partner, the load plus what comes in.
+#[derive(Default)]
+struct SwapScratch {
+    residents: Vec<(usize, u32)>,
+    outs: Vec<[Option<usize>; 2]>,
+    out_sq: Vec<f64>,
+    out_room: Vec<u64>,
+    most_room: Vec<u64>,
+    need: Vec<u64>,
 }
 
 #[cfg(test)]
