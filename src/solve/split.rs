@@ -150,6 +150,8 @@ pub fn search(inst: &Instance, cap: u64, deadline: Option<Instant>) -> Option<Ou
     let mut best = cap;
     // The cheapest choice so far: its split and, per group, a listed multiset (or none).
     let mut best_choice: Option<Choice> = None;
+    let mut prices = vec![0.0; inst.types.len()];
+    let mut first = true;
     for groups in &splits {
         for g in groups {
             if !memo.contains_key(g) {
@@ -168,12 +170,19 @@ pub fn search(inst: &Instance, cap: u64, deadline: Option<Instant>) -> Option<Ou
             picked: vec![None; pools.len()],
             best,
             best_picked: None,
-            prices: vec![0.0; inst.types.len()],
+            prices,
             work: &mut work,
         };
-        choose.choose_prices();
+        // Splits differ in a few pools: the last split's prices are a good start.
+        choose.choose_prices(if first {
+            PRICE_ROUNDS
+        } else {
+            PRICE_ROUNDS / 4
+        });
+        first = false;
         choose.go(0, 0);
         let (found, picked) = (choose.best, choose.best_picked);
+        prices = choose.prices;
         if work.left == 0 {
             return None;
         }
@@ -292,14 +301,15 @@ impl Choose<'_, '_> {
         total - held
     }
 
-    /// Prices that make the Lagrangian bound at the root high: subgradient steps (Polyak's
-    /// rule towards the best known cost), keeping the best prices met.
-    fn choose_prices(&mut self) {
+    /// Prices that make the Lagrangian bound at the root high: `rounds` subgradient steps
+    /// from the prices held (Polyak's rule towards the best known cost), keeping the best
+    /// prices met.
+    fn choose_prices(&mut self, rounds: usize) {
         let n = self.inst.types.len();
-        let mut prices = vec![0.0; n];
+        let mut prices = self.prices.clone();
         let mut best = f64::NEG_INFINITY;
         let mut scale = 1.0;
-        for _ in 0..PRICE_ROUNDS {
+        for _ in 0..rounds {
             let mut demand = vec![0.0; n];
             let value = self.lagrangian(0, &prices, Some(&mut demand));
             if !value.is_finite() {
