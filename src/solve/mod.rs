@@ -313,7 +313,11 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
         if let Some(lower) = bound.micros.filter(|&b| b < cost) {
             if let Some(outcome) = split::search(inst, cost, deadline) {
                 bound.micros = Some(lower.max(outcome.bound));
-                if let Some((g, p)) = outcome.plan.filter(|(_, p)| score(p) < score(&packs)) {
+                // Against a previous plan the heuristics' plan stays: it is the one built to
+                // move little, and the bound still says how far it is.
+                let better =
+                    |p: &[PoolPack]| options.previous.is_none() && score(p) < score(&packs);
+                if let Some((g, p)) = outcome.plan.filter(|(_, p)| better(p)) {
                     cost = p.iter().map(|p| p.cost).sum();
                     (groups, packs) = (g, p);
                 }
