@@ -507,6 +507,11 @@ struct Level<'a, 'p, 'm> {
 impl Level<'_, '_, '_> {
     /// Fills `counts[i..]` with `left` nodes in every way; false when the work runs out.
     fn go(&mut self, counts: &mut [u32], i: usize, left: u32) -> bool {
+        // Every visit costs a step, not only the multisets judged: with many node types most
+        // of the visits end without one.
+        if !self.work.spend(1) {
+            return false;
+        }
         if i + 1 == counts.len() {
             if left > self.limits[i] {
                 return true;
@@ -528,9 +533,6 @@ impl Level<'_, '_, '_> {
     }
 
     fn judge(&mut self, counts: &[u32]) -> bool {
-        if !self.work.spend(1) {
-            return false;
-        }
         let contains = |m: &(u64, Vec<u32>)| m.1.iter().zip(counts).all(|(a, b)| a <= b);
         if self.minimal.iter().any(contains) {
             return true;
