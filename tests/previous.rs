@@ -75,13 +75,23 @@ spec:
   trust: first-party
 ";
 
+/// What one move is weighed at in the re-plan that moves nothing: 1/h, above the 0.282/h
+/// the cheaper plan with the partner feed saves in all.
+const STABLE: u64 = 1_000_000;
+
 #[test]
 fn adding_a_workload_of_a_new_class_renames_no_pool_and_relabels_no_node_that_keeps_its_tier() {
     let before = plan(&load(&example("nist-800-190")), None, 0);
     let dir = edited("nist-800-190", &[("extra.yaml", PARTNER_FEED)]);
     let model = load(dir.path());
-    for previous in [None, Some(&before)] {
-        let after = plan(&model, previous, 0);
+    // Cost comes first (issue 15's `Score`): afresh and against the previous plan alike, the
+    // plan is the proven optimum, which gives the CI runners two m6i.2xlarge and their three
+    // m6i.xlarge to other pools. With a stability weight above that saving, the re-plan is
+    // the one that keeps every node that keeps its tier and moves nothing (issue 14).
+    let fresh = plan(&model, None, 0);
+    assert_eq!(fresh.status, tierplan::plan::Status::Optimal);
+    for (previous, weight) in [(None, 0), (Some(&before), 0), (Some(&before), STABLE)] {
+        let after = plan(&model, previous, weight);
         let d = diff(&before, &after);
         // Every previous pool persists under its name, with the same workloads.
         assert!(d.renamed.is_empty() && d.removed.is_empty(), "{d:?}");
@@ -89,8 +99,6 @@ fn adding_a_workload_of_a_new_class_renames_no_pool_and_relabels_no_node_that_ke
             let now = after.pools.iter().find(|p| p.name == pool.name).unwrap();
             assert_eq!(now.workloads, pool.workloads);
         }
-        // The one new pool holds the new workload; only its nodes change pool, and they
-        // come from the unused ones.
         let created = after
             .pools
             .iter()
@@ -98,20 +106,30 @@ fn adding_a_workload_of_a_new_class_renames_no_pool_and_relabels_no_node_that_ke
             .unwrap_or_else(|| panic!("one pool created: {d:?}"));
         assert_eq!(created.workloads, ["partners/partner-feed"]);
         assert_eq!(created.name, "confidential-partner-first-party");
+        if weight == 0 {
+            assert_eq!(
+                after.objective.cost,
+                fresh.objective.cost,
+                "{}",
+                previous.is_some()
+            );
+            continue;
+        }
+        // The new pool holds the new workload; only its nodes change pool, and they come
+        // from the unused ones.
+        assert!(after.objective.cost > fresh.objective.cost);
         for r in &d.relabelled {
             assert_eq!(r.from, None, "{r:?}");
             assert_eq!(r.to.as_deref(), Some(created.name.as_str()), "{r:?}");
         }
-        if previous.is_some() {
-            assert_eq!(d.moves, [], "with --previous nothing moves");
-            assert_eq!(
-                after.objective.disruption,
-                Some(Disruption {
-                    moved_replicas: 0,
-                    relabelled_nodes: d.relabelled.len() as u64
-                })
-            );
-        }
+        assert_eq!(d.moves, [], "with --previous nothing moves");
+        assert_eq!(
+            after.objective.disruption,
+            Some(Disruption {
+                moved_replicas: 0,
+                relabelled_nodes: d.relabelled.len() as u64
+            })
+        );
     }
 }
 

@@ -213,6 +213,7 @@ fn verdict(model: &Model) -> (Verdict, u64) {
     let options = SolveOptions {
         time_limit: None,
         work_limit: TRIAL_WORK,
+        tighten: false,
         ..SolveOptions::default()
     };
     let solved = solve::solve(model, &options);

@@ -64,6 +64,11 @@ pub struct SolveOptions {
     pub stability_micros: u64,
     /// Told each stage the search enters and the best plan so far (a progress display).
     pub progress: Option<Progress>,
+    /// Whether a complete plan the first bound leaves a gap on is worth the tightening: the
+    /// exact search over pools (which may find a cheaper plan), the pattern LP and the MIP.
+    /// Off for callers that only ask whether a plan exists, such as the explanation's trial
+    /// solves, for which it is most of the time spent.
+    pub tighten: bool,
 }
 
 impl Default for SolveOptions {
@@ -75,6 +80,7 @@ impl Default for SolveOptions {
             previous: None,
             stability_micros: 0,
             progress: None,
+            tighten: true,
         }
     }
 }
@@ -234,6 +240,9 @@ struct Found {
     stats: Stats,
     /// The first proof, in the order the search meets them, that no valid plan exists.
     proof: Option<Proof>,
+    /// With a previous plan, the heuristics' plan when the exact search found a cheaper
+    /// one: it was built to move little, and a stability weight may prefer it.
+    stabler: Option<(Vec<Vec<usize>>, Vec<PoolPack>)>,
 }
 
 fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
@@ -308,18 +317,19 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
     }
     // A complete plan that the pool LP does not prove optimal: the exact search over pools
     // of whole nodes may, and may find the cheaper plan that meets it; then the pattern LP.
-    if !proved && !incomplete(&packs) {
+    let mut stabler = None;
+    if options.tighten && !proved && !incomplete(&packs) {
         let mut cost: u64 = packs.iter().map(|p| p.cost).sum();
         if let Some(lower) = bound.micros.filter(|&b| b < cost) {
             if let Some(outcome) = split::search(inst, cost, deadline) {
                 bound.micros = Some(lower.max(outcome.bound));
-                // Against a previous plan the heuristics' plan stays: it is the one built to
-                // move little, and the bound still says how far it is.
-                let better =
-                    |p: &[PoolPack]| options.previous.is_none() && score(p) < score(&packs);
-                if let Some((g, p)) = outcome.plan.filter(|(_, p)| better(p)) {
+                if let Some((g, p)) = outcome.plan.filter(|(_, p)| score(p) < score(&packs)) {
                     cost = p.iter().map(|p| p.cost).sum();
-                    (groups, packs) = (g, p);
+                    let heuristics = (
+                        std::mem::replace(&mut groups, g),
+                        std::mem::replace(&mut packs, p),
+                    );
+                    stabler = options.previous.is_some().then_some(heuristics);
                 }
             }
         }
@@ -349,6 +359,7 @@ fn search(inst: &Instance, options: &SolveOptions, start: Instant) -> Found {
         bound,
         stats,
         proof,
+        stabler,
     }
 }
 
@@ -552,8 +563,9 @@ fn finish(
     (plan, unplaced)
 }
 
-/// The plan of what the search found or, with a previous plan, of the candidate closest to
-/// it (see [`finish`]).
+/// The plan of what the search found or, with a previous plan, of the best candidate by
+/// cost, then closeness to it (see [`finish`]): the search's plan, the heuristics' plan it
+/// replaced, each brought close to the previous one, and the previous plan as it stands.
 fn closest(
     inst: &Instance,
     found: &mut Found,
@@ -570,8 +582,11 @@ fn closest(
             None,
         );
     };
-    stable::settle(inst, &found.groups, &mut found.packs, previous);
     let mut candidates = vec![(found.groups.clone(), found.packs.clone())];
+    candidates.extend(found.stabler.take());
+    for (groups, packs) in &mut candidates {
+        stable::settle(inst, groups, packs, previous);
+    }
     candidates.extend(stable::previous_packs(inst, previous));
     candidates
         .into_iter()
