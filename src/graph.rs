@@ -8,7 +8,8 @@
 //!   compatibility edges kept as a matrix for constant-time lookups, and
 //!   [`ConstraintGraph::is_clique`] for a whole group;
 //! - the lower bound takes [`ConstraintGraph::heaviest_conflict_clique`]: classes pairwise in
-//!   conflict each need nodes of their own;
+//!   conflict each need nodes of their own; and [`anti_affine_cliques`]: workloads pairwise
+//!   anti-affine (a ROADEF service, a BPPC conflict clique) each need nodes of their own;
 //! - [`ConstraintGraph::graph`] is the whole picture with the reason on every conflict edge,
 //!   for library users who draw or explain a plan; the planner itself needs only the two
 //!   above.
@@ -195,6 +196,58 @@ impl ConstraintGraph {
     }
 }
 
+/// Anti-affinity checks [`anti_affine_cliques`] makes at most: past them, the cliques found
+/// so far stand (any set of pairwise anti-affine workloads is a valid cut).
+const CLIQUE_CHECKS: u64 = 20_000_000;
+
+/// Sets of at least two workloads, pairwise anti-affine, each ascending: greedy from the
+/// heaviest workload (`weight`: nodes it needs on its own) not yet in a set, adding its
+/// anti-affine partners heaviest first where they conflict with every member so far.
+/// Workloads of weight 0 are left out.
+pub fn anti_affine_cliques(model: &Model, weight: impl Fn(usize) -> u64) -> Vec<Vec<usize>> {
+    let heaviest = |ws: &mut Vec<usize>| ws.sort_by_key(|&w| (std::cmp::Reverse(weight(w)), w));
+    let mut seeds: Vec<usize> = (0..model.workloads.len())
+        .filter(|&w| weight(w) > 0 && !model.workloads[w].anti_affinity.is_empty())
+        .collect();
+    heaviest(&mut seeds);
+    let mut covered = vec![false; model.workloads.len()];
+    let mut cliques = Vec::new();
+    let mut checks = 0u64;
+    for seed in seeds {
+        if covered[seed] {
+            continue;
+        }
+        let mut partners: Vec<usize> = model.workloads[seed]
+            .anti_affinity
+            .iter()
+            .copied()
+            .filter(|&w| weight(w) > 0)
+            .collect();
+        heaviest(&mut partners);
+        let mut clique = vec![seed];
+        for p in partners {
+            checks += clique.len() as u64;
+            if clique
+                .iter()
+                .all(|&m| model.workloads[m].anti_affinity.binary_search(&p).is_ok())
+            {
+                clique.push(p);
+            }
+        }
+        for &m in &clique {
+            covered[m] = true;
+        }
+        if clique.len() > 1 {
+            clique.sort_unstable();
+            cliques.push(clique);
+        }
+        if checks > CLIQUE_CHECKS {
+            break;
+        }
+    }
+    cliques
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +311,24 @@ mod tests {
         });
         weight[third] = 0;
         assert!(!g.heaviest_conflict_clique(&weight).contains(&third));
+    }
+
+    #[test]
+    fn anti_affine_cliques_grow_from_the_heaviest_workload() {
+        // a–b–c pairwise anti-affine, c–d too; d needs 3 nodes (maxPerNode 1).
+        let m = model(&[
+            &workload("a", "sensitivity: public, antiAffinity: [b, c]"),
+            &workload("b", "sensitivity: public, antiAffinity: [c]"),
+            &workload("c", "sensitivity: public, antiAffinity: [d]"),
+            &workload("d", "sensitivity: public, replicas: 3, maxPerNode: 1"),
+            &workload("e", "sensitivity: public"),
+            &node("n", "", ""),
+        ]);
+        let weight = |w: usize| if w == 3 { 3 } else { 1 };
+        assert_eq!(anti_affine_cliques(&m, weight), [vec![2, 3], vec![0, 1, 2]]);
+        assert_eq!(
+            anti_affine_cliques(&m, |w| u64::from(w != 3)),
+            [vec![0, 1, 2]]
+        );
     }
 }

@@ -52,6 +52,9 @@ pub struct WorkloadInfo {
     /// (workload A, k): co-location limits of others that cap this one (at most k of its
     /// replicas on a node hosting A).
     pub capped_by: Vec<(usize, u32)>,
+    /// The sets of pairwise anti-affine workloads it belongs to (indices into
+    /// [`Instance::anti_affine`]).
+    pub anti_affine: Vec<usize>,
 }
 
 /// Capacity, cost, relevant labels, catalog type, and the taints and cordon that tolerations
@@ -76,6 +79,10 @@ pub struct Instance<'m> {
     pub workloads: Vec<WorkloadInfo>,
     /// Per resource, the largest usable capacity of any type (for normalising sizes).
     pub max_cap: Vec<u64>,
+    /// Sets of pairwise anti-affine workloads (see [`crate::graph::anti_affine_cliques`]):
+    /// no two members share a node, so together they need the sum of their
+    /// [`Instance::count_need`].
+    pub anti_affine: Vec<Vec<usize>>,
 }
 
 impl<'m> Instance<'m> {
@@ -151,13 +158,14 @@ impl<'m> Instance<'m> {
                     eligible,
                     zones_needed: w.min_zones.map_or(0, |z| z.min(w.replicas)),
                     capped_by: std::mem::take(&mut capped_by[i]),
+                    anti_affine: Vec::new(),
                 }
             })
             .collect();
         let max_cap = (0..model.resources.len())
             .map(|r| types.iter().map(|t| t.cap[r]).max().unwrap_or(0))
             .collect();
-        Instance {
+        let mut inst = Instance {
             model,
             graph,
             types,
@@ -166,7 +174,22 @@ impl<'m> Instance<'m> {
             node_zone,
             workloads,
             max_cap,
+            anti_affine: Vec::new(),
+        };
+        inst.anti_affine = crate::graph::anti_affine_cliques(model, |w| inst.count_need(w));
+        for (c, clique) in inst.anti_affine.iter().enumerate() {
+            for &w in clique {
+                inst.workloads[w].anti_affine.push(c);
+            }
         }
+        inst
+    }
+
+    /// Nodes workload `w` needs by counting alone: maxPerNode spreading and minZones.
+    pub fn count_need(&self, w: usize) -> u64 {
+        let m = &self.model.workloads[w];
+        let spread = m.max_per_node.map_or(1, |k| m.replicas.div_ceil(k));
+        spread.max(self.workloads[w].zones_needed) as u64
     }
 
     /// Why node `n` can never host a replica of workload `w` (None if it can).
