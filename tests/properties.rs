@@ -7,9 +7,10 @@
 //!    `optimal` is only claimed on the true optimum, and `infeasible` only when no plan exists.
 //!
 //! The exhaustive solver follows the rules as README.md and `check` state them; in particular
-//! a pool may hold nodes that none of its replicas could use (they still count for
-//! `minNodesPerPool` and headroom). Its optimum is turned into a plan that `check` must find
-//! valid, so it can never be more lenient than the checker.
+//! every node of a pool must be able to host a replica of some workload of the pool (spare
+//! capacity none of them could use counts for neither `minNodesPerPool` nor headroom). Its
+//! optimum is turned into a plan that `check` must find valid, so it can never be more
+//! lenient than the checker.
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
