@@ -52,8 +52,9 @@ pub struct WorkloadInfo {
     /// (workload A, k): co-location limits of others that cap this one (at most k of its
     /// replicas on a node hosting A).
     pub capped_by: Vec<(usize, u32)>,
-    /// The sets of pairwise anti-affine workloads it belongs to (indices into
-    /// [`Instance::anti_affine`]).
+    /// The sets of pairwise anti-affine workloads it belongs to, by their index in what
+    /// [`crate::graph::anti_affine_cliques`] found: no two members of one share a node, so
+    /// together they need the sum of their [`Instance::count_need`].
     pub anti_affine: Vec<usize>,
 }
 
@@ -79,10 +80,6 @@ pub struct Instance<'m> {
     pub workloads: Vec<WorkloadInfo>,
     /// Per resource, the largest usable capacity of any type (for normalising sizes).
     pub max_cap: Vec<u64>,
-    /// Sets of pairwise anti-affine workloads (see [`crate::graph::anti_affine_cliques`]):
-    /// no two members share a node, so together they need the sum of their
-    /// [`Instance::count_need`].
-    pub anti_affine: Vec<Vec<usize>>,
 }
 
 impl<'m> Instance<'m> {
@@ -174,10 +171,9 @@ impl<'m> Instance<'m> {
             node_zone,
             workloads,
             max_cap,
-            anti_affine: Vec::new(),
         };
-        inst.anti_affine = crate::graph::anti_affine_cliques(model, |w| inst.count_need(w));
-        for (c, clique) in inst.anti_affine.iter().enumerate() {
+        let cliques = crate::graph::anti_affine_cliques(model, |w| inst.count_need(w));
+        for (c, clique) in cliques.iter().enumerate() {
             for &w in clique {
                 inst.workloads[w].anti_affine.push(c);
             }

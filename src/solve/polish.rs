@@ -450,12 +450,22 @@ impl<'a, 'm> Search<'a, 'm> {
         })
     }
 
+    /// Replicas of `w` per zone slot when it lacks zones (see `zones_missing`), else `None`:
+    /// what [`Search::zone_open`] needs, found once for a scan over many nodes.
+    fn lacking(&self, w: usize) -> Option<&[u32]> {
+        self.zones_missing(w).then(|| self.zones[&w].as_slice())
+    }
+
     /// Whether node `j`'s zone is one `w` may use now (see `zones_missing`).
     fn zone_allows(&self, j: usize, w: usize) -> bool {
-        !self.zones_missing(w) || {
-            let z = self.nodes[j].zone;
-            self.real_zone(z) && self.zones[&w][z] == 0
-        }
+        self.zone_open(self.lacking(w), j)
+    }
+
+    /// [`Search::zone_allows`] given `w`'s [`Search::lacking`]: any node when it lacks no
+    /// zone, else one in a real zone it does not use yet.
+    fn zone_open(&self, lacking: Option<&[u32]>, j: usize) -> bool {
+        let z = self.nodes[j].zone;
+        lacking.is_none_or(|used| self.real_zone(z) && used[z] == 0)
     }
 
     /// Whether removing `k` replicas of `w` from node `j` keeps its minZones rule.
@@ -591,11 +601,11 @@ impl<'a, 'm> Search<'a, 'm> {
         // Best fit: the node left with the least free share.
         let req = &self.inst.model.workloads[u].requests;
         let mut direct: Option<(f64, usize)> = None;
-        // `zone_allows` for every node at once: whether `u` lacks zones does not depend on it.
-        let lacking = self.zones_missing(u).then(|| &self.zones[&u]);
+        // Whether `u` lacks zones does not depend on the node: asked once for the scan.
+        let lacking = self.lacking(u);
         for (j, o) in self.nodes.iter().enumerate() {
             if self.closed[j]
-                || lacking.is_some_and(|z| !self.real_zone(o.zone) || z[o.zone] > 0)
+                || !self.zone_open(lacking, j)
                 || self.is_tabu(j, u, false)
                 || !rules::fits(self.inst, o, u)
             {

@@ -912,7 +912,8 @@ mod tests {
             ),
         ]);
         let inst = Instance::new(&m);
-        assert_eq!(inst.anti_affine, [vec![0, 1, 2]]);
+        let sets: Vec<&[usize]> = inst.workloads.iter().map(|w| &w.anti_affine[..]).collect();
+        assert_eq!(sets, [&[0][..], &[0], &[0], &[]]);
         assert_eq!(lower_bound(&inst, None).micros, Some(3_000_000));
         let plan = crate::solve::solve(&m, &crate::solve::SolveOptions::default()).plan;
         assert_eq!(plan.status, crate::plan::Status::Optimal);
