@@ -41,6 +41,10 @@ impl NodeType {
     }
 }
 
+/// Eligible types [`Instance::too_large_together`] looks at at most: past them, the set
+/// found so far stands (any set of workloads pairwise too large to share is a valid cut).
+const SIZE_CHECKS: u64 = 20_000_000;
+
 #[derive(Debug, Clone)]
 pub struct WorkloadInfo {
     /// Required node labels, or why they contradict each other.
@@ -52,10 +56,10 @@ pub struct WorkloadInfo {
     /// (workload A, k): co-location limits of others that cap this one (at most k of its
     /// replicas on a node hosting A).
     pub capped_by: Vec<(usize, u32)>,
-    /// The sets of pairwise anti-affine workloads it belongs to, by their index in what
-    /// [`crate::graph::anti_affine_cliques`] found: no two members of one share a node, so
-    /// together they need the sum of their [`Instance::count_need`].
-    pub anti_affine: Vec<usize>,
+    /// The sets of workloads that pairwise never share a node it belongs to, by index: those
+    /// of [`crate::graph::anti_affine_cliques`], then [`Instance::too_large_together`]. The
+    /// members of one set need the sum of their [`Instance::count_need`].
+    pub apart: Vec<usize>,
 }
 
 /// Capacity, cost, relevant labels, catalog type, and the taints and cordon that tolerations
@@ -155,7 +159,7 @@ impl<'m> Instance<'m> {
                     eligible,
                     zones_needed: w.min_zones.map_or(0, |z| z.min(w.replicas)),
                     capped_by: std::mem::take(&mut capped_by[i]),
-                    anti_affine: Vec::new(),
+                    apart: Vec::new(),
                 }
             })
             .collect();
@@ -172,20 +176,80 @@ impl<'m> Instance<'m> {
             workloads,
             max_cap,
         };
-        let cliques = crate::graph::anti_affine_cliques(model, |w| inst.count_need(w));
-        for (c, clique) in cliques.iter().enumerate() {
+        let mut cliques = crate::graph::anti_affine_cliques(model, |w| inst.count_need(w));
+        cliques.push(inst.too_large_together());
+        for (c, clique) in cliques.iter().enumerate().filter(|(_, c)| c.len() > 1) {
             for &w in clique {
-                inst.workloads[w].anti_affine.push(c);
+                inst.workloads[w].apart.push(c);
             }
         }
         inst
     }
 
-    /// Nodes workload `w` needs by counting alone: maxPerNode spreading and minZones.
+    /// Nodes workload `w` needs by counting alone: maxPerNode spreading, minZones, and one
+    /// per replica where no node it may use holds two.
     pub fn count_need(&self, w: usize) -> u64 {
         let m = &self.model.workloads[w];
+        if m.replicas > 1
+            && !self.workloads[w]
+                .eligible
+                .iter()
+                .any(|&t| self.holds(t, w, w))
+        {
+            return m.replicas as u64;
+        }
         let spread = m.max_per_node.map_or(1, |k| m.replicas.div_ceil(k));
         spread.max(self.workloads[w].zones_needed) as u64
+    }
+
+    /// Whether a node of type `t` has room for a replica of `a` and one of `b` together.
+    fn holds(&self, t: usize, a: usize, b: usize) -> bool {
+        let (qa, qb) = (
+            &self.model.workloads[a].requests,
+            &self.model.workloads[b].requests,
+        );
+        let cap = &self.types[t].cap;
+        (0..cap.len()).all(|r| qa[r].saturating_add(qb[r]) <= cap[r])
+    }
+
+    /// A set of workloads too large to share any node pairwise: greedy, largest first (by
+    /// the sum of their shares of the largest node), each taken where no node type both may
+    /// use holds one replica of it beside one of every member. Bin packing's classic bound
+    /// (items above half a bin each need their own), in several resources and node types.
+    fn too_large_together(&self) -> Vec<usize> {
+        let size = |w: usize| -> f64 {
+            let req = &self.model.workloads[w].requests;
+            (0..req.len())
+                .filter(|&r| self.max_cap[r] > 0)
+                .map(|r| req[r] as f64 / self.max_cap[r] as f64)
+                .sum()
+        };
+        let mut order: Vec<(f64, usize)> = (0..self.model.workloads.len())
+            .filter(|&w| {
+                self.model.workloads[w].replicas > 0 && !self.workloads[w].eligible.is_empty()
+            })
+            .map(|w| (size(w), w))
+            .collect();
+        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut set: Vec<usize> = Vec::new();
+        let mut checks = 0u64;
+        for (_, w) in order {
+            // The smallest members first: they are the likeliest to leave room.
+            let apart = set.iter().rev().all(|&m| {
+                let (ew, em) = (&self.workloads[w].eligible, &self.workloads[m].eligible);
+                checks += (ew.len() + em.len()) as u64;
+                !ew.iter()
+                    .any(|t| em.binary_search(t).is_ok() && self.holds(*t, w, m))
+            });
+            if apart {
+                set.push(w);
+            }
+            if checks > SIZE_CHECKS {
+                break;
+            }
+        }
+        set.sort_unstable();
+        set
     }
 
     /// Why node `n` can never host a replica of workload `w` (None if it can).

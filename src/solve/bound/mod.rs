@@ -8,10 +8,10 @@
 //! this LP with the same cost, so its optimum is a lower bound. Coefficients are capped at the
 //! demand (a node cannot contribute more than the whole demand), which tightens the LP.
 //!
-//! [`lower_bound`] is that LP. When a plan in hand still costs more, [`sharpen`] tries two
-//! sharper bounds and keeps the largest: the pattern LP of [`patterns`] (whole nodes and the
-//! per-node rules) and the same pool LP with integer node counts (a small MIP), since every
-//! plan's counts are integers.
+//! [`lower_bound`] is that LP. When a plan in hand still costs more, two sharper bounds may
+//! raise it: [`sharpen`], the pattern LP of [`patterns`] (whole nodes and the per-node
+//! rules), and [`whole_nodes`], the same pool LP with integer node counts (a small MIP), since
+//! every plan's counts are integers.
 
 mod patterns;
 
@@ -135,15 +135,10 @@ pub fn sharpen(
     let Some(micros) = bound.micros else {
         return;
     };
-    // Catalog mode searches its supply several times, each time with a gap: the pool LP is
-    // its bound.
-    if deadline.is_some_and(|d| Instant::now() >= d)
-        || inst.types.iter().any(|t| t.catalog.is_some())
-    {
+    if !worth_sharpening(inst, deadline) {
         return;
     }
-    let mut best = micros;
-    if best < target {
+    if micros < target {
         if let Some(value) = patterns::pattern_bound(inst, target, seeds, deadline) {
             let all: Vec<usize> = (0..inst.types.len()).collect();
             let min_cost = inst
@@ -152,10 +147,26 @@ pub fn sharpen(
                 .flat_map(|w| w.eligible.iter().map(|&t| inst.types[t].cost))
                 .min()
                 .unwrap_or(0);
-            best = best.max(round_up_to_cost_grid(value, inst, &all, min_cost));
+            bound.micros = Some(micros.max(round_up_to_cost_grid(value, inst, &all, min_cost)));
         }
     }
-    // Whole nodes per pool: limited cheap types cannot be shared out in fractions.
+}
+
+/// Whether there is time for a sharper bound and a use for it: catalog mode searches its
+/// supply several times, each time with a gap, and the pool LP is its bound.
+fn worth_sharpening(inst: &Instance, deadline: Option<Instant>) -> bool {
+    deadline.is_none_or(|d| Instant::now() < d) && inst.types.iter().all(|t| t.catalog.is_none())
+}
+
+/// Raises `bound` with the pool LP in whole nodes (a MIP, where it is small): limited cheap
+/// types cannot be shared out in fractions. `target` is the cost of a plan in hand.
+pub fn whole_nodes(inst: &Instance, bound: &mut Bound, target: u64, deadline: Option<Instant>) {
+    let Some(mut best) = bound.micros else {
+        return;
+    };
+    if !worth_sharpening(inst, deadline) {
+        return;
+    }
     if best < target
         && inst.types.len() * (inst.graph.classes.len() + 1) <= MIP_VARIABLES
         && inst.model.workloads.len() <= MIP_WORKLOADS
@@ -819,15 +830,15 @@ fn eligibility_needs(inst: &Instance, ws: &[usize]) -> Vec<(Vec<usize>, Vec<u128
 }
 
 /// Nodes the workloads `ws` need by counting alone: each one's own need, and each set of
-/// pairwise anti-affine workloads among them the sum of its members' (their nodes are
-/// disjoint).
+/// workloads among them that pairwise never share a node the sum of its members' (their
+/// nodes are disjoint).
 fn count_need_of(inst: &Instance, ws: &[usize]) -> u64 {
     let mut by_clique: HashMap<usize, u64> = HashMap::new();
     let mut most = 0;
     for &w in ws {
         let need = inst.count_need(w);
         most = most.max(need);
-        for &c in &inst.workloads[w].anti_affine {
+        for &c in &inst.workloads[w].apart {
             let sum = by_clique.entry(c).or_default();
             *sum += need;
             most = most.max(*sum);
@@ -912,8 +923,50 @@ mod tests {
             ),
         ]);
         let inst = Instance::new(&m);
-        let sets: Vec<&[usize]> = inst.workloads.iter().map(|w| &w.anti_affine[..]).collect();
+        let sets: Vec<&[usize]> = inst.workloads.iter().map(|w| &w.apart[..]).collect();
         assert_eq!(sets, [&[0][..], &[0], &[0], &[]]);
+        assert_eq!(lower_bound(&inst, None).micros, Some(3_000_000));
+        let plan = crate::solve::solve(&m, &crate::solve::SolveOptions::default()).plan;
+        assert_eq!(plan.status, crate::plan::Status::Optimal);
+        assert_eq!(plan.objective.cost, 3.0);
+    }
+
+    /// Items above half a bin, in resources of their own: `x`, `y` and `z` are each more
+    /// than half a node's cpu, `big` more than half its memory with three replicas, so no
+    /// two of the first three share a node, nor two replicas of `big` (while `big` fits
+    /// beside any of them). Capacity says two nodes; the size set and `big`'s own need say
+    /// three, and three is the optimum.
+    #[test]
+    fn workloads_too_large_to_share_each_need_a_node() {
+        let cpu = |name: &str| {
+            workload(
+                name,
+                "sensitivity: public, resources: {cpu: 2100m, memory: 1Gi}",
+            )
+        };
+        let mut docs = vec![
+            cpu("x"),
+            cpu("y"),
+            cpu("z"),
+            workload(
+                "big",
+                "sensitivity: public, replicas: 3, resources: {cpu: 100m, memory: 8704Mi}",
+            ),
+        ];
+        docs.extend((0..4).map(|i| {
+            node(
+                &format!("n{i}"),
+                "",
+                "allocatable: {cpu: 4, memory: 16Gi, pods: 110}, cost: 1",
+            )
+        }));
+        let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let m = model(&refs);
+        let inst = Instance::new(&m);
+        let sets: Vec<&[usize]> = inst.workloads.iter().map(|w| &w.apart[..]).collect();
+        // The model orders workloads by name: big, x, y, z.
+        assert_eq!(sets, [&[][..], &[0], &[0], &[0]]);
+        assert_eq!(inst.count_need(0), 3);
         assert_eq!(lower_bound(&inst, None).micros, Some(3_000_000));
         let plan = crate::solve::solve(&m, &crate::solve::SolveOptions::default()).plan;
         assert_eq!(plan.status, crate::plan::Status::Optimal);

@@ -100,24 +100,7 @@ pub fn pattern_bound(
     }
     let items: Vec<Vec<Item>> = types
         .iter()
-        .map(|&t| {
-            rows.iter()
-                .enumerate()
-                .filter(|(_, &w)| inst.workloads[w].eligible.binary_search(&t).is_ok())
-                .map(|(row, &w)| {
-                    let m = &model.workloads[w];
-                    let fit = room(&inst.types[t].cap, &vec![0; m.requests.len()], &m.requests);
-                    Item {
-                        row,
-                        w,
-                        class: class_of[w],
-                        max: (m.replicas as u64)
-                            .min(m.max_per_node.map_or(u64::MAX, u64::from))
-                            .min(fit) as u32,
-                    }
-                })
-                .collect()
-        })
+        .map(|&t| items_on(inst, t, &rows, &class_of))
         .collect();
 
     // The dual LP: a price per workload's replica, every known pattern worth at most its cost.
@@ -172,6 +155,15 @@ pub fn pattern_bound(
     // Wentges' smoothing: prices are drawn towards those of the best bound so far, which
     // damps the dual oscillation that makes plain column generation tail off.
     let mut center: Option<Vec<f64>> = None;
+    // Uniform prices first: Farley's bound there is the replicas over the most any node
+    // holds (per cost), which alone proves instances whose nodes hold few replicas, and
+    // whose prices the LP's first, degenerate ones are far from.
+    let uniform = vec![1.0; rows.len()];
+    let (theta, _) = price_all(inst, &types, &items, &uniform, cost, &mut work);
+    if theta > 0.0 {
+        best = demand.iter().sum::<f64>() / theta;
+        center = Some(uniform);
+    }
     let (mut lp_work, mut constraints) = (0u64, rows.len() + seeds.len());
     while work <= WORK_LIMIT {
         let pi: Vec<f64> = prices
@@ -270,6 +262,26 @@ fn price_all(
     (theta, columns)
 }
 
+/// The workloads of `rows` that may run on type `t`, as its pricing sees them.
+fn items_on(inst: &Instance, t: usize, rows: &[usize], class_of: &[usize]) -> Vec<Item> {
+    rows.iter()
+        .enumerate()
+        .filter(|(_, &w)| inst.workloads[w].eligible.binary_search(&t).is_ok())
+        .map(|(row, &w)| {
+            let m = &inst.model.workloads[w];
+            let fit = room(&inst.types[t].cap, &vec![0; m.requests.len()], &m.requests);
+            Item {
+                row,
+                w,
+                class: class_of[w],
+                max: (m.replicas as u64)
+                    .min(m.max_per_node.map_or(u64::MAX, u64::from))
+                    .min(fit) as u32,
+            }
+        })
+        .collect()
+}
+
 /// The dual LP with the new patterns as constraints, re-solved from the last basis.
 fn add_columns(
     mut solution: Solution,
@@ -354,27 +366,9 @@ fn price(
                 .collect()
         })
         .collect();
-    let request = |i: usize, r: usize| model.workloads[live[i].w].requests[r];
-    // Per resource, the items by price per unit of it (fractional bound) and by request
-    // (how many replicas still fit); and all by price (what that many are worth at most).
-    let by_value: Vec<Vec<usize>> = (0..cap.len())
-        .map(|r| {
-            let per = |i: usize| match request(i, r) {
-                0 => f64::INFINITY,
-                q => pi[live[i].row] / q as f64,
-            };
-            let mut o: Vec<usize> = (0..n).collect();
-            o.sort_by(|&a, &b| per(b).total_cmp(&per(a)).then(a.cmp(&b)));
-            o
-        })
-        .collect();
-    let by_size: Vec<Vec<usize>> = (0..cap.len())
-        .map(|r| {
-            let mut o: Vec<usize> = (0..n).collect();
-            o.sort_by_key(|&i| (request(i, r), i));
-            o
-        })
-        .collect();
+    // Each resource, and sums of several (see [`Dimension`]); and all items by price (what
+    // as many replicas as fit are worth at most).
+    let dimensions = dimensions(cap, &live, model, pi);
     let mut by_price: Vec<usize> = (0..n).collect();
     by_price.sort_by(|&a, &b| pi[live[b].row].total_cmp(&pi[live[a].row]).then(a.cmp(&b)));
     let mut search = Search {
@@ -383,9 +377,8 @@ fn price(
         live,
         pi,
         conflict,
-        by_value,
-        by_size,
         by_price,
+        dimensions,
         load: vec![0; cap.len()],
         counts: vec![0; n],
         blocked: vec![0; n],
@@ -417,6 +410,84 @@ fn price(
     }
 }
 
+/// What the pricing bounds by: a resource, or a *surrogate*, the sum of several resources
+/// each as a share of the node. A node holds at most its capacity of either, so either
+/// bounds what fits, and a surrogate sees what none of its parts sees alone: items large in
+/// one resource and small in another (Panigrahy's anti-correlated vector packing classes)
+/// fit four to a node by each resource but two by their sum.
+struct Dimension {
+    /// (resource, weight): the dimension is the weighted sum of these resources.
+    parts: Vec<(usize, f64)>,
+    /// Per live item, its size.
+    size: Vec<f64>,
+    /// The live items by price per size (fractional bound) and by size (count bound).
+    by_value: Vec<usize>,
+    by_size: Vec<usize>,
+}
+
+/// Every resource, then every sum of two or more of those the node has, up to four; beyond
+/// four, the pairs and the sum of all.
+fn dimensions(
+    cap: &[u64],
+    live: &[&Item],
+    model: &crate::model::Model,
+    pi: &[f64],
+) -> Vec<Dimension> {
+    let held: Vec<usize> = (0..cap.len()).filter(|&r| cap[r] > 0).collect();
+    let sums: Vec<Vec<usize>> = if held.len() <= 4 {
+        (1u32..1 << held.len())
+            .filter(|m| m.count_ones() >= 2)
+            .map(|m| {
+                (0..held.len())
+                    .filter(|&k| m >> k & 1 == 1)
+                    .map(|k| held[k])
+                    .collect()
+            })
+            .collect()
+    } else {
+        let mut sums: Vec<Vec<usize>> = (0..held.len())
+            .flat_map(|a| (a + 1..held.len()).map(move |b| (a, b)))
+            .map(|(a, b)| vec![held[a], held[b]])
+            .collect();
+        sums.push(held.clone());
+        sums
+    };
+    let singles = (0..cap.len()).map(|r| vec![(r, 1.0)]);
+    let shares = sums
+        .into_iter()
+        .map(|rs| rs.into_iter().map(|r| (r, 1.0 / cap[r] as f64)).collect());
+    singles
+        .chain(shares)
+        .map(|parts: Vec<(usize, f64)>| {
+            let size: Vec<f64> = live
+                .iter()
+                .map(|it| {
+                    let q = &model.workloads[it.w].requests;
+                    parts.iter().map(|&(r, k)| q[r] as f64 * k).sum()
+                })
+                .collect();
+            let per = |i: usize| match size[i] {
+                0.0 => f64::INFINITY,
+                s => pi[live[i].row] / s,
+            };
+            let mut by_value: Vec<usize> = (0..live.len()).collect();
+            by_value.sort_by(|&a, &b| per(b).total_cmp(&per(a)).then(a.cmp(&b)));
+            let mut by_size: Vec<usize> = (0..live.len()).collect();
+            by_size.sort_by(|&a, &b| size[a].total_cmp(&size[b]).then(a.cmp(&b)));
+            Dimension {
+                parts,
+                size,
+                by_value,
+                by_size,
+            }
+        })
+        .collect()
+}
+
+/// Slack on a dimension's room: sizes are rounded (shares are sums of rounded quotients),
+/// and the bound may only err upwards.
+const SLACK: f64 = 1e-9;
+
 /// The branch and bound of [`price`].
 struct Search<'a, 'm> {
     inst: &'a Instance<'m>,
@@ -424,9 +495,8 @@ struct Search<'a, 'm> {
     live: Vec<&'a Item>,
     pi: &'a [f64],
     conflict: Vec<Vec<usize>>,
-    by_value: Vec<Vec<usize>>,
-    by_size: Vec<Vec<usize>>,
     by_price: Vec<usize>,
+    dimensions: Vec<Dimension>,
     load: Vec<u64>,
     counts: Vec<u32>,
     /// Per item, how many chosen items forbid it.
@@ -445,23 +515,26 @@ impl Search<'_, '_> {
         i >= from && self.blocked[i] == 0
     }
 
-    /// An upper bound on what items `from..` add: per resource, the fractional knapsack of
-    /// the open items into the room left; and the worth of the dearest replicas, as many as
-    /// fit by size. The least of these.
+    /// An upper bound on what items `from..` add: per [`Dimension`], the fractional knapsack
+    /// of the open items into the room left; and the worth of the dearest replicas, as many
+    /// as fit by size in every dimension. The least of these.
     fn upper(&self, from: usize, value: f64) -> f64 {
-        let model = self.inst.model;
         let mut least = f64::INFINITY;
         let mut fit = u64::MAX;
-        for r in 0..self.cap.len() {
-            let left = self.cap[r].saturating_sub(self.load[r]);
-            let (mut room, mut add) = (left as f64, 0.0);
-            for &i in &self.by_value[r] {
+        for d in &self.dimensions {
+            let left: f64 = d
+                .parts
+                .iter()
+                .map(|&(r, k)| self.cap[r].saturating_sub(self.load[r]) as f64 * k)
+                .sum();
+            let left = left * (1.0 + SLACK) + SLACK;
+            let (mut room, mut add) = (left, 0.0);
+            for &i in &d.by_value {
                 if !self.open(from, i) {
                     continue;
                 }
                 let it = self.live[i];
-                let q = model.workloads[it.w].requests[r] as f64;
-                let p = self.pi[it.row];
+                let (q, p) = (d.size[i], self.pi[it.row]);
                 if q == 0.0 {
                     add += p * it.max as f64;
                     continue;
@@ -475,19 +548,19 @@ impl Search<'_, '_> {
             }
             least = least.min(add);
             let (mut room, mut count) = (left, 0u64);
-            for &i in &self.by_size[r] {
+            for &i in &d.by_size {
                 if !self.open(from, i) {
                     continue;
                 }
                 let it = self.live[i];
-                let q = model.workloads[it.w].requests[r];
-                if q == 0 {
+                let q = d.size[i];
+                if q == 0.0 {
                     count = u64::MAX;
                     break;
                 }
-                let take = (room / q).min(it.max as u64);
+                let take = ((room / q).floor().max(0.0) as u64).min(it.max as u64);
                 count += take;
-                room -= take * q;
+                room -= take as f64 * q;
                 if take < it.max as u64 {
                     break;
                 }
@@ -796,5 +869,49 @@ mod tests {
         let inst = Instance::new(&m);
         let bound = pattern_bound(&inst, u64::MAX, &[], None).expect("a bound");
         assert!((bound - 16e6).abs() < 1.0, "{bound}");
+    }
+
+    /// Anti-correlated items, as in Panigrahy's vector packing classes: each resource alone
+    /// lets five of them share a node, their sum only two. Stopped at its first visit, the
+    /// search reports its root bound, which the surrogate sum of cpu and memory holds to two
+    /// replicas' worth at uniform prices; searched to the end, two is what it finds. So the
+    /// twelve replicas need six nodes, where the capacity of each resource says five.
+    #[test]
+    fn a_surrogate_sum_sees_what_no_resource_sees_alone() {
+        let mut docs = vec![
+            workload(
+                "a",
+                "sensitivity: public, replicas: 4, resources: {cpu: 6, memory: 1Gi}",
+            ),
+            workload(
+                "b",
+                "sensitivity: public, replicas: 4, resources: {cpu: 1, memory: 6Gi}",
+            ),
+            workload(
+                "c",
+                "sensitivity: public, replicas: 4, resources: {cpu: 3500m, memory: 3584Mi}",
+            ),
+        ];
+        docs.extend((0..6).map(|i| {
+            node(
+                &format!("n{i}"),
+                "",
+                "allocatable: {cpu: 10, memory: 10Gi, pods: 110}, cost: 1",
+            )
+        }));
+        let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let m = model(&refs);
+        let inst = Instance::new(&m);
+        let items = items_on(&inst, inst.node_type[0], &[0, 1, 2], &[0, 0, 0]);
+        let pi = [1.0; 3];
+        let mut work = 0;
+        let root = price(&inst, inst.node_type[0], &items, &pi, 1, &mut work);
+        assert!(root.stopped);
+        assert!(root.upper <= 2.0 + 1e-9, "{}", root.upper);
+        let exact = price(&inst, inst.node_type[0], &items, &pi, u64::MAX, &mut work);
+        assert!(!exact.stopped);
+        assert_eq!(exact.upper, 2.0);
+        let bound = pattern_bound(&inst, u64::MAX, &[], None).expect("a bound");
+        assert!((bound - 6e6).abs() < 1.0, "{bound}");
     }
 }
