@@ -41,8 +41,9 @@ impl NodeType {
     }
 }
 
-/// Eligible types [`Instance::too_large_together`] looks at at most: past them, the set
-/// found so far stands (any set of workloads pairwise too large to share is a valid cut).
+/// Comparisons of a resource on an eligible type [`Instance::too_large_together`] makes at
+/// most: past them, the set found so far stands (any set of workloads pairwise too large to
+/// share is a valid cut).
 const SIZE_CHECKS: u64 = 20_000_000;
 
 #[derive(Debug, Clone)]
@@ -237,7 +238,7 @@ impl<'m> Instance<'m> {
             // The smallest members first: they are the likeliest to leave room.
             let apart = set.iter().rev().all(|&m| {
                 let (ew, em) = (&self.workloads[w].eligible, &self.workloads[m].eligible);
-                checks += (ew.len() + em.len()) as u64;
+                checks += ((ew.len() + em.len()) * self.model.resources.len()) as u64;
                 !ew.iter()
                     .any(|t| em.binary_search(t).is_ok() && self.holds(*t, w, m))
             });

@@ -24,9 +24,10 @@ use crate::solve::pack::pool_types;
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Solution, SolveOutcome};
 use std::time::Instant;
 
-/// Work the pricing may spend: branch-and-bound visits times the items each bound scans. It
-/// must stay a small share of the planner's time. Deterministic, unlike the deadline.
-const WORK_LIMIT: u64 = 300_000_000;
+/// Work the pricing may spend: branch-and-bound visits times the items and dimensions each
+/// bound scans (seven for three resources: each and their four sums). It must stay a small
+/// share of the planner's time. Deterministic, unlike the deadline.
+const WORK_LIMIT: u64 = 2_100_000_000;
 /// Re-solving the LP after adding a column costs about its rows times its columns.
 const LP_WORK_LIMIT: u64 = 60_000_000;
 /// Visits of a pricing search that only looks for new columns, and of one that must also
@@ -390,7 +391,7 @@ fn price(
     };
     let root = search.upper(0, 0.0);
     search.go(0, 0.0);
-    *work += search.visits * search.live.len().max(1) as u64;
+    *work += search.visits * (search.live.len() * search.dimensions.len()).max(1) as u64;
     let rows = |counts: &[u32]| -> Vec<(usize, u32)> {
         counts
             .iter()
@@ -425,15 +426,19 @@ struct Dimension {
     by_size: Vec<usize>,
 }
 
-/// Every resource, then every sum of two or more of those the node has, up to four; beyond
-/// four, the pairs and the sum of all.
+/// Every resource, then sums of those the node has a limit of: every sum of two or more for up to
+/// four resources, the pairs and the sum of all for up to eight, only the sum of all beyond
+/// (each dimension costs a scan per search node).
 fn dimensions(
     cap: &[u64],
     live: &[&Item],
     model: &crate::model::Model,
     pi: &[f64],
 ) -> Vec<Dimension> {
-    let held: Vec<usize> = (0..cap.len()).filter(|&r| cap[r] > 0).collect();
+    // A resource without a limit adds nothing to a sum.
+    let held: Vec<usize> = (0..cap.len())
+        .filter(|&r| cap[r] > 0 && cap[r] < crate::quantity::MAX_AMOUNT)
+        .collect();
     let sums: Vec<Vec<usize>> = if held.len() <= 4 {
         (1u32..1 << held.len())
             .filter(|m| m.count_ones() >= 2)
@@ -445,8 +450,9 @@ fn dimensions(
             })
             .collect()
     } else {
-        let mut sums: Vec<Vec<usize>> = (0..held.len())
-            .flat_map(|a| (a + 1..held.len()).map(move |b| (a, b)))
+        let pairs = if held.len() <= 8 { held.len() } else { 0 };
+        let mut sums: Vec<Vec<usize>> = (0..pairs)
+            .flat_map(|a| (a + 1..pairs).map(move |b| (a, b)))
             .map(|(a, b)| vec![held[a], held[b]])
             .collect();
         sums.push(held.clone());
