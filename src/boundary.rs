@@ -95,14 +95,24 @@ pub fn namespace_spans(model: &Model, plan: &Plan) -> Vec<NamespaceSpan> {
         .collect()
 }
 
+/// Workloads a pool of a span names in text; a namespace of a large estate has thousands in
+/// one pool, which would bury the finding (`SpannedPool::workloads` keeps them all).
+const SHOWN_WORKLOADS: usize = 12;
+
 impl fmt::Display for SpannedPool {
-    /// `internal-internal-first-party (internal: grafana, prometheus)`
+    /// `internal-internal-first-party (internal: grafana, prometheus)`, the workloads after
+    /// the first [`SHOWN_WORKLOADS`] counted: `(…, kafka, … 340 more)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (", self.pool)?;
         if !self.sensitivities.is_empty() {
             write!(f, "{}: ", self.sensitivities.join("/"))?;
         }
-        write!(f, "{})", self.workloads.join(", "))
+        let shown = self.workloads.len().min(SHOWN_WORKLOADS);
+        write!(f, "{}", self.workloads[..shown].join(", "))?;
+        if self.workloads.len() > shown {
+            write!(f, ", … {} more", self.workloads.len() - shown)?;
+        }
+        write!(f, ")")
     }
 }
 
@@ -225,6 +235,18 @@ mod tests {
         assert!(text.contains("(restricted: billing, vault)"), "{text}");
         // Warn (the default) reports, never refuses.
         assert!(enforce(&m, &plan).is_ok());
+    }
+
+    #[test]
+    fn a_pool_of_many_workloads_names_the_first_and_counts_the_rest() {
+        let pool = SpannedPool {
+            pool: "internal".into(),
+            workloads: (0..14).map(|i| format!("w{i:02}")).collect(),
+            sensitivities: vec!["internal".into()],
+        };
+        let text = pool.to_string();
+        assert!(text.starts_with("internal (internal: w00, w01, "), "{text}");
+        assert!(text.ends_with(", w11, … 2 more)"), "{text}");
     }
 
     #[test]

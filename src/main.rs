@@ -123,6 +123,10 @@ enum Command {
     },
 }
 
+/// Only a binary picks the allocator; see Cargo.toml's `mimalloc`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Output is only ever replaced whole (temp file + rename); waiting for a write in progress

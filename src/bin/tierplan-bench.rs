@@ -102,6 +102,10 @@ enum Command {
     },
 }
 
+/// Only a binary picks the allocator; see Cargo.toml's `mimalloc`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Convert { from, input, out } => {
