@@ -7,6 +7,18 @@ use crate::model::{Model, Taint};
 use crate::policy::{self, Ineligible};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How many replicas requesting `req` fit in capacity `cap` beside `load` (`u64::MAX` when
+/// `req` asks for nothing). Pod slots are a resource like any other.
+pub(super) fn room(cap: &[u64], load: &[u64], req: &[u64]) -> u64 {
+    req.iter()
+        .zip(cap)
+        .zip(load)
+        .filter(|((q, _), _)| **q > 0)
+        .map(|((q, c), l)| c.saturating_sub(*l) / q)
+        .min()
+        .unwrap_or(u64::MAX)
+}
+
 /// Nodes that are interchangeable for planning: same usable capacity, cost and labels that
 /// any requirement looks at. Zones are kept apart inside a type.
 #[derive(Debug, Clone)]
@@ -203,14 +215,14 @@ impl<'m> Instance<'m> {
         spread.max(self.workloads[w].zones_needed) as u64
     }
 
-    /// Whether a node of type `t` has room for a replica of `a` and one of `b` together.
+    /// Whether a node of type `t`, one `a` may use, has room for a replica of `a` and one of
+    /// `b` together.
     fn holds(&self, t: usize, a: usize, b: usize) -> bool {
         let (qa, qb) = (
             &self.model.workloads[a].requests,
             &self.model.workloads[b].requests,
         );
-        let cap = &self.types[t].cap;
-        (0..cap.len()).all(|r| qa[r].saturating_add(qb[r]) <= cap[r])
+        room(&self.types[t].cap, qa, qb) >= 1
     }
 
     /// A set of workloads too large to share any node pairwise: greedy, largest first (by

@@ -5,7 +5,7 @@
 //! pool rules (headroom, minNodesPerPool). Several strategies are packed and the cheapest
 //! kept; all of it is bounded by work, never by the clock, so results are reproducible.
 
-use super::instance::{Instance, Inventory};
+use super::instance::{self, Instance, Inventory};
 use super::rules::{self, headroom_deficit};
 use super::score::Score;
 use super::Budget;
@@ -400,7 +400,7 @@ impl Packer<'_, '_> {
             if s.eligible.binary_search(&o.ty).is_err() {
                 return 0;
             }
-            rules::capacity_room(inst, o.ty, &o.load, &s.req)
+            instance::room(&inst.types[o.ty].cap, &o.load, &s.req)
         };
         let fill = |this: &mut Self, shapes: &mut [Shape], o: &mut Open, remaining: &mut [u64]| {
             let cap = &inst.types[o.ty].cap;

@@ -8,7 +8,7 @@
 //! cannot disagree. The checker (`check`) judges plans with its own code; the tests below
 //! drive random moves through every search's view and hold them to it.
 
-use super::instance::Instance;
+use super::instance::{self, Instance};
 use super::pack::Open;
 
 /// What a search knows of one node: its type, its load and what it hosts.
@@ -97,18 +97,6 @@ pub(super) fn eligible(inst: &Instance, w: usize, ty: usize) -> bool {
     inst.workloads[w].eligible.binary_search(&ty).is_ok()
 }
 
-/// How many replicas requesting `req` the free capacity of a node of type `ty` with `load`
-/// takes (`u64::MAX` when `req` asks for nothing). Pod slots are a resource like any other.
-pub(super) fn capacity_room(inst: &Instance, ty: usize, load: &[u64], req: &[u64]) -> u64 {
-    req.iter()
-        .zip(&inst.types[ty].cap)
-        .zip(load)
-        .filter(|((q, _), _)| **q > 0)
-        .map(|((q, c), l)| c.saturating_sub(*l) / q)
-        .min()
-        .unwrap_or(u64::MAX)
-}
-
 /// Calls `f` with each resident that keeps one more replica of `w` off the node by a
 /// neighbour rule, and how many of its replicas would have to leave: all of an anti-affine
 /// workload; those of a workload past `w`'s coLocation limit on it beyond the limit; all of
@@ -157,7 +145,7 @@ pub(super) fn room(inst: &Instance, host: &impl Host, w: usize) -> u32 {
     if !eligible(inst, w, ty) || shut_out(inst, host, w) {
         return 0;
     }
-    let mut k = capacity_room(inst, ty, host.load(), &m.requests).min(u64::from(u32::MAX));
+    let mut k = instance::room(&inst.types[ty].cap, host.load(), &m.requests).min(u64::from(u32::MAX));
     let own = host.count(w);
     if let Some(max) = m.max_per_node {
         k = k.min(u64::from(max.saturating_sub(own)));

@@ -19,7 +19,7 @@
 //! Pool rules (headroom, minNodesPerPool, minZones) are not seen here; the pool LP in
 //! [`super`] covers them, and the planner reports the largest of its bounds.
 
-use crate::solve::instance::Instance;
+use crate::solve::instance::{room, Instance};
 use crate::solve::pack::pool_types;
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Solution, SolveOutcome};
 use std::time::Instant;
@@ -301,18 +301,6 @@ fn add_columns(
         };
     }
     Some(solution)
-}
-
-/// How many replicas requesting `req` fit in `cap` beside `load` (`u64::MAX` when `req` asks
-/// for nothing).
-fn room(cap: &[u64], load: &[u64], req: &[u64]) -> u64 {
-    req.iter()
-        .zip(cap)
-        .zip(load)
-        .filter(|((q, _), _)| **q > 0)
-        .map(|((q, c), l)| c.saturating_sub(*l) / q)
-        .min()
-        .unwrap_or(u64::MAX)
 }
 
 /// Items worth pricing at `pi`, most valuable per share of a node of type `t` first.
