@@ -5,6 +5,7 @@
 //! included, so that an alias bomb fails fast instead of exhausting memory.
 
 use super::diag::{Diagnostic, Origin};
+use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Visitor};
 use serde_yaml::{Mapping, Value};
 use std::cell::Cell;
@@ -124,13 +125,67 @@ pub fn read_all(
     let files = expand(paths, diags);
     let mut budget = Budget::default();
     let mut raw = Vec::new();
-    for file in &files {
-        raw.extend(read_file(file, &mut budget, diags));
+    // Files are parsed on every core, each as if it were first (with the whole budget), then
+    // taken in order: a file whose parse never came near what the files before it left is
+    // exactly what parsing it in turn gives; any other is parsed again in turn.
+    let early: Vec<_> = files
+        .par_iter()
+        .map(|file| -> Result<_, Box<Diagnostic>> {
+            let bytes = read_bytes(file)?;
+            let parsed = parse_in_budget(file, &bytes, MAX_VALUES);
+            Ok((bytes, parsed))
+        })
+        .collect();
+    for (file, read) in files.iter().zip(early) {
+        let (bytes, parsed) = match read {
+            Ok(read) => read,
+            Err(d) => {
+                diags.push(*d);
+                continue;
+            }
+        };
+        let parsed = if parsed.same_within(budget.values_left) {
+            parsed
+        } else {
+            parse_in_budget(file, &bytes, budget.values_left)
+        };
+        budget.values_left -= parsed.spent;
+        diags.extend(parsed.diags);
+        raw.extend(parsed.docs);
     }
     if let Some((name, bytes)) = extra {
         raw.extend(parse_documents(name, bytes, &mut budget, diags));
     }
     raw
+}
+
+/// The bytes of `file`, at most [`MAX_FILE_BYTES`].
+fn read_bytes(file: &Path) -> Result<Vec<u8>, Box<Diagnostic>> {
+    let bytes = std::fs::File::open(file)
+        .and_then(|f| {
+            use std::io::Read;
+            let mut buf = Vec::new();
+            // Reads at most one byte past the limit, so a huge file (or /dev/zero) costs nothing.
+            f.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
+            Ok(buf)
+        })
+        .map_err(|e| {
+            Box::new(file_diag(
+                "E001",
+                file,
+                &format!("cannot read: {e}"),
+                "check the path and its permissions",
+            ))
+        })?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Box::new(file_diag(
+            "E003",
+            file,
+            &format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
+            "split the input into several files",
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Reads every document of `file`. Empty documents are skipped.
@@ -139,34 +194,13 @@ pub fn read_file(
     budget: &mut Budget,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<RawDocument> {
-    let bytes = match std::fs::File::open(file).and_then(|f| {
-        use std::io::Read;
-        let mut buf = Vec::new();
-        // Reads at most one byte past the limit, so a huge file (or /dev/zero) costs nothing.
-        f.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
-        Ok(buf)
-    }) {
-        Ok(b) => b,
-        Err(e) => {
-            diags.push(file_diag(
-                "E001",
-                file,
-                &format!("cannot read: {e}"),
-                "check the path and its permissions",
-            ));
-            return Vec::new();
+    match read_bytes(file) {
+        Ok(bytes) => parse_documents(file, &bytes, budget, diags),
+        Err(d) => {
+            diags.push(*d);
+            Vec::new()
         }
-    };
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        diags.push(file_diag(
-            "E003",
-            file,
-            &format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
-            "split the input into several files",
-        ));
-        return Vec::new();
     }
-    parse_documents(file, &bytes, budget, diags)
 }
 
 /// Parses YAML `bytes` (one or more documents) read from `file`, spending `budget`.
@@ -176,6 +210,55 @@ pub fn parse_documents(
     budget: &mut Budget,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<RawDocument> {
+    let parsed = parse_in_budget(file, bytes, budget.values_left);
+    budget.values_left -= parsed.spent;
+    diags.extend(parsed.diags);
+    parsed.docs
+}
+
+/// One file parsed with some of the run's budget left before it.
+struct Parsed {
+    docs: Vec<RawDocument>,
+    diags: Vec<Diagnostic>,
+    /// Values taken from the run's budget.
+    spent: u64,
+    /// The file's own share of the budget (by its size).
+    per_file: u64,
+    /// The limit its parse had: its share, or what the run had left when less.
+    limit: u64,
+    /// The most any of its passes used; a pass that reaches the limit is refused.
+    peak: u64,
+    /// Whether the file's share, not what the run had left, was the limit (which the
+    /// refusal's message tells).
+    by_ratio: bool,
+}
+
+impl Parsed {
+    /// Whether parsing the file with `values_left` of the run's budget left before it gives
+    /// this: the same limit of the same kind, or one that no pass came near.
+    fn same_within(&self, values_left: u64) -> bool {
+        let limit = self.per_file.min(values_left);
+        let by_ratio = self.per_file < values_left;
+        (limit == self.limit && by_ratio == self.by_ratio) || self.peak < limit
+    }
+}
+
+/// [`parse_documents`] given `values_left` of the run's budget.
+fn parse_in_budget(file: &Path, bytes: &[u8], values_left: u64) -> Parsed {
+    let per_file = MAX_VALUES_PER_BYTE
+        .saturating_mul(bytes.len() as u64)
+        .saturating_add(1024);
+    let limit = per_file.min(values_left);
+    let by_ratio = per_file < values_left;
+    let mut parsed = Parsed {
+        docs: Vec::new(),
+        diags: Vec::new(),
+        spent: 0,
+        per_file,
+        limit,
+        peak: 0,
+        by_ratio,
+    };
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -189,27 +272,24 @@ pub fn parse_documents(
                 "save the file as UTF-8",
             );
             d.line_col = Some((line, col));
-            diags.push(d);
-            return Vec::new();
+            parsed.diags.push(d);
+            return parsed;
         }
     };
     // Editors on Windows may start the file with a byte-order mark, which libyaml rejects.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let per_file = MAX_VALUES_PER_BYTE
-        .saturating_mul(bytes.len() as u64)
-        .saturating_add(1024);
-    let by_ratio = per_file < budget.values_left;
-    let start = per_file.min(budget.values_left);
-    let left = Cell::new(start);
+    let left = Cell::new(limit);
     let (strict, mut found) = parse_all(file, text, &left, by_ratio, None);
+    parsed.peak = limit - left.get();
     let mut docs: Vec<RawDocument> = strict.into_iter().map(|(d, _)| d).collect();
     // A key written twice refuses the document, but for Kubernetes objects of kinds tierplan
     // does not read (a Helm-rendered ConfigMap with a repeated data key): those are read
     // again with the later value winning, as JSON decoders do, and then skipped anyway.
     if found.last().is_some_and(|d| d.code == "E007") {
         let twice = Cell::new(0);
-        left.set(start);
+        left.set(limit);
         let (lenient, lenient_found) = parse_all(file, text, &left, by_ratio, Some(&twice));
+        parsed.peak = parsed.peak.max(limit - left.get());
         if lenient_found.is_empty() {
             let refused = found.pop().expect("an E007");
             found.clear();
@@ -233,11 +313,10 @@ pub fn parse_documents(
             }
         }
     }
-    diags.extend(found);
-    budget.values_left = budget
-        .values_left
-        .saturating_sub(per_file.min(budget.values_left) - left.get());
-    docs
+    parsed.spent = limit - left.get();
+    parsed.docs = docs;
+    parsed.diags = found;
+    parsed
 }
 
 /// Parses every document of `text`, spending `left`; with `twice`, a key written twice in a
@@ -551,6 +630,41 @@ mod tests {
             .problem
             .contains("the input expands to more than"));
         assert_eq!(budget.values_left, 0);
+    }
+
+    /// `read_all` parses files at once, each with the whole budget, and keeps a parse only
+    /// where `same_within` says parsing it in turn gives the same: held to parsing in turn
+    /// at every budget around the limits, duplicate keys (two passes) included.
+    #[test]
+    fn a_parse_with_the_whole_budget_is_kept_only_where_it_is_the_parse_in_turn() {
+        let texts = [
+            "[1, 2, 3]",
+            "a: [1, 2, 3, 4, 5, 6]\n---\nb: 2\n",
+            "kind: ConfigMap\napiVersion: v1\ndata:\n  k: 1\n  k: 2\n",
+            "x: 1\nx: 2\n",
+        ];
+        let file = Path::new("in.yaml");
+        for text in texts {
+            let early = parse_in_budget(file, text.as_bytes(), MAX_VALUES);
+            let mut kept = 0;
+            for left in 0..40 {
+                if !early.same_within(left) {
+                    continue;
+                }
+                kept += 1;
+                let turn = parse_in_budget(file, text.as_bytes(), left);
+                let values =
+                    |p: &Parsed| p.docs.iter().map(|d| d.value.clone()).collect::<Vec<_>>();
+                let said = |p: &Parsed| p.diags.iter().map(ToString::to_string).collect::<Vec<_>>();
+                assert_eq!(values(&early), values(&turn), "{text:?} with {left} left");
+                assert_eq!(said(&early), said(&turn), "{text:?} with {left} left");
+                assert_eq!(early.spent, turn.spent, "{text:?} with {left} left");
+            }
+            assert!(
+                kept > 0 && kept < 40,
+                "{text:?}: kept at {kept} of 40 budgets"
+            );
+        }
     }
 
     #[test]

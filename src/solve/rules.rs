@@ -145,7 +145,8 @@ pub(super) fn room(inst: &Instance, host: &impl Host, w: usize) -> u32 {
     if !eligible(inst, w, ty) || shut_out(inst, host, w) {
         return 0;
     }
-    let mut k = instance::room(&inst.types[ty].cap, host.load(), &m.requests).min(u64::from(u32::MAX));
+    let mut k =
+        instance::room(&inst.types[ty].cap, host.load(), &m.requests).min(u64::from(u32::MAX));
     let own = host.count(w);
     if let Some(max) = m.max_per_node {
         k = k.min(u64::from(max.saturating_sub(own)));
