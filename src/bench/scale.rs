@@ -573,8 +573,9 @@ pub fn section(rows: &[Row], command: &str) -> String {
          stages are told apart by its progress callback: **instance** (classes and the \
          instance), **bound**, **grouping**, **packing**, **polishing**; then the \
          checker's re-verification (**check**), the manifests (**emit**) and writing \
-         plan.json and the manifests, each file synced (**write**). `check`'s **load** \
-         includes reading plan.json, its **proof** reading the manifests back.\n"
+         plan.json and the manifests, made durable before any replaces a file \
+         (**write**). `check`'s **load** includes reading plan.json, its **proof** reading \
+         the manifests back.\n"
     );
     s.push_str("| workloads / replicas / nodes | classes |");
     for (step, name) in COLUMNS {
