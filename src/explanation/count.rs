@@ -51,6 +51,9 @@ pub(super) fn certificate(model: &Model) -> Option<Certificate> {
             if let Some(c) = capacity(model, &live, &eligible, narrow, overhead) {
                 return Some(c);
             }
+            if let Some(c) = one_per_node(model, &live, &eligible, narrow, overhead) {
+                return Some(c);
+            }
         }
         if let Some(c) = node_count(model, &live, &eligible, narrow) {
             return Some(c);
@@ -176,6 +179,63 @@ fn too_large(
             );
             return Some(Certificate { facts, text });
         }
+    }
+    None
+}
+
+/// A workload with more replicas than nodes that may take it, where no such node holds two
+/// of its replicas: each replica needs a node of its own.
+fn one_per_node(
+    model: &Model,
+    live: &[usize],
+    eligible: &[Vec<bool>],
+    narrow: bool,
+    overhead: bool,
+) -> Option<Certificate> {
+    for &w in live {
+        let wl = &model.workloads[w];
+        let nodes = count(&eligible[w]);
+        if nodes == 0 || wl.replicas as usize <= nodes {
+            continue;
+        }
+        // Per resource, what each node that may take it has.
+        let has: Vec<Vec<u64>> = (0..model.resources.len())
+            .map(|r| usable(model, &eligible[w], r, overhead).collect())
+            .collect();
+        let two = |r: usize| wl.requests[r].saturating_mul(2);
+        if (0..nodes).any(|i| (0..has.len()).all(|r| two(r) <= has[r][i])) {
+            continue;
+        }
+        let mut facts = Vec::new();
+        if overhead {
+            facts.push(Relax::NodeOverhead);
+        }
+        if narrow {
+            narrowing(model, &[w], &mut facts);
+        }
+        facts.push(Relax::Workload(w));
+        let after = if overhead { " after node overhead" } else { "" };
+        let which = if narrow { " that may take it" } else { "" };
+        // A resource that alone keeps every node to one replica, when there is one.
+        let why = (0..has.len())
+            .find(|&r| wl.requests[r] > 0 && has[r].iter().all(|&h| h < two(r)))
+            .map_or_else(
+                || format!(" (by its requests together{after})"),
+                |r| {
+                    let name = &model.resources[r];
+                    let largest = has[r].iter().copied().max().unwrap_or(0);
+                    format!(
+                        " ({name} {} each; the largest has {name} {}{after})",
+                        quantity::display(name, wl.requests[r]),
+                        quantity::display(name, largest),
+                    )
+                },
+            );
+        let text = format!(
+            "workload {} runs {} replicas, and no node{which} holds two of them{why}: they need {} nodes, and {nodes} node(s) may take them",
+            wl.id, wl.replicas, wl.replicas,
+        );
+        return Some(Certificate { facts, text });
     }
     None
 }
