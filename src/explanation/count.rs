@@ -144,6 +144,19 @@ fn usable<'a>(
         .map(move |(n, _)| n.allocatable[r].unwrap_or(0).saturating_sub(reserved))
 }
 
+/// The facts a count about workload `w` alone cites.
+fn one_workload(model: &Model, w: usize, narrow: bool, overhead: bool) -> Vec<Relax> {
+    let mut facts = Vec::new();
+    if overhead {
+        facts.push(Relax::NodeOverhead);
+    }
+    if narrow {
+        narrowing(model, &[w], &mut facts);
+    }
+    facts.push(Relax::Workload(w));
+    facts
+}
+
 /// A workload one replica of which is larger than every node that may take it.
 fn too_large(
     model: &Model,
@@ -159,14 +172,7 @@ fn too_large(
             let Some(largest) = largest.filter(|&l| l < request) else {
                 continue;
             };
-            let mut facts = Vec::new();
-            if overhead {
-                facts.push(Relax::NodeOverhead);
-            }
-            if narrow {
-                narrowing(model, &[w], &mut facts);
-            }
-            facts.push(Relax::Workload(w));
+            let facts = one_workload(model, w, narrow, overhead);
             let name = &model.resources[r];
             let which = if narrow { " that may take it" } else { "" };
             let after = if overhead { " after node overhead" } else { "" };
@@ -206,14 +212,7 @@ fn one_per_node(
         if (0..nodes).any(|i| (0..has.len()).all(|r| two(r) <= has[r][i])) {
             continue;
         }
-        let mut facts = Vec::new();
-        if overhead {
-            facts.push(Relax::NodeOverhead);
-        }
-        if narrow {
-            narrowing(model, &[w], &mut facts);
-        }
-        facts.push(Relax::Workload(w));
+        let facts = one_workload(model, w, narrow, overhead);
         let after = if overhead { " after node overhead" } else { "" };
         let which = if narrow { " that may take it" } else { "" };
         // A resource that alone keeps every node to one replica, when there is one.
