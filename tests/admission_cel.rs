@@ -17,6 +17,7 @@ use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
 use k8s_openapi::api::core::v1::{Binding, Pod};
+use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -851,22 +852,25 @@ fn pods_of_the_emitted_workload_patches_are_admitted() {
         if !path.starts_with("workloads/") || path.ends_with("kustomization.yaml") {
             continue;
         }
-        let patch: Json = serde_yaml::from_str(text).expect("a patch");
-        let p = pod_from_patch(&patch);
-        // Each pod as its controller creates it; a planned DaemonSet workload is no system
-        // DaemonSet, so its pods must be pinned although the DaemonSet controller makes them.
-        let user = match patch["kind"].as_str() {
-            Some("DaemonSet") => DAEMON_SET_CONTROLLER,
-            _ => REPLICASET_CONTROLLER,
-        };
-        if let Err(messages) = create_by(user, &p) {
-            panic!("{path}: denied:\n{}\n{p:#}", messages.join("\n"));
+        // A file per namespace, a patch per workload.
+        for doc in serde_yaml::Deserializer::from_str(text) {
+            let patch = Json::deserialize(doc).expect("a patch");
+            let p = pod_from_patch(&patch);
+            // Each pod as its controller creates it; a planned DaemonSet workload is no system
+            // DaemonSet, so its pods must be pinned although the DaemonSet controller makes them.
+            let user = match patch["kind"].as_str() {
+                Some("DaemonSet") => DAEMON_SET_CONTROLLER,
+                _ => REPLICASET_CONTROLLER,
+            };
+            if let Err(messages) = create_by(user, &p) {
+                panic!("{path}: denied:\n{}\n{p:#}", messages.join("\n"));
+            }
+            let id = format!(
+                "{}/{}",
+                patch["metadata"]["namespace"], patch["metadata"]["name"]
+            );
+            checked.push(id.replace('"', ""));
         }
-        let id = format!(
-            "{}/{}",
-            patch["metadata"]["namespace"], patch["metadata"]["name"]
-        );
-        checked.push(id.replace('"', ""));
     }
     for w in &f.model.workloads {
         assert!(

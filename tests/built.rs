@@ -191,14 +191,14 @@ fn online_boutique_with_one_deployment_unpatched_fails() {
         return;
     }
     let tree = Tree::new();
-    let component = tree.path("out/manifests/workloads/kustomization.yaml");
-    let text = std::fs::read_to_string(&component).unwrap();
+    let patches = tree.path("out/manifests/workloads/namespaces/boutique.yaml");
+    let text = std::fs::read_to_string(&patches).unwrap();
     let kept: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.contains("boutique.paymentservice.yaml"))
+        .split("---\n")
+        .filter(|doc| !doc.contains("  name: paymentservice\n"))
         .collect();
-    assert!(kept.len() < text.lines().count());
-    std::fs::write(&component, kept.join("\n") + "\n").unwrap();
+    assert_eq!(kept.len() + 1, text.split("---\n").count());
+    std::fs::write(&patches, kept.join("---\n")).unwrap();
     let built = tree.build(".", "built.yaml");
     let (code, text) = tree.check_built(&built);
     assert_eq!(code, 1, "{text}");

@@ -7,6 +7,7 @@
 //! Tests that need an external tool skip with a note when it is missing, unless
 //! `TIERPLAN_REQUIRE_TOOLS=1` (set by `.ci/run`), which makes a missing tool a failure.
 
+use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -116,49 +117,51 @@ fn patches_pin_each_workload_to_its_pool_with_one_exact_toleration() {
             if file == "kustomization.yaml" {
                 continue;
             }
-            let patch: WorkloadPatch = serde_yaml::from_str(&text).unwrap();
-            let spec = &patch.pod_template().unwrap().spec;
-            for t in &spec.tolerations {
-                assert!(t.key.as_deref().is_some_and(|k| !k.is_empty()), "{path}");
-                assert_eq!(t.operator.as_deref(), Some("Equal"), "{path}");
+            for doc in serde_yaml::Deserializer::from_str(&text) {
+                let patch = WorkloadPatch::deserialize(doc).unwrap();
+                let spec = &patch.pod_template().unwrap().spec;
+                for t in &spec.tolerations {
+                    assert!(t.key.as_deref().is_some_and(|k| !k.is_empty()), "{path}");
+                    assert_eq!(t.operator.as_deref(), Some("Equal"), "{path}");
+                }
+                let pool_tolerations: Vec<_> = spec
+                    .tolerations
+                    .iter()
+                    .filter(|t| t.key.as_deref() == Some(emit::POOL_TAINT_KEY))
+                    .collect();
+                if file.starts_with("namespaces/system.") {
+                    assert_eq!(pool_tolerations.len(), plan.pools.len(), "{path}");
+                    continue;
+                }
+                assert_eq!(pool_tolerations.len(), 1, "{path}");
+                let id = format!(
+                    "{}/{}",
+                    patch.metadata.namespace.as_deref().unwrap(),
+                    patch.metadata.name.as_deref().unwrap()
+                );
+                let pool = plan
+                    .pools
+                    .iter()
+                    .find(|p| p.workloads.contains(&id))
+                    .unwrap();
+                assert_eq!(pool_tolerations[0].value.as_deref(), Some(&*pool.name));
+                let terms = &spec
+                    .affinity
+                    .as_ref()
+                    .and_then(|a| a.node_affinity.as_ref())
+                    .and_then(|a| {
+                        a.required_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    })
+                    .expect("required node affinity")
+                    .node_selector_terms;
+                assert_eq!(terms.len(), 1, "{path}");
+                let first = &terms[0].match_expressions.as_ref().unwrap()[0];
+                assert_eq!(
+                    (first.key.as_str(), first.values.as_deref()),
+                    (emit::POOL_LABEL, Some(&[pool.name.clone()][..]))
+                );
             }
-            let pool_tolerations: Vec<_> = spec
-                .tolerations
-                .iter()
-                .filter(|t| t.key.as_deref() == Some(emit::POOL_TAINT_KEY))
-                .collect();
-            if file.starts_with("system.") {
-                assert_eq!(pool_tolerations.len(), plan.pools.len(), "{path}");
-                continue;
-            }
-            assert_eq!(pool_tolerations.len(), 1, "{path}");
-            let id = format!(
-                "{}/{}",
-                patch.metadata.namespace.as_deref().unwrap(),
-                patch.metadata.name.as_deref().unwrap()
-            );
-            let pool = plan
-                .pools
-                .iter()
-                .find(|p| p.workloads.contains(&id))
-                .unwrap();
-            assert_eq!(pool_tolerations[0].value.as_deref(), Some(&*pool.name));
-            let terms = &spec
-                .affinity
-                .as_ref()
-                .and_then(|a| a.node_affinity.as_ref())
-                .and_then(|a| {
-                    a.required_during_scheduling_ignored_during_execution
-                        .as_ref()
-                })
-                .expect("required node affinity")
-                .node_selector_terms;
-            assert_eq!(terms.len(), 1, "{path}");
-            let first = &terms[0].match_expressions.as_ref().unwrap()[0];
-            assert_eq!(
-                (first.key.as_str(), first.values.as_deref()),
-                (emit::POOL_LABEL, Some(&[pool.name.clone()][..]))
-            );
         }
     }
 }
@@ -285,17 +288,19 @@ fn patched_workloads_validate_and_the_patch_alone_decides_placement() {
             if !path.starts_with("workloads/") || path.ends_with("kustomization.yaml") {
                 continue;
             }
-            let patch: WorkloadPatch = serde_yaml::from_str(&text).unwrap();
-            let (ns, name) = (
-                patch.metadata.namespace.unwrap(),
-                patch.metadata.name.unwrap(),
-            );
-            let file = format!("{}.{ns}.{name}.yaml", patch.kind);
-            let system = path.starts_with("workloads/system.");
-            planned_workloads += usize::from(!system);
-            let base = minimal(&patch.kind, &ns, &name, system);
-            fs::write(overlay.join(&file), base).unwrap();
-            resources.push(file);
+            for doc in serde_yaml::Deserializer::from_str(&text) {
+                let patch = WorkloadPatch::deserialize(doc).unwrap();
+                let (ns, name) = (
+                    patch.metadata.namespace.unwrap(),
+                    patch.metadata.name.unwrap(),
+                );
+                let file = format!("{}.{ns}.{name}.yaml", patch.kind);
+                let system = ns == "system";
+                planned_workloads += usize::from(!system);
+                let base = minimal(&patch.kind, &ns, &name, system);
+                fs::write(overlay.join(&file), base).unwrap();
+                resources.push(file);
+            }
         }
         fs::write(
             overlay.join("kustomization.yaml"),

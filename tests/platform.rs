@@ -119,7 +119,7 @@ fn inventory_mode_reserves_untainted_nodes_for_platform_workloads() {
             "platform node {n} gets no label or taint:\n{nodes}{taints}"
         );
     }
-    assert!(file(&files, "workloads/kube-system.coredns.yaml").is_none());
+    assert!(file(&files, "workloads/namespaces/kube-system.yaml").is_none());
     let policy = file(&files, "admission/policy.yaml").unwrap();
     assert!(!policy.contains("'platform'"), "{policy}");
     let notes = file(&files, "NOTES.txt").unwrap();
@@ -257,18 +257,18 @@ fn the_proof_judges_platform_workloads_as_pods_no_tier_pins() {
 
     // A patch that pins a platform workload is not tierplan's: its pods are left unpinned.
     let mut files = files.clone();
-    let (_, web) = files
-        .iter()
-        .find(|(p, _)| p == "workloads/shop.web.yaml")
+    let web = file(&files, "workloads/namespaces/shop.yaml")
         .unwrap()
-        .clone();
+        .split("---\n")
+        .find(|doc| doc.contains("  name: web\n"))
+        .unwrap();
     let pinned = web
         .replace("name: web", "name: coredns")
         .replace("namespace: shop", "namespace: kube-system");
-    files.push(("workloads/kube-system.coredns.yaml".into(), pinned));
+    files.push(("workloads/namespaces/kube-system.yaml".into(), pinned));
     for (path, text) in &mut files {
         if path == "workloads/kustomization.yaml" {
-            text.push_str("- path: kube-system.coredns.yaml\n");
+            text.push_str("- path: namespaces/kube-system.yaml\n");
         }
     }
     assert!(fails(&prove_files(&m, &plan, &files), Rule::StrayPatch));

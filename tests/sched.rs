@@ -538,7 +538,7 @@ fn every_feasible_example_plans_manifests_that_prove_isolation() {
 #[test]
 fn check_exits_1_when_emitted_manifests_are_tampered_with() {
     let (_dir, check) = plan_and_check("nist-800-190", |m| {
-        let patch = std::fs::read_dir(m.join("workloads"))
+        let patch = std::fs::read_dir(m.join("workloads/namespaces"))
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| !p.ends_with("kustomization.yaml"))

@@ -15,7 +15,8 @@
 //!   one per node class;
 //! - `headroom/`: placeholder pods that keep those pools' headroom nodes (see [`headroom`]);
 //! - `workloads/`: a kustomize Component of strategic-merge patches, one per planned
-//!   workload, to layer onto the user's own manifests.
+//!   workload, in a file per namespace (`workloads/namespaces/<namespace>.yaml`), to layer
+//!   onto the user's own manifests.
 
 pub mod admission;
 pub mod headroom;
@@ -249,6 +250,15 @@ mod tests {
         &files.iter().find(|(p, _)| p == path).expect(path).1
     }
 
+    /// The patch of `default/<name>`, a document of the namespace's patch file.
+    fn patch_of(files: &[(String, String)], name: &str) -> WorkloadPatch {
+        let text = file(files, "workloads/namespaces/default.yaml");
+        serde_yaml::Deserializer::from_str(text)
+            .map(|doc| WorkloadPatch::deserialize(doc).unwrap())
+            .find(|p| p.metadata.name.as_deref() == Some(name))
+            .expect(name)
+    }
+
     #[test]
     fn node_scripts_set_the_pool_and_clear_stale_labels_and_taints() {
         let stale = "{key: node-restriction.kubernetes.io/tierplan-pool, value: pool-9, effect: NoSchedule}";
@@ -325,12 +335,59 @@ mod tests {
             warn.spec.unwrap().validation_actions.unwrap(),
             ["Warn", "Audit"]
         );
-        let patch: WorkloadPatch =
-            serde_yaml::from_str(file(&files, "workloads/default.gpu.yaml")).unwrap();
+        let patch = patch_of(&files, "gpu");
         let tolerations = &patch.pod_template().unwrap().spec.tolerations;
         assert_eq!(tolerations.len(), 2);
         assert_eq!(tolerations[1].key.as_deref(), Some("nvidia.com/gpu"));
         assert_eq!(tolerations[1].value.as_deref(), Some("present"));
+    }
+
+    #[test]
+    fn patches_are_a_file_per_namespace_with_a_document_per_workload() {
+        let w = |ns: &str, name: &str| {
+            format!("apiVersion: tierplan/v1alpha1\nkind: Workload\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{sensitivity: public}}")
+        };
+        // A namespace named like the Component's own file cannot take its place.
+        let m = model(&[
+            &w("shop", "web"),
+            &w("shop", "db"),
+            &w("kustomization", "x"),
+            &node("n1", "", ""),
+        ]);
+        let p = plan(vec![pool(
+            "pool-1",
+            &["kustomization/x", "shop/db", "shop/web"],
+            &["n1"],
+            Vec::new(),
+        )]);
+        let files = manifests(&m, &p).unwrap();
+        let paths: Vec<&str> = files
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .filter(|p| p.starts_with("workloads/"))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "workloads/kustomization.yaml",
+                "workloads/namespaces/kustomization.yaml",
+                "workloads/namespaces/shop.yaml",
+            ]
+        );
+        assert!(file(&files, "workloads/kustomization.yaml").contains(
+            "patches:\n- path: namespaces/kustomization.yaml\n- path: namespaces/shop.yaml\n"
+        ));
+        let names: Vec<String> =
+            serde_yaml::Deserializer::from_str(file(&files, "workloads/namespaces/shop.yaml"))
+                .map(|doc| {
+                    WorkloadPatch::deserialize(doc)
+                        .unwrap()
+                        .metadata
+                        .name
+                        .unwrap()
+                })
+                .collect();
+        assert_eq!(names, ["db", "web"]);
     }
 
     #[test]
@@ -354,8 +411,7 @@ mod tests {
             Vec::new(),
         )]);
         let files = manifests(&m, &p).unwrap();
-        let cron: WorkloadPatch =
-            serde_yaml::from_str(file(&files, "workloads/default.nightly.yaml")).unwrap();
+        let cron = patch_of(&files, "nightly");
         assert_eq!(
             (cron.api_version.as_str(), cron.kind.as_str()),
             ("batch/v1", "CronJob")
@@ -364,8 +420,7 @@ mod tests {
         // 5 replicas in at least 2 zones: any single zone may hold at most 4.
         assert_eq!(spec.topology_spread_constraints[0].max_skew, 4);
         assert_eq!(spec.topology_spread_constraints[0].min_domains, Some(2));
-        let daemon: WorkloadPatch =
-            serde_yaml::from_str(file(&files, "workloads/default.agent.yaml")).unwrap();
+        let daemon = patch_of(&files, "agent");
         let spec = &daemon.pod_template().unwrap().spec;
         assert_eq!(
             spec.node_selector
@@ -377,7 +432,7 @@ mod tests {
         );
         assert!(spec.affinity.is_none());
         // A system DaemonSet keeps its own tolerations: no patch narrows them.
-        assert!(!files.iter().any(|(p, _)| p.contains("kube-system.cni")));
+        assert!(!files.iter().any(|(p, _)| p.contains("kube-system")));
         assert!(file(&files, "NOTES.txt").contains("kube-system/cni"));
     }
 

@@ -25,9 +25,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 const DIR: &str = "workloads";
+/// The subdirectory of `workloads/` holding a patch file per namespace; apart from the
+/// Component's own `kustomization.yaml`, which a namespace named `kustomization` would take.
+const PATCHES: &str = "namespaces";
 const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
-/// Longest file name most file systems take, in bytes.
-const MAX_FILE_NAME: usize = 255;
 
 /// A strategic-merge patch of a workload controller's pod template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,8 +114,14 @@ pub fn workload_label(w: &Workload) -> Result<String, EmitError> {
 }
 
 /// Every file under `workloads/` and `NOTES.txt`, as (path, content).
+///
+/// One patch file per namespace, a document per workload sorted by name: kustomize applies
+/// every document of a `patches` file to its own target (kustomize
+/// `plugin/builtin/patchtransformer/PatchTransformer.go`: `Config` reads the file with
+/// `SliceFromBytes`, `Transform` applies each patch in turn). A file per workload cost a
+/// large plan tens of thousands of files, and creating them outweighed planning.
 pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
-    let mut files: Vec<(String, String)> = Vec::new();
+    let mut by_namespace: BTreeMap<&str, Vec<(&str, String)>> = BTreeMap::new();
     let mut targets: BTreeSet<(Controller, &str, &str)> = BTreeSet::new();
     let mut notes: Vec<String> = Vec::new();
     let pool_of = pools_by_workload(plan);
@@ -132,10 +139,10 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
         }
         let patch = workload_patch(model, w, pool)?;
         targets.insert((w.controller, &w.namespace, &w.name));
-        files.push((
-            file_name(&format!("{}.{}.yaml", w.namespace, w.name))?,
-            documents(&[&patch]),
-        ));
+        by_namespace
+            .entry(&w.namespace)
+            .or_default()
+            .push((&w.name, documents(&[&patch])));
         notes.extend(unexpressed(model, w));
     }
     // System DaemonSets get no patch: narrowing their tolerations would keep them off new
@@ -154,15 +161,23 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
             });
         }
     }
-    files.sort();
-    for pair in files.windows(2) {
-        if pair[0].0 == pair[1].0 {
-            return Err(EmitError::InvalidName {
-                what: "patch file name",
-                value: pair[0].0.clone(),
-                problem: "two patches would share it".into(),
-            });
+    let mut files: Vec<(String, String)> = Vec::with_capacity(by_namespace.len() + 2);
+    for (namespace, mut patches) in by_namespace {
+        check_name("namespace", namespace, names::dns_label_problem)?;
+        patches.sort();
+        for pair in patches.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                return Err(EmitError::Workload {
+                    workload: format!("{namespace}/{}", pair[0].0),
+                    problem: "is planned twice".into(),
+                });
+            }
         }
+        let text: Vec<String> = patches.into_iter().map(|(_, text)| text).collect();
+        files.push((
+            format!("{DIR}/{PATCHES}/{namespace}.yaml"),
+            text.join("---\n"),
+        ));
     }
     let component = Kustomization {
         api_version: "kustomize.config.k8s.io/v1alpha1",
@@ -181,17 +196,6 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
     ));
     files.push(("NOTES.txt".into(), notes_text(model, plan, &notes)));
     Ok(files)
-}
-
-fn file_name(name: &str) -> Result<String, EmitError> {
-    if name.len() > MAX_FILE_NAME {
-        return Err(EmitError::InvalidName {
-            what: "patch file name",
-            value: name.to_string(),
-            problem: format!("it is longer than {MAX_FILE_NAME} bytes"),
-        });
-    }
-    Ok(format!("{DIR}/{name}"))
 }
 
 fn workload_patch(model: &Model, w: &Workload, pool: &Pool) -> Result<WorkloadPatch, EmitError> {

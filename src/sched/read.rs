@@ -426,9 +426,9 @@ pub fn directory(dir: &Path, parts: Parts) -> Result<Evidence, ProofError> {
         "kustomize.config.k8s.io/v1alpha1",
         "patches",
     )?;
-    // One patch file per workload: tens of thousands on a large plan, read and parsed on
-    // every core. The first error in the component's order is the one reported, as when
-    // they were read one by one.
+    // A patch file per namespace (one per workload in a directory of an older tierplan):
+    // read and parsed on every core. The first error in the component's order is the one
+    // reported, as when they were read one by one.
     let read: Vec<Result<Vec<PodSource>, ProofError>> = paths
         .par_iter()
         .map(|path| {
@@ -587,7 +587,7 @@ fn kustomization(
 
 /// The `path` of a `patches` entry; an inline `patch`, a `target` or `options` is refused.
 fn patch_ref(file: &Path, i: usize, item: &Value) -> Result<String, ProofError> {
-    let outside = "keep one `- path: FILE` entry per patch, as tierplan writes them; to prove your own patches, pass the `kubectl kustomize` output with --built";
+    let outside = "keep one `- path: FILE` entry per patch file, as tierplan writes them; to prove your own patches, pass the `kubectl kustomize` output with --built";
     let Value::Mapping(entry) = item else {
         return Err(field(
             file,
