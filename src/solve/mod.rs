@@ -204,6 +204,18 @@ impl Budget {
         self.used += work;
     }
 
+    /// A budget of `work` units at most of what is left, and the same deadline, for one part
+    /// of the search that must not take the rest; [`Budget::merge`] records what it spent.
+    pub fn share(&self, work: u64) -> Budget {
+        Budget::new(work.min(self.left), self.deadline)
+    }
+
+    /// Records what `share` (of [`Budget::share`]) spent.
+    pub fn merge(&mut self, share: Budget) {
+        self.spend(share.used);
+        self.stopped_by_time |= share.stopped_by_time;
+    }
+
     /// Whether the work or the time is used up (the clock is read now and then).
     pub fn exhausted(&mut self) -> bool {
         if self.left == 0 || self.stopped_by_time {
