@@ -541,7 +541,6 @@ fn check_exits_1_when_emitted_manifests_are_tampered_with() {
         let patch = std::fs::read_dir(m.join("workloads/namespaces"))
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| !p.ends_with("kustomization.yaml"))
             .min()
             .unwrap();
         let text = std::fs::read_to_string(&patch).unwrap();

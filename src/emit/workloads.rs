@@ -121,7 +121,7 @@ pub fn workload_label(w: &Workload) -> Result<String, EmitError> {
 /// `SliceFromBytes`, `Transform` applies each patch in turn). A file per workload cost a
 /// large plan tens of thousands of files, and creating them outweighed planning.
 pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
-    let mut by_namespace: BTreeMap<&str, Vec<(&str, String)>> = BTreeMap::new();
+    let mut by_namespace: BTreeMap<&str, Vec<(&str, WorkloadPatch)>> = BTreeMap::new();
     let mut targets: BTreeSet<(Controller, &str, &str)> = BTreeSet::new();
     let mut notes: Vec<String> = Vec::new();
     let pool_of = pools_by_workload(plan);
@@ -142,7 +142,7 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
         by_namespace
             .entry(&w.namespace)
             .or_default()
-            .push((&w.name, documents(&[&patch])));
+            .push((&w.name, patch));
         notes.extend(unexpressed(model, w));
     }
     // System DaemonSets get no patch: narrowing their tolerations would keep them off new
@@ -164,7 +164,7 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
     let mut files: Vec<(String, String)> = Vec::with_capacity(by_namespace.len() + 2);
     for (namespace, mut patches) in by_namespace {
         check_name("namespace", namespace, names::dns_label_problem)?;
-        patches.sort();
+        patches.sort_by_key(|(name, _)| *name);
         for pair in patches.windows(2) {
             if pair[0].0 == pair[1].0 {
                 return Err(EmitError::Workload {
@@ -173,10 +173,10 @@ pub fn files(model: &Model, plan: &Plan) -> Result<Vec<(String, String)>, EmitEr
                 });
             }
         }
-        let text: Vec<String> = patches.into_iter().map(|(_, text)| text).collect();
+        let docs: Vec<&WorkloadPatch> = patches.iter().map(|(_, patch)| patch).collect();
         files.push((
             format!("{DIR}/{PATCHES}/{namespace}.yaml"),
-            text.join("---\n"),
+            documents(&docs),
         ));
     }
     let component = Kustomization {

@@ -130,11 +130,7 @@ pub fn polish(
             s.eliminate(floor, &mut inv, budget);
         }
         s.finish(pack, &mut inv);
-        let replicas: u64 = ws
-            .iter()
-            .map(|&w| u64::from(inst.model.workloads[w].replicas))
-            .sum();
-        if replicas <= RESTART_REPLICAS && pack.shortfalls.is_empty() {
+        if replicas(inst, ws) <= RESTART_REPLICAS && pack.shortfalls.is_empty() {
             let mut share = budget.share(budget.left / RESTART_SHARE);
             for restart in 1..=RESTARTS {
                 if pack.cost <= floor || share.exhausted() {
@@ -154,6 +150,14 @@ pub fn polish(
             meet_pool_rules(inst, ws, pack, &mut inv, budget);
         }
     }
+}
+
+/// The replicas of a pool's workloads.
+fn replicas(inst: &Instance, workloads: &[usize]) -> u64 {
+    workloads
+        .iter()
+        .map(|&w| u64::from(inst.model.workloads[w].replicas))
+        .sum()
 }
 
 /// Completes a pool short of headroom or minNodesPerPool with free nodes, as a build does;
@@ -372,12 +376,8 @@ impl<'a, 'm> Search<'a, 'm> {
             tabu: vec![Vec::new(); pack.nodes.len()],
             zones,
             step: 0,
-            stall: (STALL_PER_REPLICA
-                * workloads
-                    .iter()
-                    .map(|&w| u64::from(inst.model.workloads[w].replicas))
-                    .sum::<u64>())
-            .clamp(STALL_STEPS.0, STALL_STEPS.1),
+            stall: (STALL_PER_REPLICA * replicas(inst, workloads))
+                .clamp(STALL_STEPS.0, STALL_STEPS.1),
             rng: ChaCha8Rng::seed_from_u64(0x7e1e_91a2 ^ seed),
             log: Vec::new(),
             added: Vec::new(),
